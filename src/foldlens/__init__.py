@@ -1,0 +1,29 @@
+"""foldlens: protein structure prediction you can explain.
+
+>>> import foldlens as fl
+>>> sorted(fl.methods())[:3]
+['deconvnet', 'gradient', 'guided_backprop']
+"""
+
+from .attribution import (
+    ActivationRecord,
+    AttributionReport,
+    Neuron,
+    UnsupportedActivationError,
+    UnsupportedActivationWarning,
+    attribute,
+    methods,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ActivationRecord",
+    "AttributionReport",
+    "Neuron",
+    "UnsupportedActivationError",
+    "UnsupportedActivationWarning",
+    "__version__",
+    "attribute",
+    "methods",
+]

@@ -1,0 +1,138 @@
+"""``attribute``: one verb for every method, target and model."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import torch
+
+from .errors import UnsupportedActivationError, UnsupportedActivationWarning
+from .methods import get_method
+from .report import PLAIN_GRADIENT, ActivationRecord, AttributionReport
+from .session import DEFAULT_MEMORY_BUDGET, AttributionSession
+from .targets import normalize_targets
+
+Attribution = torch.Tensor | tuple[torch.Tensor, ...]
+
+
+def attribute(
+    model: torch.nn.Module,
+    x: torch.Tensor | tuple[torch.Tensor, ...],
+    target: Any,
+    method: str = "guided_backprop",
+    *,
+    wrt: str | None = None,
+    strict: bool = False,
+    return_report: bool = False,
+    memory_budget: int = DEFAULT_MEMORY_BUDGET,
+    **options: Any,
+) -> Attribution | tuple[Attribution, AttributionReport]:
+    """Attribute ``target`` to the input of ``model`` (or of one of its layers).
+
+    Parameters
+    ----------
+    model
+        Any ``torch.nn.Module`` (compiled or not). It is never changed: no hooks, rules or
+        parameters stay behind, also when the call raises.
+    x
+        The input tensor, or a tuple of tensors passed as ``model(*x)``.
+    target
+        A tuple index into the output (batch dimension included; the first entry picks the output
+        of a model returning a tuple or dict), ``Neuron("module.path", index, call=None)``, a
+        callable ``output -> scalar``, or a list of these (the result gets a leading dimension of
+        that length; all share one forward pass).
+    method
+        A name from :func:`foldlens.methods`.
+    wrt
+        Attribute to the input of the module at this dotted path instead of to ``x``.
+    strict
+        For rule-based methods (``deconvnet``, ``guided_backprop``, SmoothGrad over them), raise
+        :class:`UnsupportedActivationError` at an activation without an exact rule instead of
+        warning and passing the plain gradient through it.
+    return_report
+        Also return an :class:`AttributionReport`: which activation calls got which rule.
+    memory_budget
+        Bytes one batched backward or stacked forward pass may use (an estimate).
+    **options
+        The method's options (see ``foldlens.attribution.methods.REGISTRY[method].options``).
+
+    Returns
+    -------
+    A tensor shaped like ``x`` (a tuple for tuple inputs), with a leading target dimension when
+    ``target`` is a list; and the report when ``return_report``.
+
+    Example
+    -------
+    >>> import torch, foldlens as fl
+    >>> net = torch.nn.Sequential(torch.nn.Conv1d(4, 8, 3, padding=1), torch.nn.ReLU(),
+    ...                           torch.nn.Conv1d(8, 2, 3, padding=1))
+    >>> x = torch.randn(1, 4, 32)
+    >>> fl.attribute(net, x, (0, 1, 10), method="guided_backprop").shape
+    torch.Size([1, 4, 32])
+    >>> fl.attribute(net, x, [(0, 1, i) for i in range(32)], method="deconvnet").shape
+    torch.Size([32, 1, 4, 32])
+    """
+    spec = get_method(method)
+    resolved = spec.resolve(options)
+    inputs, single_input = _as_inputs(x, wrt)
+    targets, single_target = normalize_targets(target)
+    if not isinstance(memory_budget, int) or memory_budget < 1:
+        raise ValueError(f"memory_budget must be a positive number of bytes, got {memory_budget!r}")
+    rule_based = spec.rule_based(resolved)
+    rule = spec.rule(resolved)
+    session = AttributionSession(
+        model, inputs, wrt, targets, rule, refuse_unsupported=strict and rule_based,
+        memory_budget=memory_budget,
+    )  # fmt: skip
+    opaque = _opaque_modules(session.model) if rule_based else []
+    if opaque and strict:
+        raise UnsupportedActivationError(
+            f"{method} cannot reach the operations inside TorchScript modules {opaque}"
+        )
+    with session:
+        maps = spec.attribute(session, targets, resolved)
+    report = AttributionReport(
+        method=method,
+        rule_based=rule_based,
+        activations=session.mode.records(rule)
+        + [ActivationRecord("TorchScript module", path, PLAIN_GRADIENT, 1) for path in opaque],
+        backward_seeds=session.backward_seeds,
+        forward_passes=session.forward_passes,
+        packing=session.packing,
+    )
+    if not report.exact:
+        unsupported = ", ".join(record.describe() for record in report.unsupported)
+        warnings.warn(
+            f"{method} has no exact rule for {unsupported}; the plain gradient was passed through "
+            "them. Pass strict=True to raise instead.",
+            UnsupportedActivationWarning,
+            stacklevel=2,
+        )
+    result = tuple(m[0] if single_target else m for m in maps)
+    attribution: Attribution = result[0] if single_input else result
+    return (attribution, report) if return_report else attribution
+
+
+def _as_inputs(x: Any, wrt: str | None) -> tuple[tuple[torch.Tensor, ...], bool]:
+    single = isinstance(x, torch.Tensor)
+    inputs = (x,) if single else x
+    if not isinstance(inputs, tuple) or not inputs or not all(isinstance(t, torch.Tensor) for t in inputs):
+        raise TypeError(f"x must be a tensor or a non-empty tuple of tensors, got {type(x).__name__}")
+    if wrt is not None and not isinstance(wrt, str):
+        raise TypeError(f"wrt must be a dotted module path, got {wrt!r}")
+    if wrt is None:
+        for position, tensor in enumerate(inputs):
+            if not (tensor.is_floating_point() or tensor.is_complex()):
+                raise TypeError(
+                    f"input {position} has dtype {tensor.dtype} and cannot carry gradients; pass a "
+                    "floating-point tensor, or attribute to a layer's input with wrt='module.path' "
+                    "(e.g. the layer after an embedding)"
+                )
+    return inputs, single
+
+
+def _opaque_modules(model: torch.nn.Module) -> list[str]:
+    """TorchScript submodules: their operations never reach the rule mode."""
+    return [name or "<model>" for name, module in model.named_modules() if isinstance(module, torch.jit.ScriptModule)]
+

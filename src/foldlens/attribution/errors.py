@@ -1,0 +1,9 @@
+"""Errors and warnings raised by the attribution engine."""
+
+
+class UnsupportedActivationError(RuntimeError):
+    """A rule-based method met an activation it has no exact rule for, and ``strict=True``."""
+
+
+class UnsupportedActivationWarning(UserWarning):
+    """A rule-based method met an activation it has no exact rule for; the plain gradient was used."""

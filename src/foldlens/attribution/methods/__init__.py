@@ -1,0 +1,37 @@
+"""The registry of attribution methods: one name, one summary, one class each."""
+
+from __future__ import annotations
+
+from .base import Method, Option
+from .gradient import Deconvnet, Gradient, GuidedBackprop, InputXGradient
+from .integrated_gradients import IntegratedGradients
+from .occlusion import Occlusion
+from .smoothgrad import SmoothGrad
+
+REGISTRY: dict[str, Method] = {
+    method.name: method
+    for method in (
+        Gradient(),
+        Deconvnet(),
+        GuidedBackprop(),
+        InputXGradient(),
+        IntegratedGradients(),
+        SmoothGrad(),
+        Occlusion(),
+    )
+}
+
+
+def get_method(name: str) -> Method:
+    """The method called ``name``; a ``ValueError`` lists the valid names otherwise."""
+    if not isinstance(name, str) or name not in REGISTRY:
+        raise ValueError(f"unknown method {name!r}; choose one of {list(REGISTRY)}")
+    return REGISTRY[name]
+
+
+def methods() -> dict[str, str]:
+    """Every method's name with a one-line description."""
+    return {name: method.summary for name, method in REGISTRY.items()}
+
+
+__all__ = ["REGISTRY", "Method", "Option", "get_method", "methods"]

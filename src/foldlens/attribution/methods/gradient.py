@@ -1,0 +1,57 @@
+"""The gradient family: vanilla gradient, deconvnet, guided backpropagation, input × gradient.
+
+For a target ``y`` and slot ``z``, each of the first three computes ``∂y/∂z`` by backpropagation,
+differing only in how the signal ``R`` passes a ReLU ``max(f, 0)`` (see
+:mod:`foldlens.attribution.rules`):
+
+- ``gradient``: ``[f > 0] · R`` (Simonyan et al. 2014),
+- ``deconvnet``: ``[R > 0] · R`` (Zeiler & Fergus 2014),
+- ``guided_backprop``: ``[f > 0] · [R > 0] · R`` (Springenberg et al. 2014).
+
+``input_x_gradient`` is ``z ⊙ ∂y/∂z`` (Shrikumar et al. 2016).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..session import AttributionSession
+from ..targets import Target
+from .base import Maps, Method, gradients_at
+
+
+class RuleGradient(Method):
+    """Backpropagation with one ReLU rule, named by the subclass."""
+
+    def rule(self, options: dict[str, Any]) -> str:
+        return self.name
+
+    def attribute(self, session: AttributionSession, targets: list[Target], options: dict[str, Any]) -> Maps:
+        fwd = session.forward()
+        maps, session.packing = gradients_at(session, fwd, targets)
+        return maps
+
+
+class Gradient(RuleGradient):
+    name = "gradient"
+    summary = "vanilla gradient ∂y/∂z (Simonyan et al. 2014)"
+
+
+class Deconvnet(RuleGradient):
+    name = "deconvnet"
+    summary = "backprop passing only positive signals through ReLUs (Zeiler & Fergus 2014)"
+
+
+class GuidedBackprop(RuleGradient):
+    name = "guided_backprop"
+    summary = "backprop through active ReLUs passing only positive signals (Springenberg et al. 2014)"
+
+
+class InputXGradient(Method):
+    name = "input_x_gradient"
+    summary = "input times gradient, z ⊙ ∂y/∂z (Shrikumar et al. 2016)"
+
+    def attribute(self, session: AttributionSession, targets: list[Target], options: dict[str, Any]) -> Maps:
+        fwd = session.forward()
+        maps, session.packing = gradients_at(session, fwd, targets)
+        return tuple(m * z.detach() for m, z in zip(maps, fwd.z, strict=True))

@@ -1,0 +1,74 @@
+"""What an attribution call did: which activation calls got which rule, and how it was computed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+PLAIN_GRADIENT = "plain gradient (no exact rule)"
+
+
+@dataclass(frozen=True)
+class ActivationRecord:
+    """Calls of one activation function at one place in the model, and the rule they got.
+
+    ``module`` is the dotted path of the innermost module whose forward made the call (``""`` for
+    the model's own forward); ``function`` is the name the call arrived under (``relu``, ``relu_``,
+    ``gelu``, ``lstm``, ...).
+    """
+
+    function: str
+    module: str
+    rule: str
+    calls: int
+
+    @property
+    def exact(self) -> bool:
+        return self.rule != PLAIN_GRADIENT
+
+    def describe(self) -> str:
+        where = self.module or "<model>"
+        return f"{self.function} at {where} ({self.calls} call{'s' if self.calls > 1 else ''})"
+
+
+@dataclass(frozen=True)
+class PackingReport:
+    """How many targets shared a backward pass (see :mod:`foldlens.attribution.packing`)."""
+
+    targets: int
+    groups: int
+    spacing: int
+    fallback_groups: int
+
+
+@dataclass
+class AttributionReport:
+    """Returned with the maps by ``attribute(..., return_report=True)``."""
+
+    method: str
+    rule_based: bool
+    activations: list[ActivationRecord] = field(default_factory=list)
+    backward_seeds: int = 0
+    forward_passes: int = 0
+    packing: PackingReport | None = None
+
+    @property
+    def unsupported(self) -> list[ActivationRecord]:
+        """Activation calls that a rule-based method could not give an exact rule."""
+        return [record for record in self.activations if not record.exact]
+
+    @property
+    def exact(self) -> bool:
+        """True unless a rule-based method met an activation it has no rule for."""
+        return not (self.rule_based and self.unsupported)
+
+    def __str__(self) -> str:
+        lines = [f"method {self.method}: {'exact' if self.exact else 'NOT exact'}"]
+        lines += [f"  {record.describe()}: {record.rule}" for record in self.activations]
+        lines.append(f"  {self.forward_passes} forward pass(es), {self.backward_seeds} backward seed(s)")
+        if self.packing is not None:
+            p = self.packing
+            lines.append(
+                f"  packed {p.targets} targets into {p.groups} backward groups "
+                f"(spacing {p.spacing}, {p.fallback_groups} unpacked after verification)"
+            )
+        return "\n".join(lines)

@@ -1,0 +1,442 @@
+"""One attribution call's forward passes, targets and batched backward passes.
+
+:class:`AttributionSession` is the single place that touches the user's model. While it is open it
+holds forward hooks (to know which module runs, to read internal units, and to replace a layer's
+input for ``wrt=``); all of them act only on the thread that opened the session, and all of them are
+removed when it closes, also after an error. Each forward pass runs under a
+:class:`~foldlens.attribution.rule_mode.RuleMode`.
+
+The attributed quantity is the *slot* ``z``: the model's inputs, or the input of one layer
+(``wrt="module.path"``). A forward pass may evaluate several copies of ``z`` stacked along the
+batch dimension (integrated gradients, SmoothGrad, occlusion); targets then sum over the copies, so
+one backward pass gives every copy's gradient.
+"""
+
+from __future__ import annotations
+
+import difflib
+import threading
+from collections.abc import Callable, Mapping
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch.utils.hooks import RemovableHandle
+
+from .compiled import compiled_code_runs_eagerly, uncompiled
+from .report import PackingReport
+from .rule_mode import RuleMode
+from .rules import RuleSwitch
+from .targets import Neuron, Target, select
+
+DEFAULT_MEMORY_BUDGET = 1 << 30
+
+
+@dataclass
+class Forward:
+    """One forward pass: the slot leaves ``z``, the output and the captured module outputs."""
+
+    z: tuple[torch.Tensor, ...]
+    output: Any
+    captured: dict[str, list[Any]]
+    copies: int
+    batch: int
+    saved_bytes: int
+
+
+@dataclass
+class Seed:
+    """The gradient of one target with respect to the tensors it reads.
+
+    ``points`` are elements with gradient 1 (index targets); ``dense`` pairs a tensor with the
+    full gradient of a callable target with respect to it.
+    """
+
+    points: list[tuple[torch.Tensor, tuple[int, ...]]] = field(default_factory=list)
+    dense: list[tuple[torch.Tensor, torch.Tensor]] = field(default_factory=list)
+
+    def tensors(self) -> list[torch.Tensor]:
+        return [t for t, _ in self.points] + [t for t, _ in self.dense]
+
+
+class AttributionSession:
+    """Forward and backward passes through ``model`` for one attribution call.
+
+    Parameters
+    ----------
+    model
+        Any ``nn.Module``; a ``torch.compile`` wrapper is unwrapped, compiled parts run eagerly.
+    inputs
+        The model's positional inputs.
+    wrt
+        ``None`` to attribute to ``inputs``, or the dotted path of a module whose (first) input
+        is attributed instead.
+    targets
+        Used here only to check module paths before anything runs.
+    rule
+        The ReLU rule of the first backward pass (it can be switched between backward passes).
+    refuse_unsupported
+        Raise at the first activation that has no exact rule.
+    memory_budget
+        Bytes that one batched backward pass may use (an estimate, see :meth:`chunk_size`).
+    """
+
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        inputs: tuple[torch.Tensor, ...],
+        wrt: str | None,
+        targets: list[Target],
+        rule: str,
+        refuse_unsupported: bool,
+        memory_budget: int = DEFAULT_MEMORY_BUDGET,
+    ) -> None:
+        if not isinstance(model, torch.nn.Module):
+            raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+        self.model = uncompiled(model)
+        self.inputs = inputs
+        self.wrt = wrt
+        self.memory_budget = memory_budget
+        self.switch = RuleSwitch(rule)
+        self._modules = dict(self.model.named_modules())
+        self._check_paths(wrt, targets)
+        self._thread = threading.get_ident()
+        self._stack: list[str] = []
+        self._leaves: tuple[torch.Tensor, ...] = ()
+        self._replacement: tuple[torch.Tensor, ...] | None = None
+        self._wrt_calls = 0
+        self._captured: dict[str, list[Any]] = {}
+        self._neuron_paths = sorted({t.module for t in targets if isinstance(t, Neuron)})
+        self._exit = ExitStack()
+        self.mode = RuleMode(
+            self.switch, self._where, self._depends_on_input, refuse_unsupported=refuse_unsupported
+        )
+        self.forward_passes = 0
+        self.backward_seeds = 0
+        self.last_saved_bytes = 0
+        self.packing: PackingReport | None = None
+
+    # -- set-up and tear-down ------------------------------------------------------------------
+
+    def _check_paths(self, wrt: str | None, targets: list[Target]) -> None:
+        paths = [wrt] if wrt is not None else []
+        paths += [t.module for t in targets if isinstance(t, Neuron)]
+        for path in paths:
+            if path not in self._modules:
+                near = difflib.get_close_matches(path, list(self._modules), n=5, cutoff=0.5)
+                hint = f"; did you mean {near}?" if near else ""
+                valid = [name for name in self._modules if name][:20]
+                raise ValueError(
+                    f"the model has no module {path!r}{hint} Module paths include {valid}"
+                )
+
+    def __enter__(self) -> AttributionSession:
+        try:
+            self._exit.enter_context(compiled_code_runs_eagerly())
+            for path, module in self._modules.items():
+                self._hook(module.register_forward_pre_hook(self._tracking_pre_hook(path)))
+                self._hook(module.register_forward_hook(self._tracking_post_hook()))
+            for path in self._neuron_paths:
+                self._hook(self._modules[path].register_forward_hook(self._capture_hook(path)))
+            if self.wrt is not None:
+                self._hook(self._modules[self.wrt].register_forward_pre_hook(self._slot_hook))
+        except BaseException:
+            self._exit.close()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._exit.close()
+
+    def _hook(self, handle: RemovableHandle) -> None:
+        self._exit.callback(handle.remove)
+
+    def _mine(self) -> bool:
+        return threading.get_ident() == self._thread
+
+    def _tracking_pre_hook(self, path: str) -> Callable[..., None]:
+        def hook(module: torch.nn.Module, args: Any) -> None:
+            if self._mine():
+                self._stack.append(path)
+
+        return hook
+
+    def _tracking_post_hook(self) -> Callable[..., None]:
+        def hook(module: torch.nn.Module, args: Any, output: Any) -> None:
+            if self._mine() and self._stack:
+                self._stack.pop()
+
+        return hook
+
+    def _capture_hook(self, path: str) -> Callable[..., Any]:
+        def hook(module: torch.nn.Module, args: Any, output: Any) -> Any:
+            if not self._mine():
+                return None
+            self._captured.setdefault(path, []).append(output)
+            # Later in-place operations must not rewrite the captured unit: pass a copy downstream.
+            return _map_tensors(output, torch.clone)
+
+        return hook
+
+    def _slot_hook(self, module: torch.nn.Module, args: tuple[Any, ...]) -> Any:
+        if not self._mine():
+            return None
+        self._wrt_calls += 1
+        if not args or not isinstance(args[0], torch.Tensor):
+            raise ValueError(f"wrt={self.wrt!r}: the module's first positional input is not a tensor")
+        if not args[0].is_floating_point():
+            raise TypeError(
+                f"wrt={self.wrt!r}: the module's input has dtype {args[0].dtype} and cannot carry "
+                "gradients; pick a layer whose input is floating point"
+            )
+        if self._replacement is None:
+            self._leaves = (args[0].detach().requires_grad_(True),)
+        else:
+            self._leaves = self._replacement
+        return (self._leaves[0].clone(), *args[1:])
+
+    # -- state read by the rule mode -----------------------------------------------------------
+
+    def _where(self) -> str:
+        return self._stack[-1] if self._stack else ""
+
+    def _depends_on_input(self, tensor: torch.Tensor) -> bool:
+        return tensor.grad_fn is not None or any(tensor is leaf for leaf in self._leaves)
+
+    # -- forward passes ------------------------------------------------------------------------
+
+    def slot_value(self) -> tuple[torch.Tensor, ...]:
+        """The slot's own value: the inputs, or what reaches the ``wrt`` layer from them."""
+        if self.wrt is None:
+            return tuple(t.detach() for t in self.inputs)
+        return tuple(t.detach() for t in self.evaluate().z)
+
+    def evaluate(self, z: tuple[torch.Tensor, ...] | None = None, copies: int = 1) -> Forward:
+        """A forward pass without autograd, for methods that only read outputs."""
+        return self.forward(z, copies, grad=False)
+
+    def forward(
+        self, z: tuple[torch.Tensor, ...] | None = None, copies: int = 1, grad: bool = True
+    ) -> Forward:
+        """Run the model once under the rules.
+
+        With ``z=None`` the slot takes its own value (the inputs, or what reaches the ``wrt``
+        layer). Otherwise ``z`` holds ``copies`` values of the slot stacked along dimension 0.
+        """
+        batch = self.inputs[0].shape[0] if self.inputs and self.inputs[0].dim() > 0 else 1
+        self._captured = {}
+        self._leaves = ()
+        self._stack.clear()
+        self._wrt_calls = 0
+        leaves = None if z is None else tuple(t.detach().requires_grad_(True) for t in z)
+        saved = [0]
+
+        def pack(tensor: torch.Tensor) -> torch.Tensor:
+            saved[0] += tensor.numel() * tensor.element_size()
+            return tensor
+
+        with torch.set_grad_enabled(grad), torch.autograd.graph.saved_tensors_hooks(pack, _identity):
+            if self.wrt is None:
+                self._leaves = leaves or tuple(t.detach().requires_grad_(True) for t in self.inputs)
+                with self.mode:
+                    output = self.model(*(leaf.clone() for leaf in self._leaves))
+            else:
+                self._replacement = leaves
+                inputs = self.inputs if copies == 1 else tuple(_repeat(t, copies) for t in self.inputs)
+                try:
+                    with self.mode:
+                        output = self.model(*inputs)
+                finally:
+                    self._replacement = None
+                if self._wrt_calls != 1:
+                    raise ValueError(
+                        f"wrt={self.wrt!r}: the module ran {self._wrt_calls} times in one forward "
+                        "pass; attribute with respect to a module that runs exactly once"
+                    )
+        self.forward_passes += 1
+        self.last_saved_bytes = saved[0] // copies
+        return Forward(self._leaves, output, self._captured, copies, batch, saved[0])
+
+    # -- targets -------------------------------------------------------------------------------
+
+    def _source(self, fwd: Forward, target: Neuron | tuple[int | str, ...]) -> tuple[Any, tuple[int | str, ...], str]:
+        if not isinstance(target, Neuron):
+            return fwd.output, target, "the model output"
+        calls = fwd.captured.get(target.module, [])
+        if not calls:
+            raise ValueError(f"module {target.module!r} did not run in the forward pass")
+        if target.call is None and len(calls) > 1:
+            raise ValueError(
+                f"module {target.module!r} ran {len(calls)} times in one forward pass; "
+                f"pick one with Neuron(..., call=k), k in 0..{len(calls) - 1}"
+            )
+        k = target.call or 0
+        if k >= len(calls):
+            raise ValueError(f"module {target.module!r} ran {len(calls)} times; call={k} does not exist")
+        return calls[k], target.index, f"the output of {target.module!r}"
+
+    def element(self, fwd: Forward, target: Neuron | tuple[int | str, ...]) -> tuple[torch.Tensor, list[tuple[int, ...]]]:
+        """The tensor an index target reads, and its element in each stacked copy."""
+        value, index, what = self._source(fwd, target)
+        tensor, element = select(value, index, what)
+        if fwd.copies == 1:
+            return tensor, [element]
+        if tensor.shape[0] != fwd.copies * fwd.batch:
+            raise ValueError(
+                f"{what} has {tensor.shape[0]} rows for {fwd.copies} stacked copies of a batch of "
+                f"{fwd.batch}; this method needs outputs whose first dimension is the batch"
+            )
+        if element[0] >= fwd.batch:
+            raise ValueError(f"batch index {index[0]} is out of range for a batch of {fwd.batch}")
+        return tensor, [(c * fwd.batch + element[0], *element[1:]) for c in range(fwd.copies)]
+
+    def _callable_values(self, fwd: Forward, target: Callable[[Any], torch.Tensor]) -> list[torch.Tensor]:
+        outputs = [fwd.output] if fwd.copies == 1 else _split_batch(fwd.output, fwd.copies)
+        values = []
+        for output in outputs:
+            value = target(output)
+            if not isinstance(value, torch.Tensor) or value.numel() != 1:
+                raise ValueError("a callable target must return a tensor with exactly one element")
+            values.append(value.reshape(()))
+        return values
+
+    def seeds(self, fwd: Forward, targets: list[Target]) -> list[Seed]:
+        """The backward seed of each target (summed over stacked copies)."""
+        result = []
+        for target in targets:
+            if isinstance(target, Neuron | tuple):
+                tensor, elements = self.element(fwd, target)
+                result.append(Seed(points=[(tensor, e) for e in elements]))
+                continue
+            total = torch.stack(self._callable_values(fwd, target)).sum()
+            tensors = _tensors(fwd.output)
+            grads = torch.autograd.grad(total, tensors, retain_graph=True, allow_unused=True)
+            result.append(Seed(dense=[(t, g) for t, g in zip(tensors, grads, strict=True) if g is not None]))
+        return result
+
+    def values(self, fwd: Forward, targets: list[Target]) -> torch.Tensor:
+        """The value of each target in each stacked copy, shape ``(len(targets), copies)``."""
+        rows = []
+        for target in targets:
+            if isinstance(target, Neuron | tuple):
+                tensor, elements = self.element(fwd, target)
+                rows.append(torch.stack([tensor[e] for e in elements]).detach())
+            else:
+                rows.append(torch.stack(self._callable_values(fwd, target)).detach())
+        return torch.stack(rows)
+
+    # -- backward passes -----------------------------------------------------------------------
+
+    def chunk_size(self, fwd: Forward, seeds: list[Seed]) -> int:
+        """How many seeds one batched backward pass may take within the memory budget.
+
+        Estimate per seed: the bytes the forward pass saved for backward, plus one gradient of the
+        slot and of each tensor the seeds read.
+        """
+        sources = {id(t): t for seed in seeds for t in seed.tensors()}
+        per_seed = fwd.saved_bytes + sum(_nbytes(t) for t in (*fwd.z, *sources.values()))
+        return max(1, min(len(seeds), self.memory_budget // max(per_seed, 1)))
+
+    def gradients(self, fwd: Forward, seeds: list[Seed], chunk: int | None = None) -> tuple[torch.Tensor, ...]:
+        """Backward passes from every seed under the current rule, batched in chunks.
+
+        Returns, for each slot tensor, the stacked gradients of shape ``(len(seeds), *z.shape)``.
+        """
+        chunk = chunk or self.chunk_size(fwd, seeds)
+        parts: list[tuple[torch.Tensor, ...]] = []
+        for start in range(0, len(seeds), chunk):
+            parts.append(self._batched_backward(fwd, seeds[start : start + chunk]))
+        return tuple(torch.cat([p[i] for p in parts]) for i in range(len(fwd.z)))
+
+    def _batched_backward(self, fwd: Forward, seeds: list[Seed]) -> tuple[torch.Tensor, ...]:
+        sources: dict[int, torch.Tensor] = {}
+        for seed in seeds:
+            for tensor in seed.tensors():
+                sources.setdefault(id(tensor), tensor)
+        grad_outputs = {
+            key: torch.zeros((len(seeds), *t.shape), dtype=t.dtype) for key, t in sources.items()
+        }
+        for row, seed in enumerate(seeds):
+            for tensor, element in seed.points:
+                grad_outputs[id(tensor)][(row, *element)] += 1
+            for tensor, grad in seed.dense:
+                grad_outputs[id(tensor)][row] += grad
+        return self.backward(fwd, list(sources.values()), list(grad_outputs.values()))
+
+    def backward(
+        self, fwd: Forward, sources: list[torch.Tensor], grad_outputs: list[torch.Tensor]
+    ) -> tuple[torch.Tensor, ...]:
+        """One batched backward pass: row ``k`` of every ``grad_outputs`` entry is seed ``k``.
+
+        Returns, for each slot tensor, the gradients of shape ``(rows, *z.shape)``.
+        """
+        rows = grad_outputs[0].shape[0]
+        batched = rows > 1
+        grads = torch.autograd.grad(
+            sources,
+            fwd.z,
+            grad_outputs=[g if batched else g[0] for g in grad_outputs],
+            retain_graph=True,
+            allow_unused=True,
+            is_grads_batched=batched,
+        )
+        self.backward_seeds += rows
+        if all(g is None for g in grads):
+            slot = f"the input of {self.wrt!r}" if self.wrt else "the model input"
+            raise ValueError(f"the target does not depend on {slot}")
+        return tuple(
+            torch.zeros((rows, *z.shape), dtype=z.dtype) if g is None else g if batched else g[None]
+            for g, z in zip(grads, fwd.z, strict=True)
+        )
+
+
+def _identity(tensor: torch.Tensor) -> torch.Tensor:
+    return tensor
+
+
+def _nbytes(tensor: torch.Tensor) -> int:
+    return tensor.numel() * tensor.element_size()
+
+
+def _repeat(tensor: torch.Tensor, copies: int) -> torch.Tensor:
+    return tensor.repeat(copies, *([1] * (tensor.dim() - 1)))
+
+
+def _map_tensors(value: Any, fn: Callable[[torch.Tensor], torch.Tensor]) -> Any:
+    if isinstance(value, torch.Tensor):
+        return fn(value)
+    if isinstance(value, Mapping):
+        return type(value)({k: _map_tensors(v, fn) for k, v in value.items()})  # type: ignore[call-arg]
+    if isinstance(value, tuple | list):
+        mapped = [_map_tensors(v, fn) for v in value]
+        return type(value)(mapped) if not hasattr(value, "_fields") else type(value)(*mapped)
+    return value
+
+
+def _tensors(value: Any) -> list[torch.Tensor]:
+    if isinstance(value, torch.Tensor):
+        return [value]
+    if isinstance(value, Mapping):
+        return [t for v in value.values() for t in _tensors(v)]
+    if isinstance(value, tuple | list):
+        return [t for v in value for t in _tensors(v)]
+    return []
+
+
+def _split_batch(value: Any, copies: int) -> list[Any]:
+    """Split every tensor in ``value`` into ``copies`` equal parts along dimension 0."""
+    if isinstance(value, torch.Tensor):
+        if value.dim() == 0 or value.shape[0] % copies:
+            raise ValueError(
+                "this method stacks copies of the input along the batch dimension, but an output "
+                f"of shape {tuple(value.shape)} cannot be split into {copies} copies"
+            )
+        return list(value.chunk(copies))
+    if isinstance(value, Mapping):
+        parts = {k: _split_batch(v, copies) for k, v in value.items()}
+        return [type(value)({k: p[c] for k, p in parts.items()}) for c in range(copies)]  # type: ignore[call-arg]
+    if isinstance(value, tuple | list):
+        columns = [_split_batch(v, copies) for v in value]
+        return [type(value)(col[c] for col in columns) for c in range(copies)]
+    return [value] * copies

@@ -1,0 +1,116 @@
+"""What to explain: an output element, an internal unit, or any scalar function of the output.
+
+A target is one of
+
+- a tuple index into the model output, batch dimension included, e.g. ``(0, 12, 2)``; when the
+  model returns a tuple, list or dict, the first entry picks the output (position or key), e.g.
+  ``("ss8", 0, 12, 2)``;
+- :class:`Neuron` ``("module.path", index)``: an element of that module's output;
+- a callable ``output -> scalar tensor`` (softmax probabilities, a sigmoid, an expected distance:
+  transforms applied here stay outside the rules);
+
+or a list of these, computed together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeAlias
+
+import torch
+
+
+@dataclass(frozen=True)
+class Neuron:
+    """One element of an internal module's output (batch dimension included).
+
+    ``call`` picks the k-th call (from 0) of a module that runs several times in one forward pass.
+
+    Example
+    -------
+    >>> Neuron("trunk.3.conv", (0, 17, 40))
+    Neuron(module='trunk.3.conv', index=(0, 17, 40), call=None)
+    """
+
+    module: str
+    index: tuple[int | str, ...]
+    call: int | None = None
+
+    def __init__(self, module: str, index: int | Sequence[int | str], call: int | None = None):
+        if not isinstance(module, str):
+            raise TypeError(f"Neuron module must be a dotted path string, got {module!r}")
+        if call is not None and (not isinstance(call, int) or call < 0):
+            raise ValueError(f"Neuron call must be a non-negative int, got {call!r}")
+        object.__setattr__(self, "module", module)
+        object.__setattr__(self, "index", _as_index(index))
+        object.__setattr__(self, "call", call)
+
+
+Target: TypeAlias = tuple[int | str, ...] | Neuron | Callable[[Any], torch.Tensor]
+
+
+def _as_index(index: int | Sequence[int | str]) -> tuple[int | str, ...]:
+    if isinstance(index, int):
+        return (index,)
+    if isinstance(index, tuple | list) and all(isinstance(i, int | str) for i in index):
+        return tuple(index)
+    raise TypeError(f"an index must be an int or a tuple of ints (and keys), got {index!r}")
+
+
+def normalize_targets(target: Any) -> tuple[list[Target], bool]:
+    """Return the targets as a list, and whether a single target (not a list) was given."""
+    if isinstance(target, list):
+        if not target:
+            raise ValueError("the target list is empty")
+        return [_one_target(t) for t in target], False
+    return [_one_target(target)], True
+
+
+def _one_target(target: Any) -> Target:
+    if isinstance(target, Neuron) or callable(target):
+        return target  # type: ignore[no-any-return]
+    if isinstance(target, int):
+        return (target,)
+    if isinstance(target, tuple):
+        return _as_index(target)
+    raise TypeError(
+        f"a target must be a tuple index into the output, foldlens.Neuron(path, index), "
+        f"a callable output -> scalar, or a list of these; got {target!r}"
+    )
+
+
+def select(value: Any, index: tuple[int | str, ...], what: str) -> tuple[torch.Tensor, tuple[int, ...]]:
+    """Resolve ``index`` into ``value`` (a tensor, or a tuple/list/dict of tensors).
+
+    Returns the tensor and the element index within it, with negative indices made positive.
+    Raises a ``ValueError`` naming the valid range when the index does not fit.
+    """
+    if isinstance(value, Mapping):
+        if not index or index[0] not in value:
+            raise ValueError(f"{what} is a dict; the index must start with one of {list(value)}, got {index}")
+        return select(value[index[0]], index[1:], f"{what}[{index[0]!r}]")
+    if isinstance(value, tuple | list):
+        if not index or not isinstance(index[0], int) or not -len(value) <= index[0] < len(value):
+            raise ValueError(
+                f"{what} is a sequence of {len(value)} outputs; the index must start with its "
+                f"position, got {index}"
+            )
+        return select(value[index[0]], index[1:], f"{what}[{index[0]}]")
+    if not isinstance(value, torch.Tensor):
+        raise ValueError(f"{what} is a {type(value).__name__}, not a tensor")
+    if len(index) != value.dim() or not all(isinstance(i, int) for i in index):
+        raise ValueError(
+            f"index {index} must address one element of {what}, which has shape {tuple(value.shape)}; "
+            "give one int per dimension (batch included), or a callable to reduce it"
+        )
+    element = []
+    for axis, (i, size) in enumerate(zip(index, value.shape, strict=True)):
+        assert isinstance(i, int)
+        if not -size <= i < size:
+            raise ValueError(
+                f"index {index} is out of range for {what} of shape {tuple(value.shape)} "
+                f"(axis {axis} has {size} entries)"
+            )
+        element.append(i % size)
+    return value, tuple(element)
