@@ -65,9 +65,7 @@ DSSP8_CODE[np.frombuffer(DSSP8_ALPHABET.encode(), dtype=np.uint8)] = np.arange(
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", required=True, help="output directory")
-    parser.add_argument(
-        "--limit", type=int, default=None, help="only look at the first N chains"
-    )
+    parser.add_argument("--limit", type=int, default=None, help="only look at the first N chains")
     return parser.parse_args()
 
 
@@ -95,9 +93,7 @@ def backbone_coords(backbone, length):
 
 
 def profile_freqs(profile):
-    rows = [
-        [column.GetFreq(aa) for aa in PROFILE_ALPHABET] for column in profile.columns
-    ]
+    rows = [[column.GetFreq(aa) for aa in PROFILE_ALPHABET] for column in profile.columns]
     return np.array(rows, dtype=np.float16)
 
 
@@ -109,9 +105,7 @@ def export_chain(db, index, info):
         "chain_id": info.id.lower() + info.chain_name,
         "sequence": sequence,
         "dssp8": encode_dssp(db.GetDSSPStates(fragment)),
-        "accessibility": np.array(
-            db.GetSolventAccessibilities(fragment), dtype=np.float32
-        ),
+        "accessibility": np.array(db.GetSolventAccessibilities(fragment), dtype=np.float32),
         "phi": dihedrals[:, 0],
         "psi": dihedrals[:, 1],
         "coords": backbone_coords(db.GetBackboneList(fragment, sequence), info.size),
@@ -181,8 +175,7 @@ def main():
     path = os.path.join(args.out, "chains.npz")
     save_atomically(path, arrays)
     print(
-        f"wrote {path}: {len(arrays['chain_id'])} chains, "
-        f"{arrays['offsets'][-1]} residues",
+        f"wrote {path}: {len(arrays['chain_id'])} chains, {arrays['offsets'][-1]} residues",
         file=sys.stderr,
     )
 

@@ -46,7 +46,7 @@ def parse_args():
 
 def write_fasta(path, chain_ids, sequences):
     with open(path, "w") as handle:
-        for chain_id, sequence in zip(chain_ids, sequences):
+        for chain_id, sequence in zip(chain_ids, sequences, strict=True):
             handle.write(f">{chain_id}\n{sequence}\n")
 
 

@@ -97,8 +97,9 @@ def attribute(
         rule_based=rule_based,
         activations=session.mode.records(rule)
         + [ActivationRecord("TorchScript module", path, PLAIN_GRADIENT, 1) for path in opaque],
-        backward_seeds=session.backward_seeds,
         forward_passes=session.forward_passes,
+        backward_passes=session.backward_passes,
+        backward_seeds=session.backward_seeds,
         packing=session.packing,
     )
     if not report.exact:

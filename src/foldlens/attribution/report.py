@@ -47,8 +47,9 @@ class AttributionReport:
     method: str
     rule_based: bool
     activations: list[ActivationRecord] = field(default_factory=list)
-    backward_seeds: int = 0
     forward_passes: int = 0
+    backward_passes: int = 0
+    backward_seeds: int = 0
     packing: PackingReport | None = None
 
     @property
@@ -64,7 +65,10 @@ class AttributionReport:
     def __str__(self) -> str:
         lines = [f"method {self.method}: {'exact' if self.exact else 'NOT exact'}"]
         lines += [f"  {record.describe()}: {record.rule}" for record in self.activations]
-        lines.append(f"  {self.forward_passes} forward pass(es), {self.backward_seeds} backward seed(s)")
+        lines.append(
+            f"  {self.forward_passes} forward pass(es), {self.backward_passes} batched backward "
+            f"pass(es) over {self.backward_seeds} seed(s)"
+        )
         if self.packing is not None:
             p = self.packing
             lines.append(

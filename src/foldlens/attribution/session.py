@@ -113,6 +113,7 @@ class AttributionSession:
             self.switch, self._where, self._depends_on_input, refuse_unsupported=refuse_unsupported
         )
         self.forward_passes = 0
+        self.backward_passes = 0
         self.backward_seeds = 0
         self.last_saved_bytes = 0
         self.packing: PackingReport | None = None
@@ -130,11 +131,15 @@ class AttributionSession:
                 raise ValueError(
                     f"the model has no module {path!r}{hint} Module paths include {valid}"
                 )
+            if isinstance(self._modules[path], torch.jit.ScriptModule):
+                raise ValueError(f"module {path!r} is a TorchScript module, whose inputs and outputs cannot be read")
 
     def __enter__(self) -> AttributionSession:
         try:
             self._exit.enter_context(compiled_code_runs_eagerly())
             for path, module in self._modules.items():
+                if isinstance(module, torch.jit.ScriptModule):
+                    continue  # takes no hooks; its operations are opaque anyway
                 self._hook(module.register_forward_pre_hook(self._tracking_pre_hook(path)))
                 self._hook(module.register_forward_hook(self._tracking_post_hook()))
             for path in self._neuron_paths:
@@ -381,6 +386,7 @@ class AttributionSession:
             allow_unused=True,
             is_grads_batched=batched,
         )
+        self.backward_passes += 1
         self.backward_seeds += rows
         if all(g is None for g in grads):
             slot = f"the input of {self.wrt!r}" if self.wrt else "the model input"

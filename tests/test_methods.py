@@ -1,0 +1,146 @@
+"""Every method against an independent implementation in this file, and against Captum where Captum is right."""
+
+from __future__ import annotations
+
+import captum.attr
+import numpy as np
+import pytest
+import torch
+import zoo
+from torch import nn
+
+import foldlens as fl
+
+# Captum is a second oracle where its hooks are right: nn.ReLU modules, no pre-activation skip paths.
+CAPTUM_SAFE = (zoo.MLP, zoo.Residual1d, zoo.Nested, zoo.ConvNormPool)
+
+
+def grad_at(net: nn.Module, x: torch.Tensor, target: tuple[int, ...]) -> torch.Tensor:
+    leaf = x.clone().requires_grad_(True)
+    (grad,) = torch.autograd.grad(net(leaf)[target], leaf)
+    return grad
+
+
+def value_at(net: nn.Module, x: torch.Tensor, target: tuple[int, ...]) -> float:
+    with torch.no_grad():
+        return float(net(x)[target])
+
+
+def test_methods_are_listed_with_descriptions() -> None:
+    listed = fl.methods()
+    for name in ("gradient", "deconvnet", "guided_backprop", "input_x_gradient",
+                 "integrated_gradients", "smoothgrad", "occlusion"):  # fmt: skip
+        assert name in listed and len(listed[name]) > 20
+
+
+@pytest.mark.parametrize("architecture", zoo.ARCHITECTURES, ids=lambda a: a.__name__)
+def test_input_x_gradient(architecture: type[nn.Module]) -> None:
+    net = zoo.build(architecture, "F.relu", 0)
+    x = torch.randn(architecture.input_shape)  # type: ignore[attr-defined]
+    target = zoo.random_targets(zoo.output_shape(net, x), 1, 0)[0]
+    got = fl.attribute(net, x, target, method="input_x_gradient")
+    torch.testing.assert_close(got, x * grad_at(net, x, target))
+
+
+@pytest.mark.parametrize("architecture", zoo.ARCHITECTURES, ids=lambda a: a.__name__)
+def test_integrated_gradients_against_a_loop(architecture: type[nn.Module]) -> None:
+    net = zoo.build(architecture, "torch.relu", 1)
+    x = torch.randn(architecture.input_shape)  # type: ignore[attr-defined]
+    baseline = torch.randn(architecture.input_shape) * 0.1  # type: ignore[attr-defined]
+    target = zoo.random_targets(zoo.output_shape(net, x), 1, 1)[0]
+    nodes, weights = np.polynomial.legendre.leggauss(16)
+    want = torch.zeros_like(x)
+    for node, weight in zip(nodes, weights, strict=True):
+        alpha = (node + 1) / 2
+        want += weight / 2 * grad_at(net, baseline + alpha * (x - baseline), target)
+    want *= x - baseline
+    got = fl.attribute(net, x, target, method="integrated_gradients", baseline=baseline, steps=16, batch_size=5)
+    torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("architecture", zoo.ARCHITECTURES, ids=lambda a: a.__name__)
+def test_integrated_gradients_completeness(architecture: type[nn.Module]) -> None:
+    """sum IG = y(x) - y(baseline) within 1 % of |y(x) - y(baseline)| (+1e-3) at 256 steps."""
+    net = zoo.build(architecture, "nn.ReLU", 2).double()
+    x = torch.randn(architecture.input_shape, dtype=torch.float64)  # type: ignore[attr-defined]
+    for target in zoo.random_targets(zoo.output_shape(net, x), 3, 2):
+        attribution = fl.attribute(net, x, target, method="integrated_gradients", steps=256)
+        delta = value_at(net, x, target) - value_at(net, torch.zeros_like(x), target)
+        assert abs(float(attribution.sum()) - delta) <= 0.01 * abs(delta) + 1e-3
+
+
+@pytest.mark.parametrize("base", ["gradient", "deconvnet", "guided_backprop", "input_x_gradient"])
+def test_smoothgrad_against_a_loop(base: str) -> None:
+    net = zoo.build(zoo.Residual1d, "F.relu", 0)
+    reference = zoo.build(zoo.Residual1d, "reference", 0)
+    reference.load_state_dict(net.state_dict())
+    x = torch.randn(zoo.Residual1d.input_shape)
+    target = (1, 2, 17)
+    noise, samples = 0.2, 7
+    generator = torch.Generator().manual_seed(5)
+    sigma = noise * float(x.max() - x.min())
+    zoo.ReferenceReLU.rule = "gradient" if base == "input_x_gradient" else base
+    want = torch.zeros_like(x)
+    for _ in range(samples):
+        noisy = x + sigma * torch.randn(x.shape, generator=generator)
+        g = grad_at(reference, noisy, target)
+        want += (g * noisy if base == "input_x_gradient" else g) / samples
+    got = fl.attribute(net, x, target, method="smoothgrad", base=base, noise=noise, samples=samples, seed=5, batch_size=3)
+    torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-6)
+
+
+def test_occlusion_against_a_loop() -> None:
+    net = zoo.build(zoo.Residual1d, "F.relu", 0)
+    x = torch.randn(zoo.Residual1d.input_shape)
+    target = (0, 3, 11)
+    window, stride = 4, 3
+    length = x.shape[-1]
+    starts = list(range(0, length - window + 1, stride))
+    if starts[-1] + window < length:
+        starts.append(length - window)
+    total, count = torch.zeros_like(x), torch.zeros_like(x)
+    for start in starts:
+        occluded = x.clone()
+        occluded[..., start : start + window] = -0.5
+        total[..., start : start + window] += value_at(net, x, target) - value_at(net, occluded, target)
+        count[..., start : start + window] += 1
+    got = fl.attribute(net, x, target, method="occlusion", window=window, stride=stride, baseline=-0.5)
+    torch.testing.assert_close(got, total / count, rtol=1e-4, atol=1e-6)
+
+
+def _captum_pairs(net: nn.Module) -> dict[str, tuple[object, dict[str, object], dict[str, object]]]:
+    return {
+        "gradient": (captum.attr.Saliency(net), {"abs": False}, {}),
+        "deconvnet": (captum.attr.Deconvolution(net), {}, {}),
+        "guided_backprop": (captum.attr.GuidedBackprop(net), {}, {}),
+        "input_x_gradient": (captum.attr.InputXGradient(net), {}, {}),
+        "integrated_gradients": (
+            captum.attr.IntegratedGradients(net), {"n_steps": 20, "method": "gausslegendre"}, {"steps": 20}
+        ),
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("method", ["gradient", "deconvnet", "guided_backprop", "input_x_gradient", "integrated_gradients"])
+@pytest.mark.parametrize("architecture", CAPTUM_SAFE, ids=lambda a: a.__name__)
+def test_against_captum(architecture: type[nn.Module], method: str) -> None:
+    net = zoo.build(architecture, "nn.ReLU", 4)
+    x = torch.randn(architecture.input_shape)  # type: ignore[attr-defined]
+    explainer, captum_options, our_options = _captum_pairs(net)[method]
+    for target in zoo.random_targets(zoo.output_shape(net, x), 2, 4):
+        want = explainer.attribute(  # type: ignore[attr-defined]
+            x.clone(), target=target[1:] if len(target) > 2 else target[1], **captum_options
+        )[target[0] : target[0] + 1]
+        got = fl.attribute(net, x, target, method=method, **our_options)[target[0] : target[0] + 1]
+        torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-5)
+
+
+def test_occlusion_against_captum() -> None:
+    net = zoo.build(zoo.ConvNormPool, "nn.ReLU", 0)
+    x = torch.randn(zoo.ConvNormPool.input_shape)
+    want = captum.attr.Occlusion(net).attribute(
+        x, sliding_window_shapes=(3, 4, 4), strides=(3, 2, 2), target=2, baselines=0.0
+    )
+    got = fl.attribute(net, x, [(0, 2), (1, 2)], method="occlusion", window=(4, 4), stride=(2, 2))
+    # Captum covers only complete strides; 12 = 4 + 4·2, so both place the same windows here.
+    torch.testing.assert_close(got[0, 0], want[0], rtol=1e-4, atol=1e-6)
+    torch.testing.assert_close(got[1, 1], want[1], rtol=1e-4, atol=1e-6)
