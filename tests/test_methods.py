@@ -1,4 +1,4 @@
-"""Every method against an independent implementation in this file, and against Captum where Captum is right."""
+"""Every method against an independent implementation here, and against Captum where it is right."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ import captum.attr
 import numpy as np
 import pytest
 import torch
-import zoo
 from torch import nn
 
 import foldlens as fl
+import zoo
 
-# Captum is a second oracle where its hooks are right: nn.ReLU modules, no pre-activation skip paths.
+# Captum is a second oracle where its hooks are right: nn.ReLU modules, no pre-activation skips.
 CAPTUM_SAFE = (zoo.MLP, zoo.Residual1d, zoo.Nested, zoo.ConvNormPool)
 
 
@@ -54,7 +54,9 @@ def test_integrated_gradients_against_a_loop(architecture: type[nn.Module]) -> N
         alpha = (node + 1) / 2
         want += weight / 2 * grad_at(net, baseline + alpha * (x - baseline), target)
     want *= x - baseline
-    got = fl.attribute(net, x, target, method="integrated_gradients", baseline=baseline, steps=16, batch_size=5)
+    got = fl.attribute(
+        net, x, target, method="integrated_gradients", baseline=baseline, steps=16, batch_size=5
+    )
     torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-6)
 
 
@@ -85,7 +87,17 @@ def test_smoothgrad_against_a_loop(base: str) -> None:
         noisy = x + sigma * torch.randn(x.shape, generator=generator)
         g = grad_at(reference, noisy, target)
         want += (g * noisy if base == "input_x_gradient" else g) / samples
-    got = fl.attribute(net, x, target, method="smoothgrad", base=base, noise=noise, samples=samples, seed=5, batch_size=3)
+    got = fl.attribute(
+        net,
+        x,
+        target,
+        method="smoothgrad",
+        base=base,
+        noise=noise,
+        samples=samples,
+        seed=5,
+        batch_size=3,
+    )
     torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-6)
 
 
@@ -102,9 +114,13 @@ def test_occlusion_against_a_loop() -> None:
     for start in starts:
         occluded = x.clone()
         occluded[..., start : start + window] = -0.5
-        total[..., start : start + window] += value_at(net, x, target) - value_at(net, occluded, target)
+        total[..., start : start + window] += value_at(net, x, target) - value_at(
+            net, occluded, target
+        )
         count[..., start : start + window] += 1
-    got = fl.attribute(net, x, target, method="occlusion", window=window, stride=stride, baseline=-0.5)
+    got = fl.attribute(
+        net, x, target, method="occlusion", window=window, stride=stride, baseline=-0.5
+    )
     torch.testing.assert_close(got, total / count, rtol=1e-4, atol=1e-6)
 
 
@@ -115,12 +131,17 @@ def _captum_pairs(net: nn.Module) -> dict[str, tuple[object, dict[str, object], 
         "guided_backprop": (captum.attr.GuidedBackprop(net), {}, {}),
         "input_x_gradient": (captum.attr.InputXGradient(net), {}, {}),
         "integrated_gradients": (
-            captum.attr.IntegratedGradients(net), {"n_steps": 20, "method": "gausslegendre"}, {"steps": 20}
+            captum.attr.IntegratedGradients(net),
+            {"n_steps": 20, "method": "gausslegendre"},
+            {"steps": 20},
         ),
     }  # fmt: skip
 
 
-@pytest.mark.parametrize("method", ["gradient", "deconvnet", "guided_backprop", "input_x_gradient", "integrated_gradients"])
+@pytest.mark.parametrize(
+    "method",
+    ["gradient", "deconvnet", "guided_backprop", "input_x_gradient", "integrated_gradients"],
+)
 @pytest.mark.parametrize("architecture", CAPTUM_SAFE, ids=lambda a: a.__name__)
 def test_against_captum(architecture: type[nn.Module], method: str) -> None:
     net = zoo.build(architecture, "nn.ReLU", 4)

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import pytest
 import torch
-import zoo
 from torch import nn
 
 import foldlens as fl
+import zoo
 
 RULES = ("gradient", "deconvnet", "guided_backprop")
 
 
-def reference_attribution(net: nn.Module, x: torch.Tensor, target: tuple[int, ...], rule: str) -> torch.Tensor:
+def reference_attribution(
+    net: nn.Module, x: torch.Tensor, target: tuple[int, ...], rule: str
+) -> torch.Tensor:
     """The map from the same weights built with the test's ReferenceReLU."""
     zoo.ReferenceReLU.rule = rule
     leaf = x.clone().requires_grad_(True)
@@ -80,7 +82,9 @@ def test_compiled_model(architecture: type[nn.Module], spelling: str, rule: str)
     compiled(x.clone())
     target = zoo.random_targets(zoo.output_shape(reference, x), 1, 0)[0]
     got = fl.attribute(compiled, x.clone(), target, method=rule, strict=True)
-    torch.testing.assert_close(got, reference_attribution(reference, x, target, rule), rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(
+        got, reference_attribution(reference, x, target, rule), rtol=1e-5, atol=1e-6
+    )
 
 
 def test_compiled_submodule() -> None:
@@ -90,4 +94,6 @@ def test_compiled_submodule() -> None:
     x = torch.randn(zoo.Nested.input_shape)
     net(x)
     got = fl.attribute(net, x, (0, 1, 5), method="guided_backprop")
-    torch.testing.assert_close(got, reference_attribution(reference, x, (0, 1, 5), "guided_backprop"))
+    torch.testing.assert_close(
+        got, reference_attribution(reference, x, (0, 1, 5), "guided_backprop")
+    )

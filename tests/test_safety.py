@@ -1,4 +1,5 @@
-"""Unsupported activations are named, the model is never changed, threads do not interfere, bad input is refused."""
+"""Unsupported activations are named, the model is never changed, threads do not interfere, and
+bad input is refused with a clear message."""
 
 from __future__ import annotations
 
@@ -11,10 +12,10 @@ from collections.abc import Callable
 import pytest
 import torch
 import torch.nn.functional as F
-import zoo
 from torch import nn
 
 import foldlens as fl
+import zoo
 
 
 class Hidden(nn.Module):
@@ -66,7 +67,9 @@ def test_unsupported_activation_warns_and_names_it(name: str) -> None:
     net = UNSUPPORTED[name]().eval()
     x = _input(name)
     with pytest.warns(fl.UnsupportedActivationWarning, match=f"no exact rule for {name}") as caught:
-        got, report = fl.attribute(net, x, _target(name), method="guided_backprop", return_report=True)
+        got, report = fl.attribute(
+            net, x, _target(name), method="guided_backprop", return_report=True
+        )
     assert "plain gradient" in str(caught[0].message)
     assert not report.exact and report.unsupported[0].function == name
     assert got.abs().sum() > 0
@@ -85,13 +88,17 @@ def test_gradient_methods_are_exact_for_any_activation(name: str) -> None:
     net = UNSUPPORTED[name]().eval()
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        _, report = fl.attribute(net, _input(name), _target(name), method="gradient", strict=True, return_report=True)
+        _, report = fl.attribute(
+            net, _input(name), _target(name), method="gradient", strict=True, return_report=True
+        )
     assert report.exact
 
 
 def test_report_names_modules_and_rules() -> None:
     net = zoo.build(zoo.Nested, "nn.ReLU", 0)
-    _, report = fl.attribute(net, torch.randn(zoo.Nested.input_shape), (0, 1, 3), return_report=True)
+    _, report = fl.attribute(
+        net, torch.randn(zoo.Nested.input_shape), (0, 1, 3), return_report=True
+    )
     assert {(r.function, r.module, r.rule) for r in report.activations} == {
         ("relu", "act.modules_.0", "guided_backprop"),
         ("relu", "act.modules_.1", "guided_backprop"),
@@ -101,7 +108,9 @@ def test_report_names_modules_and_rules() -> None:
 
 
 def test_torchscript_is_flagged() -> None:
-    net = nn.Sequential(torch.jit.script(nn.Sequential(nn.Linear(4, 5), nn.ReLU())), nn.Linear(5, 2))
+    net = nn.Sequential(
+        torch.jit.script(nn.Sequential(nn.Linear(4, 5), nn.ReLU())), nn.Linear(5, 2)
+    )
     with pytest.warns(fl.UnsupportedActivationWarning, match="TorchScript"):
         fl.attribute(net, torch.randn(1, 4), (0, 1), method="guided_backprop")
     with pytest.raises(fl.UnsupportedActivationError, match="TorchScript"):
@@ -117,13 +126,18 @@ def snapshot(net: nn.Module) -> dict[str, object]:
     }
 
 
-def assert_untouched(net: nn.Module, before: dict[str, object], compare_parameters: bool = True) -> None:
+def assert_untouched(
+    net: nn.Module, before: dict[str, object], compare_parameters: bool = True
+) -> None:
     after = snapshot(net)
     if compare_parameters:
         assert after["modules"] == before["modules"]
         for key, value in before["state"].items():  # type: ignore[attr-defined]
             assert torch.equal(after["state"][key], value)  # type: ignore[index]
-    assert after["training"] == before["training"] and after["requires_grad"] == before["requires_grad"]
+    assert (
+        after["training"] == before["training"]
+        and after["requires_grad"] == before["requires_grad"]
+    )
     for module in net.modules():
         assert not module._forward_hooks and not module._forward_pre_hooks
         assert not module._backward_hooks and not module._backward_pre_hooks
@@ -135,7 +149,12 @@ def assert_untouched(net: nn.Module, before: dict[str, object], compare_paramete
 def test_model_untouched(method: str) -> None:
     net = zoo.build(zoo.ConvNormPool, "nn.ReLU(inplace)", 0)
     before = snapshot(net)
-    fl.attribute(net, torch.randn(zoo.ConvNormPool.input_shape), [(0, 1), fl.Neuron("conv2", (1, 2, 3, 3))], method=method)
+    fl.attribute(
+        net,
+        torch.randn(zoo.ConvNormPool.input_shape),
+        [(0, 1), fl.Neuron("conv2", (1, 2, 3, 3))],
+        method=method,
+    )
     assert_untouched(net, before)
 
 
@@ -161,7 +180,11 @@ class Slow(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.a, self.b, self.c = nn.Conv1d(3, 8, 3, padding=1), nn.Conv1d(8, 8, 3, padding=1), nn.Conv1d(8, 2, 1)
+        self.a, self.b, self.c = (
+            nn.Conv1d(3, 8, 3, padding=1),
+            nn.Conv1d(8, 8, 3, padding=1),
+            nn.Conv1d(8, 2, 1),
+        )
         self.act = nn.ReLU()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -211,29 +234,95 @@ def test_threads_do_not_see_each_others_rules() -> None:
 @pytest.mark.parametrize(
     ("call", "error", "message"),
     [
-        (lambda net, x: fl.attribute(net, x, (0, 1, 3), method="lrp"), ValueError, "unknown method 'lrp'.*guided_backprop"),
-        (lambda net, x: fl.attribute(net, x, (0, 1, 3), method="gradient", steps=3), TypeError, "gradient has no option steps"),
-        (lambda net, x: fl.attribute(net, x, (0, 1, 3), method="integrated_gradients", step=3), TypeError, "options: .*steps"),
-        (lambda net, x: fl.attribute(net, x, (0, 1, 3), method="integrated_gradients", steps=0), ValueError, "steps must be a positive int"),
-        (lambda net, x: fl.attribute(net, x, (0, 1, 3), method="smoothgrad", base="occlusion"), ValueError, "base must be one of"),
-        (lambda net, x: fl.attribute(net, x, (0, 1, 3), method="smoothgrad", noise=-1), ValueError, "noise"),
-        (lambda net, x: fl.attribute(net, x, (0, 1, 3), method="occlusion", window=(1, 2, 3)), ValueError, "window"),
-        (lambda net, x: fl.attribute(net, x, (0, 1, 3), method="occlusion", window=99), ValueError, "larger than"),
-        (lambda net, x: fl.attribute(net, x, (0, 1, 3), method="integrated_gradients", baseline=torch.zeros(3)), ValueError, "does not broadcast"),
-        (lambda net, x: fl.attribute(net, x, (0, 1, 40)), ValueError, r"out of range .* shape \(2, 4, 40\)"),
+        (
+            lambda net, x: fl.attribute(net, x, (0, 1, 3), method="lrp"),
+            ValueError,
+            "unknown method 'lrp'.*guided_backprop",
+        ),
+        (
+            lambda net, x: fl.attribute(net, x, (0, 1, 3), method="gradient", steps=3),
+            TypeError,
+            "gradient has no option steps",
+        ),
+        (
+            lambda net, x: fl.attribute(net, x, (0, 1, 3), method="integrated_gradients", step=3),
+            TypeError,
+            "options: .*steps",
+        ),
+        (
+            lambda net, x: fl.attribute(net, x, (0, 1, 3), method="integrated_gradients", steps=0),
+            ValueError,
+            "steps must be a positive int",
+        ),
+        (
+            lambda net, x: fl.attribute(net, x, (0, 1, 3), method="smoothgrad", base="occlusion"),
+            ValueError,
+            "base must be one of",
+        ),
+        (
+            lambda net, x: fl.attribute(net, x, (0, 1, 3), method="smoothgrad", noise=-1),
+            ValueError,
+            "noise",
+        ),
+        (
+            lambda net, x: fl.attribute(net, x, (0, 1, 3), method="occlusion", window=(1, 2, 3)),
+            ValueError,
+            "window",
+        ),
+        (
+            lambda net, x: fl.attribute(net, x, (0, 1, 3), method="occlusion", window=99),
+            ValueError,
+            "larger than",
+        ),
+        (
+            lambda net, x: fl.attribute(
+                net, x, (0, 1, 3), method="integrated_gradients", baseline=torch.zeros(3)
+            ),
+            ValueError,
+            "does not broadcast",
+        ),
+        (
+            lambda net, x: fl.attribute(net, x, (0, 1, 40)),
+            ValueError,
+            r"out of range .* shape \(2, 4, 40\)",
+        ),
         (lambda net, x: fl.attribute(net, x, (2, 1, 3)), ValueError, "out of range"),
         (lambda net, x: fl.attribute(net, x, (0, 1)), ValueError, "one int per dimension"),
         (lambda net, x: fl.attribute(net, x, "logits"), TypeError, "a target must be"),
         (lambda net, x: fl.attribute(net, x, []), ValueError, "empty"),
-        (lambda net, x: fl.attribute(net, x, lambda out: out[0]), ValueError, "exactly one element"),
-        (lambda net, x: fl.attribute(net, x, fl.Neuron("convz.0", (0, 1, 1))), ValueError, "no module 'convz.0'.*did you mean.*convs.0"),
-        (lambda net, x: fl.attribute(net, x, (0, 1, 3), wrt="stem.weight"), ValueError, "no module"),
-        (lambda net, x: fl.attribute(net, x.long(), (0, 1, 3)), TypeError, "cannot carry gradients"),
+        (
+            lambda net, x: fl.attribute(net, x, lambda out: out[0]),
+            ValueError,
+            "exactly one element",
+        ),
+        (
+            lambda net, x: fl.attribute(net, x, fl.Neuron("convz.0", (0, 1, 1))),
+            ValueError,
+            "no module 'convz.0'.*did you mean.*convs.0",
+        ),
+        (
+            lambda net, x: fl.attribute(net, x, (0, 1, 3), wrt="stem.weight"),
+            ValueError,
+            "no module",
+        ),
+        (
+            lambda net, x: fl.attribute(net, x.long(), (0, 1, 3)),
+            TypeError,
+            "cannot carry gradients",
+        ),
         (lambda net, x: fl.attribute(net, [x], (0, 1, 3)), TypeError, "x must be a tensor"),
         (lambda net, x: fl.attribute(net.state_dict(), x, (0, 1, 3)), TypeError, "model must be"),
-        (lambda net, x: fl.attribute(net, x, (0, 1, 3), memory_budget=0), ValueError, "memory_budget"),
+        (
+            lambda net, x: fl.attribute(net, x, (0, 1, 3), memory_budget=0),
+            ValueError,
+            "memory_budget",
+        ),
         (lambda net, x: fl.attribute(net, x, (0, 1, 3), wrt="act"), ValueError, "ran 6 times"),
-        (lambda net, x: fl.attribute(net, x, fl.Neuron("convs.0", (0, 1, 3)), wrt="head"), ValueError, "does not depend"),
+        (
+            lambda net, x: fl.attribute(net, x, fl.Neuron("convs.0", (0, 1, 3)), wrt="head"),
+            ValueError,
+            "does not depend",
+        ),
     ],
 )
 def test_bad_input_is_refused_clearly(call: Callable, error: type[Exception], message: str) -> None:

@@ -5,13 +5,15 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
-import zoo
 from torch import nn
 
 import foldlens as fl
+import zoo
 
 
-def per_target(net: nn.Module, x: torch.Tensor, targets: list, method: str, **options: object) -> torch.Tensor:
+def per_target(
+    net: nn.Module, x: torch.Tensor, targets: list, method: str, **options: object
+) -> torch.Tensor:
     return torch.stack([fl.attribute(net, x, t, method=method, **options) for t in targets])
 
 
@@ -25,23 +27,37 @@ def test_list_equals_per_target(architecture: type[nn.Module], method: str) -> N
     torch.testing.assert_close(got, per_target(net, x, targets, method), rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("method", ["guided_backprop", "integrated_gradients", "smoothgrad", "occlusion"])
+@pytest.mark.parametrize(
+    "method", ["guided_backprop", "integrated_gradients", "smoothgrad", "occlusion"]
+)
 def test_list_in_small_memory_chunks(method: str) -> None:
     """A tiny memory budget splits the work into many passes and changes nothing."""
     net = zoo.build(zoo.Residual1d, "F.relu", 0)
     x = torch.randn(zoo.Residual1d.input_shape)
     targets = [(0, 1, 3), (1, 2, 30), (0, 0, 39)]
-    options = {"integrated_gradients": {"steps": 8}, "smoothgrad": {"samples": 4}, "occlusion": {"window": 3}}
+    options = {
+        "integrated_gradients": {"steps": 8},
+        "smoothgrad": {"samples": 4},
+        "occlusion": {"window": 3},
+    }
     large = fl.attribute(net, x, targets, method=method, **options.get(method, {}))
     small, report = fl.attribute(
-        net, x, targets, method=method, memory_budget=1, return_report=True, **options.get(method, {})
+        net,
+        x,
+        targets,
+        method=method,
+        memory_budget=1,
+        return_report=True,
+        **options.get(method, {}),
     )
     torch.testing.assert_close(small, large, rtol=1e-5, atol=1e-6)
     assert report.forward_passes + report.backward_passes >= 4
 
 
 @pytest.mark.parametrize("method", ["gradient", "deconvnet", "guided_backprop"])
-@pytest.mark.parametrize("architecture", [zoo.Residual1d, zoo.SkipPath, zoo.Nested], ids=lambda a: a.__name__)
+@pytest.mark.parametrize(
+    "architecture", [zoo.Residual1d, zoo.SkipPath, zoo.Nested], ids=lambda a: a.__name__
+)
 def test_all_positions_packed(architecture: type[nn.Module], method: str) -> None:
     """All per-position targets of a conv net share backward passes, with the same maps."""
     net = zoo.build(architecture, "F.relu", 1)
@@ -50,13 +66,17 @@ def test_all_positions_packed(architecture: type[nn.Module], method: str) -> Non
     x = torch.randn(shape)
     targets = [(0, 1, i) for i in range(96)]
     got, report = fl.attribute(net, x, targets, method=method, return_report=True)
-    assert report.packing is not None and report.packing.groups < 48 and report.packing.fallback_groups == 0
+    assert (
+        report.packing is not None
+        and report.packing.groups < 48
+        and report.packing.fallback_groups == 0
+    )
     assert report.backward_seeds < 96
     torch.testing.assert_close(got, per_target(net, x, targets, method), rtol=1e-5, atol=1e-6)
 
 
 class PositionDependent(nn.Module):
-    """A conv net in which one output position also reads the whole input (not translation-invariant)."""
+    """A conv net in which one output position also reads the whole input (not shift-invariant)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -100,7 +120,7 @@ def test_neuron_targets() -> None:
 def test_neuron_of_a_reused_module() -> None:
     net = zoo.build(zoo.MLP, "nn.ReLU reused", 0)
     x = torch.randn(zoo.MLP.input_shape)
-    with pytest.raises(ValueError, match="ran 2 times.*call=k"):
+    with pytest.raises(ValueError, match=r"ran 2 times.*call=k"):
         fl.attribute(net, x, fl.Neuron("act.shared", (0, 3)))
     leaf = x.clone().requires_grad_(True)
     second = F.relu(net.fc2(F.relu(net.fc1(leaf))))
@@ -138,7 +158,12 @@ def test_callable_targets_stay_outside_the_rules() -> None:
 def test_mixed_target_list() -> None:
     net = zoo.build(zoo.Residual1d, "F.relu", 0)
     x = torch.randn(zoo.Residual1d.input_shape)
-    targets = [(0, 1, 4), fl.Neuron("convs.2", (1, 3, 9)), lambda out: torch.sigmoid(out[0, 2, 8]), (1, 0, 30)]
+    targets = [
+        (0, 1, 4),
+        fl.Neuron("convs.2", (1, 3, 9)),
+        lambda out: torch.sigmoid(out[0, 2, 8]),
+        (1, 0, 30),
+    ]
     got = fl.attribute(net, x, targets, method="deconvnet")
     torch.testing.assert_close(got, per_target(net, x, targets, "deconvnet"))
 
@@ -179,8 +204,12 @@ def test_wrt_layer_input() -> None:
     for method in ("guided_backprop", "deconvnet", "input_x_gradient"):
         got = fl.attribute(net, x, (0, 1, 9), method=method, wrt="parts.blocks.1")
         torch.testing.assert_close(got, fl.attribute(Top(), hidden, (0, 1, 9), method=method))
-    got = fl.attribute(net, x, (0, 1, 9), method="integrated_gradients", wrt="parts.blocks.1", steps=8)
-    torch.testing.assert_close(got, fl.attribute(Top(), hidden, (0, 1, 9), method="integrated_gradients", steps=8))
+    got = fl.attribute(
+        net, x, (0, 1, 9), method="integrated_gradients", wrt="parts.blocks.1", steps=8
+    )
+    torch.testing.assert_close(
+        got, fl.attribute(Top(), hidden, (0, 1, 9), method="integrated_gradients", steps=8)
+    )
 
 
 def test_wrt_accepts_integer_model_inputs() -> None:
@@ -188,7 +217,7 @@ def test_wrt_accepts_integer_model_inputs() -> None:
     torch.manual_seed(0)
     net = nn.Sequential(nn.Embedding(20, 6), nn.Flatten(), nn.Linear(6 * 7, 3))
     tokens = torch.randint(20, (2, 7))
-    with pytest.raises(TypeError, match="cannot carry gradients.*wrt="):
+    with pytest.raises(TypeError, match=r"cannot carry gradients.*wrt="):
         fl.attribute(net, tokens, (0, 1))
     got = fl.attribute(net, tokens, (0, 1), method="gradient", wrt="1")
     assert got.shape == (2, 7, 6) and got[1].abs().sum() == 0 and got[0].abs().sum() > 0

@@ -165,7 +165,10 @@ class Nested(nn.Module):
         self.parts = nn.ModuleDict(
             {
                 "blocks": nn.ModuleList(
-                    [nn.Sequential(nn.Conv1d(4, 6, 3, padding=1)), nn.Sequential(nn.Conv1d(6, 6, 3, padding=1))]
+                    [
+                        nn.Sequential(nn.Conv1d(4, 6, 3, padding=1)),
+                        nn.Sequential(nn.Conv1d(6, 6, 3, padding=1)),
+                    ]
                 ),
                 "head": nn.Sequential(nn.Conv1d(6, 6, 1)),
             }
@@ -221,4 +224,6 @@ def output_shape(net: nn.Module, x: torch.Tensor) -> tuple[int, ...]:
 
 def random_targets(shape: tuple[int, ...], count: int, seed: int) -> list[tuple[int, ...]]:
     generator = torch.Generator().manual_seed(seed)
-    return [tuple(int(torch.randint(n, (1,), generator=generator)) for n in shape) for _ in range(count)]
+    return [
+        tuple(int(torch.randint(n, (1,), generator=generator)) for n in shape) for _ in range(count)
+    ]

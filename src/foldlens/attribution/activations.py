@@ -3,7 +3,8 @@
 Calls are recognised by the name under which they reach ``__torch_function__``, so every spelling
 of one operation is covered: ``nn.ReLU`` (with or without ``inplace``), ``F.relu``, ``F.relu_``,
 ``torch.relu``, ``torch.relu_``, ``Tensor.relu`` and ``Tensor.relu_`` all arrive as ``relu`` or
-``relu_``. ``clamp(min=0)`` and ``threshold(f, 0, 0)`` compute the same function and get the same rule.
+``relu_``. ``clamp(min=0)`` and ``threshold(f, 0, 0)`` compute the same function and get the
+same rule.
 
 Everything in :data:`NO_EXACT_RULE` is an element-wise non-linearity or a fused block (recurrent
 cells, attention) whose backward pass the ReLU rules cannot reach; a rule-based method passes the

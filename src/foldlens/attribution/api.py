@@ -118,8 +118,14 @@ def attribute(
 def _as_inputs(x: Any, wrt: str | None) -> tuple[tuple[torch.Tensor, ...], bool]:
     single = isinstance(x, torch.Tensor)
     inputs = (x,) if single else x
-    if not isinstance(inputs, tuple) or not inputs or not all(isinstance(t, torch.Tensor) for t in inputs):
-        raise TypeError(f"x must be a tensor or a non-empty tuple of tensors, got {type(x).__name__}")
+    if (
+        not isinstance(inputs, tuple)
+        or not inputs
+        or not all(isinstance(t, torch.Tensor) for t in inputs)
+    ):
+        raise TypeError(
+            f"x must be a tensor or a non-empty tuple of tensors, got {type(x).__name__}"
+        )
     if wrt is not None and not isinstance(wrt, str):
         raise TypeError(f"wrt must be a dotted module path, got {wrt!r}")
     if wrt is None:
@@ -135,5 +141,8 @@ def _as_inputs(x: Any, wrt: str | None) -> tuple[tuple[torch.Tensor, ...], bool]
 
 def _opaque_modules(model: torch.nn.Module) -> list[str]:
     """TorchScript submodules: their operations never reach the rule mode."""
-    return [name or "<model>" for name, module in model.named_modules() if isinstance(module, torch.jit.ScriptModule)]
-
+    return [
+        name or "<model>"
+        for name, module in model.named_modules()
+        if isinstance(module, torch.jit.ScriptModule)
+    ]

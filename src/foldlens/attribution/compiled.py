@@ -1,10 +1,10 @@
 """Run compiled code eagerly while an attribution is in progress.
 
 A model compiled with ``torch.compile`` (or holding compiled submodules or functions) runs a
-captured graph in which no activation call reaches :class:`~foldlens.attribution.rule_mode.RuleMode`.
-While any attribution runs, Dynamo's stance is ``force_eager``: compiled callables run their original
-Python code. The stance is process-wide, so it is reference-counted across threads and restored when
-the last attribution ends.
+captured graph in which no activation call reaches
+:class:`~foldlens.attribution.rule_mode.RuleMode`. While any attribution runs, Dynamo's stance is
+``force_eager``: compiled callables run their original Python code. The stance is process-wide,
+so it is reference-counted across threads and restored when the last attribution ends.
 """
 
 from __future__ import annotations

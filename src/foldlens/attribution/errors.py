@@ -6,4 +6,4 @@ class UnsupportedActivationError(RuntimeError):
 
 
 class UnsupportedActivationWarning(UserWarning):
-    """A rule-based method met an activation it has no exact rule for; the plain gradient was used."""
+    """A rule-based method met an activation without an exact rule; the plain gradient was used."""

@@ -40,7 +40,7 @@ RATIO_RTOL = 1e-4
 
 @dataclass(frozen=True)
 class Windows:
-    """Target at position ``p`` along the source axis reaches ``[p - before, p + after]`` of ``axis``."""
+    """A target at position ``p`` reaches ``[p - before, p + after]`` along the input's ``axis``."""
 
     axis: int
     before: int
@@ -67,7 +67,9 @@ def packed_gradients(
     if any(seed.points[0][0] is not source for seed in seeds):
         return None
     elements = torch.tensor([seed.points[0][1] for seed in seeds])
-    varying = [axis for axis in range(elements.shape[1]) if elements[:, axis].unique().numel() > 1]
+    varying = [
+        a for a in range(elements.shape[1]) if bool((elements[:, a] != elements[0, a]).any())
+    ]
     if len(varying) != 1:
         return None
     positions = elements[:, varying[0]]
@@ -95,7 +97,9 @@ def _probe_windows(
     source_axis: int,
 ) -> Windows | None:
     order = positions.argsort()
-    picks = order[torch.linspace(0, len(order) - 1, PROBE_SAMPLES).round().long().unique()]
+    picks = order[
+        sorted(set(torch.linspace(0, len(order) - 1, PROBE_SAMPLES).round().long().tolist()))
+    ]
     nan = torch.tensor([float("nan")])
     seeds = torch.stack([_one_hot(source, elements[i : i + 1], nan) for i in picks])
     rule = session.switch.rule
@@ -120,7 +124,11 @@ def _probe_windows(
             before = max(before, p - int(hits.min()))
             after = max(after, int(hits.max()) - p)
         windows = Windows(axis, before, after)
-        if seen and windows.width <= z.shape[axis] // 2 and (best is None or windows.width < best.width):
+        if (
+            seen
+            and windows.width <= z.shape[axis] // 2
+            and (best is None or windows.width < best.width)
+        ):
             best = windows
     return best
 
@@ -154,12 +162,13 @@ def _run_groups(
     generator = torch.Generator().manual_seed(0)
     a = 1 + torch.rand(len(positions), generator=generator, dtype=torch.float64)
     b = 1 + torch.rand(len(positions), generator=generator, dtype=torch.float64)
-    seeds = torch.stack(
-        [_one_hot(source, elements[g], w[g]) for g in groups for w in (a, b)]
-    )
+    seeds = torch.stack([_one_hot(source, elements[g], w[g]) for g in groups for w in (a, b)])
     chunk = max(2, session.chunk_size(fwd, [Seed()] * len(seeds)) // 2 * 2)
     results = torch.cat(
-        [session.backward(fwd, [source], [seeds[i : i + chunk]])[0] for i in range(0, len(seeds), chunk)]
+        [
+            session.backward(fwd, [source], [seeds[i : i + chunk]])[0]
+            for i in range(0, len(seeds), chunk)
+        ]
     )
     z = fwd.z[0]
     length = z.shape[windows.axis]

@@ -132,7 +132,9 @@ class AttributionSession:
                     f"the model has no module {path!r}{hint} Module paths include {valid}"
                 )
             if isinstance(self._modules[path], torch.jit.ScriptModule):
-                raise ValueError(f"module {path!r} is a TorchScript module, whose inputs and outputs cannot be read")
+                raise ValueError(
+                    f"module {path!r} is a TorchScript module: its inputs and outputs are opaque"
+                )
 
     def __enter__(self) -> AttributionSession:
         try:
@@ -189,7 +191,9 @@ class AttributionSession:
             return None
         self._wrt_calls += 1
         if not args or not isinstance(args[0], torch.Tensor):
-            raise ValueError(f"wrt={self.wrt!r}: the module's first positional input is not a tensor")
+            raise ValueError(
+                f"wrt={self.wrt!r}: the module's first positional input is not a tensor"
+            )
         if not args[0].is_floating_point():
             raise TypeError(
                 f"wrt={self.wrt!r}: the module's input has dtype {args[0].dtype} and cannot carry "
@@ -241,14 +245,19 @@ class AttributionSession:
             saved[0] += tensor.numel() * tensor.element_size()
             return tensor
 
-        with torch.set_grad_enabled(grad), torch.autograd.graph.saved_tensors_hooks(pack, _identity):
+        with (
+            torch.set_grad_enabled(grad),
+            torch.autograd.graph.saved_tensors_hooks(pack, _identity),
+        ):
             if self.wrt is None:
                 self._leaves = leaves or tuple(t.detach().requires_grad_(True) for t in self.inputs)
                 with self.mode:
                     output = self.model(*(leaf.clone() for leaf in self._leaves))
             else:
                 self._replacement = leaves
-                inputs = self.inputs if copies == 1 else tuple(_repeat(t, copies) for t in self.inputs)
+                inputs = (
+                    self.inputs if copies == 1 else tuple(_repeat(t, copies) for t in self.inputs)
+                )
                 try:
                     with self.mode:
                         output = self.model(*inputs)
@@ -265,7 +274,9 @@ class AttributionSession:
 
     # -- targets -------------------------------------------------------------------------------
 
-    def _source(self, fwd: Forward, target: Neuron | tuple[int | str, ...]) -> tuple[Any, tuple[int | str, ...], str]:
+    def _source(
+        self, fwd: Forward, target: Neuron | tuple[int | str, ...]
+    ) -> tuple[Any, tuple[int | str, ...], str]:
         if not isinstance(target, Neuron):
             return fwd.output, target, "the model output"
         calls = fwd.captured.get(target.module, [])
@@ -278,10 +289,14 @@ class AttributionSession:
             )
         k = target.call or 0
         if k >= len(calls):
-            raise ValueError(f"module {target.module!r} ran {len(calls)} times; call={k} does not exist")
+            raise ValueError(
+                f"module {target.module!r} ran {len(calls)} times; call={k} does not exist"
+            )
         return calls[k], target.index, f"the output of {target.module!r}"
 
-    def element(self, fwd: Forward, target: Neuron | tuple[int | str, ...]) -> tuple[torch.Tensor, list[tuple[int, ...]]]:
+    def element(
+        self, fwd: Forward, target: Neuron | tuple[int | str, ...]
+    ) -> tuple[torch.Tensor, list[tuple[int, ...]]]:
         """The tensor an index target reads, and its element in each stacked copy."""
         value, index, what = self._source(fwd, target)
         tensor, element = select(value, index, what)
@@ -296,7 +311,9 @@ class AttributionSession:
             raise ValueError(f"batch index {index[0]} is out of range for a batch of {fwd.batch}")
         return tensor, [(c * fwd.batch + element[0], *element[1:]) for c in range(fwd.copies)]
 
-    def _callable_values(self, fwd: Forward, target: Callable[[Any], torch.Tensor]) -> list[torch.Tensor]:
+    def _callable_values(
+        self, fwd: Forward, target: Callable[[Any], torch.Tensor]
+    ) -> list[torch.Tensor]:
         outputs = [fwd.output] if fwd.copies == 1 else _split_batch(fwd.output, fwd.copies)
         values = []
         for output in outputs:
@@ -317,7 +334,9 @@ class AttributionSession:
             total = torch.stack(self._callable_values(fwd, target)).sum()
             tensors = _tensors(fwd.output)
             grads = torch.autograd.grad(total, tensors, retain_graph=True, allow_unused=True)
-            result.append(Seed(dense=[(t, g) for t, g in zip(tensors, grads, strict=True) if g is not None]))
+            result.append(
+                Seed(dense=[(t, g) for t, g in zip(tensors, grads, strict=True) if g is not None])
+            )
         return result
 
     def values(self, fwd: Forward, targets: list[Target]) -> torch.Tensor:
@@ -343,7 +362,9 @@ class AttributionSession:
         per_seed = fwd.saved_bytes + sum(_nbytes(t) for t in (*fwd.z, *sources.values()))
         return max(1, min(len(seeds), self.memory_budget // max(per_seed, 1)))
 
-    def gradients(self, fwd: Forward, seeds: list[Seed], chunk: int | None = None) -> tuple[torch.Tensor, ...]:
+    def gradients(
+        self, fwd: Forward, seeds: list[Seed], chunk: int | None = None
+    ) -> tuple[torch.Tensor, ...]:
         """Backward passes from every seed under the current rule, batched in chunks.
 
         Returns, for each slot tensor, the stacked gradients of shape ``(len(seeds), *z.shape)``.

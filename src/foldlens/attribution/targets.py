@@ -80,7 +80,9 @@ def _one_target(target: Any) -> Target:
     )
 
 
-def select(value: Any, index: tuple[int | str, ...], what: str) -> tuple[torch.Tensor, tuple[int, ...]]:
+def select(
+    value: Any, index: tuple[int | str, ...], what: str
+) -> tuple[torch.Tensor, tuple[int, ...]]:
     """Resolve ``index`` into ``value`` (a tensor, or a tuple/list/dict of tensors).
 
     Returns the tensor and the element index within it, with negative indices made positive.
@@ -88,7 +90,9 @@ def select(value: Any, index: tuple[int | str, ...], what: str) -> tuple[torch.T
     """
     if isinstance(value, Mapping):
         if not index or index[0] not in value:
-            raise ValueError(f"{what} is a dict; the index must start with one of {list(value)}, got {index}")
+            raise ValueError(
+                f"{what} is a dict; the index must start with one of {list(value)}, got {index}"
+            )
         return select(value[index[0]], index[1:], f"{what}[{index[0]!r}]")
     if isinstance(value, tuple | list):
         if not index or not isinstance(index[0], int) or not -len(value) <= index[0] < len(value):
@@ -101,8 +105,9 @@ def select(value: Any, index: tuple[int | str, ...], what: str) -> tuple[torch.T
         raise ValueError(f"{what} is a {type(value).__name__}, not a tensor")
     if len(index) != value.dim() or not all(isinstance(i, int) for i in index):
         raise ValueError(
-            f"index {index} must address one element of {what}, which has shape {tuple(value.shape)}; "
-            "give one int per dimension (batch included), or a callable to reduce it"
+            f"index {index} must address one element of {what}, which has shape "
+            f"{tuple(value.shape)}; give one int per dimension (batch included), or a callable "
+            "to reduce it"
         )
     element = []
     for axis, (i, size) in enumerate(zip(index, value.shape, strict=True)):

@@ -34,7 +34,7 @@ class Method(ABC):
     options: ClassVar[dict[str, Option]] = {}
 
     def resolve(self, given: dict[str, Any]) -> dict[str, Any]:
-        """Defaults overridden by ``given``; unknown names raise a ``TypeError`` listing the valid ones."""
+        """Defaults overridden by ``given``; an unknown name raises a ``TypeError``."""
         unknown = sorted(set(given) - set(self.options))
         if unknown:
             valid = sorted(self.options) or "none"
@@ -46,6 +46,8 @@ class Method(ABC):
 
     def check(self, options: dict[str, Any]) -> None:
         """Raise a ``ValueError`` for option values outside their domain."""
+        if "batch_size" in options:
+            check_positive_int(options, "batch_size", allow_none=True)
 
     def rule(self, options: dict[str, Any]) -> str:
         """The ReLU rule this method's backward passes apply."""
@@ -56,7 +58,9 @@ class Method(ABC):
         return self.rule(options) != "gradient"
 
     @abstractmethod
-    def attribute(self, session: AttributionSession, targets: list[Target], options: dict[str, Any]) -> Maps:
+    def attribute(
+        self, session: AttributionSession, targets: list[Target], options: dict[str, Any]
+    ) -> Maps:
         """Maps for every target, computed through ``session``."""
 
 
@@ -96,7 +100,9 @@ def check_positive_int(options: dict[str, Any], name: str, allow_none: bool = Fa
         raise ValueError(f"{name} must be a positive int, got {value!r}")
 
 
-def broadcast_baseline(baseline: Any, z: tuple[torch.Tensor, ...], name: str = "baseline") -> tuple[torch.Tensor, ...]:
+def broadcast_baseline(
+    baseline: Any, z: tuple[torch.Tensor, ...], name: str = "baseline"
+) -> tuple[torch.Tensor, ...]:
     """A baseline per slot input: a number, a tensor broadcastable to it, or a tuple of these."""
     values = baseline if isinstance(baseline, tuple) else (baseline,) * len(z)
     if len(values) != len(z):
@@ -118,7 +124,9 @@ def broadcast_baseline(baseline: Any, z: tuple[torch.Tensor, ...], name: str = "
     return tuple(result)
 
 
-def weighted_sum_over_copies(grads: torch.Tensor, copies: int, weights: torch.Tensor) -> torch.Tensor:
+def weighted_sum_over_copies(
+    grads: torch.Tensor, copies: int, weights: torch.Tensor
+) -> torch.Tensor:
     """``sum_k w_k g_k`` for gradients of ``copies`` stacked copies, shape ``(T, k*B, ...)``."""
     targets, rows = grads.shape[:2]
     per_copy = grads.reshape(targets, copies, rows // copies, *grads.shape[2:])

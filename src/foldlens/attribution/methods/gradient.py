@@ -26,7 +26,9 @@ class RuleGradient(Method):
     def rule(self, options: dict[str, Any]) -> str:
         return self.name
 
-    def attribute(self, session: AttributionSession, targets: list[Target], options: dict[str, Any]) -> Maps:
+    def attribute(
+        self, session: AttributionSession, targets: list[Target], options: dict[str, Any]
+    ) -> Maps:
         fwd = session.forward()
         maps, session.packing = gradients_at(session, fwd, targets)
         return maps
@@ -44,14 +46,18 @@ class Deconvnet(RuleGradient):
 
 class GuidedBackprop(RuleGradient):
     name = "guided_backprop"
-    summary = "backprop through active ReLUs passing only positive signals (Springenberg et al. 2014)"
+    summary = (
+        "backprop through active ReLUs passing only positive signals (Springenberg et al. 2014)"
+    )
 
 
 class InputXGradient(Method):
     name = "input_x_gradient"
     summary = "input times gradient, z ⊙ ∂y/∂z (Shrikumar et al. 2016)"
 
-    def attribute(self, session: AttributionSession, targets: list[Target], options: dict[str, Any]) -> Maps:
+    def attribute(
+        self, session: AttributionSession, targets: list[Target], options: dict[str, Any]
+    ) -> Maps:
         fwd = session.forward()
         maps, session.packing = gradients_at(session, fwd, targets)
         return tuple(m * z.detach() for m, z in zip(maps, fwd.z, strict=True))

@@ -13,7 +13,7 @@ copies stacked along the batch dimension, so the model must treat batch rows ind
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -39,25 +39,28 @@ def gauss_legendre(steps: int) -> tuple[torch.Tensor, torch.Tensor]:
 
 class IntegratedGradients(Method):
     name = "integrated_gradients"
-    summary = "path integral of the gradient from a baseline, (z - z0) ⊙ ∫ ∂y/∂z dα (Sundararajan et al. 2017)"
-    options = {
+    summary = "gradient integrated along a path from a baseline (Sundararajan et al. 2017)"
+    options: ClassVar[dict[str, Option]] = {
         "baseline": Option(0.0, "the reference input z0: a number, a tensor, or a tuple per input"),
         "steps": Option(50, "Gauss–Legendre points along the path"),
         "batch_size": Option(None, "path points per forward pass (default: fit the memory budget)"),
     }
 
     def check(self, options: dict[str, Any]) -> None:
+        super().check(options)
         check_positive_int(options, "steps")
-        check_positive_int(options, "batch_size", allow_none=True)
 
-    def attribute(self, session: AttributionSession, targets: list[Target], options: dict[str, Any]) -> Maps:
+    def attribute(
+        self, session: AttributionSession, targets: list[Target], options: dict[str, Any]
+    ) -> Maps:
         z = session.slot_value()
         z0 = broadcast_baseline(options["baseline"], z)
         alphas, weights = gauss_legendre(options["steps"])
         total = [torch.zeros((len(targets), *zi.shape), dtype=zi.dtype) for zi in z]
         for chunk in stacked_passes(session, len(alphas), options["batch_size"]):
             path = tuple(
-                torch.cat([b + float(alphas[k]) * (zi - b) for k in chunk]) for zi, b in zip(z, z0, strict=True)
+                torch.cat([b + float(alphas[k]) * (zi - b) for k in chunk])
+                for zi, b in zip(z, z0, strict=True)
             )
             fwd = session.forward(path, copies=len(chunk))
             grads = session.gradients(fwd, session.seeds(fwd, targets))

@@ -13,13 +13,13 @@ Needs only forward passes, and no rule: exact for any model.
 from __future__ import annotations
 
 import itertools
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 
 from ..session import AttributionSession
 from ..targets import Target
-from .base import Maps, Method, Option, broadcast_baseline, check_positive_int, stacked_passes
+from .base import Maps, Method, Option, broadcast_baseline, stacked_passes
 
 
 def _sizes(value: Any, name: str, dims: int) -> tuple[int, ...]:
@@ -29,7 +29,10 @@ def _sizes(value: Any, name: str, dims: int) -> tuple[int, ...]:
         or not 1 <= len(sizes) <= dims
         or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 1 for s in sizes)
     ):
-        raise ValueError(f"{name} must be a positive int or a tuple of at most {dims} positive ints, got {value!r}")
+        raise ValueError(
+            f"{name} must be a positive int or a tuple of at most {dims} positive ints, "
+            f"got {value!r}"
+        )
     return sizes
 
 
@@ -42,21 +45,28 @@ def _starts(size: int, window: int, stride: int) -> list[int]:
 
 class Occlusion(Method):
     name = "occlusion"
-    summary = "mean output drop when a sliding window of the input is set to a baseline (Zeiler & Fergus 2014)"
-    options = {
+    summary = (
+        "mean output drop when a window of the input is set to a baseline (Zeiler & Fergus 2014)"
+    )
+    options: ClassVar[dict[str, Option]] = {
         "window": Option(1, "window size along the trailing dimensions (int or tuple)"),
         "stride": Option(1, "window step along the same dimensions (int or tuple)"),
-        "baseline": Option(0.0, "value written into the window: a number or a tensor like the input"),
-        "batch_size": Option(None, "occluded copies per forward pass (default: fit the memory budget)"),
+        "baseline": Option(
+            0.0, "value written into the window: a number or a tensor like the input"
+        ),
+        "batch_size": Option(
+            None, "occluded copies per forward pass (default: fit the memory budget)"
+        ),
     }
 
-    def check(self, options: dict[str, Any]) -> None:
-        check_positive_int(options, "batch_size", allow_none=True)
-
-    def attribute(self, session: AttributionSession, targets: list[Target], options: dict[str, Any]) -> Maps:
+    def attribute(
+        self, session: AttributionSession, targets: list[Target], options: dict[str, Any]
+    ) -> Maps:
         z = session.slot_value()
         if len(z) != 1:
-            raise ValueError("occlusion attributes one input tensor; pass wrt= to pick a layer's input")
+            raise ValueError(
+                "occlusion attributes one input tensor; pass wrt= to pick a layer's input"
+            )
         (zi,) = z
         dims = zi.dim() - 1
         if dims < 1:
@@ -67,7 +77,9 @@ class Occlusion(Method):
             raise ValueError(f"stride {stride} must have as many entries as window {window}")
         trailing = zi.shape[zi.dim() - len(window) :]
         if any(w > s for w, s in zip(window, trailing, strict=True)):
-            raise ValueError(f"window {window} is larger than the input's trailing shape {tuple(trailing)}")
+            raise ValueError(
+                f"window {window} is larger than the input's trailing shape {tuple(trailing)}"
+            )
         (fill,) = broadcast_baseline(options["baseline"], z)
         placements = list(
             itertools.product(

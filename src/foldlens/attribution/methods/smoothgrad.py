@@ -1,14 +1,15 @@
 """SmoothGrad (Smilkov et al. 2017) on top of a gradient-family method.
 
-``SG(z) = 1/n Σ_k A(z + ε_k)``, ``ε_k ~ N(0, σ²)``, ``σ = noise · (max z - min z)``, where ``A`` is
-the base method (``gradient``, ``deconvnet``, ``guided_backprop`` or ``input_x_gradient``; the latter
-multiplies each gradient by its own noisy input). Noise comes from a seeded generator, so results
-repeat. The noisy copies run stacked along the batch dimension (use ``model.eval()``).
+``SG(z) = 1/n Σ_k A(z + ε_k)``, ``ε_k ~ N(0, σ²)``, ``σ = noise · (max z - min z)``, where
+``A`` is the base method (``gradient``, ``deconvnet``, ``guided_backprop`` or
+``input_x_gradient``; the latter multiplies each gradient by its own noisy input). Noise comes
+from a seeded generator, so results repeat. The noisy copies run stacked along the batch
+dimension (use ``model.eval()``).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 
@@ -21,36 +22,51 @@ BASES = ("gradient", "deconvnet", "guided_backprop", "input_x_gradient")
 
 class SmoothGrad(Method):
     name = "smoothgrad"
-    summary = "average of a gradient-family map over noisy copies of the input (Smilkov et al. 2017)"
-    options = {
+    summary = (
+        "average of a gradient-family map over noisy copies of the input (Smilkov et al. 2017)"
+    )
+    options: ClassVar[dict[str, Option]] = {
         "base": Option("gradient", f"the method averaged, one of {BASES}"),
         "noise": Option(0.15, "noise standard deviation as a fraction of the input's value range"),
         "samples": Option(25, "number of noisy copies"),
         "seed": Option(0, "seed of the noise generator"),
-        "batch_size": Option(None, "noisy copies per forward pass (default: fit the memory budget)"),
+        "batch_size": Option(
+            None, "noisy copies per forward pass (default: fit the memory budget)"
+        ),
     }
 
     def check(self, options: dict[str, Any]) -> None:
         if options["base"] not in BASES:
             raise ValueError(f"smoothgrad base must be one of {BASES}, got {options['base']!r}")
         noise = options["noise"]
-        if not isinstance(noise, int | float) or isinstance(noise, bool) or not 0 <= noise < float("inf"):
+        if (
+            not isinstance(noise, int | float)
+            or isinstance(noise, bool)
+            or not 0 <= noise < float("inf")
+        ):
             raise ValueError(f"noise must be a finite number >= 0, got {noise!r}")
+        super().check(options)
         check_positive_int(options, "samples")
-        check_positive_int(options, "batch_size", allow_none=True)
         if not isinstance(options["seed"], int):
             raise ValueError(f"seed must be an int, got {options['seed']!r}")
 
     def rule(self, options: dict[str, Any]) -> str:
         return "gradient" if options["base"] == "input_x_gradient" else str(options["base"])
 
-    def attribute(self, session: AttributionSession, targets: list[Target], options: dict[str, Any]) -> Maps:
+    def attribute(
+        self, session: AttributionSession, targets: list[Target], options: dict[str, Any]
+    ) -> Maps:
         z = session.slot_value()
         samples = options["samples"]
         generator = torch.Generator().manual_seed(options["seed"])
         sigmas = [options["noise"] * float(zi.max() - zi.min()) for zi in z]
         noisy = [
-            torch.stack([zi + sigma * torch.randn(zi.shape, generator=generator, dtype=zi.dtype) for _ in range(samples)])
+            torch.stack(
+                [
+                    zi + sigma * torch.randn(zi.shape, generator=generator, dtype=zi.dtype)
+                    for _ in range(samples)
+                ]
+            )
             for zi, sigma in zip(z, sigmas, strict=True)
         ]
         weights = torch.full((samples,), 1.0 / samples, dtype=torch.float64)
