@@ -71,9 +71,17 @@ def as_relu(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> ReLUCal
     return None
 
 
+def is_activation(name: str) -> bool:
+    """True for every name that :func:`as_relu` or :func:`lacks_exact_rule` may claim."""
+    return name in _ACTIVATION_NAMES
+
+
 def lacks_exact_rule(name: str) -> bool:
     """True for activations that no ReLU rule covers (the gradient passes through them).
 
     Ask :func:`as_relu` first: ``threshold(f, 0, 0)`` is a ReLU, other thresholds are not.
     """
     return name in NO_EXACT_RULE
+
+
+_ACTIVATION_NAMES = RELU_NAMES | CLAMP_NAMES | THRESHOLD_NAMES | NO_EXACT_RULE

@@ -26,6 +26,7 @@ def attribute(
     strict: bool = False,
     return_report: bool = False,
     memory_budget: int = DEFAULT_MEMORY_BUDGET,
+    packing: bool = True,
     **options: Any,
 ) -> Attribution | tuple[Attribution, AttributionReport]:
     """Attribute ``target`` to the input of ``model`` (or of one of its layers).
@@ -54,6 +55,9 @@ def attribute(
         Also return an :class:`AttributionReport`: which activation calls got which rule.
     memory_budget
         Bytes one batched backward or stacked forward pass may use (an estimate).
+    packing
+        Let targets whose receptive fields do not overlap share a backward pass (verified, see
+        :mod:`foldlens.attribution.packing`). ``False`` gives every target its own backward seed.
     **options
         The method's options (see ``foldlens.attribution.methods.REGISTRY[method].options``).
 
@@ -83,9 +87,9 @@ def attribute(
     rule = spec.rule(resolved)
     session = AttributionSession(
         model, inputs, wrt, targets, rule, refuse_unsupported=strict and rule_based,
-        memory_budget=memory_budget,
+        memory_budget=memory_budget, packing=packing,
     )  # fmt: skip
-    opaque = _opaque_modules(session.model) if rule_based else []
+    opaque = session.opaque_modules() if rule_based else []
     if opaque and strict:
         raise UnsupportedActivationError(
             f"{method} cannot reach the operations inside TorchScript modules {opaque}"
@@ -137,12 +141,3 @@ def _as_inputs(x: Any, wrt: str | None) -> tuple[tuple[torch.Tensor, ...], bool]
                     "(e.g. the layer after an embedding)"
                 )
     return inputs, single
-
-
-def _opaque_modules(model: torch.nn.Module) -> list[str]:
-    """TorchScript submodules: their operations never reach the rule mode."""
-    return [
-        name or "<model>"
-        for name, module in model.named_modules()
-        if isinstance(module, torch.jit.ScriptModule)
-    ]

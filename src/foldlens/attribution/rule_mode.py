@@ -17,7 +17,7 @@ from typing import Any
 import torch
 from torch.overrides import TorchFunctionMode
 
-from .activations import as_relu, lacks_exact_rule
+from .activations import as_relu, is_activation, lacks_exact_rule
 from .errors import UnsupportedActivationError
 from .report import PLAIN_GRADIENT, ActivationRecord
 from .rules import RuleReLU, RuleReLUInplace, RuleSwitch
@@ -62,9 +62,9 @@ class RuleMode(TorchFunctionMode):
     ) -> Any:
         kwargs = kwargs or {}
         args = tuple(args)
-        if not torch.is_grad_enabled() or not self._on_graph(args):
-            return func(*args, **kwargs)
         name = getattr(func, "__name__", "")
+        if not is_activation(name) or not torch.is_grad_enabled() or not self._on_graph(args):
+            return func(*args, **kwargs)
         relu = as_relu(name, args, kwargs)
         if relu is not None:
             self._relu_calls[name, self._where()] += 1

@@ -14,9 +14,9 @@ rule               backward
 A fourth rule, ``pass`` (``R_in = R``), lets every signal through; it is used to probe which
 elements a target can reach at all, whatever rule is applied later.
 
-Every rule needs only the forward sign mask ``[f > 0]``, so one forward pass serves them all: the
-:class:`RuleSwitch` is read when the backward pass runs, not when the forward pass ran. The mask is
-saved as a boolean tensor, independent of later in-place changes to the ReLU's output.
+Every rule needs only the forward sign mask ``[f > 0]``, read off the ReLU's output, so one
+forward pass serves them all: the :class:`RuleSwitch` is read when the backward pass runs, not when
+the forward pass ran.
 
 Example
 -------
@@ -38,22 +38,27 @@ import torch
 BackwardRule = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
-def gradient_rule(mask: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
+def _where_active(grad: torch.Tensor, output: torch.Tensor) -> torch.Tensor:
+    """``[f > 0] · grad``, read off the ReLU's output (``max(f, 0) > 0`` exactly when ``f > 0``)."""
+    return torch.ops.aten.threshold_backward(grad, output, 0)
+
+
+def gradient_rule(output: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
     """Vanilla backpropagation: ``R_in = [f > 0] · R``."""
-    return grad * mask
+    return _where_active(grad, output)
 
 
-def deconvnet_rule(mask: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
-    """Deconvnet (Zeiler & Fergus 2014): ``R_in = [R > 0] · R``; the forward mask is ignored."""
+def deconvnet_rule(output: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
+    """Deconvnet (Zeiler & Fergus 2014): ``R_in = [R > 0] · R``; the forward pass is ignored."""
     return grad.clamp(min=0)
 
 
-def guided_backprop_rule(mask: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
+def guided_backprop_rule(output: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
     """Guided backpropagation (Springenberg et al. 2014): ``R_in = [f > 0] · [R > 0] · R``."""
-    return grad.clamp(min=0) * mask
+    return _where_active(grad.clamp(min=0), output)
 
 
-def pass_rule(mask: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
+def pass_rule(output: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
     """Pass everything: ``R_in = R``; its support contains the support of every other rule."""
     return grad
 
@@ -89,30 +94,33 @@ class RuleReLU(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx: Any, f: torch.Tensor, switch: RuleSwitch) -> torch.Tensor:
-        mask = f > 0
-        ctx.save_for_backward(mask)
+        output = torch.relu(f)
+        ctx.save_for_backward(output)
         ctx.switch = switch
-        return torch.relu(f)
+        return output
 
     @staticmethod
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
-        (mask,) = ctx.saved_tensors
-        return ctx.switch.backward(mask, grad), None
+        (output,) = ctx.saved_tensors
+        return ctx.switch.backward(output, grad), None
 
 
 class RuleReLUInplace(torch.autograd.Function):
-    """In-place ``f.clamp_(min=0)`` whose backward pass applies ``switch``'s rule."""
+    """In-place ``f.relu_()`` whose backward pass applies ``switch``'s rule.
+
+    Like PyTorch's own ``relu_``, it keeps the output for the backward pass, so a later in-place
+    change of that tensor is an error in both.
+    """
 
     @staticmethod
     def forward(ctx: Any, f: torch.Tensor, switch: RuleSwitch) -> torch.Tensor:
-        mask = f > 0
-        f.clamp_(min=0)
+        f.relu_()
         ctx.mark_dirty(f)
-        ctx.save_for_backward(mask)
+        ctx.save_for_backward(f)
         ctx.switch = switch
         return f
 
     @staticmethod
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
-        (mask,) = ctx.saved_tensors
-        return ctx.switch.backward(mask, grad), None
+        (output,) = ctx.saved_tensors
+        return ctx.switch.backward(output, grad), None

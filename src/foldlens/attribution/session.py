@@ -15,9 +15,10 @@ one backward pass gives every copy's gradient.
 from __future__ import annotations
 
 import difflib
+import sys
 import threading
 from collections.abc import Callable, Mapping
-from contextlib import ExitStack
+from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,6 +81,8 @@ class AttributionSession:
         Raise at the first activation that has no exact rule.
     memory_budget
         Bytes that one batched backward pass may use (an estimate, see :meth:`chunk_size`).
+    packing
+        Whether targets may share backward passes (see :mod:`foldlens.attribution.packing`).
     """
 
     def __init__(
@@ -91,6 +94,7 @@ class AttributionSession:
         rule: str,
         refuse_unsupported: bool,
         memory_budget: int = DEFAULT_MEMORY_BUDGET,
+        packing: bool = True,
     ) -> None:
         if not isinstance(model, torch.nn.Module):
             raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
@@ -98,11 +102,12 @@ class AttributionSession:
         self.inputs = inputs
         self.wrt = wrt
         self.memory_budget = memory_budget
+        self.packing_allowed = packing
         self.switch = RuleSwitch(rule)
         self._modules = dict(self.model.named_modules())
+        self._paths = {id(module): path for path, module in self._modules.items()}
         self._check_paths(wrt, targets)
         self._thread = threading.get_ident()
-        self._stack: list[str] = []
         self._leaves: tuple[torch.Tensor, ...] = ()
         self._replacement: tuple[torch.Tensor, ...] | None = None
         self._wrt_calls = 0
@@ -136,14 +141,17 @@ class AttributionSession:
                     f"module {path!r} is a TorchScript module: its inputs and outputs are opaque"
                 )
 
+    def opaque_modules(self) -> list[str]:
+        """TorchScript submodules: their operations never reach the rule mode."""
+        return [
+            path or "<model>"
+            for path, module in self._modules.items()
+            if isinstance(module, torch.jit.ScriptModule)
+        ]
+
     def __enter__(self) -> AttributionSession:
         try:
             self._exit.enter_context(compiled_code_runs_eagerly())
-            for path, module in self._modules.items():
-                if isinstance(module, torch.jit.ScriptModule):
-                    continue  # takes no hooks; its operations are opaque anyway
-                self._hook(module.register_forward_pre_hook(self._tracking_pre_hook(path)))
-                self._hook(module.register_forward_hook(self._tracking_post_hook()))
             for path in self._neuron_paths:
                 self._hook(self._modules[path].register_forward_hook(self._capture_hook(path)))
             if self.wrt is not None:
@@ -161,20 +169,6 @@ class AttributionSession:
 
     def _mine(self) -> bool:
         return threading.get_ident() == self._thread
-
-    def _tracking_pre_hook(self, path: str) -> Callable[..., None]:
-        def hook(module: torch.nn.Module, args: Any) -> None:
-            if self._mine():
-                self._stack.append(path)
-
-        return hook
-
-    def _tracking_post_hook(self) -> Callable[..., None]:
-        def hook(module: torch.nn.Module, args: Any, output: Any) -> None:
-            if self._mine() and self._stack:
-                self._stack.pop()
-
-        return hook
 
     def _capture_hook(self, path: str) -> Callable[..., Any]:
         def hook(module: torch.nn.Module, args: Any, output: Any) -> Any:
@@ -208,7 +202,18 @@ class AttributionSession:
     # -- state read by the rule mode -----------------------------------------------------------
 
     def _where(self) -> str:
-        return self._stack[-1] if self._stack else ""
+        """The path of the innermost module of this model whose ``forward`` is on the call stack.
+
+        Read from the interpreter's frames when an activation is met, so that no hook has to
+        follow every module call.
+        """
+        frame = sys._getframe(1)
+        while frame is not None:
+            owner = frame.f_locals.get("self") if frame.f_code.co_argcount else None
+            if isinstance(owner, torch.nn.Module) and id(owner) in self._paths:
+                return self._paths[id(owner)]
+            frame = frame.f_back  # type: ignore[assignment]
+        return ""
 
     def _depends_on_input(self, tensor: torch.Tensor) -> bool:
         return tensor.grad_fn is not None or any(tensor is leaf for leaf in self._leaves)
@@ -226,17 +231,22 @@ class AttributionSession:
         return self.forward(z, copies, grad=False)
 
     def forward(
-        self, z: tuple[torch.Tensor, ...] | None = None, copies: int = 1, grad: bool = True
+        self,
+        z: tuple[torch.Tensor, ...] | None = None,
+        copies: int = 1,
+        grad: bool = True,
+        measure: bool = True,
     ) -> Forward:
         """Run the model once under the rules.
 
         With ``z=None`` the slot takes its own value (the inputs, or what reaches the ``wrt``
         layer). Otherwise ``z`` holds ``copies`` values of the slot stacked along dimension 0.
+        ``measure`` counts the bytes saved for the backward pass (for :meth:`chunk_size` and the
+        size of stacked passes); a single backward seed does not need it.
         """
         batch = self.inputs[0].shape[0] if self.inputs and self.inputs[0].dim() > 0 else 1
         self._captured = {}
         self._leaves = ()
-        self._stack.clear()
         self._wrt_calls = 0
         leaves = None if z is None else tuple(t.detach().requires_grad_(True) for t in z)
         saved = [0]
@@ -245,10 +255,10 @@ class AttributionSession:
             saved[0] += tensor.numel() * tensor.element_size()
             return tensor
 
-        with (
-            torch.set_grad_enabled(grad),
-            torch.autograd.graph.saved_tensors_hooks(pack, _identity),
-        ):
+        counting = (
+            torch.autograd.graph.saved_tensors_hooks(pack, _identity) if measure else nullcontext()
+        )
+        with torch.set_grad_enabled(grad), counting:
             if self.wrt is None:
                 self._leaves = leaves or tuple(t.detach().requires_grad_(True) for t in self.inputs)
                 with self.mode:

@@ -69,7 +69,7 @@ def gradients_at(
 ) -> tuple[Maps, PackingReport | None]:
     """Per-target gradients at one forward pass under the session's rule, packed where possible."""
     seeds = session.seeds(fwd, targets)
-    packed = packed_gradients(session, fwd, seeds)
+    packed = packed_gradients(session, fwd, seeds) if session.packing_allowed else None
     if packed is not None:
         return packed
     return session.gradients(fwd, seeds), None

@@ -29,7 +29,7 @@ class RuleGradient(Method):
     def attribute(
         self, session: AttributionSession, targets: list[Target], options: dict[str, Any]
     ) -> Maps:
-        fwd = session.forward()
+        fwd = session.forward(measure=len(targets) > 1)
         maps, session.packing = gradients_at(session, fwd, targets)
         return maps
 
@@ -58,6 +58,6 @@ class InputXGradient(Method):
     def attribute(
         self, session: AttributionSession, targets: list[Target], options: dict[str, Any]
     ) -> Maps:
-        fwd = session.forward()
+        fwd = session.forward(measure=len(targets) > 1)
         maps, session.packing = gradients_at(session, fwd, targets)
         return tuple(m * z.detach() for m, z in zip(maps, fwd.z, strict=True))

@@ -1,0 +1,151 @@
+"""foldlens against Captum 0.9, on the same models and inputs, in one run.
+
+    python -m benchmarks.attribution [--lengths 128 256 512] [--repeats 3]
+
+Model: five Conv1d layers (41 → 128 → 128 → 128 → 128 → 3 channels, kernel 9, ReLU between them;
+receptive field 41 residues) on a random input of shape (1, 41, L).
+
+(a) One target (0, 0, L/2): a bare forward + backward with plain autograd, foldlens and Captum.
+(b) All L per-residue targets (0, 0, i): foldlens with one call (packed backward passes, and with
+    ``packing=False`` one batched backward seed per target), Captum's per-target loop, and Captum on
+    L stacked copies of the input (one target per copy).
+
+Each time is the median of ``--repeats`` runs; the ratio columns are Captum's time over foldlens'.
+The last column is the largest difference between foldlens' maps and Captum's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable
+
+import captum.attr
+import torch
+from torch import nn
+
+import foldlens as fl
+
+CAPTUM = {
+    "gradient": lambda net: captum.attr.Saliency(net),
+    "guided_backprop": captum.attr.GuidedBackprop,
+}
+CAPTUM_OPTIONS = {"gradient": {"abs": False}, "guided_backprop": {}}
+
+
+def five_layer_net(channels: int = 128, kernel: int = 9) -> nn.Module:
+    torch.manual_seed(0)
+    sizes = [41, channels, channels, channels, channels, 3]
+    layers: list[nn.Module] = []
+    for i in range(5):
+        layers.append(nn.Conv1d(sizes[i], sizes[i + 1], kernel, padding=kernel // 2))
+        if i < 4:
+            layers.append(nn.ReLU())
+    return nn.Sequential(*layers).eval()
+
+
+def median_seconds(fn: Callable[[], object], repeats: int) -> tuple[float, object]:
+    result = fn()  # warm-up, and the value to compare
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), result
+
+
+def interleaved_medians(
+    calls: dict[str, Callable[[], torch.Tensor]], rounds: int
+) -> tuple[dict[str, float], dict[str, torch.Tensor]]:
+    """Median seconds of each call, measured in alternation so that machine noise hits all alike."""
+    results = {name: call() for name, call in calls.items()}
+    times: dict[str, list[float]] = {name: [] for name in calls}
+    for _ in range(rounds):
+        for name, call in calls.items():
+            start = time.perf_counter()
+            call()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) for name, t in times.items()}, results
+
+
+def bare_forward_backward(net: nn.Module, x: torch.Tensor, target: tuple[int, ...]) -> torch.Tensor:
+    leaf = x.clone().requires_grad_(True)
+    return torch.autograd.grad(net(leaf)[target], leaf)[0]
+
+
+def captum_loop(net: nn.Module, method: str, x: torch.Tensor, length: int) -> torch.Tensor:
+    explainer = CAPTUM[method](net)
+    return torch.stack(
+        [explainer.attribute(x, target=(0, i), **CAPTUM_OPTIONS[method]) for i in range(length)]
+    )
+
+
+def captum_copies(net: nn.Module, method: str, x: torch.Tensor, length: int) -> torch.Tensor:
+    explainer = CAPTUM[method](net)
+    copies = x.expand(length, *x.shape[1:]).contiguous()
+    targets = [(0, i) for i in range(length)]
+    return explainer.attribute(copies, target=targets, **CAPTUM_OPTIONS[method])[:, None]
+
+
+def run(lengths: list[int], repeats: int) -> None:
+    net = five_layer_net()
+    torch.set_grad_enabled(True)
+    print(
+        f"torch {torch.__version__}, captum {captum.__version__}, threads {torch.get_num_threads()}"
+    )
+    print("\n(a) one target (0, 0, L/2); calls interleaved, median of", 10 * repeats)
+    print(f"{'L':>5} {'method':<16} {'bare fw+bw':>11} {'foldlens':>10} {'captum':>10} "
+          f"{'foldlens/bare':>14} {'captum/foldlens':>16} {'max |diff|':>11}")  # fmt: skip
+    for length in lengths:
+        x = torch.randn(1, 41, length)
+        target = (0, 0, length // 2)
+        for method in CAPTUM:
+            explainer = CAPTUM[method](net)
+            calls = {
+                "bare": lambda: bare_forward_backward(net, x, target),
+                "foldlens": lambda: fl.attribute(net, x, target, method=method),
+                "captum": lambda: explainer.attribute(
+                    x, target=target[1:], **CAPTUM_OPTIONS[method]
+                ),
+            }
+            times, results = interleaved_medians(calls, 10 * repeats)
+            diff = float((results["foldlens"] - results["captum"]).abs().max())
+            bare, ours, theirs = times["bare"], times["foldlens"], times["captum"]
+            print(f"{length:>5} {method:<16} {bare:>11.4f} {ours:>10.4f} {theirs:>10.4f} "
+                  f"{ours / bare:>14.2f} {theirs / ours:>16.2f} {diff:>11.1e}")  # fmt: skip
+
+    print("\n(b) all L per-residue targets (0, 0, i)")
+    print(f"{'L':>5} {'method':<16} {'foldlens':>9} {'unpacked':>9} {'captum loop':>12} "
+          f"{'captum copies':>14} {'loop/foldlens':>14} {'copies/foldlens':>16} {'max |diff|':>11}")  # fmt: skip
+    for length in lengths:
+        x = torch.randn(1, 41, length)
+        targets = [(0, 0, i) for i in range(length)]
+        for method in CAPTUM:
+            ours, mine = median_seconds(
+                lambda: fl.attribute(net, x, targets, method=method), repeats
+            )
+            unpacked, _ = median_seconds(
+                lambda: fl.attribute(net, x, targets, method=method, packing=False), repeats
+            )
+            loop, _ = median_seconds(lambda: captum_loop(net, method, x, length), repeats)
+            copies, reference = median_seconds(
+                lambda: captum_copies(net, method, x, length), repeats
+            )
+            diff = float((mine - reference).abs().max())  # type: ignore[operator]
+            print(f"{length:>5} {method:<16} {ours:>9.3f} {unpacked:>9.3f} {loop:>12.3f} {copies:>14.3f} "
+                  f"{loop / ours:>14.2f} {copies / ours:>16.2f} {diff:>11.1e}")  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--lengths", type=int, nargs="+", default=[128, 256, 512])
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    run(args.lengths, args.repeats)
+
+
+if __name__ == "__main__":
+    main()
