@@ -20,6 +20,7 @@ import argparse
 import statistics
 import time
 from collections.abc import Callable
+from functools import partial
 
 import captum.attr
 import torch
@@ -45,8 +46,9 @@ def five_layer_net(channels: int = 128, kernel: int = 9) -> nn.Module:
     return nn.Sequential(*layers).eval()
 
 
-def median_seconds(fn: Callable[[], object], repeats: int) -> tuple[float, object]:
-    result = fn()  # warm-up, and the value to compare
+def median_seconds(fn: Callable[[], torch.Tensor], repeats: int) -> tuple[float, torch.Tensor]:
+    """Median seconds of ``repeats`` calls after a warm-up call, and the warm-up's result."""
+    result = fn()
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
@@ -88,53 +90,62 @@ def captum_copies(net: nn.Module, method: str, x: torch.Tensor, length: int) -> 
     return explainer.attribute(copies, target=targets, **CAPTUM_OPTIONS[method])[:, None]
 
 
+def one_target_row(net: nn.Module, method: str, length: int, rounds: int) -> str:
+    x = torch.randn(1, 41, length)
+    target = (0, 0, length // 2)
+    explainer = CAPTUM[method](net)
+    calls = {
+        "bare": partial(bare_forward_backward, net, x, target),
+        "foldlens": partial(fl.attribute, net, x, target, method=method),
+        "captum": partial(explainer.attribute, x, target=target[1:], **CAPTUM_OPTIONS[method]),
+    }
+    times, results = interleaved_medians(calls, rounds)
+    diff = float((results["foldlens"] - results["captum"]).abs().max())
+    bare, ours, theirs = times["bare"], times["foldlens"], times["captum"]
+    return (
+        f"{length:>5} {method:<16} {bare:>11.4f} {ours:>10.4f} {theirs:>10.4f} "
+        f"{ours / bare:>14.2f} {theirs / ours:>16.2f} {diff:>11.1e}"
+    )
+
+
+def all_targets_row(net: nn.Module, method: str, length: int, repeats: int) -> str:
+    x = torch.randn(1, 41, length)
+    targets = [(0, 0, i) for i in range(length)]
+    ours, mine = median_seconds(partial(fl.attribute, net, x, targets, method=method), repeats)
+    unpacked, _ = median_seconds(
+        partial(fl.attribute, net, x, targets, method=method, packing=False),
+        repeats,
+    )
+    loop, _ = median_seconds(partial(captum_loop, net, method, x, length), repeats)
+    copies, reference = median_seconds(partial(captum_copies, net, method, x, length), repeats)
+    diff = float((mine - reference).abs().max())
+    return (
+        f"{length:>5} {method:<16} {ours:>9.3f} {unpacked:>9.3f} {loop:>12.3f} "
+        f"{copies:>14.3f} {loop / ours:>14.2f} {copies / ours:>16.2f} {diff:>11.1e}"
+    )
+
+
 def run(lengths: list[int], repeats: int) -> None:
     net = five_layer_net()
-    torch.set_grad_enabled(True)
     print(
         f"torch {torch.__version__}, captum {captum.__version__}, threads {torch.get_num_threads()}"
     )
-    print("\n(a) one target (0, 0, L/2); calls interleaved, median of", 10 * repeats)
-    print(f"{'L':>5} {'method':<16} {'bare fw+bw':>11} {'foldlens':>10} {'captum':>10} "
-          f"{'foldlens/bare':>14} {'captum/foldlens':>16} {'max |diff|':>11}")  # fmt: skip
+    print(f"\n(a) one target (0, 0, L/2); calls interleaved, median of {10 * repeats}")
+    print(
+        f"{'L':>5} {'method':<16} {'bare fw+bw':>11} {'foldlens':>10} {'captum':>10} "
+        f"{'foldlens/bare':>14} {'captum/foldlens':>16} {'max |diff|':>11}"
+    )
     for length in lengths:
-        x = torch.randn(1, 41, length)
-        target = (0, 0, length // 2)
         for method in CAPTUM:
-            explainer = CAPTUM[method](net)
-            calls = {
-                "bare": lambda: bare_forward_backward(net, x, target),
-                "foldlens": lambda: fl.attribute(net, x, target, method=method),
-                "captum": lambda: explainer.attribute(
-                    x, target=target[1:], **CAPTUM_OPTIONS[method]
-                ),
-            }
-            times, results = interleaved_medians(calls, 10 * repeats)
-            diff = float((results["foldlens"] - results["captum"]).abs().max())
-            bare, ours, theirs = times["bare"], times["foldlens"], times["captum"]
-            print(f"{length:>5} {method:<16} {bare:>11.4f} {ours:>10.4f} {theirs:>10.4f} "
-                  f"{ours / bare:>14.2f} {theirs / ours:>16.2f} {diff:>11.1e}")  # fmt: skip
-
-    print("\n(b) all L per-residue targets (0, 0, i)")
-    print(f"{'L':>5} {'method':<16} {'foldlens':>9} {'unpacked':>9} {'captum loop':>12} "
-          f"{'captum copies':>14} {'loop/foldlens':>14} {'copies/foldlens':>16} {'max |diff|':>11}")  # fmt: skip
+            print(one_target_row(net, method, length, 10 * repeats))
+    print(f"\n(b) all L per-residue targets (0, 0, i); median of {repeats}")
+    print(
+        f"{'L':>5} {'method':<16} {'foldlens':>9} {'unpacked':>9} {'captum loop':>12} "
+        f"{'captum copies':>14} {'loop/foldlens':>14} {'copies/foldlens':>16} {'max |diff|':>11}"
+    )
     for length in lengths:
-        x = torch.randn(1, 41, length)
-        targets = [(0, 0, i) for i in range(length)]
         for method in CAPTUM:
-            ours, mine = median_seconds(
-                lambda: fl.attribute(net, x, targets, method=method), repeats
-            )
-            unpacked, _ = median_seconds(
-                lambda: fl.attribute(net, x, targets, method=method, packing=False), repeats
-            )
-            loop, _ = median_seconds(lambda: captum_loop(net, method, x, length), repeats)
-            copies, reference = median_seconds(
-                lambda: captum_copies(net, method, x, length), repeats
-            )
-            diff = float((mine - reference).abs().max())  # type: ignore[operator]
-            print(f"{length:>5} {method:<16} {ours:>9.3f} {unpacked:>9.3f} {loop:>12.3f} {copies:>14.3f} "
-                  f"{loop / ours:>14.2f} {copies / ours:>16.2f} {diff:>11.1e}")  # fmt: skip
+            print(all_targets_row(net, method, length, repeats))
 
 
 def main() -> None:

@@ -20,7 +20,9 @@ def test_methods_command_lists_every_method() -> None:
         assert name in result.stdout
 
 
-def test_explain_demo_writes_faithful_maps(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_explain_demo_writes_faithful_maps(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["explain-demo", "--out", str(tmp_path), "--steps", "250", "--residue", "40"]) == 0
     printed = capsys.readouterr()
     assert "explained residue 40" in printed.out and "training the demo network" in printed.err
@@ -40,6 +42,8 @@ def test_explain_demo_writes_faithful_maps(tmp_path: Path, capsys: pytest.Captur
         assert (tmp_path / figure).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_explain_demo_refuses_a_bad_residue(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_explain_demo_refuses_a_bad_residue(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["explain-demo", "--out", str(tmp_path), "--steps", "5", "--residue", "500"]) == 2
     assert "residue must be in 0..75" in capsys.readouterr().err

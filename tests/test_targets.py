@@ -73,7 +73,9 @@ def test_all_positions_packed(architecture: type[nn.Module], method: str) -> Non
     )
     assert report.backward_seeds < 96
     torch.testing.assert_close(got, per_target(net, x, targets, method), rtol=1e-5, atol=1e-6)
-    unpacked, report = fl.attribute(net, x, targets, method=method, packing=False, return_report=True)
+    unpacked, report = fl.attribute(
+        net, x, targets, method=method, packing=False, return_report=True
+    )
     assert report.packing is None and report.backward_seeds == 96
     torch.testing.assert_close(got, unpacked, rtol=1e-5, atol=1e-6)
 
