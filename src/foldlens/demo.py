@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -53,7 +54,8 @@ class PatchNet(nn.Module):
         self.head = nn.Conv1d(channels, 1, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(F.relu(self.conv2(F.relu(self.conv1(x)))))
+        out: torch.Tensor = self.head(F.relu(self.conv2(F.relu(self.conv1(x)))))
+        return out
 
 
 def patch_score(x: torch.Tensor) -> torch.Tensor:
@@ -61,7 +63,9 @@ def patch_score(x: torch.Tensor) -> torch.Tensor:
     hydropathy = torch.tensor([KYTE_DOOLITTLE[aa] for aa in AMINO_ACIDS])
     per_residue = torch.einsum("a,bal->bl", hydropathy, x)[:, None]
     width = 2 * HALF_WINDOW + 1
-    window = F.avg_pool1d(per_residue, width, stride=1, padding=HALF_WINDOW, count_include_pad=True)
+    window: torch.Tensor = F.avg_pool1d(
+        per_residue, width, stride=1, padding=HALF_WINDOW, count_include_pad=True
+    )
     return window.clamp(min=0)
 
 
@@ -78,7 +82,7 @@ def train_patch_net(
         x = F.one_hot(letters, len(AMINO_ACIDS)).float().transpose(1, 2)
         loss = F.mse_loss(net(x), patch_score(x))
         optimizer.zero_grad()
-        loss.backward()
+        loss.backward()  # type: ignore[no-untyped-call]
         optimizer.step()
         if progress is not None:
             progress(step, loss.item())
@@ -121,7 +125,7 @@ def run_demo(
     maps: dict[str, np.ndarray] = {}
     seconds: dict[str, float] = {}
     for method in DEMO_METHODS:
-        options = {"window": 1} if method == "occlusion" else {}
+        options: dict[str, Any] = {"window": 1} if method == "occlusion" else {}
         start = time.perf_counter()
         result = attribute(net, x, (0, 0, residue), method=method, **options)
         seconds[method] = time.perf_counter() - start
@@ -133,7 +137,8 @@ def run_demo(
 
     out.mkdir(parents=True, exist_ok=True)
     arrays = out / "maps.npz"
-    np.savez(arrays, sequence=np.array(UBIQUITIN), residue=residue, influence=matrix, **maps)
+    named = {"sequence": np.array(UBIQUITIN), "residue": np.array(residue), "influence": matrix}
+    np.savez(arrays, **named, **maps)  # type: ignore[arg-type]  # numpy stubs: allow_pickle
     figures = [
         _plot_maps(out / "maps.png", maps, residue),
         _plot_influence(out / "influence.png", matrix),

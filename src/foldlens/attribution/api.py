@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import Any, Literal, overload
 
 import torch
 
@@ -14,6 +14,70 @@ from .session import DEFAULT_MEMORY_BUDGET, AttributionSession
 from .targets import normalize_targets
 
 Attribution = torch.Tensor | tuple[torch.Tensor, ...]
+
+
+@overload
+def attribute(
+    model: torch.nn.Module,
+    x: torch.Tensor,
+    target: Any,
+    method: str = ...,
+    *,
+    wrt: str | None = ...,
+    strict: bool = ...,
+    return_report: Literal[False] = ...,
+    memory_budget: int = ...,
+    packing: bool = ...,
+    **options: Any,
+) -> torch.Tensor: ...
+
+
+@overload
+def attribute(
+    model: torch.nn.Module,
+    x: tuple[torch.Tensor, ...],
+    target: Any,
+    method: str = ...,
+    *,
+    wrt: str | None = ...,
+    strict: bool = ...,
+    return_report: Literal[False] = ...,
+    memory_budget: int = ...,
+    packing: bool = ...,
+    **options: Any,
+) -> tuple[torch.Tensor, ...]: ...
+
+
+@overload
+def attribute(
+    model: torch.nn.Module,
+    x: torch.Tensor,
+    target: Any,
+    method: str = ...,
+    *,
+    wrt: str | None = ...,
+    strict: bool = ...,
+    return_report: Literal[True],
+    memory_budget: int = ...,
+    packing: bool = ...,
+    **options: Any,
+) -> tuple[torch.Tensor, AttributionReport]: ...
+
+
+@overload
+def attribute(
+    model: torch.nn.Module,
+    x: tuple[torch.Tensor, ...],
+    target: Any,
+    method: str = ...,
+    *,
+    wrt: str | None = ...,
+    strict: bool = ...,
+    return_report: Literal[True],
+    memory_budget: int = ...,
+    packing: bool = ...,
+    **options: Any,
+) -> tuple[tuple[torch.Tensor, ...], AttributionReport]: ...
 
 
 def attribute(

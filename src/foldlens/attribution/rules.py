@@ -40,7 +40,8 @@ BackwardRule = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 def _where_active(grad: torch.Tensor, output: torch.Tensor) -> torch.Tensor:
     """``[f > 0] · grad``, read off the ReLU's output (``max(f, 0) > 0`` exactly when ``f > 0``)."""
-    return torch.ops.aten.threshold_backward(grad, output, 0)
+    active: torch.Tensor = torch.ops.aten.threshold_backward(grad, output, 0)
+    return active
 
 
 def gradient_rule(output: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:

@@ -105,7 +105,7 @@ class AttributionSession:
         self.packing_allowed = packing
         self.switch = RuleSwitch(rule)
         self._modules = dict(self.model.named_modules())
-        self._paths = {id(module): path for path, module in self._modules.items()}
+        self._paths: dict[int, str] = {id(m): path for path, m in self._modules.items()}
         self._check_paths(wrt, targets)
         self._thread = threading.get_ident()
         self._leaves: tuple[torch.Tensor, ...] = ()
@@ -209,9 +209,10 @@ class AttributionSession:
         """
         frame = sys._getframe(1)
         while frame is not None:
-            owner = frame.f_locals.get("self") if frame.f_code.co_argcount else None
-            if isinstance(owner, torch.nn.Module) and id(owner) in self._paths:
-                return self._paths[id(owner)]
+            owner: object = frame.f_locals.get("self") if frame.f_code.co_argcount else None
+            path = self._paths.get(id(owner)) if isinstance(owner, torch.nn.Module) else None
+            if path is not None:
+                return path
             frame = frame.f_back  # type: ignore[assignment]
         return ""
 
