@@ -8,6 +8,9 @@ from pathlib import Path
 
 from . import __version__
 from .attribution import methods
+from .train import TrainConfig
+
+TEST_SPLIT = Path(__file__).parent / "resources" / "test_split.npz"
 
 
 def _cmd_methods(args: argparse.Namespace) -> int:
@@ -39,6 +42,87 @@ def _cmd_explain_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_models(args: argparse.Namespace) -> int:
+    from .models import available, spec
+
+    for name in available():
+        model = spec(name)
+        print(f"{name} (version {model.version}): {model.description}")
+        for head in model.heads:
+            print(f"  head {head.name:<11} {head.shape:<10} {head.meaning} [{head.transform}]")
+        print(f"  {len(model.layers)} layers; exact methods: {', '.join(model.exact_methods)}")
+        print(f"  receptive radius (residues): {model.receptive_field}")
+    return 0
+
+
+def _cmd_predict(args: argparse.Namespace) -> int:
+    from .models import load
+    from .predict import predict, read_queries, write_predictions
+
+    queries = read_queries(args.input)
+    model = load(args.model)
+    for query in queries:
+        out = args.out / query.id if len(queries) > 1 else args.out
+        for path in write_predictions(predict(model, query), out):
+            print(f"wrote {path}")
+    return 0
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from .data.chains import ChainSet
+    from .train import TrainConfig, history_summary, train
+
+    chains = ChainSet.load(args.chains) if args.chains else ChainSet.from_export(args.data, "train")
+    config = TrainConfig(steps=args.steps, batch=args.batch, window=args.window, crop=args.crop,
+                         learning_rate=args.learning_rate, seed=args.seed,
+                         checkpoint_every=args.checkpoint_every)  # fmt: skip
+    bar = tqdm(total=config.steps, unit="step", desc="training")
+
+    def progress(step: int, total: int, record: dict[str, float]) -> None:
+        bar.n = step
+        bar.set_postfix(loss=f"{record['loss']:.3f}", refresh=False)
+        bar.refresh()
+
+    history = train(chains, config, args.checkpoint, args.weights, progress)
+    bar.close()
+    summary = history_summary(history)
+    print(
+        "mean loss over the last 100 steps: "
+        + ", ".join(f"{k} {v:.3f}" for k, v in summary.items())
+    )
+    print(f"wrote {args.weights} and {args.checkpoint}")
+    return 0
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    import json
+
+    from tqdm import tqdm
+
+    from .data.chains import ChainSet
+    from .evaluate import evaluate_model, format_table
+    from .models import load
+
+    chains = ChainSet.load(args.chains)
+    bars: dict[str, tqdm] = {}
+
+    def progress(mode: str, done: int, total: int) -> None:
+        bar = bars.setdefault(mode, tqdm(total=total, unit="chain", desc=f"evaluating ({mode})"))
+        bar.update(done - bar.n)
+
+    report = evaluate_model(load(args.model), chains, args.pair_chains, args.max_pair_length,
+                            args.resamples, progress)  # fmt: skip
+    for bar in bars.values():
+        bar.close()
+    print(format_table(report))
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=1))
+        print(f"wrote {args.json}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="foldlens", description="Protein structure prediction you can explain."
@@ -57,6 +141,63 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--residue", type=int, default=None, help="residue to explain (0-based)")
     demo.add_argument("--steps", type=int, default=400, help="training steps")
     demo.set_defaults(run=_cmd_explain_demo)
+
+    models = commands.add_parser("models", help="list the shipped models and their heads")
+    models.set_defaults(run=_cmd_models)
+
+    prediction = commands.add_parser(
+        "predict", help="predict structure from a sequence, FASTA, MSA or PDB/mmCIF file"
+    )
+    prediction.add_argument(
+        "input", help="a file (FASTA, A3M, aligned FASTA, Stockholm, PDB, mmCIF) or a sequence"
+    )
+    prediction.add_argument("--out", type=Path, required=True, help="output folder")
+    prediction.add_argument("--model", default="default")
+    prediction.set_defaults(run=_cmd_predict)
+
+    training = commands.add_parser("train", help="train the default network (resumable)")
+    training.add_argument(
+        "--data",
+        type=Path,
+        default=Path("data/promod3"),
+        help="the export of scripts/build_data.sh (its train split is used)",
+    )
+    training.add_argument(
+        "--chains",
+        type=Path,
+        default=None,
+        help="train on this chain set (.npz) instead of the export",
+    )
+    training.add_argument("--checkpoint", type=Path, default=Path("checkpoints/default.ckpt"))
+    training.add_argument(
+        "--weights",
+        type=Path,
+        default=Path("checkpoints/default.pt"),
+        help="where the float16 weights go when training ends",
+    )
+    defaults = TrainConfig()
+    training.add_argument("--steps", type=int, default=defaults.steps)
+    training.add_argument("--batch", type=int, default=defaults.batch)
+    training.add_argument("--window", type=int, default=defaults.window)
+    training.add_argument("--crop", type=int, default=defaults.crop)
+    training.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
+    training.add_argument("--seed", type=int, default=defaults.seed)
+    training.add_argument("--checkpoint-every", type=int, default=defaults.checkpoint_every)
+    training.set_defaults(run=_cmd_train)
+
+    evaluation = commands.add_parser("evaluate", help="held-out metrics with bootstrap intervals")
+    evaluation.add_argument("--model", default="default")
+    evaluation.add_argument(
+        "--chains",
+        type=Path,
+        default=TEST_SPLIT,
+        help="chain set to evaluate on (default: the shipped test split)",
+    )
+    evaluation.add_argument("--pair-chains", type=int, default=200)
+    evaluation.add_argument("--max-pair-length", type=int, default=400)
+    evaluation.add_argument("--resamples", type=int, default=1000)
+    evaluation.add_argument("--json", type=Path, default=None, help="also write the report here")
+    evaluation.set_defaults(run=_cmd_evaluate)
     return parser
 
 
@@ -64,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.run(args))
-    except ValueError as error:
+    except (ValueError, FileNotFoundError) as error:
         print(f"foldlens: error: {error}", file=sys.stderr)
         return 2
 

@@ -1,5 +1,13 @@
-"""Proteins: the amino-acid alphabet and per-residue features."""
+"""Proteins: the amino-acid alphabet, per-residue features and structure labels."""
 
 from .alphabet import AMINO_ACIDS, one_hot, validate_sequence
+from .features import FEATURE_NAMES, FEATURES, residue_features
 
-__all__ = ["AMINO_ACIDS", "one_hot", "validate_sequence"]
+__all__ = [
+    "AMINO_ACIDS",
+    "FEATURES",
+    "FEATURE_NAMES",
+    "one_hot",
+    "residue_features",
+    "validate_sequence",
+]

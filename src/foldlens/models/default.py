@@ -1,0 +1,166 @@
+"""The default structure network: a 1D ReLU trunk, per-residue heads, a 2D ReLU trunk, pair heads.
+
+Input ``x``: ``(B, 41, L)`` per-residue features (:mod:`foldlens.protein.features`). Output: a dict
+of logits, channels first:
+
+==============  ==================  =================================================
+key             shape               meaning
+==============  ==================  =================================================
+``ss8``         ``(B, 8, L)``       DSSP 8-state logits, order HGIEBTSC
+``ss3``         ``(B, 3, L)``       3-state logits, order HEC
+``rsa``         ``(B, 1, L)``       relative accessibility logit (sigmoid → 0–1)
+``dist_ca_ca``  ``(B, 37, L, L)``   Cα_i–Cα_j distogram logits (bins: protein.labels)
+``dist_ca_cb``  ``(B, 37, L, L)``   Cα_i–Cβ_j
+``dist_cb_ca``  ``(B, 37, L, L)``   Cβ_i–Cα_j
+``dist_cb_cb``  ``(B, 37, L, L)``   Cβ_i–Cβ_j
+``contact``     ``(B, 1, L, L)``    logit of Cβ_i–Cβ_j < 8 Å
+==============  ==================  =================================================
+
+Architecture (ReLU is the only non-linearity, so every attribution rule is exact):
+
+- ``embed``: 1×1 Conv1d 41 → 128;
+- ``trunk1d``: 8 pre-activation residual blocks ``h + conv(relu(conv(relu(h))))``, kernel 5,
+  dilations 1, 2, 4, 8, 1, 2, 4, 8;
+- per-residue heads: 1×1 Conv1d on ``relu(h)``;
+- ``pair``: ``left(h)_i + right(h)_j + relpos(clip(j − i, ±32))``, 64 channels;
+- ``trunk2d``: 8 residual blocks, 3×3 Conv2d, dilations 1, 2, 4, 8, 1, 2, 4, 8;
+- pair heads: 1×1 Conv2d on ``relu(g)``. For a full map, the logits of the symmetric maps are
+  averaged with their transposes (Cα–Cβ with the transpose of Cβ–Cα), a linear step.
+
+Training passes ``rows``/``cols`` (pair crop indices) and a padding ``mask``; inference passes
+only ``x``.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..protein.features import FEATURES
+from ..protein.labels import DISTANCE_BINS
+
+DISTANCE_MAPS = ("dist_ca_ca", "dist_ca_cb", "dist_cb_ca", "dist_cb_cb")
+RELATIVE_POSITIONS = 32
+DILATIONS = (1, 2, 4, 8, 1, 2, 4, 8)
+
+
+class ResidualBlock1d(nn.Module):
+    """``h + conv2(relu(conv1(relu(h))))`` with 'same' padding."""
+
+    def __init__(self, channels: int, kernel: int, dilation: int) -> None:
+        super().__init__()
+        padding = dilation * (kernel // 2)
+        self.conv1 = nn.Conv1d(channels, channels, kernel, padding=padding, dilation=dilation)
+        self.conv2 = nn.Conv1d(channels, channels, kernel, padding=padding, dilation=dilation)
+
+    def forward(self, h: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        r = self.conv1(F.relu(h))
+        if mask is not None:
+            r = r * mask
+        out: torch.Tensor = h + self.conv2(F.relu(r))
+        return out if mask is None else out * mask
+
+
+class ResidualBlock2d(nn.Module):
+    """``g + conv2(relu(conv1(relu(g))))`` with 'same' padding."""
+
+    def __init__(self, channels: int, kernel: int, dilation: int) -> None:
+        super().__init__()
+        padding = dilation * (kernel // 2)
+        self.conv1 = nn.Conv2d(channels, channels, kernel, padding=padding, dilation=dilation)
+        self.conv2 = nn.Conv2d(channels, channels, kernel, padding=padding, dilation=dilation)
+
+    def forward(self, g: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        r = self.conv1(F.relu(g))
+        if mask is not None:
+            r = r * mask
+        out: torch.Tensor = g + self.conv2(F.relu(r))
+        return out if mask is None else out * mask
+
+
+def _reach(block: nn.Module) -> int:
+    """Positions a block adds to the receptive radius: ``Σ dilation · (kernel // 2)`` over convs."""
+    reach = 0
+    for conv in block.modules():
+        if isinstance(conv, nn.Conv1d | nn.Conv2d):
+            reach += conv.dilation[0] * (conv.kernel_size[0] // 2)
+    return reach
+
+
+class DefaultNet(nn.Module):
+    def __init__(self, channels: int = 128, pair_channels: int = 64) -> None:
+        super().__init__()
+        self.embed = nn.Conv1d(FEATURES, channels, 1)
+        self.trunk1d = nn.ModuleList([ResidualBlock1d(channels, 5, d) for d in DILATIONS])
+        self.ss8 = nn.Conv1d(channels, 8, 1)
+        self.ss3 = nn.Conv1d(channels, 3, 1)
+        self.rsa = nn.Conv1d(channels, 1, 1)
+        self.left = nn.Conv1d(channels, pair_channels, 1)
+        self.right = nn.Conv1d(channels, pair_channels, 1)
+        self.relpos = nn.Embedding(2 * RELATIVE_POSITIONS + 1, pair_channels)
+        self.trunk2d = nn.ModuleList([ResidualBlock2d(pair_channels, 3, d) for d in DILATIONS])
+        self.distogram = nn.Conv2d(pair_channels, len(DISTANCE_MAPS) * DISTANCE_BINS, 1)
+        self.contact = nn.Conv2d(pair_channels, 1, 1)
+
+    def residue_radius(self) -> int:
+        """How far (in residues) a per-residue output reaches into the sequence."""
+        return sum(_reach(block) for block in self.trunk1d)
+
+    def pair_radius(self) -> int:
+        """How far a pair output (i, j) reaches from i or from j."""
+        return self.residue_radius() + sum(_reach(block) for block in self.trunk2d)
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        rows: torch.Tensor | None = None,
+        cols: torch.Tensor | None = None,
+        mask: torch.Tensor | None = None,
+        pairs: bool = True,
+    ) -> dict[str, torch.Tensor]:
+        """Logits for ``x`` (B, 41, L); ``rows``/``cols`` (B, P) crop the pair map in training;
+        ``pairs=False`` returns the per-residue heads only."""
+        mask1d = None if mask is None else mask[:, None].to(x.dtype)
+        h = self.embed(x)
+        for block in self.trunk1d:
+            h = block(h, mask1d)
+        a = F.relu(h)
+        out = {"ss8": self.ss8(a), "ss3": self.ss3(a), "rsa": self.rsa(a)}
+        if not pairs:
+            return out
+        full = rows is None
+        if rows is None or cols is None:
+            positions = torch.arange(x.shape[-1], device=x.device).expand(x.shape[0], -1)
+            rows = cols = positions
+        left = torch.gather(self.left(a), 2, rows[:, None].expand(-1, self.left.out_channels, -1))
+        right = torch.gather(
+            self.right(a), 2, cols[:, None].expand(-1, self.right.out_channels, -1)
+        )
+        offsets = (cols[:, None, :] - rows[:, :, None]).clamp(
+            -RELATIVE_POSITIONS, RELATIVE_POSITIONS
+        )
+        g = (
+            left[:, :, :, None]
+            + right[:, :, None, :]
+            + self.relpos(offsets + RELATIVE_POSITIONS).permute(0, 3, 1, 2)
+        )
+        mask2d = None
+        if mask is not None:
+            valid_rows = torch.gather(mask, 1, rows).to(x.dtype)
+            valid_cols = torch.gather(mask, 1, cols).to(x.dtype)
+            mask2d = (valid_rows[:, :, None] * valid_cols[:, None, :])[:, None]
+            g = g * mask2d
+        for block in self.trunk2d:
+            g = block(g, mask2d)
+        b = F.relu(g)
+        maps = self.distogram(b).unflatten(1, (len(DISTANCE_MAPS), DISTANCE_BINS))
+        contact = self.contact(b)
+        if full:
+            t = maps.transpose(-1, -2)
+            partner = (0, 2, 1, 3)  # the map whose transpose describes the same atom pairs
+            maps = torch.stack([(maps[:, k] + t[:, partner[k]]) / 2 for k in range(4)], dim=1)
+            contact = (contact + contact.transpose(-1, -2)) / 2
+        out.update({name: maps[:, k] for k, name in enumerate(DISTANCE_MAPS)})
+        out["contact"] = contact
+        return out

@@ -1,0 +1,111 @@
+"""The model registry: ``load(name)`` and ``spec(name)`` for every shipped model.
+
+``"default"`` names the shipped default network. Weights are float16 state dicts in
+``foldlens/models/weights``, read with ``torch.load(..., weights_only=True)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+import torch
+from torch import nn
+
+from ..attribution.methods import REGISTRY as METHODS
+from ..protein.features import FEATURE_NAMES
+from ..protein.labels import DSSP8, SS3
+from .default import DISTANCE_MAPS, DefaultNet
+from .spec import HeadSpec, InputSpec, LayerSpec, ModelSpec
+
+MAX_LENGTH = 1000
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    build: Callable[[], nn.Module]
+    weights: str
+    spec: Callable[[], ModelSpec]
+
+
+def _layers(model: nn.Module) -> list[LayerSpec]:
+    layers = []
+    for path, module in model.named_modules():
+        if isinstance(module, nn.Conv1d):
+            layers.append(LayerSpec(path, "1d", module.in_channels))
+        elif isinstance(module, nn.Conv2d):
+            layers.append(LayerSpec(path, "2d", module.in_channels))
+    return layers
+
+
+def _default_spec() -> ModelSpec:
+    model = DefaultNet()
+    per_residue = [
+        HeadSpec("ss8", "per-residue", "B×8×L", "DSSP 8-state secondary structure", "softmax",
+                 classes=list(DSSP8)),
+        HeadSpec("ss3", "per-residue", "B×3×L", "3-state secondary structure", "softmax",
+                 classes=list(SS3)),
+        HeadSpec("rsa", "per-residue", "B×1×L", "relative solvent accessibility", "sigmoid",
+                 units="fraction of the maximum"),
+    ]  # fmt: skip
+    atoms = {"ca": "Cα", "cb": "Cβ"}
+    pair = [
+        HeadSpec(name, "pair", "B×37×L×L", f"{atoms[name[5:7]]}_i–{atoms[name[8:10]]}_j distance",
+                 "expected distance", units="Å")
+        for name in DISTANCE_MAPS
+    ]  # fmt: skip
+    pair.append(
+        HeadSpec("contact", "pair", "B×1×L×L", "Cβ_i–Cβ_j < 8 Å", "sigmoid", units="probability")
+    )
+    return ModelSpec(
+        name="default",
+        description=(
+            "ReLU residual network trained on ProMod3's PDB chains: 1D trunk (8 dilated blocks, "
+            "128 channels) → per-residue heads; pair features → 2D trunk (8 dilated blocks, 64 "
+            "channels) → four distograms and contacts. Profile optional."
+        ),
+        version="1",
+        input=InputSpec("per-residue", list(FEATURE_NAMES)),
+        heads=per_residue + pair,
+        layers=_layers(model),
+        exact_methods=list(METHODS),
+        approximate_methods=[],
+        receptive_field={"per-residue": model.residue_radius(), "pair": model.pair_radius()},
+        max_length=MAX_LENGTH,
+    )
+
+
+MODELS: dict[str, ModelEntry] = {
+    "default": ModelEntry(DefaultNet, "default.pt", _default_spec),
+}
+
+
+def available() -> list[str]:
+    return list(MODELS)
+
+
+def _entry(name: str) -> ModelEntry:
+    if name not in MODELS:
+        raise ValueError(f"unknown model {name!r}; available: {available()}")
+    return MODELS[name]
+
+
+@cache
+def spec(name: str = "default") -> ModelSpec:
+    """The spec of a registered model."""
+    return _entry(name).spec()
+
+
+def load(name: str = "default") -> nn.Module:
+    """A fresh copy of a shipped model in eval mode, float32, with its trained weights."""
+    entry = _entry(name)
+    model = entry.build()
+    path = resources.files("foldlens.models") / "weights" / entry.weights
+    with resources.as_file(path) as file:
+        if not file.exists():
+            raise FileNotFoundError(f"the weights of model {name!r} are missing: {file}")
+        state = torch.load(file, map_location="cpu", weights_only=True)
+    model.load_state_dict({k: v.float() for k, v in state.items()})
+    return model.eval()

@@ -1,0 +1,174 @@
+"""Training the default network (``foldlens train``), resumable from a checkpoint.
+
+Loss per batch (masked to real residues and pairs):
+
+    L = CE(ss8) + ½ CE(ss3) + BCE(rsa) + ¼ Σ_maps CE(distogram) + ½ BCE(contact)
+
+AdamW with a linear warm-up and a cosine decay to zero over ``steps``. A checkpoint (model,
+optimizer, step, random state, loss history) is written every ``checkpoint_every`` steps and at
+the end; a run started with the same checkpoint path continues where it stopped. The finished
+weights are written as a float16 state dict, the file that ``foldlens.models.load`` reads.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .data.chains import ChainSet
+from .data.crops import Batch, sample_batch
+from .models.default import DISTANCE_MAPS, DefaultNet
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    steps: int = 7000
+    batch: int = 8
+    window: int = 256
+    crop: int = 64
+    learning_rate: float = 2e-3
+    weight_decay: float = 0.01
+    warmup: int = 200
+    profile_drop: float = 0.5
+    seed: int = 0
+    checkpoint_every: int = 100
+
+
+def losses(out: dict[str, torch.Tensor], batch: Batch) -> dict[str, torch.Tensor]:
+    """The terms of the training loss for one batch."""
+    mask = batch.mask
+    rsa_terms = F.binary_cross_entropy_with_logits(out["rsa"][:, 0], batch.rsa, reduction="none")
+    terms = {
+        "ss8": F.cross_entropy(out["ss8"], batch.ss8, ignore_index=-1),
+        "ss3": F.cross_entropy(out["ss3"], batch.ss3, ignore_index=-1),
+        "rsa": rsa_terms[mask].mean(),
+    }
+    pair = batch.pair_mask
+    for k, name in enumerate(DISTANCE_MAPS):
+        target = batch.distance_bins[:, k].masked_fill(~pair, -1)
+        terms[name] = F.cross_entropy(out[name], target, ignore_index=-1)
+    contact = F.binary_cross_entropy_with_logits(
+        out["contact"][:, 0], batch.contact, reduction="none"
+    )
+    terms["contact"] = contact[pair].mean()
+    return terms
+
+
+WEIGHTS = {"ss8": 1.0, "ss3": 0.5, "rsa": 1.0, "contact": 0.5} | {
+    name: 0.25 for name in DISTANCE_MAPS
+}
+
+
+def learning_rate(config: TrainConfig, step: int) -> float:
+    if step < config.warmup:
+        return config.learning_rate * (step + 1) / config.warmup
+    progress = (step - config.warmup) / max(config.steps - config.warmup, 1)
+    return config.learning_rate * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+
+
+def device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def save_checkpoint(
+    path: Path,
+    model: DefaultNet,
+    optimizer: torch.optim.Optimizer,
+    step: int,
+    rng: np.random.Generator,
+    config: TrainConfig,
+    history: list[dict[str, float]],
+) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "step": step,
+        "rng": rng.bit_generator.state,
+        "torch_rng": torch.get_rng_state(),
+        "config": asdict(config),
+        "history": history,
+    }
+    temporary = path.with_suffix(".tmp")
+    torch.save(state, temporary)
+    temporary.replace(path)
+
+
+def save_weights(model: DefaultNet, path: Path) -> None:
+    """The float16 state dict that is shipped in the package."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({k: v.half() for k, v in model.state_dict().items()}, path)
+
+
+def train(
+    chains: ChainSet,
+    config: TrainConfig,
+    checkpoint: Path,
+    weights: Path,
+    progress: Callable[[int, int, dict[str, float]], None] | None = None,
+) -> list[dict[str, float]]:
+    """Train (or resume) the default network on ``chains``; returns the loss history."""
+    run_on = device()
+    torch.manual_seed(config.seed)
+    model = DefaultNet().to(run_on)
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
+    )
+    rng = np.random.default_rng(config.seed)
+    step, history = 0, []
+    if checkpoint.exists():
+        state = torch.load(checkpoint, map_location=run_on, weights_only=False)
+        if state["config"] != asdict(config):
+            raise ValueError(
+                f"{checkpoint} was written with another configuration {state['config']}; "
+                "pass the same settings or a new checkpoint path"
+            )
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        rng.bit_generator.state = state["rng"]
+        torch.set_rng_state(state["torch_rng"])
+        step, history = state["step"], state["history"]
+    model.train()
+    while step < config.steps:
+        started = time.perf_counter()
+        for group in optimizer.param_groups:
+            group["lr"] = learning_rate(config, step)
+        batch = sample_batch(
+            chains, rng, config.batch, config.window, config.crop, config.profile_drop
+        )
+        batch = batch.to(run_on)
+        terms = losses(model(batch.features, batch.rows, batch.cols, batch.mask), batch)
+        loss = sum(WEIGHTS[name] * value for name, value in terms.items())
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()  # type: ignore[union-attr]
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        step += 1
+        record = {name: value.item() for name, value in terms.items()}
+        record["loss"] = loss.item()  # type: ignore[union-attr]
+        record["seconds"] = time.perf_counter() - started
+        history.append(record)
+        if progress is not None:
+            progress(step, config.steps, record)
+        if step % config.checkpoint_every == 0 or step == config.steps:
+            save_checkpoint(checkpoint, model, optimizer, step, rng, config, history)
+    save_weights(model.eval(), weights)
+    (weights.with_suffix(".json")).write_text(
+        json.dumps({"config": asdict(config), "steps": step}, indent=2)
+    )
+    return history
+
+
+def history_summary(history: list[dict[str, Any]], last: int = 100) -> dict[str, float]:
+    """Mean of each loss term over the last ``last`` steps."""
+    tail = history[-last:]
+    return {key: float(np.mean([h[key] for h in tail])) for key in tail[0]} if tail else {}

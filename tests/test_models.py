@@ -1,0 +1,71 @@
+"""The default network, its spec and the registry."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import foldlens as fl
+from foldlens.models import available, load, spec
+from foldlens.models.default import DISTANCE_MAPS, DefaultNet
+
+
+def test_registry() -> None:
+    assert "default" in available()
+    with pytest.raises(ValueError, match="unknown model 'nope'"):
+        load("nope")
+    model = load("default")
+    assert not model.training and all(p.dtype == torch.float32 for p in model.parameters())
+
+
+def test_spec_matches_the_network() -> None:
+    model_spec = spec("default")
+    model = DefaultNet()
+    paths = dict(model.named_modules())
+    assert model_spec.layers and all(layer.path in paths for layer in model_spec.layers)
+    assert len(model_spec.input.features) == 41
+    out = model(torch.randn(1, 41, 30))
+    for head in model_spec.heads:
+        assert head.name in out
+        assert out[head.name].shape[1] == (
+            len(head.classes) if head.classes else out[head.name].shape[1]
+        )
+    assert set(model_spec.exact_methods) == set(fl.methods())
+    assert model_spec.to_json()["name"] == "default"
+
+
+def test_receptive_radius_is_exact() -> None:
+    """A residue at the radius changes a per-residue output; one just beyond does not."""
+    torch.manual_seed(0)
+    model = DefaultNet().eval()
+    radius = model.residue_radius()
+    length, target = 2 * radius + 21, radius + 10
+    x = torch.randn(1, 41, length)
+    with torch.no_grad():
+        before = model(x, pairs=False)["ss8"][0, :, target]
+        for offset, changes in ((radius, True), (radius + 1, False)):
+            moved = x.clone()
+            moved[0, :, target + offset] += 1.0
+            after = model(moved, pairs=False)["ss8"][0, :, target]
+            assert bool((after != before).any()) == changes
+
+
+def test_pair_outputs_are_symmetric_where_physics_says_so() -> None:
+    torch.manual_seed(0)
+    out = DefaultNet().eval()(torch.randn(1, 41, 25))
+    torch.testing.assert_close(out["dist_ca_ca"], out["dist_ca_ca"].transpose(-1, -2))
+    torch.testing.assert_close(out["dist_ca_cb"], out["dist_cb_ca"].transpose(-1, -2))
+    torch.testing.assert_close(out["contact"], out["contact"].transpose(-1, -2))
+
+
+def test_default_model_is_explainable_exactly() -> None:
+    model = load("default")
+    x = torch.randn(1, 41, 40).abs()
+    _, report = fl.attribute(
+        model, x, ("ss3", 0, 1, 20), method="guided_backprop", strict=True, return_report=True
+    )
+    assert report.exact
+    maps = fl.attribute(
+        model, x, [(name, 0, 5, 3, 30) for name in DISTANCE_MAPS], method="gradient"
+    )
+    assert maps.shape == (4, 1, 41, 40) and maps.abs().sum() > 0

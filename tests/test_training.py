@@ -1,0 +1,120 @@
+"""Training and evaluation, on the shipped fixture only (a few steps)."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from foldlens.cli import main
+from foldlens.data.chains import ChainSet
+from foldlens.evaluate import bootstrap, metrics, per_residue_stats
+from foldlens.models.default import DefaultNet
+from foldlens.protein.labels import SS8_TO_SS3
+from foldlens.train import TrainConfig, train
+
+FIXTURE = Path(str(resources.files("foldlens") / "resources" / "fixture.npz"))
+
+
+def small(steps: int) -> TrainConfig:
+    return TrainConfig(steps=steps, batch=2, window=48, crop=16, warmup=2, checkpoint_every=2)
+
+
+def test_resumed_training_equals_an_uninterrupted_run(tmp_path: Path) -> None:
+    chains = ChainSet.load(FIXTURE)
+    history = train(chains, small(4), tmp_path / "a.ckpt", tmp_path / "a.pt")
+    assert len(history) == 4 and all(np.isfinite(h["loss"]) for h in history)
+    train(chains, small(2), tmp_path / "b.ckpt", tmp_path / "b-first.pt")
+    state = torch.load(tmp_path / "b.ckpt", weights_only=False)
+    state["config"] = small(4).__dict__
+    torch.save(state, tmp_path / "b.ckpt")
+    resumed = train(chains, small(4), tmp_path / "b.ckpt", tmp_path / "b.pt")
+    assert [h["loss"] for h in resumed] == pytest.approx([h["loss"] for h in history], rel=1e-5)
+    first, second = (
+        torch.load(tmp_path / "a.pt", weights_only=True),
+        torch.load(tmp_path / "b.pt", weights_only=True),
+    )
+    for key in first:
+        torch.testing.assert_close(first[key], second[key])
+
+
+def test_checkpoint_of_another_configuration_is_refused(tmp_path: Path) -> None:
+    chains = ChainSet.load(FIXTURE)
+    train(chains, small(2), tmp_path / "c.ckpt", tmp_path / "c.pt")
+    with pytest.raises(ValueError, match="another configuration"):
+        train(
+            chains,
+            TrainConfig(steps=3, batch=2, window=48, crop=16),
+            tmp_path / "c.ckpt",
+            tmp_path / "c.pt",
+        )
+
+
+def test_train_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    options = ["--steps", "3", "--batch", "2", "--window", "40", "--crop", "16"]
+    paths = ["--checkpoint", str(tmp_path / "t.ckpt"), "--weights", str(tmp_path / "t.pt")]
+    code = main(["train", "--chains", str(FIXTURE), *options, *paths])
+    assert code == 0 and (tmp_path / "t.pt").exists()
+    assert "mean loss over the last 100 steps" in capsys.readouterr().out
+    model = DefaultNet()
+    model.load_state_dict(
+        {k: v.float() for k, v in torch.load(tmp_path / "t.pt", weights_only=True).items()}
+    )
+
+
+def test_metrics_against_direct_computation() -> None:
+    chains = ChainSet.load(FIXTURE)
+    rng = np.random.default_rng(0)
+    stats, correct, total, xs, ys = [], 0, 0, [], []
+    for k in range(len(chains)):
+        chain = chains[k]
+        ss3 = rng.random((len(chain), 3))
+        ss8 = rng.random((len(chain), 8))
+        rsa = rng.random(len(chain))
+        stats.append(per_residue_stats(ss3, ss8, rsa, chain))
+        correct += int((ss3.argmax(1) == SS8_TO_SS3[chain.ss8]).sum())
+        total += len(chain)
+        xs.append(rsa)
+        ys.append(chain.rsa)
+    result = metrics(stats)
+    assert result["Q3"] == pytest.approx(correct / total)
+    assert result["rsa r"] == pytest.approx(
+        np.corrcoef(np.concatenate(xs), np.concatenate(ys))[0, 1]
+    )
+    value, low, high = bootstrap(stats, resamples=200)["Q3"]
+    assert low <= value <= high and high - low < 0.2
+
+
+def test_evaluate_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "report.json"
+    code = main(
+        [
+            "evaluate",
+            "--chains",
+            str(FIXTURE),
+            "--pair-chains",
+            "3",
+            "--resamples",
+            "20",
+            "--json",
+            str(out),
+        ]
+    )
+    assert code == 0
+    printed = capsys.readouterr().out
+    for row in (
+        "Q3",
+        "Q8",
+        "rsa r",
+        "contact precision top-L/5 >=24",
+        "Cβ distance MAE 1-5",
+        "constant-guess MAE 1-5",
+    ):
+        assert row in printed
+    import json
+
+    report = json.loads(out.read_text())
+    assert set(report["modes"]) == {"profile", "single"} and report["pair_chains"] == 3
