@@ -8,6 +8,7 @@ import torch
 import foldlens as fl
 from foldlens.models import available, load, spec
 from foldlens.models.default import DISTANCE_MAPS, DefaultNet
+from foldlens.models.seed2018 import Seed2018Net
 
 
 def test_registry() -> None:
@@ -69,3 +70,19 @@ def test_default_model_is_explainable_exactly() -> None:
         model, x, [(name, 0, 5, 3, 30) for name in DISTANCE_MAPS], method="gradient"
     )
     assert maps.shape == (4, 1, 41, 40) and maps.abs().sum() > 0
+
+
+def test_seed2018_shape_and_receptive_field() -> None:
+    """Three convolutions on 441 pair channels; output (i, j) sees exactly a 15 × 15 window."""
+    model_spec = spec("seed2018")
+    assert [layer.path for layer in model_spec.layers] == ["conv1", "conv2", "conv3"]
+    assert model_spec.layers[0].channels == 441 and model_spec.receptive_field == {"pair": 7}
+    torch.manual_seed(0)
+    model = Seed2018Net().eval()
+    x = torch.zeros(1, 41, 40)
+    x[0, torch.randint(20, (40,)), torch.arange(40)] = 1.0
+    pair_input = fl.attribute(model, x, ("dist_cb_cb", 0, 20, 12), method="gradient", wrt="conv1")
+    assert pair_input.shape == (1, 441, 40, 40)
+    reached = pair_input.abs().sum(dim=(0, 1)) > 0
+    rows, cols = reached.nonzero(as_tuple=True)
+    assert rows.min() >= 13 and rows.max() <= 27 and cols.min() >= 5 and cols.max() <= 19

@@ -75,9 +75,16 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from .train import TrainConfig, history_summary, train
 
     chains = ChainSet.load(args.chains) if args.chains else ChainSet.from_export(args.data, "train")
-    config = TrainConfig(steps=args.steps, batch=args.batch, window=args.window, crop=args.crop,
-                         learning_rate=args.learning_rate, seed=args.seed,
-                         checkpoint_every=args.checkpoint_every)  # fmt: skip
+    config = TrainConfig(
+        model=args.model,
+        steps=args.steps,
+        batch=args.batch,
+        window=args.window,
+        crop=args.crop,
+        learning_rate=args.learning_rate,
+        seed=args.seed,
+        checkpoint_every=args.checkpoint_every,
+    )
     bar = tqdm(total=config.steps, unit="step", desc="training")
 
     def progress(step: int, total: int, record: dict[str, float]) -> None:
@@ -155,7 +162,8 @@ def build_parser() -> argparse.ArgumentParser:
     prediction.add_argument("--model", default="default")
     prediction.set_defaults(run=_cmd_predict)
 
-    training = commands.add_parser("train", help="train the default network (resumable)")
+    training = commands.add_parser("train", help="train a registered network (resumable)")
+    training.add_argument("--model", default="default", help="default or seed2018")
     training.add_argument(
         "--data",
         type=Path,

@@ -26,6 +26,7 @@ import torch
 from torch import nn
 
 from .data.chains import Chain, ChainSet
+from .models.default import DefaultNet
 from .protein.features import residue_features
 from .protein.labels import CONTACT_CUTOFF, SS8_TO_SS3, expected_distance
 
@@ -43,9 +44,9 @@ def band_name(band: tuple[int, int | None]) -> str:
 class ChainStats:
     """Sufficient statistics of one chain in one mode, so that resampling chains is cheap."""
 
-    q3: tuple[int, int]
-    q8: tuple[int, int]
-    rsa: np.ndarray  # n, Σx, Σy, Σxx, Σyy, Σxy
+    q3: tuple[int, int] | None = None
+    q8: tuple[int, int] | None = None
+    rsa: np.ndarray | None = None  # n, Σx, Σy, Σxx, Σyy, Σxy
     precision: dict[str, float] = field(default_factory=dict)
     errors: dict[str, np.ndarray] = field(default_factory=dict)  # |expected − true| per pair
     distances: dict[str, np.ndarray] = field(default_factory=dict)  # true distance per pair
@@ -95,11 +96,16 @@ def _pearson(sums: np.ndarray) -> float:
 
 def metrics(stats: list[ChainStats]) -> dict[str, float]:
     """Every metric over a list of chains (pooled or averaged as the module docstring says)."""
-    result = {
-        "Q3": sum(s.q3[0] for s in stats) / sum(s.q3[1] for s in stats),
-        "Q8": sum(s.q8[0] for s in stats) / sum(s.q8[1] for s in stats),
-        "rsa r": _pearson(np.sum([s.rsa for s in stats], axis=0)),
-    }
+    result: dict[str, float] = {}
+    q3 = [s.q3 for s in stats if s.q3 is not None]
+    q8 = [s.q8 for s in stats if s.q8 is not None]
+    rsa = [s.rsa for s in stats if s.rsa is not None]
+    if q3:
+        result["Q3"] = sum(c for c, _ in q3) / sum(n for _, n in q3)
+    if q8:
+        result["Q8"] = sum(c for c, _ in q8) / sum(n for _, n in q8)
+    if rsa:
+        result["rsa r"] = _pearson(np.sum(rsa, axis=0))
     labels = sorted({k for s in stats for k in s.precision})
     for label in labels:
         values = [s.precision[label] for s in stats if label in s.precision]
@@ -135,11 +141,21 @@ Predictor = Callable[[Chain, bool, bool], dict[str, np.ndarray]]
 
 
 def model_predictor(model: nn.Module) -> Predictor:
-    """Per-residue probabilities (and, when asked, contact and Cβ–Cβ maps) from a foldlens model."""
+    """What a foldlens model predicts, in the evaluator's terms.
+
+    The default network gives probabilities, a contact probability and the expected Cβ–Cβ
+    distance; a distance regressor (``seed2018``) gives its Cβ–Cβ distance and ranks contacts by
+    it (closest first).
+    """
 
     @torch.no_grad()
     def run(chain: Chain, with_profile: bool, pairs: bool) -> dict[str, np.ndarray]:
         x = residue_features(chain.sequence, chain.profile if with_profile else None)[None]
+        if not isinstance(model, DefaultNet):
+            if not pairs:
+                return {}
+            distance = model(x)["dist_cb_cb"][0]
+            return {"contact": (-distance).numpy(), "distance": distance.numpy()}
         out = model(x, pairs=pairs)
         result = {
             "ss3": out["ss3"][0].softmax(0).T.numpy(),
@@ -178,7 +194,10 @@ def evaluate_model(
             chain = chains[k]
             pairs = k in sampled
             out = run(chain, mode == "profile", pairs)
-            s = per_residue_stats(out["ss3"], out["ss8"], out["rsa"], chain)
+            if "ss3" in out:
+                s = per_residue_stats(out["ss3"], out["ss8"], out["rsa"], chain)
+            else:
+                s = ChainStats()
             if pairs:
                 pair_stats(s, out["contact"], out["distance"], chain)
             stats.append(s)

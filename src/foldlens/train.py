@@ -1,12 +1,16 @@
-"""Training the default network (``foldlens train``), resumable from a checkpoint.
+"""Training a registered network (``foldlens train``), resumable from a checkpoint.
 
-Loss per batch (masked to real residues and pairs):
+Loss per batch (masked to real residues and pairs), for ``default``:
 
     L = CE(ss8) + ½ CE(ss3) + BCE(rsa) + ¼ Σ_maps CE(distogram) + ½ BCE(contact)
 
+and for ``seed2018`` (distance regression, as in 2018): ``¼ Σ_maps SmoothL1(d̂, min(d, 22 Å))``.
+
 AdamW with a linear warm-up and a cosine decay to zero over ``steps``. A checkpoint (model,
 optimizer, step, random state, loss history) is written every ``checkpoint_every`` steps and at
-the end; a run started with the same checkpoint path continues where it stopped. The finished
+the end; a run started with the same checkpoint path continues where it stopped (the optimizer's
+moments are kept in bfloat16, so a resumed run follows an uninterrupted one closely, not bit for
+bit). The finished
 weights are written as a float16 state dict, the file that ``foldlens.models.load`` reads.
 """
 
@@ -23,15 +27,19 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from .data.chains import ChainSet
 from .data.crops import Batch, sample_batch
-from .models.default import DISTANCE_MAPS, DefaultNet
+from .models.default import DISTANCE_MAPS
+from .models.registry import build
+from .models.seed2018 import SEED_DISTANCE_MAPS
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    steps: int = 7000
+    model: str = "default"
+    steps: int = 10000
     batch: int = 8
     window: int = 256
     crop: int = 64
@@ -43,8 +51,20 @@ class TrainConfig:
     checkpoint_every: int = 100
 
 
-def losses(out: dict[str, torch.Tensor], batch: Batch) -> dict[str, torch.Tensor]:
-    """The terms of the training loss for one batch."""
+FAR = 22.0
+
+
+def seed2018_losses(out: dict[str, torch.Tensor], batch: Batch) -> dict[str, torch.Tensor]:
+    """Smooth L1 of each predicted distance map against the true one, capped at ``FAR`` Å."""
+    pair = batch.pair_mask
+    return {
+        name: F.smooth_l1_loss(out[name][pair], batch.distances[:, k].clamp(max=FAR)[pair])
+        for k, name in enumerate(SEED_DISTANCE_MAPS)
+    }
+
+
+def default_losses(out: dict[str, torch.Tensor], batch: Batch) -> dict[str, torch.Tensor]:
+    """The terms of the default network's training loss for one batch."""
     mask = batch.mask
     rsa_terms = F.binary_cross_entropy_with_logits(out["rsa"][:, 0], batch.rsa, reduction="none")
     terms = {
@@ -63,8 +83,13 @@ def losses(out: dict[str, torch.Tensor], batch: Batch) -> dict[str, torch.Tensor
     return terms
 
 
-WEIGHTS = {"ss8": 1.0, "ss3": 0.5, "rsa": 1.0, "contact": 0.5} | {
-    name: 0.25 for name in DISTANCE_MAPS
+Objective = Callable[[dict[str, torch.Tensor], Batch], dict[str, torch.Tensor]]
+OBJECTIVES: dict[str, tuple[Objective, dict[str, float]]] = {
+    "default": (
+        default_losses,
+        {"ss8": 1.0, "ss3": 0.5, "rsa": 1.0, "contact": 0.5} | dict.fromkeys(DISTANCE_MAPS, 0.25),
+    ),
+    "seed2018": (seed2018_losses, dict.fromkeys(SEED_DISTANCE_MAPS, 0.25)),
 }
 
 
@@ -81,7 +106,7 @@ def device() -> torch.device:
 
 def save_checkpoint(
     path: Path,
-    model: DefaultNet,
+    model: nn.Module,
     optimizer: torch.optim.Optimizer,
     step: int,
     rng: np.random.Generator,
@@ -89,9 +114,19 @@ def save_checkpoint(
     history: list[dict[str, float]],
 ) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
+    optimizer_state = optimizer.state_dict()
+    # Adam's moments in bfloat16 halve the file (it is committed); loading casts them back.
+    # state_dict() shares the live per-parameter dicts, so build new ones.
+    optimizer_state["state"] = {
+        key: {
+            name: value.to(torch.bfloat16) if name in ("exp_avg", "exp_avg_sq") else value
+            for name, value in moments.items()
+        }
+        for key, moments in optimizer_state["state"].items()
+    }
     state = {
         "model": model.state_dict(),
-        "optimizer": optimizer.state_dict(),
+        "optimizer": optimizer_state,
         "step": step,
         "rng": rng.bit_generator.state,
         "torch_rng": torch.get_rng_state(),
@@ -103,7 +138,7 @@ def save_checkpoint(
     temporary.replace(path)
 
 
-def save_weights(model: DefaultNet, path: Path) -> None:
+def save_weights(model: nn.Module, path: Path) -> None:
     """The float16 state dict that is shipped in the package."""
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save({k: v.half() for k, v in model.state_dict().items()}, path)
@@ -116,10 +151,13 @@ def train(
     weights: Path,
     progress: Callable[[int, int, dict[str, float]], None] | None = None,
 ) -> list[dict[str, float]]:
-    """Train (or resume) the default network on ``chains``; returns the loss history."""
+    """Train (or resume) ``config.model`` on ``chains``; returns the loss history."""
+    if config.model not in OBJECTIVES:
+        raise ValueError(f"cannot train {config.model!r}; trainable models: {list(OBJECTIVES)}")
+    objective, weights_of = OBJECTIVES[config.model]
     run_on = device()
     torch.manual_seed(config.seed)
-    model = DefaultNet().to(run_on)
+    model = build(config.model).to(run_on)
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
     )
@@ -146,15 +184,15 @@ def train(
             chains, rng, config.batch, config.window, config.crop, config.profile_drop
         )
         batch = batch.to(run_on)
-        terms = losses(model(batch.features, batch.rows, batch.cols, batch.mask), batch)
-        loss = sum(WEIGHTS[name] * value for name, value in terms.items())
+        terms = objective(model(batch.features, batch.rows, batch.cols, batch.mask), batch)
+        loss = torch.stack([weights_of[name] * value for name, value in terms.items()]).sum()
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()  # type: ignore[union-attr]
+        loss.backward()  # type: ignore[no-untyped-call]
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
         step += 1
         record = {name: value.item() for name, value in terms.items()}
-        record["loss"] = loss.item()  # type: ignore[union-attr]
+        record["loss"] = loss.item()
         record["seconds"] = time.perf_counter() - started
         history.append(record)
         if progress is not None:

@@ -102,7 +102,9 @@ class ChainSet:
         """The chains of one split (``train``, ``valid`` or ``test``) of the ProMod3 export."""
         with np.load(folder / "chains.npz") as chains, np.load(folder / "splits.npz") as splits:
             if list(splits["chain_id"]) != list(chains["chain_id"]):
-                raise ValueError("chains.npz and splits.npz list different chains; rebuild the data")
+                raise ValueError(
+                    "chains.npz and splits.npz list different chains; rebuild the data"
+                )
             offsets = chains["offsets"]
             sequences = chains["sequence"]
             residues = np.concatenate(
@@ -111,7 +113,9 @@ class ChainSet:
             coords = chains["coords"]
             ca, cb = coords[:, 1], coords[:, 4]
             centres = np.repeat(
-                np.add.reduceat(ca, offsets[:-1]) / np.diff(offsets)[:, None], np.diff(offsets), axis=0
+                np.add.reduceat(ca, offsets[:-1]) / np.diff(offsets)[:, None],
+                np.diff(offsets),
+                axis=0,
             )
             everything = cls(
                 chain_id=chains["chain_id"],

@@ -29,7 +29,8 @@ class Batch:
     rows: torch.Tensor  # (B, P) long indices into the window
     cols: torch.Tensor  # (B, P)
     pair_mask: torch.Tensor  # (B, P, P) bool
-    distance_bins: torch.Tensor  # (B, 4, P, P) long: Cα–Cα, Cα–Cβ, Cβ–Cα, Cβ–Cβ
+    distances: torch.Tensor  # (B, 4, P, P) Å: Cα–Cα, Cα–Cβ, Cβ–Cα, Cβ–Cβ
+    distance_bins: torch.Tensor  # (B, 4, P, P) long, the bins of ``distances``
     contact: torch.Tensor  # (B, P, P) float
 
     def to(self, device: torch.device) -> Batch:
@@ -57,6 +58,7 @@ def sample_batch(
         rows=torch.zeros(batch, pairs, dtype=torch.long),
         cols=torch.zeros(batch, pairs, dtype=torch.long),
         pair_mask=torch.zeros(batch, pairs, pairs, dtype=torch.bool),
+        distances=torch.zeros(batch, 4, pairs, pairs),
         distance_bins=torch.zeros(batch, 4, pairs, pairs, dtype=torch.long),
         contact=torch.zeros(batch, pairs, pairs),
     )
@@ -68,7 +70,9 @@ def sample_batch(
         residues = torch.from_numpy(chains.residues[rows_slice].astype(np.int64))
         out.features[b, residues, torch.arange(n)] = 1.0
         if rng.random() >= profile_drop:
-            out.features[b, 20:40, :n] = torch.from_numpy(chains.profile[rows_slice].astype(np.float32)).T
+            out.features[b, 20:40, :n] = torch.from_numpy(
+                chains.profile[rows_slice].astype(np.float32)
+            ).T
             out.features[b, 40, :n] = 1.0
         out.mask[b, :n] = True
         ss8 = chains.ss8[rows_slice].astype(np.int64)
@@ -85,8 +89,11 @@ def sample_batch(
         ca = torch.from_numpy(chains.ca[rows_slice].astype(np.float32))
         cb = torch.from_numpy(chains.cb[rows_slice].astype(np.float32))
         atoms = {"ca": ca, "cb": cb}
-        for k, (first, second) in enumerate((("ca", "ca"), ("ca", "cb"), ("cb", "ca"), ("cb", "cb"))):
+        for k, (first, second) in enumerate(
+            (("ca", "ca"), ("ca", "cb"), ("cb", "ca"), ("cb", "cb"))
+        ):
             d = torch.cdist(atoms[first][r0 : r0 + p], atoms[second][c0 : c0 + p])
+            out.distances[b, k, :p, :p] = d
             out.distance_bins[b, k, :p, :p] = distance_bins(d)
             if k == 3:
                 out.contact[b, :p, :p] = (d < CONTACT_CUTOFF).float()

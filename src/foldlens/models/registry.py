@@ -18,6 +18,7 @@ from ..attribution.methods import REGISTRY as METHODS
 from ..protein.features import FEATURE_NAMES
 from ..protein.labels import DSSP8, SS3
 from .default import DISTANCE_MAPS, DefaultNet
+from .seed2018 import SEED_DISTANCE_MAPS, Seed2018Net
 from .spec import HeadSpec, InputSpec, LayerSpec, ModelSpec
 
 MAX_LENGTH = 1000
@@ -77,8 +78,35 @@ def _default_spec() -> ModelSpec:
     )
 
 
+def _seed2018_spec() -> ModelSpec:
+    atoms = {"ca": "Cα", "cb": "Cβ"}
+    heads = [
+        HeadSpec(name, "pair", "B×L×L", f"{atoms[name[5:7]]}_i–{atoms[name[8:10]]}_j distance",
+                 "identity", units="Å")
+        for name in SEED_DISTANCE_MAPS
+    ]  # fmt: skip
+    return ModelSpec(
+        name="seed2018",
+        description=(
+            "The 2018 network's shape: the 21 × 21 outer product of two residues' profile "
+            "columns → three 2D convolutions (ReLU, dropout; 15 × 15 receptive field) → four "
+            "distance maps. Attribute with wrt='conv1' for the 2018 Jacobian-window view."
+        ),
+        version="1",
+        input=InputSpec("per-residue", list(FEATURE_NAMES)),
+        heads=heads,
+        layers=_layers(Seed2018Net()),
+        exact_methods=list(METHODS),
+        approximate_methods=[],
+        receptive_field={"pair": 7},
+        max_length=SEED2018_MAX_LENGTH,
+    )
+
+
+SEED2018_MAX_LENGTH = 500
 MODELS: dict[str, ModelEntry] = {
     "default": ModelEntry(DefaultNet, "default.pt", _default_spec),
+    "seed2018": ModelEntry(Seed2018Net, "seed2018.pt", _seed2018_spec),
 }
 
 
@@ -90,6 +118,11 @@ def _entry(name: str) -> ModelEntry:
     if name not in MODELS:
         raise ValueError(f"unknown model {name!r}; available: {available()}")
     return MODELS[name]
+
+
+def build(name: str) -> nn.Module:
+    """A registered network with fresh (untrained) weights."""
+    return _entry(name).build()
 
 
 @cache

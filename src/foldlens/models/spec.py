@@ -57,7 +57,8 @@ class ModelSpec:
     approximate_methods: list[str]
     receptive_field: dict[str, int | None]
     """Per head kind, the largest sequence distance from the target residue (a pair target: from
-    either of its residues) at which an input residue can matter; ``None`` when unbounded."""
+    either of its residues) at which an input residue can matter; ``None`` when unbounded. For a
+    2D-only model the pair value is the radius of its square window around (i, j)."""
     max_length: int
 
     def head(self, name: str) -> HeadSpec:
