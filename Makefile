@@ -13,6 +13,8 @@ $(BIN)/activate:
 setup: $(BIN)/activate
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e ".[dev]"
+	# A baseline for the evaluation; its declared dependencies are not needed for its weights.
+	$(BIN)/pip install --quiet --no-deps predictdssp==1.3.1
 
 test: setup lint
 	$(BIN)/pytest -q

@@ -72,7 +72,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from .data.chains import ChainSet
-    from .train import TrainConfig, history_summary, train
+    from .train import TrainConfig, checkpoint_step, history_summary, train
 
     chains = ChainSet.load(args.chains) if args.chains else ChainSet.from_export(args.data, "train")
     config = TrainConfig(
@@ -85,21 +85,24 @@ def _cmd_train(args: argparse.Namespace) -> int:
         seed=args.seed,
         checkpoint_every=args.checkpoint_every,
     )
-    bar = tqdm(total=config.steps, unit="step", desc="training")
+    checkpoint = args.checkpoint or Path("checkpoints") / f"{args.model}.ckpt"
+    weights = args.weights or Path("checkpoints") / f"{args.model}.pt"
+    bar = tqdm(
+        total=config.steps, initial=checkpoint_step(checkpoint), unit="step", desc="training"
+    )
 
     def progress(step: int, total: int, record: dict[str, float]) -> None:
-        bar.n = step
-        bar.set_postfix(loss=f"{record['loss']:.3f}", refresh=False)
-        bar.refresh()
+        bar.update(step - bar.n)
+        bar.set_postfix(loss=f"{record['loss']:.3f}")
 
-    history = train(chains, config, args.checkpoint, args.weights, progress)
+    history = train(chains, config, checkpoint, weights, progress)
     bar.close()
     summary = history_summary(history)
     print(
         "mean loss over the last 100 steps: "
         + ", ".join(f"{k} {v:.3f}" for k, v in summary.items())
     )
-    print(f"wrote {args.weights} and {args.checkpoint}")
+    print(f"wrote {weights} and {checkpoint}")
     return 0
 
 
@@ -109,18 +112,25 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from .data.chains import ChainSet
-    from .evaluate import evaluate_model, format_table
+    from .evaluate import baseline_predictors, evaluate_model, format_table
     from .models import load
 
     chains = ChainSet.load(args.chains)
     bars: dict[str, tqdm] = {}
 
     def progress(mode: str, done: int, total: int) -> None:
-        bar = bars.setdefault(mode, tqdm(total=total, unit="chain", desc=f"evaluating ({mode})"))
-        bar.update(done - bar.n)
+        if mode not in bars:
+            bars[mode] = tqdm(total=total, unit="chain", desc=f"evaluating ({mode})")
+        bars[mode].update(done - bars[mode].n)
 
-    report = evaluate_model(load(args.model), chains, args.pair_chains, args.max_pair_length,
-                            args.resamples, progress)  # fmt: skip
+    baselines, missing = baseline_predictors() if args.baselines else ({}, {})
+    for name, reason in missing.items():
+        print(f"baseline {name} is not available here: {reason}", file=sys.stderr)
+    report = evaluate_model(
+        load(args.model), chains, args.pair_chains, args.max_pair_length, args.resamples,
+        progress, baselines,
+    )  # fmt: skip
+    report["baselines_missing"] = missing
     for bar in bars.values():
         bar.close()
     print(format_table(report))
@@ -176,12 +186,17 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="train on this chain set (.npz) instead of the export",
     )
-    training.add_argument("--checkpoint", type=Path, default=Path("checkpoints/default.ckpt"))
+    training.add_argument(
+        "--checkpoint",
+        type=Path,
+        default=None,
+        help="default checkpoints/MODEL.ckpt; an existing checkpoint is resumed",
+    )
     training.add_argument(
         "--weights",
         type=Path,
-        default=Path("checkpoints/default.pt"),
-        help="where the float16 weights go when training ends",
+        default=None,
+        help="where the float16 weights go when training ends (default checkpoints/MODEL.pt)",
     )
     defaults = TrainConfig()
     training.add_argument("--steps", type=int, default=defaults.steps)
@@ -205,6 +220,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluation.add_argument("--max-pair-length", type=int, default=400)
     evaluation.add_argument("--resamples", type=int, default=1000)
     evaluation.add_argument("--json", type=Path, default=None, help="also write the report here")
+    evaluation.add_argument(
+        "--no-baselines", dest="baselines", action="store_false", help="skip reprof and PredictDSSP"
+    )
     evaluation.set_defaults(run=_cmd_evaluate)
     return parser
 

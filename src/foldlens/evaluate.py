@@ -10,6 +10,11 @@ Per mode (``profile``: the chain's HHblits profile is given; ``single``: sequenc
   band ``1–5``, ``6–11``, ``12–23``, ``≥ 24``, next to the best constant guess (the median true
   distance of the band's pairs, which minimises the absolute error of a constant).
 
+Baselines: two real pretrained secondary-structure predictors run on the same chains, from their
+sequence alone: reprof (Rost lab; the Debian package's networks, ported) and PredictDSSP (a
+bidirectional LSTM). For each, its Q3 and the difference ``Q3(foldlens) − Q3(baseline)`` are
+resampled together, so the interval of the difference says whether foldlens is measurably better.
+
 Intervals: the 2.5 and 97.5 percentiles of the metric over ``resamples`` bootstrap resamples of the
 chains. Pair metrics use a fixed random sample of chains (``pair_chains``, at most
 ``max_pair_length`` residues) because a full pair map costs seconds per chain on a CPU.
@@ -48,6 +53,7 @@ class ChainStats:
     q8: tuple[int, int] | None = None
     rsa: np.ndarray | None = None  # n, Σx, Σy, Σxx, Σyy, Σxy
     precision: dict[str, float] = field(default_factory=dict)
+    baseline_q3: dict[str, tuple[int, int]] = field(default_factory=dict)
     errors: dict[str, np.ndarray] = field(default_factory=dict)  # |expected − true| per pair
     distances: dict[str, np.ndarray] = field(default_factory=dict)  # true distance per pair
 
@@ -102,6 +108,11 @@ def metrics(stats: list[ChainStats]) -> dict[str, float]:
     rsa = [s.rsa for s in stats if s.rsa is not None]
     if q3:
         result["Q3"] = sum(c for c, _ in q3) / sum(n for _, n in q3)
+    for name in sorted({k for s in stats for k in s.baseline_q3}):
+        counts = [s.baseline_q3[name] for s in stats if name in s.baseline_q3]
+        result[f"Q3 {name}"] = sum(c for c, _ in counts) / sum(n for _, n in counts)
+        if q3:
+            result[f"Q3 − Q3 {name}"] = result["Q3"] - result[f"Q3 {name}"]
     if q8:
         result["Q8"] = sum(c for c, _ in q8) / sum(n for _, n in q8)
     if rsa:
@@ -170,6 +181,25 @@ def model_predictor(model: nn.Module) -> Predictor:
     return run
 
 
+SS3Predictor = Callable[[str], np.ndarray]
+"""``sequence -> (L, 3)`` probabilities in the order H, E, C."""
+
+
+def baseline_predictors() -> tuple[dict[str, SS3Predictor], dict[str, str]]:
+    """The baselines that can run here, and why the others cannot."""
+    from .models.predictdssp import PredictDSSPNet
+    from .models.reprof import Reprof
+
+    available: dict[str, SS3Predictor] = {}
+    missing: dict[str, str] = {}
+    for name, loader in (("reprof", Reprof.load), ("PredictDSSP", PredictDSSPNet.load)):
+        try:
+            available[name] = loader().predict_ss3
+        except (FileNotFoundError, ImportError, ModuleNotFoundError) as error:
+            missing[name] = str(error)
+    return available, missing
+
+
 def evaluate_model(
     model: nn.Module,
     chains: ChainSet,
@@ -177,9 +207,20 @@ def evaluate_model(
     max_pair_length: int = 400,
     resamples: int = 1000,
     progress: Callable[[str, int, int], None] | None = None,
+    baselines: dict[str, SS3Predictor] | None = None,
 ) -> dict[str, Any]:
-    """Metrics with intervals for both modes; returns a JSON-ready dict."""
+    """Metrics with intervals for both modes (and the baselines' Q3); a JSON-ready dict."""
     run = model_predictor(model)
+    baseline_counts: list[dict[str, tuple[int, int]]] = []
+    for k in range(len(chains)):
+        chain = chains[k]
+        true3 = SS8_TO_SS3[chain.ss8]
+        counts = {}
+        for name, predict_ss3 in (baselines or {}).items():
+            counts[name] = (int((predict_ss3(chain.sequence).argmax(1) == true3).sum()), len(chain))
+        baseline_counts.append(counts)
+        if progress is not None and baselines:
+            progress("baselines", k + 1, len(chains))
     lengths = chains.lengths()
     eligible = np.flatnonzero(lengths <= max_pair_length)
     sampled = set(
@@ -198,6 +239,7 @@ def evaluate_model(
                 s = per_residue_stats(out["ss3"], out["ss8"], out["rsa"], chain)
             else:
                 s = ChainStats()
+            s.baseline_q3 = baseline_counts[k]
             if pairs:
                 pair_stats(s, out["contact"], out["distance"], chain)
             stats.append(s)

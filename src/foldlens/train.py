@@ -138,6 +138,13 @@ def save_checkpoint(
     temporary.replace(path)
 
 
+def checkpoint_step(path: Path) -> int:
+    """The step a checkpoint was written at (0 when there is none)."""
+    if not path.exists():
+        return 0
+    return int(torch.load(path, map_location="cpu", weights_only=False)["step"])
+
+
 def save_weights(model: nn.Module, path: Path) -> None:
     """The float16 state dict that is shipped in the package."""
     path.parent.mkdir(parents=True, exist_ok=True)

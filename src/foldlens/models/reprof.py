@@ -31,9 +31,9 @@ the argmax (first of ties) the state; its printed ``pH pE pL`` are ``⌊100 p⌋
 
 FANN (``libdoublefann``, which reprof's Perl binding links) computes in double precision; so does
 this port, and it reproduces the ``reprof`` command's single-sequence output (state, ``RI_S``,
-``pH pE pL``) on real chains. Not ported: FANN clips pre-activations to ``|z| ≤ 300 / s = 600``,
-which moves a sigmoid by less than ``e^{−600}``; reprof's accessibility network ``fa`` and its
-profile-based networks (BLAST PSSM input).
+``pH pE pL``) on real chains. Not ported: FANN's clipping of ``s z`` to ``±150 / s`` (so
+``|z| ≤ 600``), which moves a sigmoid by less than ``e^{−600}``; reprof's accessibility network
+``fa`` and its profile-based networks (BLAST PSSM input).
 """
 
 from __future__ import annotations
@@ -54,14 +54,15 @@ from ..protein.alphabet import one_hot
 MODEL_DIR = Path("/usr/share/reprof")
 STAGE1 = ("fu", "fb")
 JURY = {"fuu": "fu", "fub": "fu", "fbu": "fb", "fbb": "fb"}
-FASTA_FEATURES = (
-    "aa_composition",
-    "length_4state",
-    "distanceN",
-    "distanceC",
-    "profile",
-    "in_sequence_bit",
-)
+FEATURE_SIZES = {
+    "aa_composition": 21,
+    "length_4state": 4,
+    "distanceN": 4,
+    "distanceC": 4,
+    "profile": 20,
+    "in_sequence_bit": 1,
+    "output": 3,
+}  # values per window position
 FANN_SIGMOID = 3
 FANN_STEEPNESS = 0.5
 
@@ -80,8 +81,8 @@ class Feature:
 def read_features(path: Path) -> list[Feature]:
     """The input blocks of a reprof ``.features`` file, in input order.
 
-    Lines ``input <source> <feature> <window>`` with source ``fasta`` (one of
-    :data:`FASTA_FEATURES`) or ``output`` (the first-stage network's outputs) become features;
+    Lines ``input <source> <feature> <window>`` with source ``fasta`` (a feature of
+    :data:`FEATURE_SIZES`) or ``output`` (the first-stage network's outputs) become features;
     other lines (options, the training target) are skipped.
     """
     features = []
@@ -92,7 +93,7 @@ def read_features(path: Path) -> list[Feature]:
         source, name, window = fields[1], fields[2], int(fields[3])
         if source == "output":
             name = "output"
-        elif source != "fasta" or name not in FASTA_FEATURES:
+        elif source != "fasta" or name not in FEATURE_SIZES or name == "output":
             raise ValueError(f"{path}: unsupported input {source} {name}")
         if window % 2 != 1:
             raise ValueError(f"{path}: window {window} of {name} is not odd")
@@ -148,12 +149,8 @@ class ReprofNetwork(nn.Module):
 
     def __init__(self, inputs: int, hidden: int, outputs: int) -> None:
         super().__init__()
-        self.layers = nn.Sequential(
-            nn.Linear(inputs, hidden, dtype=torch.float64),
-            nn.Sigmoid(),
-            nn.Linear(hidden, outputs, dtype=torch.float64),
-            nn.Sigmoid(),
-        )
+        self.hidden = nn.Linear(inputs, hidden, dtype=torch.float64)
+        self.output = nn.Linear(hidden, outputs, dtype=torch.float64)
 
     @classmethod
     def from_fann(cls, path: Path) -> ReprofNetwork:
@@ -161,19 +158,13 @@ class ReprofNetwork(nn.Module):
         (w1, b1), (w2, b2) = read_fann(path)
         network = cls(w1.shape[1], w1.shape[0], w2.shape[0])
         with torch.no_grad():
-            for linear, w, b in ((network.layers[0], w1, b1), (network.layers[2], w2, b2)):
+            for linear, w, b in ((network.hidden, w1, b1), (network.output, w2, b2)):
                 linear.weight.copy_(torch.from_numpy(w))
                 linear.bias.copy_(torch.from_numpy(b))
         return network
 
-    @property
-    def inputs(self) -> int:
-        linear: nn.Linear = self.layers[0]
-        return linear.in_features
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out: torch.Tensor = self.layers(x)
-        return out
+        return torch.sigmoid(self.output(torch.sigmoid(self.hidden(x))))
 
 
 def _ramp(values: torch.Tensor, step: int) -> torch.Tensor:
@@ -200,7 +191,9 @@ class Reprof(nn.Module):
     so gradients reach every residue through it as well as through the windows.
     """
 
-    def __init__(self, networks: dict[str, ReprofNetwork], features: dict[str, list[Feature]]):
+    def __init__(
+        self, networks: dict[str, ReprofNetwork], features: dict[str, list[Feature]]
+    ) -> None:
         super().__init__()
         self.networks = nn.ModuleDict(networks)
         self.features = features
@@ -220,12 +213,9 @@ class Reprof(nn.Module):
                     )
             networks[name] = ReprofNetwork.from_fann(model)
             features[name] = read_features(spec)
-            sizes = {"output": 3, "profile": 20, "in_sequence_bit": 1, "aa_composition": 21}
-            width = sum(f.window * sizes.get(f.name, 4) for f in features[name])
-            if width != networks[name].inputs:
-                raise ValueError(
-                    f"{spec} describes {width} inputs but {model} reads {networks[name].inputs}"
-                )
+            width = sum(f.window * FEATURE_SIZES[f.name] for f in features[name])
+            if width != networks[name].hidden.in_features:
+                raise ValueError(f"{spec} describes {width} inputs, not those of {model}")
         return cls(networks, features).eval()
 
     def _inputs(
@@ -265,7 +255,7 @@ class Reprof(nn.Module):
         """``(L, 3)`` float64 probabilities H, E, C of one sequence (letters of
         ARNDCQEGHILKMFPSTWYV; a ``ValueError`` names any other); rows sum to 1."""
         with torch.inference_mode():
-            probabilities = self(one_hot(sequence)[None])
+            probabilities: torch.Tensor = self(one_hot(sequence)[None])
         return probabilities[0].T.numpy()
 
 
