@@ -14,7 +14,7 @@ from foldlens.data.chains import ChainSet
 from foldlens.evaluate import bootstrap, metrics, per_residue_stats
 from foldlens.models.default import DefaultNet
 from foldlens.protein.labels import SS8_TO_SS3
-from foldlens.train import TrainConfig, train
+from foldlens.train import TrainConfig, checkpoint_step, train
 
 FIXTURE = Path(str(resources.files("foldlens") / "resources" / "fixture.npz"))
 
@@ -35,7 +35,7 @@ def test_interrupted_training_resumes(tmp_path: Path) -> None:
 
     with pytest.raises(KeyboardInterrupt):
         train(chains, small(4), tmp_path / "b.ckpt", tmp_path / "b.pt", stop_after_two)
-    assert torch.load(tmp_path / "b.ckpt", weights_only=False)["step"] == 2
+    assert checkpoint_step(tmp_path / "b.ckpt") == 2
     resumed = train(chains, small(4), tmp_path / "b.ckpt", tmp_path / "b.pt")
     losses = [h["loss"] for h in resumed]
     assert losses[:2] == [h["loss"] for h in history[:2]]
@@ -64,6 +64,7 @@ def test_train_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     paths = ["--checkpoint", str(tmp_path / "t.ckpt"), "--weights", str(tmp_path / "t.pt")]
     code = main(["train", "--chains", str(FIXTURE), *options, *paths])
     assert code == 0 and (tmp_path / "t.pt").exists()
+    assert (tmp_path / "default-loss.png").read_bytes()[:4] == b"\x89PNG"
     assert "mean loss over the last 100 steps" in capsys.readouterr().out
     model = DefaultNet()
     model.load_state_dict(
@@ -141,3 +142,27 @@ def test_seed2018_trains_and_evaluates(tmp_path: Path) -> None:
     report = evaluate_model(model.eval(), chains, pair_chains=2, resamples=10)
     assert "Q3" not in report["modes"]["single"]
     assert "contact precision top-L/5 >=24" in report["modes"]["single"]
+
+
+def test_baselines_are_compared_on_the_same_chains() -> None:
+    from foldlens.evaluate import evaluate_model
+    from foldlens.models import load
+
+    chains = ChainSet.load(FIXTURE)
+
+    def always_helix(sequence: str) -> np.ndarray:
+        probabilities = np.zeros((len(sequence), 3))
+        probabilities[:, 0] = 1.0
+        return probabilities
+
+    report = evaluate_model(
+        load("default"), chains, pair_chains=0, resamples=50, baselines={"helix": always_helix}
+    )
+    single = report["modes"]["single"]
+    true3 = np.concatenate([SS8_TO_SS3[chains[k].ss8] for k in range(len(chains))])
+    assert single["Q3 helix"]["value"] == pytest.approx(float(np.mean(true3 == 0)))
+    assert single["Q3 − Q3 helix"]["value"] == pytest.approx(
+        single["Q3"]["value"] - single["Q3 helix"]["value"]
+    )
+    low, high = single["Q3 − Q3 helix"]["low"], single["Q3 − Q3 helix"]["high"]
+    assert low <= single["Q3 − Q3 helix"]["value"] <= high

@@ -72,7 +72,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from .data.chains import ChainSet
-    from .train import TrainConfig, checkpoint_step, history_summary, train
+    from .train import TrainConfig, checkpoint_step, history_summary, plot_history, train
 
     chains = ChainSet.load(args.chains) if args.chains else ChainSet.from_export(args.data, "train")
     config = TrainConfig(
@@ -102,7 +102,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
         "mean loss over the last 100 steps: "
         + ", ".join(f"{k} {v:.3f}" for k, v in summary.items())
     )
-    print(f"wrote {weights} and {checkpoint}")
+    curve = plot_history(history, weights.with_name(f"{args.model}-loss.png"))
+    print(f"wrote {weights}, {checkpoint} and {curve}")
     return 0
 
 
@@ -137,6 +138,9 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     if args.json:
         args.json.write_text(json.dumps(report, indent=1))
         print(f"wrote {args.json}")
+    if args.markdown:
+        args.markdown.write_text(format_table(report, markdown=True) + "\n")
+        print(f"wrote {args.markdown}")
     return 0
 
 
@@ -220,6 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluation.add_argument("--max-pair-length", type=int, default=400)
     evaluation.add_argument("--resamples", type=int, default=1000)
     evaluation.add_argument("--json", type=Path, default=None, help="also write the report here")
+    evaluation.add_argument("--markdown", type=Path, default=None, help="and a Markdown table here")
     evaluation.add_argument(
         "--no-baselines", dest="baselines", action="store_false", help="skip reprof and PredictDSSP"
     )

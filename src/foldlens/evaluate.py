@@ -252,22 +252,24 @@ def evaluate_model(
     return report
 
 
-def format_table(report: dict[str, Any]) -> str:
-    """The report as a text table: one row per metric, one column per mode."""
+def format_table(report: dict[str, Any], markdown: bool = False) -> str:
+    """The report as a table: one row per metric, one column per mode (plain text or Markdown)."""
     modes = list(report["modes"])
-    names = list(report["modes"][modes[0]])
+    names = list(dict.fromkeys(n for m in modes for n in report["modes"][m]))
     width = max(len(n) for n in names)
-    lines = [f"{'metric':<{width}}  " + "  ".join(f"{m:>24}" for m in modes)]
-    for name in names:
-        cells = []
-        for mode in modes:
-            cell = report["modes"][mode].get(name)
-            cells.append(
-                f"{cell['value']:.3f} [{cell['low']:.3f}, {cell['high']:.3f}]" if cell else ""
-            )
-        lines.append(f"{name:<{width}}  " + "  ".join(f"{c:>24}" for c in cells))
-    lines.append(
+
+    def cell(mode: str, name: str) -> str:
+        value = report["modes"][mode].get(name)
+        return f"{value['value']:.3f} [{value['low']:.3f}, {value['high']:.3f}]" if value else ""
+
+    footer = (
         f"{report['chains']} chains; pair metrics on {report['pair_chains']} of them; "
         "[95 % bootstrap interval over chains]"
     )
-    return "\n".join(lines)
+    if markdown:
+        lines = ["| metric | " + " | ".join(modes) + " |", "|---" * (len(modes) + 1) + "|"]
+        lines += [f"| {n} | " + " | ".join(cell(m, n) for m in modes) + " |" for n in names]
+        return "\n".join([*lines, "", footer])
+    lines = [f"{'metric':<{width}}  " + "  ".join(f"{m:>24}" for m in modes)]
+    lines += [f"{n:<{width}}  " + "  ".join(f"{cell(m, n):>24}" for m in modes) for n in names]
+    return "\n".join([*lines, footer])

@@ -69,6 +69,11 @@ def predict(model: nn.Module, query: Query) -> dict[str, Any]:
     """The schema's arrays for one query (float32 numpy arrays, and two strings)."""
     x = residue_features(query.sequence, query.profile)[None]
     out = model(x)
+    missing = [name for name in ("ss3", "ss8", "rsa", *DISTANCE_MAPS, "contact") if name not in out]
+    if missing:
+        raise ValueError(
+            f"this model has no {', '.join(missing)} head(s); predict needs the default model"
+        )
     result: dict[str, Any] = {
         "sequence": query.sequence,
         "mode": "single" if query.profile is None else "profile",

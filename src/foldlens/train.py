@@ -142,7 +142,7 @@ def checkpoint_step(path: Path) -> int:
     """The step a checkpoint was written at (0 when there is none)."""
     if not path.exists():
         return 0
-    return int(torch.load(path, map_location="cpu", weights_only=False)["step"])
+    return int(torch.load(path, map_location="cpu", weights_only=True)["step"])
 
 
 def save_weights(model: nn.Module, path: Path) -> None:
@@ -171,7 +171,7 @@ def train(
     rng = np.random.default_rng(config.seed)
     step, history = 0, []
     if checkpoint.exists():
-        state = torch.load(checkpoint, map_location=run_on, weights_only=False)
+        state = torch.load(checkpoint, map_location=run_on, weights_only=True)
         if state["config"] != asdict(config):
             raise ValueError(
                 f"{checkpoint} was written with another configuration {state['config']}; "
@@ -217,3 +217,27 @@ def history_summary(history: list[dict[str, Any]], last: int = 100) -> dict[str,
     """Mean of each loss term over the last ``last`` steps."""
     tail = history[-last:]
     return {key: float(np.mean([h[key] for h in tail])) for key in tail[0]} if tail else {}
+
+
+def plot_history(history: list[dict[str, float]], path: Path, window: int = 50) -> Path:
+    """Each loss term against the step, smoothed by a running mean over ``window`` steps."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = [name for name in history[0] if name != "seconds"]
+    fig, ax = plt.subplots(figsize=(9, 5))
+    kernel = np.ones(window) / window
+    for name in names:
+        values = np.array([h[name] for h in history])
+        smooth = np.convolve(values, kernel, mode="valid") if len(values) >= window else values
+        ax.plot(np.arange(len(smooth)) + (len(values) - len(smooth)) + 1, smooth, label=name)
+    ax.set_xlabel("step")
+    ax.set_ylabel(f"loss (running mean of {window} steps)")
+    ax.set_yscale("log")
+    ax.legend(ncol=3, fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

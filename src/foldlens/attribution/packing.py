@@ -212,7 +212,7 @@ def _verified(along: torch.Tensor, owner: torch.Tensor, a: torch.Tensor, b: torc
     if x.numel() == 0:
         return True
     magnitude = torch.maximum(x.abs(), y.abs())
-    per_target = torch.zeros(len(a), dtype=x.dtype).index_reduce_(
+    per_target = torch.zeros(len(a), dtype=x.dtype).scatter_reduce_(
         0, owner[inside], magnitude.amax(dim=1), "amax", include_self=True
     )
     scale = per_target[owner[inside]][:, None]

@@ -45,37 +45,25 @@ RELATIVE_POSITIONS = 32
 DILATIONS = (1, 2, 4, 8, 1, 2, 4, 8)
 
 
-class ResidualBlock1d(nn.Module):
-    """``h + conv2(relu(conv1(relu(h))))`` with 'same' padding."""
+class ResidualBlock(nn.Module):
+    """``h + conv2(relu(conv1(relu(h))))`` with 'same' padding, 1D or 2D.
 
-    def __init__(self, channels: int, kernel: int, dilation: int) -> None:
+    With a padding ``mask`` (training on padded batches), padded positions are zeroed after each
+    convolution, as zero padding would be at a chain's ends.
+    """
+
+    def __init__(self, dims: int, channels: int, kernel: int, dilation: int) -> None:
         super().__init__()
+        conv = nn.Conv1d if dims == 1 else nn.Conv2d
         padding = dilation * (kernel // 2)
-        self.conv1 = nn.Conv1d(channels, channels, kernel, padding=padding, dilation=dilation)
-        self.conv2 = nn.Conv1d(channels, channels, kernel, padding=padding, dilation=dilation)
+        self.conv1 = conv(channels, channels, kernel, padding=padding, dilation=dilation)
+        self.conv2 = conv(channels, channels, kernel, padding=padding, dilation=dilation)
 
     def forward(self, h: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         r = self.conv1(F.relu(h))
         if mask is not None:
             r = r * mask
         out: torch.Tensor = h + self.conv2(F.relu(r))
-        return out if mask is None else out * mask
-
-
-class ResidualBlock2d(nn.Module):
-    """``g + conv2(relu(conv1(relu(g))))`` with 'same' padding."""
-
-    def __init__(self, channels: int, kernel: int, dilation: int) -> None:
-        super().__init__()
-        padding = dilation * (kernel // 2)
-        self.conv1 = nn.Conv2d(channels, channels, kernel, padding=padding, dilation=dilation)
-        self.conv2 = nn.Conv2d(channels, channels, kernel, padding=padding, dilation=dilation)
-
-    def forward(self, g: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
-        r = self.conv1(F.relu(g))
-        if mask is not None:
-            r = r * mask
-        out: torch.Tensor = g + self.conv2(F.relu(r))
         return out if mask is None else out * mask
 
 
@@ -92,14 +80,14 @@ class DefaultNet(nn.Module):
     def __init__(self, channels: int = 128, pair_channels: int = 64) -> None:
         super().__init__()
         self.embed = nn.Conv1d(FEATURES, channels, 1)
-        self.trunk1d = nn.ModuleList([ResidualBlock1d(channels, 5, d) for d in DILATIONS])
+        self.trunk1d = nn.ModuleList([ResidualBlock(1, channels, 5, d) for d in DILATIONS])
         self.ss8 = nn.Conv1d(channels, 8, 1)
         self.ss3 = nn.Conv1d(channels, 3, 1)
         self.rsa = nn.Conv1d(channels, 1, 1)
         self.left = nn.Conv1d(channels, pair_channels, 1)
         self.right = nn.Conv1d(channels, pair_channels, 1)
         self.relpos = nn.Embedding(2 * RELATIVE_POSITIONS + 1, pair_channels)
-        self.trunk2d = nn.ModuleList([ResidualBlock2d(pair_channels, 3, d) for d in DILATIONS])
+        self.trunk2d = nn.ModuleList([ResidualBlock(2, pair_channels, 3, d) for d in DILATIONS])
         self.distogram = nn.Conv2d(pair_channels, len(DISTANCE_MAPS) * DISTANCE_BINS, 1)
         self.contact = nn.Conv2d(pair_channels, 1, 1)
 

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from typing import Literal
 
 import torch
 from torch import nn
@@ -41,6 +42,18 @@ def _layers(model: nn.Module) -> list[LayerSpec]:
     return layers
 
 
+def _distance_heads(
+    names: tuple[str, ...], shape: str, transform: Literal["expected distance", "identity"]
+) -> list[HeadSpec]:
+    """Heads named ``dist_<a>_<b>``: the distance from atom a of residue i to atom b of j, in Å."""
+    atoms = {"ca": "Cα", "cb": "Cβ"}
+    return [
+        HeadSpec(name, "pair", shape, f"{atoms[name[5:7]]}_i–{atoms[name[8:10]]}_j distance",
+                 transform, units="Å")
+        for name in names
+    ]  # fmt: skip
+
+
 def _default_spec() -> ModelSpec:
     model = DefaultNet()
     per_residue = [
@@ -51,12 +64,7 @@ def _default_spec() -> ModelSpec:
         HeadSpec("rsa", "per-residue", "B×1×L", "relative solvent accessibility", "sigmoid",
                  units="fraction of the maximum"),
     ]  # fmt: skip
-    atoms = {"ca": "Cα", "cb": "Cβ"}
-    pair = [
-        HeadSpec(name, "pair", "B×37×L×L", f"{atoms[name[5:7]]}_i–{atoms[name[8:10]]}_j distance",
-                 "expected distance", units="Å")
-        for name in DISTANCE_MAPS
-    ]  # fmt: skip
+    pair = _distance_heads(DISTANCE_MAPS, "B×37×L×L", "expected distance")
     pair.append(
         HeadSpec("contact", "pair", "B×1×L×L", "Cβ_i–Cβ_j < 8 Å", "sigmoid", units="probability")
     )
@@ -79,12 +87,7 @@ def _default_spec() -> ModelSpec:
 
 
 def _seed2018_spec() -> ModelSpec:
-    atoms = {"ca": "Cα", "cb": "Cβ"}
-    heads = [
-        HeadSpec(name, "pair", "B×L×L", f"{atoms[name[5:7]]}_i–{atoms[name[8:10]]}_j distance",
-                 "identity", units="Å")
-        for name in SEED_DISTANCE_MAPS
-    ]  # fmt: skip
+    heads = _distance_heads(SEED_DISTANCE_MAPS, "B×L×L", "identity")
     return ModelSpec(
         name="seed2018",
         description=(

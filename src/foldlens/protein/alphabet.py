@@ -15,16 +15,21 @@ AMINO_ACIDS = "ARNDCQEGHILKMFPSTWYV"
 _INDEX = {aa: i for i, aa in enumerate(AMINO_ACIDS)}
 
 
-def validate_sequence(sequence: str) -> str:
-    """The sequence in upper case; a ``ValueError`` names the first letter outside the alphabet."""
+def validate_sequence(
+    sequence: str, name: str = "the sequence", max_length: int | None = None
+) -> str:
+    """``sequence`` without whitespace, in upper case; a ``ValueError`` says what is wrong where:
+    empty, longer than ``max_length``, or a letter outside the 20 amino acids."""
     upper = "".join(sequence.split()).upper()
     if not upper:
-        raise ValueError("the sequence is empty")
+        raise ValueError(f"{name} is empty")
+    if max_length is not None and len(upper) > max_length:
+        raise ValueError(f"{name} has {len(upper)} residues; the limit is {max_length}")
     for position, letter in enumerate(upper, start=1):
         if letter not in _INDEX:
             raise ValueError(
-                f"residue {position} is {letter!r}, which is not one of the 20 standard amino "
-                f"acids ({AMINO_ACIDS})"
+                f"{name} has {letter!r} at position {position}, which is not one of the 20 "
+                f"standard amino acids ({AMINO_ACIDS})"
             )
     return upper
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .alphabet import AMINO_ACIDS
+from .alphabet import validate_sequence
 
 MAX_LENGTH = 1000
 
@@ -22,19 +22,8 @@ class Record:
 
 
 def check_sequence(sequence: str, name: str = "the sequence", max_length: int = MAX_LENGTH) -> str:
-    """``sequence`` without whitespace, in upper case; a ``ValueError`` says what is wrong where."""
-    clean = "".join(sequence.split()).upper()
-    if not clean:
-        raise ValueError(f"{name} is empty")
-    if len(clean) > max_length:
-        raise ValueError(f"{name} has {len(clean)} residues; the limit is {max_length}")
-    for position, letter in enumerate(clean, start=1):
-        if letter not in AMINO_ACIDS:
-            raise ValueError(
-                f"{name} has {letter!r} at position {position}, which is not one of the 20 "
-                f"standard amino acids ({AMINO_ACIDS})"
-            )
-    return clean
+    """:func:`~foldlens.protein.alphabet.validate_sequence` with the default length limit."""
+    return validate_sequence(sequence, name, max_length)
 
 
 def parse_fasta(text: str, max_length: int = MAX_LENGTH) -> list[Record]:
