@@ -30,8 +30,9 @@ from dataclasses import dataclass
 
 import torch
 
+from .forward import Forward, Seed
 from .report import PackingReport
-from .session import AttributionSession, Forward, Seed
+from .session import AttributionSession
 
 MIN_TARGETS = 8
 PROBE_SAMPLES = 9

@@ -1,10 +1,11 @@
-"""One attribution call's forward passes, targets and batched backward passes.
+"""One attribution call's forward passes and batched backward passes.
 
 :class:`AttributionSession` is the single place that touches the user's model. While it is open it
-holds forward hooks (to know which module runs, to read internal units, and to replace a layer's
-input for ``wrt=``); all of them act only on the thread that opened the session, and all of them are
-removed when it closes, also after an error. Each forward pass runs under a
-:class:`~foldlens.attribution.rule_mode.RuleMode`.
+holds forward hooks (to read internal units, and to replace a layer's input for ``wrt=``); they act
+only on the thread that opened the session, and all of them are removed when it closes, also after
+an error. Each forward pass runs under a :class:`~foldlens.attribution.rule_mode.RuleMode`, which
+finds the module of each activation call from the interpreter's frames. Targets are read from the
+passes by :mod:`foldlens.attribution.forward`.
 
 The attributed quantity is the *slot* ``z``: the model's inputs, or the input of one layer
 (``wrt="module.path"``). A forward pass may evaluate several copies of ``z`` stacked along the
@@ -19,46 +20,19 @@ import sys
 import threading
 from collections.abc import Callable, Mapping
 from contextlib import ExitStack, nullcontext
-from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 from torch.utils.hooks import RemovableHandle
 
 from .compiled import compiled_code_runs_eagerly, uncompiled
+from .forward import Forward, Seed
 from .report import PackingReport
 from .rule_mode import RuleMode
 from .rules import RuleSwitch
-from .targets import Neuron, Target, select
+from .targets import Neuron, Target
 
 DEFAULT_MEMORY_BUDGET = 1 << 30
-
-
-@dataclass
-class Forward:
-    """One forward pass: the slot leaves ``z``, the output and the captured module outputs."""
-
-    z: tuple[torch.Tensor, ...]
-    output: Any
-    captured: dict[str, list[Any]]
-    copies: int
-    batch: int
-    saved_bytes: int
-
-
-@dataclass
-class Seed:
-    """The gradient of one target with respect to the tensors it reads.
-
-    ``points`` are elements with gradient 1 (index targets); ``dense`` pairs a tensor with the
-    full gradient of a callable target with respect to it.
-    """
-
-    points: list[tuple[torch.Tensor, tuple[int, ...]]] = field(default_factory=list)
-    dense: list[tuple[torch.Tensor, torch.Tensor]] = field(default_factory=list)
-
-    def tensors(self) -> list[torch.Tensor]:
-        return [t for t, _ in self.points] + [t for t, _ in self.dense]
 
 
 class AttributionSession:
@@ -283,84 +257,6 @@ class AttributionSession:
         self.last_saved_bytes = saved[0] // copies
         return Forward(self._leaves, output, self._captured, copies, batch, saved[0])
 
-    # -- targets -------------------------------------------------------------------------------
-
-    def _source(
-        self, fwd: Forward, target: Neuron | tuple[int | str, ...]
-    ) -> tuple[Any, tuple[int | str, ...], str]:
-        if not isinstance(target, Neuron):
-            return fwd.output, target, "the model output"
-        calls = fwd.captured.get(target.module, [])
-        if not calls:
-            raise ValueError(f"module {target.module!r} did not run in the forward pass")
-        if target.call is None and len(calls) > 1:
-            raise ValueError(
-                f"module {target.module!r} ran {len(calls)} times in one forward pass; "
-                f"pick one with Neuron(..., call=k), k in 0..{len(calls) - 1}"
-            )
-        k = target.call or 0
-        if k >= len(calls):
-            raise ValueError(
-                f"module {target.module!r} ran {len(calls)} times; call={k} does not exist"
-            )
-        return calls[k], target.index, f"the output of {target.module!r}"
-
-    def element(
-        self, fwd: Forward, target: Neuron | tuple[int | str, ...]
-    ) -> tuple[torch.Tensor, list[tuple[int, ...]]]:
-        """The tensor an index target reads, and its element in each stacked copy."""
-        value, index, what = self._source(fwd, target)
-        tensor, element = select(value, index, what)
-        if fwd.copies == 1:
-            return tensor, [element]
-        if tensor.shape[0] != fwd.copies * fwd.batch:
-            raise ValueError(
-                f"{what} has {tensor.shape[0]} rows for {fwd.copies} stacked copies of a batch of "
-                f"{fwd.batch}; this method needs outputs whose first dimension is the batch"
-            )
-        if element[0] >= fwd.batch:
-            raise ValueError(f"batch index {index[0]} is out of range for a batch of {fwd.batch}")
-        return tensor, [(c * fwd.batch + element[0], *element[1:]) for c in range(fwd.copies)]
-
-    def _callable_values(
-        self, fwd: Forward, target: Callable[[Any], torch.Tensor]
-    ) -> list[torch.Tensor]:
-        outputs = [fwd.output] if fwd.copies == 1 else _split_batch(fwd.output, fwd.copies)
-        values = []
-        for output in outputs:
-            value = target(output)
-            if not isinstance(value, torch.Tensor) or value.numel() != 1:
-                raise ValueError("a callable target must return a tensor with exactly one element")
-            values.append(value.reshape(()))
-        return values
-
-    def seeds(self, fwd: Forward, targets: list[Target]) -> list[Seed]:
-        """The backward seed of each target (summed over stacked copies)."""
-        result = []
-        for target in targets:
-            if isinstance(target, Neuron | tuple):
-                tensor, elements = self.element(fwd, target)
-                result.append(Seed(points=[(tensor, e) for e in elements]))
-                continue
-            total = torch.stack(self._callable_values(fwd, target)).sum()
-            tensors = _tensors(fwd.output)
-            grads = torch.autograd.grad(total, tensors, retain_graph=True, allow_unused=True)
-            result.append(
-                Seed(dense=[(t, g) for t, g in zip(tensors, grads, strict=True) if g is not None])
-            )
-        return result
-
-    def values(self, fwd: Forward, targets: list[Target]) -> torch.Tensor:
-        """The value of each target in each stacked copy, shape ``(len(targets), copies)``."""
-        rows = []
-        for target in targets:
-            if isinstance(target, Neuron | tuple):
-                tensor, elements = self.element(fwd, target)
-                rows.append(torch.stack([tensor[e] for e in elements]).detach())
-            else:
-                rows.append(torch.stack(self._callable_values(fwd, target)).detach())
-        return torch.stack(rows)
-
     # -- backward passes -----------------------------------------------------------------------
 
     def chunk_size(self, fwd: Forward, seeds: list[Seed]) -> int:
@@ -450,31 +346,3 @@ def _map_tensors(value: Any, fn: Callable[[torch.Tensor], torch.Tensor]) -> Any:
         mapped = [_map_tensors(v, fn) for v in value]
         return type(value)(mapped) if not hasattr(value, "_fields") else type(value)(*mapped)
     return value
-
-
-def _tensors(value: Any) -> list[torch.Tensor]:
-    if isinstance(value, torch.Tensor):
-        return [value]
-    if isinstance(value, Mapping):
-        return [t for v in value.values() for t in _tensors(v)]
-    if isinstance(value, tuple | list):
-        return [t for v in value for t in _tensors(v)]
-    return []
-
-
-def _split_batch(value: Any, copies: int) -> list[Any]:
-    """Split every tensor in ``value`` into ``copies`` equal parts along dimension 0."""
-    if isinstance(value, torch.Tensor):
-        if value.dim() == 0 or value.shape[0] % copies:
-            raise ValueError(
-                "this method stacks copies of the input along the batch dimension, but an output "
-                f"of shape {tuple(value.shape)} cannot be split into {copies} copies"
-            )
-        return list(value.chunk(copies))
-    if isinstance(value, Mapping):
-        parts = {k: _split_batch(v, copies) for k, v in value.items()}
-        return [type(value)({k: p[c] for k, p in parts.items()}) for c in range(copies)]  # type: ignore[call-arg]
-    if isinstance(value, tuple | list):
-        columns = [_split_batch(v, copies) for v in value]
-        return [type(value)(col[c] for col in columns) for c in range(copies)]
-    return [value] * copies

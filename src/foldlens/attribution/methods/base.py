@@ -9,9 +9,10 @@ from typing import Any, ClassVar
 
 import torch
 
+from ..forward import Forward, seeds
 from ..packing import packed_gradients
 from ..report import PackingReport
-from ..session import AttributionSession, Forward
+from ..session import AttributionSession
 from ..targets import Target
 
 Maps = tuple[torch.Tensor, ...]
@@ -68,11 +69,11 @@ def gradients_at(
     session: AttributionSession, fwd: Forward, targets: list[Target]
 ) -> tuple[Maps, PackingReport | None]:
     """Per-target gradients at one forward pass under the session's rule, packed where possible."""
-    seeds = session.seeds(fwd, targets)
-    packed = packed_gradients(session, fwd, seeds) if session.packing_allowed else None
+    seeded = seeds(fwd, targets)
+    packed = packed_gradients(session, fwd, seeded) if session.packing_allowed else None
     if packed is not None:
         return packed
-    return session.gradients(fwd, seeds), None
+    return session.gradients(fwd, seeded), None
 
 
 def stacked_passes(

@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
+from ..forward import seeds
 from ..session import AttributionSession
 from ..targets import Target
 from .base import (
@@ -63,7 +64,7 @@ class IntegratedGradients(Method):
                 for zi, b in zip(z, z0, strict=True)
             )
             fwd = session.forward(path, copies=len(chunk))
-            grads = session.gradients(fwd, session.seeds(fwd, targets))
+            grads = session.gradients(fwd, seeds(fwd, targets))
             for acc, g in zip(total, grads, strict=True):
                 acc += weighted_sum_over_copies(g, len(chunk), weights[list(chunk)])
         return tuple(acc * (zi - b) for acc, zi, b in zip(total, z, z0, strict=True))

@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 
 import torch
 
+from ..forward import values
 from ..session import AttributionSession
 from ..targets import Target
 from .base import Maps, Method, Option, broadcast_baseline, stacked_passes
@@ -101,10 +102,8 @@ class Occlusion(Method):
                 occluded = zi.clone()
                 occluded[lead + placements[k]] = fill[lead + placements[k]]
                 copies.append(occluded)
-            values = session.values(
-                session.evaluate((torch.cat(copies),), copies=len(copies)), targets
-            )
-            drops = values[:, :1] - values[:, 1:]  # (targets, placements in the chunk)
+            found = values(session.evaluate((torch.cat(copies),), copies=len(copies)), targets)
+            drops = found[:, :1] - found[:, 1:]  # (targets, placements in the chunk)
             for j, k in enumerate(chunk):
                 region = (slice(None), *lead, *placements[k])
                 total[region] += drops[:, j].view(-1, *[1] * zi.dim()).to(zi.dtype)

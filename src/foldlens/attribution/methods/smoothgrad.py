@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 import torch
 
+from ..forward import seeds
 from ..session import AttributionSession
 from ..targets import Target
 from .base import Maps, Method, Option, check_positive_int, stacked_passes, weighted_sum_over_copies
@@ -75,7 +76,7 @@ class SmoothGrad(Method):
         for chunk in stacked_passes(session, samples, options["batch_size"]):
             stacked = tuple(n[chunk.start : chunk.stop].flatten(0, 1) for n in noisy)
             fwd = session.forward(stacked, copies=len(chunk))
-            grads = session.gradients(fwd, session.seeds(fwd, targets))
+            grads = session.gradients(fwd, seeds(fwd, targets))
             for acc, g, zs in zip(total, grads, stacked, strict=True):
                 g = g * zs if times_input else g
                 acc += weighted_sum_over_copies(g, len(chunk), weights[list(chunk)])
