@@ -25,14 +25,20 @@ def _cmd_explain_demo(args: argparse.Namespace) -> int:
 
     def progress(step: int, loss: float) -> None:
         if step % 50 == 0 or step == args.steps:
-            print(f"\rtraining the demo network: step {step}/{args.steps}, loss {loss:.4f}", end="",
-                  file=sys.stderr, flush=True)  # fmt: skip
+            print(
+                f"\rtraining the demo network: step {step}/{args.steps}, loss {loss:.4f}",
+                end="",
+                file=sys.stderr,
+                flush=True,
+            )
             if step == args.steps:
                 print(file=sys.stderr)
 
     result = run_demo(args.out, residue=args.residue, steps=args.steps, progress=progress)
-    print(f"explained residue {result.residue} of ubiquitin: predicted patch score "
-          f"{result.predicted:.3f} (true {result.true:.3f})")  # fmt: skip
+    print(
+        f"explained residue {result.residue} of ubiquitin: predicted patch score "
+        f"{result.predicted:.3f} (true {result.true:.3f})"
+    )
     print(f"{'method':<32}{'seconds':>9}{'share in true window':>24}")
     for method, seconds in result.seconds.items():
         share = result.window_share.get(method)
@@ -56,14 +62,16 @@ def _cmd_models(args: argparse.Namespace) -> int:
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
-    from .models import load
-    from .predict import predict, read_queries, write_predictions
+    from .models import load, spec
+    from .predict import predict, read_queries, true_maps, write_predictions
 
     queries = read_queries(args.input)
     model = load(args.model)
     for query in queries:
         out = args.out / query.id if len(queries) > 1 else args.out
-        for path in write_predictions(predict(model, query), out):
+        prediction = predict(model, query, spec(args.model))
+        truth = None if query.structure is None else true_maps(query.structure)
+        for path in write_predictions(prediction, out, truth):
             print(f"wrote {path}")
     return 0
 
@@ -128,9 +136,14 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     for name, reason in missing.items():
         print(f"baseline {name} is not available here: {reason}", file=sys.stderr)
     report = evaluate_model(
-        load(args.model), chains, args.pair_chains, args.max_pair_length, args.resamples,
-        progress, baselines,
-    )  # fmt: skip
+        load(args.model),
+        chains,
+        args.pair_chains,
+        args.max_pair_length,
+        args.resamples,
+        progress,
+        baselines,
+    )
     report["baselines_missing"] = missing
     for bar in bars.values():
         bar.close()
@@ -141,6 +154,20 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     if args.markdown:
         args.markdown.write_text(format_table(report, markdown=True) + "\n")
         print(f"wrote {args.markdown}")
+    return 0
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from .server import create_app
+
+    args.data_dir.mkdir(parents=True, exist_ok=True)
+    print(
+        f"foldlens: jobs in {args.data_dir / 'foldlens.sqlite'}; open http://{args.host}:{args.port}/",
+        file=sys.stderr,
+    )
+    uvicorn.run(create_app(args.data_dir), host=args.host, port=args.port, log_level=args.log_level)
     return 0
 
 
@@ -229,6 +256,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-baselines", dest="baselines", action="store_false", help="skip reprof and PredictDSSP"
     )
     evaluation.set_defaults(run=_cmd_evaluate)
+
+    from .server import default_data_dir
+
+    serving = commands.add_parser("serve", help="the web application (default model, examples)")
+    serving.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback)")
+    serving.add_argument("--port", type=int, default=8000)
+    serving.add_argument(
+        "--data-dir",
+        type=Path,
+        default=default_data_dir(),
+        help="where the job database lives (default: %(default)s)",
+    )
+    serving.add_argument("--log-level", default="info", choices=["warning", "info", "debug"])
+    serving.set_defaults(run=_cmd_serve)
     return parser
 
 

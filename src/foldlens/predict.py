@@ -8,7 +8,9 @@ MSA gave a profile, else ``single``), ``ss3`` (L×3, H E C), ``ss8`` (L×8, H G 
 
 from __future__ import annotations
 
+import io
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,9 +19,11 @@ import numpy as np
 import torch
 from torch import nn
 
+from .figures import available_figures, prediction_figure, save_figure
 from .models.default import DISTANCE_MAPS
+from .models.spec import ModelSpec
 from .protein.features import residue_features
-from .protein.labels import expected_distance
+from .protein.labels import CONTACT_CUTOFF, expected_distance
 from .protein.msa import parse_msa
 from .protein.sequences import MAX_LENGTH, check_sequence, parse_fasta
 from .protein.structure import Backbone, read_structure
@@ -64,74 +68,94 @@ def read_queries(source: str, max_length: int = MAX_LENGTH) -> list[Query]:
     return [Query(r.id, r.sequence) for r in parse_fasta(text, max_length=max_length)]
 
 
+def _probabilities(logits: torch.Tensor) -> np.ndarray:
+    return logits.softmax(0).T.numpy()  # (C, L) logits -> (L, C) probabilities
+
+
+def _sigmoid(logits: torch.Tensor) -> np.ndarray:
+    return torch.sigmoid(logits[0]).numpy()
+
+
+def _expected_distance(logits: torch.Tensor) -> np.ndarray:
+    return expected_distance(logits, dim=0).numpy()
+
+
+def _identity(values: torch.Tensor) -> np.ndarray:
+    return values.numpy()
+
+
+READOUTS: dict[str, Callable[[torch.Tensor], np.ndarray]] = {
+    "softmax": _probabilities,
+    "sigmoid": _sigmoid,
+    "expected distance": _expected_distance,
+    "identity": _identity,
+}
+"""How one sample's logits of a head become the reported values, by the head's ``transform``."""
+
+
 @torch.no_grad()
-def predict(model: nn.Module, query: Query) -> dict[str, Any]:
-    """The schema's arrays for one query (float32 numpy arrays, and two strings)."""
-    x = residue_features(query.sequence, query.profile)[None]
-    out = model(x)
-    missing = [name for name in ("ss3", "ss8", "rsa", *DISTANCE_MAPS, "contact") if name not in out]
-    if missing:
+def predict(model: nn.Module, query: Query, model_spec: ModelSpec) -> dict[str, Any]:
+    """``sequence``, ``mode`` and one float32 array per head of ``model_spec``, read out of logits.
+
+    The default model gives every key of the schema; a model with fewer heads gives fewer keys.
+    """
+    if len(query.sequence) > model_spec.max_length:
         raise ValueError(
-            f"this model has no {', '.join(missing)} head(s); predict needs the default model"
+            f"the sequence has {len(query.sequence)} residues; model {model_spec.name!r} "
+            f"takes at most {model_spec.max_length}"
         )
+    out = model(residue_features(query.sequence, query.profile)[None])
     result: dict[str, Any] = {
         "sequence": query.sequence,
         "mode": "single" if query.profile is None else "profile",
-        "ss3": out["ss3"][0].softmax(0).T.numpy(),
-        "ss8": out["ss8"][0].softmax(0).T.numpy(),
-        "rsa": torch.sigmoid(out["rsa"][0, 0]).numpy(),
     }
-    for name in DISTANCE_MAPS:
-        result[name] = expected_distance(out[name][0], dim=0).numpy()
-    result["contact"] = torch.sigmoid(out["contact"][0, 0]).numpy()
+    for name in KEYS[2:]:
+        head = next((h for h in model_spec.heads if h.name == name), None)
+        if head is not None:
+            result[name] = READOUTS[head.transform](out[name][0])
     return result
 
 
-def write_predictions(prediction: dict[str, Any], out: Path) -> list[Path]:
-    """``predictions.npz``, ``predictions.json`` and PNG plots in ``out``."""
-    out.mkdir(parents=True, exist_ok=True)
-    arrays = {k: np.asarray(v) for k, v in prediction.items()}
-    np.savez_compressed(out / "predictions.npz", **arrays)  # type: ignore[arg-type]
-    as_json = {
+def to_json(prediction: dict[str, Any]) -> dict[str, Any]:
+    """The prediction with arrays as nested lists rounded to 4 decimals (JSON-ready)."""
+    return {
         k: v if isinstance(v, str) else np.round(np.asarray(v, dtype=np.float64), 4).tolist()
         for k, v in prediction.items()
     }
-    (out / "predictions.json").write_text(json.dumps(as_json))
-    return [out / "predictions.npz", out / "predictions.json", *_plots(prediction, out)]
 
 
-def _plots(prediction: dict[str, Any], out: Path) -> list[Path]:
-    import matplotlib
+def to_npz(prediction: dict[str, Any]) -> bytes:
+    """The prediction as the bytes of a compressed NPZ file (strings as 0-d unicode arrays)."""
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **{k: np.asarray(v) for k, v in prediction.items()})  # type: ignore[arg-type]
+    return buffer.getvalue()
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
-    maps = out / "distance_maps.png"
-    fig, axes = plt.subplots(2, 2, figsize=(10, 9))
-    for ax, name in zip(axes.flat, DISTANCE_MAPS, strict=True):
-        image = ax.imshow(prediction[name], cmap="viridis_r", vmin=0, vmax=22)
-        ax.set_title(name.replace("dist_", "").replace("_", "–").upper() + " (Å)")
-    fig.colorbar(image, ax=axes, shrink=0.6)
-    fig.savefig(maps, dpi=110)
-    plt.close(fig)
+def from_npz(data: bytes) -> dict[str, Any]:
+    """The inverse of :func:`to_npz`."""
+    with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
+        return {k: str(arrays[k]) if arrays[k].dtype.kind == "U" else arrays[k] for k in arrays}
 
-    tracks = out / "tracks.png"
-    length = len(prediction["sequence"])
-    fig, axes = plt.subplots(3, 1, figsize=(max(8, length / 12), 6), sharex=True)
-    for k, (label, colour) in enumerate(
-        zip("HEC", ("tab:red", "tab:blue", "tab:gray"), strict=True)
-    ):
-        axes[0].plot(prediction["ss3"][:, k], color=colour, label=label)
-    axes[0].set_ylabel("P(3-state)")
-    axes[0].legend(loc="upper right", ncol=3)
-    axes[1].imshow(
-        prediction["ss8"].T, aspect="auto", cmap="Greys", vmin=0, vmax=1, interpolation="nearest"
-    )
-    axes[1].set_yticks(range(8), list("HGIEBTSC"))
-    axes[2].plot(prediction["rsa"], color="tab:green")
-    axes[2].set_ylabel("relative accessibility")
-    axes[2].set_xlabel("residue")
-    fig.tight_layout()
-    fig.savefig(tracks, dpi=110)
-    plt.close(fig)
-    return [maps, tracks]
+
+def true_maps(structure: Backbone) -> dict[str, Any]:
+    """What a known structure says: its four distance maps (Å), ``contact`` (1 where Cβ–Cβ < 8 Å)
+    and ``dssp``, the 3-state DSSP letters (H, E, C) of its backbone hydrogen bonds."""
+    maps: dict[str, Any] = structure.distance_maps()
+    maps["contact"] = (maps["dist_cb_cb"] < CONTACT_CUTOFF).astype(np.uint8)
+    maps["dssp"] = structure.secondary_structure()
+    return maps
+
+
+def write_predictions(
+    prediction: dict[str, Any], out: Path, truth: dict[str, Any] | None = None
+) -> list[Path]:
+    """``predictions.npz``, ``predictions.json`` and PNG plots in ``out`` (with the true maps in
+    the plots when ``truth`` is given)."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "predictions.npz").write_bytes(to_npz(prediction))
+    (out / "predictions.json").write_text(json.dumps(to_json(prediction)))
+    written = [out / "predictions.npz", out / "predictions.json"]
+    for name in available_figures(prediction):
+        written.append(out / f"{name}.png")
+        save_figure(prediction_figure(name, prediction, truth), written[-1])
+    return written

@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -134,14 +136,22 @@ def spec(name: str = "default") -> ModelSpec:
     return _entry(name).spec()
 
 
+def _weights(name: str) -> bytes:
+    path = resources.files("foldlens.models") / "weights" / _entry(name).weights
+    if not path.is_file():
+        raise FileNotFoundError(f"the weights of model {name!r} are missing: {path}")
+    return path.read_bytes()
+
+
+@cache
+def version(name: str = "default") -> str:
+    """``<spec version>-<12 hex digits of the weights' SHA-256>``: changes with the weights."""
+    return f"{spec(name).version}-{hashlib.sha256(_weights(name)).hexdigest()[:12]}"
+
+
 def load(name: str = "default") -> nn.Module:
     """A fresh copy of a shipped model in eval mode, float32, with its trained weights."""
-    entry = _entry(name)
-    model = entry.build()
-    path = resources.files("foldlens.models") / "weights" / entry.weights
-    with resources.as_file(path) as file:
-        if not file.exists():
-            raise FileNotFoundError(f"the weights of model {name!r} are missing: {file}")
-        state = torch.load(file, map_location="cpu", weights_only=True)
+    model = _entry(name).build()
+    state = torch.load(io.BytesIO(_weights(name)), map_location="cpu", weights_only=True)
     model.load_state_dict({k: v.float() for k, v in state.items()})
     return model.eval()

@@ -1,0 +1,161 @@
+"""Figures of a prediction (and of the true structure when known), drawn with matplotlib.
+
+``prediction_figure`` draws one view — the four distance maps, the contact map or the per-residue
+tracks — of whichever heads the prediction has; ``figure_bytes`` renders it as PNG, SVG or PDF.
+The CLI writes PNGs and the web API serves all three formats from the same code.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.figure import Figure
+
+from .models.default import DISTANCE_MAPS
+from .protein.labels import DSSP8
+
+FIGURE_FORMATS = {"png": "image/png", "svg": "image/svg+xml", "pdf": "application/pdf"}
+MAX_DISTANCE = 22.0
+
+
+def map_title(name: str) -> str:
+    """``dist_ca_cb`` → ``Cα–Cβ``."""
+    atoms = {"ca": "Cα", "cb": "Cβ"}
+    return f"{atoms[name[5:7]]}–{atoms[name[8:10]]}"
+
+
+def _distance_maps(prediction: dict[str, Any], truth: dict[str, Any] | None) -> Figure:
+    names = [name for name in DISTANCE_MAPS if name in prediction]
+    rows = 3 if truth is not None else 1
+    fig, axes = plt.subplots(
+        rows,
+        len(names),
+        figsize=(3.4 * len(names), 3.2 * rows + 0.6),
+        squeeze=False,
+        layout="constrained",
+    )
+    for col, name in enumerate(names):
+        image = axes[0, col].imshow(prediction[name], cmap="viridis_r", vmin=0, vmax=MAX_DISTANCE)
+        axes[0, col].set_title(f"predicted {map_title(name)}")
+        if truth is not None:
+            axes[1, col].imshow(truth[name], cmap="viridis_r", vmin=0, vmax=MAX_DISTANCE)
+            axes[1, col].set_title(f"true {map_title(name)}")
+            difference = axes[2, col].imshow(
+                prediction[name] - truth[name], cmap="RdBu_r", vmin=-10, vmax=10
+            )
+            axes[2, col].set_title("predicted − true")
+    fig.colorbar(
+        image,
+        ax=axes[:1].ravel().tolist() if truth is not None else axes,
+        shrink=0.8,
+        label="distance (Å)",
+    )
+    if truth is not None:
+        fig.colorbar(image, ax=axes[1].ravel().tolist(), shrink=0.8, label="distance (Å)")
+        fig.colorbar(difference, ax=axes[2].ravel().tolist(), shrink=0.8, label="Å")
+    return fig
+
+
+def _contact_map(prediction: dict[str, Any], truth: dict[str, Any] | None) -> Figure:
+    fig, ax = plt.subplots(figsize=(6.2, 5.4), layout="constrained")
+    image = ax.imshow(prediction["contact"], cmap="Greys", vmin=0, vmax=1)
+    if truth is not None:
+        i, j = np.nonzero(np.triu(truth["contact"], k=6))
+        ax.scatter(
+            j, i, s=4, c="tab:red", marker="s", linewidths=0, label="true contact (|i−j| ≥ 6)"
+        )
+        ax.legend(loc="lower left", fontsize=8)
+    ax.set_title("P(Cβ–Cβ < 8 Å)")
+    ax.set_xlabel("residue j")
+    ax.set_ylabel("residue i")
+    fig.colorbar(image, ax=ax, label="probability")
+    return fig
+
+
+def _tracks(prediction: dict[str, Any], truth: dict[str, Any] | None) -> Figure:
+    length = len(prediction["sequence"])
+    fig, axes = plt.subplots(
+        3, 1, figsize=(max(8, length / 12), 6), sharex=True, layout="constrained"
+    )
+    for k, (label, colour) in enumerate(
+        zip("HEC", ("tab:red", "tab:blue", "tab:gray"), strict=True)
+    ):
+        axes[0].plot(prediction["ss3"][:, k], color=colour, label=label)
+    if truth is not None:
+        for k, state in enumerate("HE"):
+            observed = np.array([s == state for s in truth["dssp"]])
+            axes[0].fill_between(
+                range(length),
+                0,
+                observed * 1.0,
+                step="mid",
+                alpha=0.12,
+                color=("tab:red", "tab:blue")[k],
+                linewidth=0,
+            )
+    axes[0].set_ylabel("P(3-state)")
+    axes[0].legend(loc="upper right", ncol=3)
+    axes[1].imshow(
+        prediction["ss8"].T, aspect="auto", cmap="Greys", vmin=0, vmax=1, interpolation="nearest"
+    )
+    axes[1].set_yticks(range(8), list(DSSP8))
+    axes[1].set_ylabel("P(8-state)")
+    axes[2].plot(prediction["rsa"], color="tab:green")
+    axes[2].set_ylabel("relative accessibility")
+    axes[2].set_xlabel("residue")
+    return fig
+
+
+FIGURES: dict[str, Callable[[dict[str, Any], dict[str, Any] | None], Figure]] = {
+    "distance_maps": _distance_maps,
+    "contact": _contact_map,
+    "tracks": _tracks,
+}
+NEEDS = {
+    "distance_maps": DISTANCE_MAPS[:1],
+    "contact": ("contact",),
+    "tracks": ("ss3", "ss8", "rsa"),
+}
+
+
+def available_figures(keys: Iterable[str]) -> list[str]:
+    """The figures that a prediction with these keys (or a model with these heads) can draw."""
+    present = set(keys)
+    return [name for name in FIGURES if present.issuperset(NEEDS[name])]
+
+
+def prediction_figure(
+    name: str, prediction: dict[str, Any], truth: dict[str, Any] | None = None
+) -> Figure:
+    """One of ``distance_maps``, ``contact`` and ``tracks``.
+
+    With ``truth`` (true distance maps, ``contact`` 0/1 and ``dssp`` letters) the true maps and the
+    differences join the distance maps, true contacts are overlaid and true helices and strands
+    are shaded behind the 3-state track.
+    """
+    if name not in available_figures(prediction):
+        raise ValueError(f"no {name!r} figure for this prediction")
+    return FIGURES[name](prediction, truth)
+
+
+def figure_bytes(figure: Figure, file_format: str) -> bytes:
+    """Render and close ``figure`` as ``png``, ``svg`` or ``pdf``."""
+    if file_format not in FIGURE_FORMATS:
+        raise ValueError(f"unknown figure format {file_format!r}; formats: {list(FIGURE_FORMATS)}")
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format=file_format, dpi=110)
+    plt.close(figure)
+    return buffer.getvalue()
+
+
+def save_figure(figure: Figure, path: Path) -> None:
+    """Write ``figure`` to ``path`` in the format its suffix names, and close it."""
+    path.write_bytes(figure_bytes(figure, path.suffix.lstrip(".")))

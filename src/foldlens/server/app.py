@@ -1,0 +1,358 @@
+"""The FastAPI application: a thin HTTP layer over :mod:`foldlens.service` that also serves the
+built front end.
+
+Routes parse and check their inputs, call the service and return its answer; every error a client
+can cause is a 4xx with ``{"detail": message}``, and nothing leaks a stack trace.
+"""
+
+from __future__ import annotations
+
+import gzip
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import Depends, FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.middleware.gzip import GZipMiddleware
+
+from .. import __version__
+from ..models import available, spec, version
+from ..predict import from_npz, to_json
+from ..service import (
+    InvalidInputError,
+    Job,
+    JobNotFoundError,
+    JobService,
+    NotAvailableError,
+    ServiceError,
+    job_input,
+)
+from ..service.examples import example, examples
+from ..service.exports import catalogue, render, residue_tracks
+from ..service.inputs import JOB_ID_LENGTH
+from .limits import UploadLimit
+from .schemas import ErrorMessage, ExampleInfo, ExportLink, JobRequest, JobStatus, ModelInfo
+
+log = logging.getLogger(__name__)
+STATIC = Path(__file__).parent / "static"
+MAX_UPLOAD = 20 * 1024 * 1024
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorMessage} for code in (400, 404, 409, 413, 422)
+}
+
+
+def _job_id(job_id: str) -> str:
+    """The path's job id, checked: 32 lower-case hex digits, so no id can name a path."""
+    if len(job_id) != JOB_ID_LENGTH or any(c not in "0123456789abcdef" for c in job_id):
+        raise JobNotFoundError(
+            f"{job_id[:80]!r} is not a job id (ids are {JOB_ID_LENGTH} hex digits)"
+        )
+    return job_id
+
+
+JobId = Annotated[str, Depends(_job_id)]
+
+
+def _status(job: Job) -> JobStatus:
+    inputs = job.inputs
+    has_structure = inputs.structure is not None
+    exports = []
+    if job.status == "done":
+        for item in catalogue(inputs.model, has_structure):
+            query = {"what": item.what, "format": item.format}
+            if item.track is not None:
+                query["track"] = item.track
+            url = f"/api/jobs/{job.id}/export?{urlencode(query)}"
+            exports.append(ExportLink(**item.__dict__, url=url))
+    return JobStatus(
+        id=job.id,
+        status=job.status,  # type: ignore[arg-type]
+        progress=job.progress,
+        stage=job.stage,
+        message=job.message,
+        name=inputs.name,
+        sequence=inputs.sequence,
+        length=len(inputs.sequence),
+        model=inputs.model,
+        model_version=inputs.model_version,
+        mode=inputs.mode,  # type: ignore[arg-type]
+        has_structure=has_structure,
+        created=job.created,
+        updated=job.updated,
+        view=f"/view/{job.id}",
+        exports=exports,
+        tracks=residue_tracks(spec(inputs.model)),
+    )
+
+
+def _gzipped_json(request: Request, compressed: bytes) -> Response:
+    """Stored gzip-compressed JSON, passed on as it is to clients that accept gzip."""
+    if "gzip" in request.headers.get("accept-encoding", ""):
+        return Response(
+            compressed,
+            media_type="application/json",
+            headers={"Content-Encoding": "gzip", "Vary": "Accept-Encoding"},
+        )
+    return Response(gzip.decompress(compressed), media_type="application/json")
+
+
+async def _upload_text(form: Any, field: str, label: str) -> tuple[str | None, str | None]:
+    """The text and file name of an uploaded file field, or ``(None, None)`` when absent."""
+    upload = form.get(field)
+    if upload is None or isinstance(upload, str):
+        return (upload or None), None
+    data = await upload.read()
+    if not data:
+        return None, None
+    try:
+        return data.decode("utf-8"), upload.filename
+    except UnicodeDecodeError as error:
+        raise InvalidInputError(f"the {label} file is not UTF-8 text") from error
+
+
+def create_app(data_dir: Path, max_upload: int = MAX_UPLOAD) -> FastAPI:
+    """The app, with its jobs stored under ``data_dir``; request bodies over ``max_upload`` bytes
+    are refused with 413."""
+    service = JobService(data_dir)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        service.start()
+        yield
+        service.stop()
+
+    app = FastAPI(
+        title="foldlens",
+        version=__version__,
+        description="Predict protein structure and see why the network predicts it.",
+        lifespan=lifespan,
+        responses=ERRORS,
+    )
+    app.add_middleware(GZipMiddleware, minimum_size=2048)
+    app.add_middleware(UploadLimit, max_bytes=max_upload)
+    app.state.service = service
+
+    @app.exception_handler(ServiceError)
+    async def service_error(request: Request, error: ServiceError) -> JSONResponse:
+        return JSONResponse({"detail": str(error)}, status_code=error.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in item['loc'][1:]) or 'body'}: {item['msg']}"
+            for item in error.errors()
+        )
+        return JSONResponse({"detail": f"invalid request: {problems}"}, status_code=422)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, error: HTTPException) -> JSONResponse:
+        detail = error.detail
+        if error.status_code == 404:
+            detail = f"nothing here: {request.url.path[:200]}"
+        return JSONResponse({"detail": detail}, status_code=error.status_code)
+
+    @app.exception_handler(Exception)
+    async def internal_error(request: Request, error: Exception) -> JSONResponse:
+        log.exception("request %s failed", request.url.path)
+        return JSONResponse(
+            {"detail": f"internal error ({type(error).__name__}); the server log has details"},
+            status_code=500,
+        )
+
+    @app.get("/api/models", response_model=list[ModelInfo], tags=["models"])
+    def list_models() -> list[ModelInfo]:
+        """Every model with its spec; ``default`` is the shipped default network."""
+        return [
+            ModelInfo(
+                name=name,
+                default=name == "default",
+                version=version(name),
+                spec=spec(name).to_json(),
+            )
+            for name in available()
+        ]
+
+    @app.get("/api/examples", response_model=list[ExampleInfo], tags=["examples"])
+    def list_examples() -> list[ExampleInfo]:
+        """The shipped example proteins (held-out test chains with their structures)."""
+        return [
+            ExampleInfo(
+                id=e.id,
+                name=e.name,
+                fold=e.fold,
+                length=len(e.sequence),
+                sequence=e.sequence,
+                has_structure=True,
+            )
+            for e in examples().values()
+        ]
+
+    @app.post(
+        "/api/jobs",
+        response_model=JobStatus,
+        status_code=202,
+        tags=["jobs"],
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {"schema": JobRequest.model_json_schema()},
+                    "multipart/form-data": {
+                        "schema": {
+                            "type": "object",
+                            "properties": {
+                                "sequence": {"type": "string"},
+                                "model": {"type": "string", "default": "default"},
+                                "example": {"type": "string"},
+                                "msa": {
+                                    "type": "string",
+                                    "format": "binary",
+                                    "description": "A3M, aligned FASTA or Stockholm",
+                                },
+                                "structure": {
+                                    "type": "string",
+                                    "format": "binary",
+                                    "description": "PDB or mmCIF",
+                                },
+                                "fasta": {"type": "string", "format": "binary"},
+                            },
+                        }
+                    },
+                },
+            }
+        },
+    )
+    async def submit_job(request: Request) -> Response:
+        """Submit a protein: JSON ``{sequence | example, model}`` or a multipart form with files.
+
+        202 with the new (or re-queued failed) job; 200 with the existing job for the same inputs.
+        """
+        fields: dict[str, Any] = {}
+        if request.headers.get("content-type", "").startswith("multipart/form-data"):
+            async with request.form(max_files=4, max_fields=8) as form:
+                fields["model"] = str(form.get("model") or "default")
+                fields["sequence"], _ = await _upload_text(form, "sequence", "sequence")
+                fasta, _ = await _upload_text(form, "fasta", "FASTA")
+                fields["sequence"] = fields["sequence"] or fasta
+                fields["msa"], _ = await _upload_text(form, "msa", "MSA")
+                fields["structure"], filename = await _upload_text(form, "structure", "structure")
+                fields["structure_name"] = Path(filename or "structure").stem[:40]
+                example_id = form.get("example")
+        else:
+            try:
+                body = JobRequest.model_validate_json(await request.body())
+            except ValidationError as error:
+                problems = [{**e, "loc": ("body", *e["loc"])} for e in error.errors()]
+                raise RequestValidationError(problems) from error
+            fields = {"model": body.model, "sequence": body.sequence}
+            example_id = body.example
+        if isinstance(example_id, str) and example_id:
+            chosen = example(example_id)
+            fields["example"] = (chosen.id, chosen.sequence, chosen.structure())
+        inputs = await run_in_threadpool(lambda: job_input(**fields))
+        job, queued = service.submit(inputs)
+        content = _status(job).model_dump(mode="json")
+        return JSONResponse(content, status_code=202 if queued else 200)
+
+    @app.get("/api/jobs/{job_id}", response_model=JobStatus, tags=["jobs"])
+    def get_job(job_id: JobId) -> JobStatus:
+        """Status, progress and, once done, the downloads of one job."""
+        return _status(service.get(job_id))
+
+    @app.get(
+        "/api/jobs/{job_id}/predictions",
+        tags=["jobs"],
+        responses={200: {"content": {"application/json": {}, "application/octet-stream": {}}}},
+    )
+    def get_predictions(
+        job_id: JobId,
+        request: Request,
+        format: Annotated[str, Query(pattern="^(json|npz)$")] = "json",
+    ) -> Response:
+        """The predictions with the keys of ``foldlens predict`` (JSON, or NPZ with format=npz)."""
+        result = service.result(job_id)
+        if format == "npz":
+            return Response(result.predictions, media_type="application/octet-stream")
+        return _gzipped_json(request, result.predictions_json)
+
+    @app.get("/api/jobs/{job_id}/truth", tags=["jobs"])
+    def get_truth(job_id: JobId) -> dict[str, Any]:
+        """The true maps of a job with a structure: four distance maps (Å), ``contact`` (0/1) and
+        ``dssp`` (one DSSP letter per residue: 8-state for examples, 3-state H/E/C for uploads)."""
+        return to_json(from_npz(service.truth(job_id)))
+
+    @app.get(
+        "/api/jobs/{job_id}/structure",
+        tags=["jobs"],
+        responses={200: {"content": {"chemical/x-pdb": {}}}},
+    )
+    def get_structure(job_id: JobId) -> Response:
+        """The job's structure as PDB text (backbone and Cβ, residues numbered 1..L)."""
+        backbone = service.get(job_id).inputs.backbone()
+        if backbone is None:
+            raise NotAvailableError(f"job {job_id} has no structure")
+        return Response(backbone.to_pdb(), media_type="chemical/x-pdb")
+
+    @app.get("/api/jobs/{job_id}/export", tags=["jobs"])
+    def export(
+        job_id: JobId,
+        what: Annotated[str, Query(max_length=40)],
+        format: Annotated[str, Query(max_length=10)],
+        track: Annotated[str | None, Query(max_length=40)] = None,
+    ) -> Response:
+        """One download; ``GET /api/jobs/{id}`` lists every (what, format, track) a job offers."""
+        job = service.get(job_id)
+        result = service.result(job_id)
+        rendered = render(
+            name=job.inputs.name,
+            model=job.inputs.model,
+            what=what,
+            file_format=format,
+            predictions=result.predictions,
+            predictions_json=result.predictions_json,
+            truth=result.truth,
+            structure=job.inputs.backbone(),
+            track=track,
+        )
+        return Response(
+            rendered.content,
+            media_type=rendered.media_type,
+            headers={"Content-Disposition": f'attachment; filename="{rendered.filename}"'},
+        )
+
+    _frontend(app)
+    return app
+
+
+def _frontend(app: FastAPI) -> None:
+    """``/`` and ``/view/{id}`` serve the page; ``/assets`` its scripts and styles."""
+    index = STATIC / "index.html"
+
+    def page() -> Response:
+        if not index.is_file():
+            return HTMLResponse(
+                "<h1>foldlens</h1><p>The front end is not built: run "
+                "<code>make frontend</code>.</p>",
+                status_code=503,
+            )
+        return FileResponse(index, headers={"Cache-Control": "no-cache"})
+
+    @app.get("/", include_in_schema=False)
+    def home() -> Response:
+        return page()
+
+    @app.get("/view/{job_id}", include_in_schema=False)
+    def view(job_id: JobId) -> Response:
+        return page()
+
+    if (STATIC / "assets").is_dir():
+        app.mount("/assets", StaticFiles(directory=STATIC / "assets"), name="assets")

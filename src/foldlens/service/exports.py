@@ -1,0 +1,151 @@
+"""Downloads of a finished job: predictions (NPZ, JSON, CSV), figures (PNG, SVG, PDF) and, when the
+structure is known, a PDB with a chosen per-residue value in the B-factor column.
+
+:func:`catalogue` lists what a job offers (the page renders its download menu from it) and
+:func:`render` produces one file. Per-residue *tracks* are named after the model spec's heads: a
+softmax head gives one track per class (``ss3_H``), a single-channel head one track (``rsa``).
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..figures import FIGURE_FORMATS, available_figures, figure_bytes, prediction_figure
+from ..models import ModelSpec, spec
+from ..predict import KEYS, from_npz
+from ..protein.structure import Backbone
+from .errors import InvalidInputError, NotAvailableError
+
+PAIR_KEYS = tuple(key for key in KEYS if key.startswith("dist_") or key == "contact")
+FIGURE_LABELS = {
+    "distance_maps": "Distance maps",
+    "contact": "Contact map",
+    "tracks": "Per-residue tracks",
+}
+
+
+@dataclass(frozen=True)
+class Download:
+    what: str
+    format: str
+    label: str
+    track: str | None = None
+
+
+@dataclass(frozen=True)
+class Rendered:
+    content: bytes
+    media_type: str
+    filename: str
+
+
+def residue_tracks(model_spec: ModelSpec) -> list[str]:
+    """Names of the per-residue values of a model's predictions, in head order."""
+    tracks = []
+    for head in model_spec.heads:
+        if head.kind == "per-residue":
+            tracks += [f"{head.name}_{c}" for c in head.classes] if head.classes else [head.name]
+    return tracks
+
+
+def track_values(prediction: dict[str, Any], model_spec: ModelSpec, track: str) -> np.ndarray:
+    """The ``(L,)`` values of one track of a prediction."""
+    if track not in residue_tracks(model_spec):
+        raise InvalidInputError(f"unknown track {track!r}; tracks: {residue_tracks(model_spec)}")
+    head, _, state = track.partition("_")
+    values = np.asarray(prediction[head])
+    return values[:, model_spec.head(head).classes.index(state)] if state else values
+
+
+def catalogue(model: str, has_structure: bool) -> list[Download]:
+    """Every download a finished job of ``model`` offers."""
+    model_spec = spec(model)
+    heads = {head.name for head in model_spec.heads}
+    tracks = residue_tracks(model_spec)
+    items = [
+        Download("predictions", "npz", "Predictions (NPZ)"),
+        Download("predictions", "json", "Predictions (JSON)"),
+    ]
+    if tracks:
+        items.append(Download("residues", "csv", "Per-residue values (CSV)"))
+    items.append(Download("pairs", "csv", "Pair values, i < j (CSV)"))
+    for what in available_figures(heads):
+        label = FIGURE_LABELS[what]
+        items += [Download(what, fmt, f"{label} ({fmt.upper()})") for fmt in FIGURE_FORMATS]
+    if has_structure:
+        choices: list[str | None] = [*tracks] or [None]
+        for track in choices:
+            label = f"Structure, B-factor = {track}" if track else "Structure (PDB)"
+            items.append(Download("structure", "pdb", label, track))
+    return items
+
+
+def _residues_csv(prediction: dict[str, Any], model_spec: ModelSpec) -> str:
+    tracks = residue_tracks(model_spec)
+    columns = [track_values(prediction, model_spec, track) for track in tracks]
+    lines = [",".join(["index", "residue", *tracks])]
+    for i, residue in enumerate(prediction["sequence"]):
+        lines.append(",".join([str(i + 1), residue, *(f"{c[i]:.4f}" for c in columns)]))
+    return "\n".join(lines) + "\n"
+
+
+def _pairs_csv(prediction: dict[str, Any]) -> str:
+    sequence = prediction["sequence"]
+    keys = [key for key in PAIR_KEYS if key in prediction]
+    i, j = np.triu_indices(len(sequence), k=1)
+    values = np.stack([np.asarray(prediction[key])[i, j] for key in keys], axis=1)
+    buffer = io.StringIO()
+    buffer.write(",".join(["i", "j", "residue_i", "residue_j", *keys]) + "\n")
+    letters = np.array(list(sequence))
+    table = np.column_stack([i + 1, j + 1, letters[i], letters[j]]).astype(object)
+    numbers = np.char.mod("%.4f", values)
+    for row, value_row in zip(table, numbers, strict=True):
+        buffer.write(",".join([*row, *value_row]) + "\n")
+    return buffer.getvalue()
+
+
+def render(
+    *,
+    name: str,
+    model: str,
+    what: str,
+    file_format: str,
+    predictions: bytes,
+    predictions_json: bytes,
+    truth: bytes | None,
+    structure: Backbone | None,
+    track: str | None = None,
+) -> Rendered:
+    """One download of a finished job (``predictions_json`` is gzip-compressed JSON)."""
+    offered = {(item.what, item.format) for item in catalogue(model, structure is not None)}
+    if (what, file_format) not in offered:
+        choices = ", ".join(sorted({f"{w}/{f}" for w, f in offered}))
+        raise (NotAvailableError if what == "structure" else InvalidInputError)(
+            f"this job offers no {what}/{file_format} download; it offers {choices}"
+        )
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", name) or "job"
+    filename = f"{stem}-{what}.{file_format}"
+    if what == "predictions" and file_format == "npz":
+        return Rendered(predictions, "application/octet-stream", filename)
+    if what == "predictions":
+        return Rendered(gzip.decompress(predictions_json), "application/json", filename)
+    prediction = from_npz(predictions)
+    if what == "residues":
+        text = _residues_csv(prediction, spec(model))
+        return Rendered(text.encode(), "text/csv", filename)
+    if what == "pairs":
+        return Rendered(_pairs_csv(prediction).encode(), "text/csv", filename)
+    if what == "structure":
+        assert structure is not None
+        scores = None if track is None else track_values(prediction, spec(model), track)
+        if track is not None:
+            filename = f"{stem}-{track}.pdb"
+        return Rendered(structure.to_pdb(scores).encode(), "chemical/x-pdb", filename)
+    figure = prediction_figure(what, prediction, None if truth is None else from_npz(truth))
+    return Rendered(figure_bytes(figure, file_format), FIGURE_FORMATS[file_format], filename)

@@ -1,0 +1,149 @@
+"""What a job is asked to predict, checked and normalised, and the job id derived from it.
+
+A job reads a sequence from exactly one source — a pasted sequence or FASTA record, the first row
+of an uploaded MSA, an uploaded structure, or a shipped example — and may combine an MSA (profile
+mode) with a structure (true maps shown beside the predictions) when their sequences agree. The
+job id is the SHA-256 of the normalised inputs, the model name and its version, so resubmitting the
+same protein finds the same job while new weights make a new one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..models import spec, version
+from ..protein.msa import Alignment, parse_msa
+from ..protein.sequences import parse_fasta
+from ..protein.structure import Backbone, read_structure
+from .errors import InvalidInputError
+
+JOB_ID_LENGTH = 32
+
+
+@dataclass(frozen=True)
+class JobInput:
+    """The normalised inputs of one job, as stored with it.
+
+    ``msa`` holds the alignment's rows over the query columns (one per line, the query first),
+    ``example`` names a shipped example whose profile is used, ``structure`` is the text of a PDB
+    or mmCIF file.
+    """
+
+    name: str
+    sequence: str
+    model: str
+    model_version: str
+    msa: str | None = None
+    example: str | None = None
+    structure: str | None = None
+
+    @property
+    def mode(self) -> str:
+        return "single" if self.msa is None and self.example is None else "profile"
+
+    def job_id(self) -> str:
+        """SHA-256 of the sequence, profile source, structure coordinates, model and version."""
+        structure = None if self.structure is None else _coordinates_digest(self.backbone())
+        canonical = {
+            "sequence": self.sequence,
+            "msa": None if self.msa is None else hashlib.sha256(self.msa.encode()).hexdigest(),
+            "example": self.example,
+            "structure": structure,
+            "model": self.model,
+            "version": self.model_version,
+        }
+        digest = hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
+        return digest[:JOB_ID_LENGTH]
+
+    def alignment(self) -> Alignment | None:
+        if self.msa is None:
+            return None
+        rows = self.msa.split("\n")
+        return Alignment([f"row{k}" for k in range(len(rows))], rows)
+
+    def backbone(self) -> Backbone | None:
+        return None if self.structure is None else read_structure(self.structure)
+
+    def to_json(self) -> str:
+        return json.dumps(self.__dict__)
+
+    @classmethod
+    def from_json(cls, text: str) -> JobInput:
+        return cls(**json.loads(text))
+
+
+def _coordinates_digest(backbone: Backbone | None) -> str | None:
+    if backbone is None:
+        return None
+    coords = np.round(np.concatenate([backbone.n, backbone.ca, backbone.c, backbone.o]), 2)
+    return hashlib.sha256(backbone.chain.encode() + coords.astype("<f4").tobytes()).hexdigest()
+
+
+def _single_record(text: str, max_length: int) -> tuple[str, str]:
+    records = parse_fasta(text, max_length=max_length)
+    if len(records) > 1:
+        raise InvalidInputError(
+            f"the text holds {len(records)} FASTA records; submit one protein per job "
+            "(`foldlens predict` takes many)"
+        )
+    return records[0].id, records[0].sequence
+
+
+def job_input(
+    *,
+    model: str = "default",
+    sequence: str | None = None,
+    msa: str | None = None,
+    structure: str | None = None,
+    structure_name: str | None = None,
+    example: tuple[str, str, str] | None = None,
+) -> JobInput:
+    """Check and normalise the inputs of one job; :class:`InvalidInputError` says what is wrong.
+
+    ``example`` is ``(id, sequence, structure text)`` of a shipped example (its profile is used).
+    """
+    try:
+        model_spec = spec(model)
+    except ValueError as error:
+        raise InvalidInputError(str(error)) from error
+    limit = model_spec.max_length
+    candidates: list[tuple[str, str, str]] = []  # (source, name, sequence)
+    alignment = None
+    backbone = None
+    try:
+        if sequence is not None and sequence.strip():
+            candidates.append(("the pasted sequence", *_single_record(sequence, limit)))
+        if msa is not None:
+            alignment = parse_msa(msa, max_length=limit)
+            candidates.append(("the MSA's first row", alignment.ids[0], alignment.query))
+        if structure is not None:
+            backbone = read_structure(structure, max_length=limit)
+            name = f"{structure_name or 'structure'}{backbone.chain}"
+            candidates.append(("the structure", name, backbone.sequence))
+        if example is not None:
+            example_id, example_sequence, structure = example
+            candidates.append((f"example {example_id}", example_id, example_sequence))
+    except ValueError as error:
+        raise InvalidInputError(str(error)) from error
+    if not candidates:
+        raise InvalidInputError("give a sequence, an MSA, a structure or an example")
+    source, name, query = candidates[0]
+    for other, _, other_sequence in candidates[1:]:
+        if other_sequence != query:
+            raise InvalidInputError(
+                f"{other} ({len(other_sequence)} residues) does not match {source} "
+                f"({len(query)} residues); give inputs of one protein"
+            )
+    return JobInput(
+        name=name,
+        sequence=query,
+        model=model,
+        model_version=version(model),
+        msa=None if alignment is None else "\n".join(alignment.rows),
+        example=None if example is None else example[0],
+        structure=structure,
+    )

@@ -1,0 +1,113 @@
+"""The job service: submit inputs, run them in one background worker, read statuses and results.
+
+Requests never compute: :meth:`JobService.submit` stores the job and queues its id, and the worker
+thread runs the network. On start, jobs left ``running`` by a server that died are queued again (or
+failed after :data:`~foldlens.service.store.MAX_ATTEMPTS` starts), so no job stays running forever.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import logging
+import queue
+import threading
+from pathlib import Path
+from typing import Any
+
+from torch import nn
+
+from ..models import load, spec
+from ..predict import Query, predict, to_json, to_npz, true_maps
+from .errors import NotAvailableError, NotReadyError
+from .examples import example
+from .inputs import JobInput
+from .store import Job, JobResult, JobStore
+
+log = logging.getLogger(__name__)
+DATABASE = "foldlens.sqlite"
+
+
+class JobService:
+    """Jobs stored in ``data_dir/foldlens.sqlite`` and run by one worker thread."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.store = JobStore(data_dir / DATABASE)
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        self._models: dict[str, nn.Module] = {}
+        self._worker = threading.Thread(target=self._work, name="foldlens-jobs", daemon=True)
+
+    def start(self) -> None:
+        for job_id in self.store.recover():
+            self._queue.put(job_id)
+        self._worker.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Let the running job finish (up to ``timeout`` s); queued jobs wait for the next start."""
+        self._queue.put(None)
+        self._worker.join(timeout)
+
+    def submit(self, inputs: JobInput) -> tuple[Job, bool]:
+        """The job of ``inputs`` and whether it was queued now (new, or failed before)."""
+        job, queued = self.store.submit(inputs)
+        if queued:
+            self._queue.put(job.id)
+        return job, queued
+
+    def get(self, job_id: str) -> Job:
+        return self.store.get(job_id)
+
+    def result(self, job_id: str) -> JobResult:
+        job = self.store.get(job_id)
+        result = self.store.result(job_id)
+        if job.status != "done" or result is None:
+            raise NotReadyError(f"job {job_id} is {job.status}; its results are not ready")
+        return result
+
+    def truth(self, job_id: str) -> bytes:
+        truth = self.result(job_id).truth
+        if truth is None:
+            raise NotAvailableError(f"job {job_id} has no structure, so no true maps")
+        return truth
+
+    def _model(self, name: str) -> nn.Module:
+        if name not in self._models:
+            self._models[name] = load(name)
+        return self._models[name]
+
+    def _work(self) -> None:
+        while (job_id := self._queue.get()) is not None:
+            if not self.store.start(job_id):
+                continue
+            try:
+                self.store.finish(job_id, self._run(self.store.get(job_id)))
+            except ValueError as error:
+                self.store.fail(job_id, str(error))
+            except Exception as error:
+                log.exception("job %s failed", job_id)
+                self.store.fail(
+                    job_id, f"internal error ({type(error).__name__}); the server log has details"
+                )
+
+    def _run(self, job: Job) -> JobResult:
+        inputs = job.inputs
+        self.store.report(job.id, 0.1, "computing the profile" if inputs.msa else "reading inputs")
+        alignment = inputs.alignment()
+        profile = alignment.profile() if alignment is not None else None
+        if inputs.example is not None:
+            profile = example(inputs.example).profile()
+        structure = inputs.backbone()
+        self.store.report(job.id, 0.4, "running the network")
+        query = Query(inputs.name, inputs.sequence, profile, structure)
+        prediction = predict(self._model(inputs.model), query, spec(inputs.model))
+        self.store.report(job.id, 0.8, "storing the results")
+        truth: dict[str, Any] | None = None
+        if structure is not None:
+            truth = true_maps(structure)
+            if inputs.example is not None:
+                truth["dssp"] = example(inputs.example).dssp
+        return JobResult(
+            predictions=to_npz(prediction),
+            predictions_json=gzip.compress(json.dumps(to_json(prediction)).encode(), 6),
+            truth=None if truth is None else to_npz(truth),
+        )

@@ -1,0 +1,202 @@
+"""The job store: one embedded SQLite database (WAL) holding jobs, their inputs and results.
+
+Each write is one transaction, so a crash leaves a job either without a result or with a whole one.
+A job's row moves ``queued → running → done | failed``; a result row exists exactly when the job is
+``done``. Connections are opened per operation, which keeps the store safe to use from the request
+threads and the worker at once.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import JobNotFoundError
+from .inputs import JobInput
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY,
+    status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'done', 'failed')),
+    progress REAL NOT NULL DEFAULT 0,
+    stage TEXT NOT NULL DEFAULT '',
+    message TEXT,
+    inputs TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    created REAL NOT NULL,
+    updated REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS results (
+    id TEXT PRIMARY KEY REFERENCES jobs (id),
+    predictions BLOB NOT NULL,
+    predictions_json BLOB NOT NULL,
+    truth BLOB
+);
+"""
+MAX_ATTEMPTS = 2
+"""A job that was running when the server stopped is retried until it has started this often."""
+
+
+@dataclass(frozen=True)
+class Job:
+    id: str
+    status: str
+    progress: float
+    stage: str
+    message: str | None
+    inputs: JobInput
+    attempts: int
+    created: float
+    updated: float
+
+
+@dataclass(frozen=True)
+class JobResult:
+    """``predictions``: NPZ bytes; ``predictions_json``: gzip-compressed JSON; ``truth``: NPZ of
+    the true maps or ``None`` without a structure."""
+
+    predictions: bytes
+    predictions_json: bytes
+    truth: bytes | None
+
+
+class JobStore:
+    """Jobs and results in ``path`` (created with its schema when missing)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as db:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(SCHEMA)
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        db.row_factory = sqlite3.Row
+        try:
+            db.execute("PRAGMA synchronous=NORMAL")
+            yield db
+        finally:
+            db.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+
+    @staticmethod
+    def _job(row: sqlite3.Row) -> Job:
+        fields = dict(row)
+        fields["inputs"] = JobInput.from_json(fields["inputs"])
+        return Job(**fields)
+
+    def submit(self, inputs: JobInput) -> tuple[Job, bool]:
+        """The job for ``inputs`` and whether it was (re)queued: a new job is created, a failed one
+        is queued again, any other existing job is returned as it is."""
+        job_id = inputs.job_id()
+        now = time.time()
+        with self._transaction() as db:
+            row = db.execute("SELECT status FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            if row is None:
+                db.execute(
+                    "INSERT INTO jobs (id, status, inputs, created, updated) "
+                    "VALUES (?, 'queued', ?, ?, ?)",
+                    (job_id, inputs.to_json(), now, now),
+                )
+            elif row["status"] == "failed":
+                db.execute(
+                    "UPDATE jobs SET status = 'queued', progress = 0, stage = '', message = NULL, "
+                    "attempts = 0, updated = ? WHERE id = ?",
+                    (now, job_id),
+                )
+            queued = row is None or row["status"] == "failed"
+        return self.get(job_id), queued
+
+    def get(self, job_id: str) -> Job:
+        with self._connect() as db:
+            row = db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        if row is None:
+            raise JobNotFoundError(f"no job {job_id}")
+        return self._job(row)
+
+    def start(self, job_id: str) -> bool:
+        """Mark a queued job running; ``False`` when it is not queued (already taken or gone)."""
+        with self._transaction() as db:
+            changed = db.execute(
+                "UPDATE jobs SET status = 'running', attempts = attempts + 1, updated = ? "
+                "WHERE id = ? AND status = 'queued'",
+                (time.time(), job_id),
+            ).rowcount
+        return changed == 1
+
+    def report(self, job_id: str, progress: float, stage: str) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE jobs SET progress = ?, stage = ?, updated = ? "
+                "WHERE id = ? AND status = 'running'",
+                (progress, stage, time.time(), job_id),
+            )
+
+    def finish(self, job_id: str, result: JobResult) -> None:
+        """Store the result and mark the job done, atomically."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO results (id, predictions, predictions_json, truth) "
+                "VALUES (?, ?, ?, ?)",
+                (job_id, result.predictions, result.predictions_json, result.truth),
+            )
+            db.execute(
+                "UPDATE jobs SET status = 'done', progress = 1, stage = 'done', updated = ? "
+                "WHERE id = ?",
+                (time.time(), job_id),
+            )
+
+    def fail(self, job_id: str, message: str) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE jobs SET status = 'failed', message = ?, stage = 'failed', updated = ? "
+                "WHERE id = ?",
+                (message, time.time(), job_id),
+            )
+
+    def result(self, job_id: str) -> JobResult | None:
+        with self._connect() as db:
+            row = db.execute(
+                "SELECT predictions, predictions_json, truth FROM results WHERE id = ?", (job_id,)
+            ).fetchone()
+        return None if row is None else JobResult(**dict(row))
+
+    def recover(self) -> list[str]:
+        """After a restart: requeue jobs that were running (or fail them after ``MAX_ATTEMPTS``
+        starts) and return every queued job id, oldest first."""
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE jobs SET status = 'failed', stage = 'failed', message = 'the server "
+                "stopped twice while this job was running; submit it again to retry' "
+                "WHERE status = 'running' AND attempts >= ?",
+                (MAX_ATTEMPTS,),
+            )
+            db.execute(
+                "UPDATE jobs SET status = 'queued', progress = 0, stage = 'queued again after a "
+                "restart' WHERE status = 'running'"
+            )
+            rows = db.execute(
+                "SELECT id FROM jobs WHERE status = 'queued' ORDER BY created"
+            ).fetchall()
+        return [row["id"] for row in rows]
+
+    def counts(self) -> dict[str, int]:
+        with self._connect() as db:
+            rows = db.execute("SELECT status, COUNT(*) AS n FROM jobs GROUP BY status").fetchall()
+        return {row["status"]: row["n"] for row in rows}

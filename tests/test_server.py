@@ -1,0 +1,380 @@
+"""The web API through HTTP (FastAPI's TestClient runs the real app, worker and SQLite store)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from foldlens.models import load, spec, version
+from foldlens.predict import KEYS, Query, predict
+from foldlens.protein.msa import parse_msa
+from foldlens.protein.structure import read_structure
+from foldlens.server import create_app
+from foldlens.service import JobStore
+from foldlens.service.examples import examples
+from foldlens.service.store import MAX_ATTEMPTS
+
+DATA = Path(__file__).parent / "data"
+WATER_ONLY = "HETATM    1  O   HOH A   1       0.000   0.000   0.000  1.00  0.00           O\nEND\n"
+SEQUENCE = "MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQAPILSRVGDGTQDNLSGAEKAVQVKVKALPDAQ"
+
+
+def wait(client: TestClient, job_id: str, timeout: float = 60.0) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = client.get(f"/api/jobs/{job_id}").json()
+        if status["status"] in ("done", "failed"):
+            return status
+        time.sleep(0.05)
+    raise AssertionError(f"job {job_id} did not finish in {timeout} s")
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("server")
+
+
+@pytest.fixture(scope="module")
+def client(data_dir: Path) -> Iterator[TestClient]:
+    with TestClient(create_app(data_dir)) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def example_job(client: TestClient) -> dict:
+    first = next(iter(examples()))
+    response = client.post("/api/jobs", json={"example": first})
+    assert response.status_code in (200, 202)
+    return wait(client, response.json()["id"])
+
+
+def test_models_and_examples(client: TestClient) -> None:
+    models = client.get("/api/models").json()
+    assert [m["name"] for m in models] == ["default", "seed2018"]
+    assert [m["default"] for m in models] == [True, False]
+    assert models[0]["version"] == version("default")
+    assert models[0]["spec"] == spec("default").to_json()
+    listed = client.get("/api/examples").json()
+    assert [e["id"] for e in listed] == list(examples())
+    assert all(e["length"] == len(e["sequence"]) and e["has_structure"] for e in listed)
+
+
+def test_sequence_job_matches_the_model_and_is_found_again(client: TestClient) -> None:
+    response = client.post("/api/jobs", json={"sequence": f">my protein\n{SEQUENCE}\n"})
+    assert response.status_code == 202
+    job_id = response.json()["id"]
+    status = wait(client, job_id)
+    assert status["status"] == "done" and status["progress"] == 1
+    assert status["name"] == "my" and status["mode"] == "single" and not status["has_structure"]
+    assert status["view"] == f"/view/{job_id}"
+    again = client.post("/api/jobs", json={"sequence": SEQUENCE.lower()})
+    assert again.status_code == 200 and again.json()["id"] == job_id
+
+    document = client.get(f"/api/jobs/{job_id}/predictions").json()
+    assert set(document) == set(KEYS)
+    arrays = np.load(io.BytesIO(client.get(f"/api/jobs/{job_id}/predictions?format=npz").content))
+    expected = predict(load("default"), Query("q", SEQUENCE), spec("default"))
+    for key in KEYS[2:]:
+        np.testing.assert_allclose(arrays[key], expected[key], atol=1e-5)
+        np.testing.assert_allclose(np.array(document[key]), expected[key], atol=1e-4)
+
+
+def test_other_model_and_other_version_make_other_jobs(client: TestClient) -> None:
+    default = client.post("/api/jobs", json={"sequence": SEQUENCE}).json()
+    seed = client.post("/api/jobs", json={"sequence": SEQUENCE, "model": "seed2018"}).json()
+    assert default["id"] != seed["id"] and seed["model_version"] == version("seed2018")
+    status = wait(client, seed["id"])
+    assert status["status"] == "done" and status["tracks"] == []
+    document = client.get(f"/api/jobs/{seed['id']}/predictions").json()
+    assert set(document) == {
+        "sequence",
+        "mode",
+        "dist_ca_ca",
+        "dist_ca_cb",
+        "dist_cb_ca",
+        "dist_cb_cb",
+    }
+    assert {(e["what"], e["format"]) for e in status["exports"]} >= {("distance_maps", "svg")}
+
+
+def test_example_job_has_truth_and_structure(client: TestClient, example_job: dict) -> None:
+    assert example_job["status"] == "done"
+    assert example_job["mode"] == "profile" and example_job["has_structure"]
+    job_id, length = example_job["id"], example_job["length"]
+    truth = client.get(f"/api/jobs/{job_id}/truth").json()
+    assert truth["dssp"] == examples()[example_job["name"]].dssp
+    contact = np.array(truth["contact"])
+    assert contact.shape == (length, length) and set(np.unique(contact)) <= {0, 1}
+    np.testing.assert_array_equal(contact, np.array(truth["dist_cb_cb"]) < 8)
+    backbone = read_structure(client.get(f"/api/jobs/{job_id}/structure").text)
+    assert backbone.sequence == example_job["sequence"]
+
+
+def parse(content: bytes, file_format: str) -> object:
+    """Parse a download by its format; fails when the bytes are not such a file."""
+    if file_format == "npz":
+        return dict(np.load(io.BytesIO(content)))
+    if file_format == "json":
+        return json.loads(content)
+    if file_format == "csv":
+        return list(csv.DictReader(io.StringIO(content.decode())))
+    if file_format == "png":
+        import matplotlib.image
+
+        return matplotlib.image.imread(io.BytesIO(content), format="png")
+    if file_format == "svg":
+        return ET.fromstring(content)
+    if file_format == "pdf":
+        assert content.startswith(b"%PDF") and b"%%EOF" in content[-32:]
+        return content
+    assert file_format == "pdb"
+    return read_structure(content.decode())
+
+
+def test_every_download_parses(client: TestClient, example_job: dict) -> None:
+    job_id, length, sequence = example_job["id"], example_job["length"], example_job["sequence"]
+    predictions = np.load(
+        io.BytesIO(client.get(f"/api/jobs/{job_id}/predictions?format=npz").content)
+    )
+    formats = {(e["what"], e["format"]) for e in example_job["exports"]}
+    assert formats >= {
+        ("predictions", "npz"),
+        ("predictions", "json"),
+        ("residues", "csv"),
+        ("pairs", "csv"),
+        ("distance_maps", "png"),
+        ("distance_maps", "svg"),
+        ("distance_maps", "pdf"),
+        ("contact", "png"),
+        ("tracks", "pdf"),
+        ("structure", "pdb"),
+    }
+    for item in example_job["exports"]:
+        response = client.get(item["url"])
+        assert response.status_code == 200, item
+        assert "attachment" in response.headers["content-disposition"]
+        parsed = parse(response.content, item["format"])
+        if item["what"] == "predictions":
+            assert set(parsed) == set(KEYS)  # type: ignore[arg-type]
+        elif item["what"] == "residues":
+            assert [row["residue"] for row in parsed] == list(sequence)  # type: ignore[union-attr]
+            rsa = [float(row["rsa"]) for row in parsed]  # type: ignore[union-attr]
+            np.testing.assert_allclose(rsa, predictions["rsa"], atol=1e-4)
+        elif item["what"] == "pairs":
+            assert len(parsed) == length * (length - 1) // 2  # type: ignore[arg-type]
+            row = parsed[7]  # type: ignore[index]
+            i, j = int(row["i"]) - 1, int(row["j"]) - 1
+            assert float(row["dist_ca_cb"]) == pytest.approx(
+                predictions["dist_ca_cb"][i, j], abs=1e-4
+            )
+        elif item["what"] == "structure":
+            assert parsed.sequence == sequence  # type: ignore[attr-defined]
+            bfactors = [
+                float(line[60:66])
+                for line in response.text.splitlines()
+                if line.startswith("ATOM") and line[12:16].strip() == "CA"
+            ]
+            head, _, state = item["track"].partition("_")
+            values = (
+                predictions[head][:, spec().head(head).classes.index(state)]
+                if state
+                else predictions[head]
+            )
+            np.testing.assert_allclose(bfactors, values, atol=0.006)
+        elif item["format"] == "png":
+            assert parsed.ndim == 3 and parsed.std() > 0.05  # type: ignore[attr-defined]
+
+
+def test_uploads_msa_and_structure(client: TestClient) -> None:
+    msa = (DATA / "globins4.sto").read_text()
+    response = client.post(
+        "/api/jobs", data={"model": "default"}, files={"msa": ("globins4.sto", msa)}
+    )
+    assert response.status_code == 202, response.text
+    status = wait(client, response.json()["id"])
+    assert status["status"] == "done" and status["mode"] == "profile"
+    assert status["sequence"] == parse_msa(msa).query and status["name"] == "HBB_HUMAN"
+
+    example = next(iter(examples().values()))
+    pdb = example.structure()
+    response = client.post("/api/jobs", files={"structure": ("mine.pdb", pdb)})
+    status = wait(client, response.json()["id"])
+    assert (
+        status["has_structure"]
+        and status["mode"] == "single"
+        and status["name"] == f"mine{example.id[-1]}"
+    )
+    assert len(client.get(f"/api/jobs/{status['id']}/truth").json()["dssp"]) == status["length"]
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        ({"sequence": "MKTAYBIAK"}, "'B' at position 6"),
+        ({"sequence": "   "}, "give a sequence"),
+        ({"sequence": "A" * 1001}, "1001 residues"),
+        ({"sequence": "A" * 501, "model": "seed2018"}, "501 residues"),
+        ({"sequence": ">a\nMKT\n>b\nMKV"}, "one protein per job"),
+        ({"sequence": SEQUENCE, "model": "alphafold"}, "unknown model 'alphafold'"),
+        ({"example": "nothere"}, "unknown example 'nothere'"),
+    ],
+)
+def test_bad_json_input_is_400_with_message(client: TestClient, body: dict, words: str) -> None:
+    response = client.post("/api/jobs", json=body)
+    assert response.status_code == 400
+    assert words in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("files", "words"),
+    [
+        ({"msa": ("x.a3m", ">q\nMKTAYIAK\n>h\nMKTA-\n")}, "length"),
+        ({"structure": ("s.pdb", "ATOM      1  N   ALA A   1      garbage\n")}, "structure"),
+        (
+            {
+                "structure": (
+                    "s.pdb",
+                    WATER_ONLY,
+                )
+            },
+            "no protein chain",
+        ),
+        ({"msa": ("x.sto", b"\xff\xfe\x00binary")}, "not UTF-8"),
+    ],
+)
+def test_bad_uploads_are_400_with_message(client: TestClient, files: dict, words: str) -> None:
+    response = client.post("/api/jobs", files=files)
+    assert response.status_code == 400, response.text
+    assert words in response.json()["detail"]
+
+
+def test_mismatched_msa_and_structure(client: TestClient) -> None:
+    example = next(iter(examples().values()))
+    files = {
+        "msa": ("g.sto", (DATA / "globins4.sto").read_text()),
+        "structure": ("s.pdb", example.structure()),
+    }
+    response = client.post("/api/jobs", files=files)
+    assert response.status_code == 400 and "does not match" in response.json()["detail"]
+
+
+def test_malformed_requests(client: TestClient) -> None:
+    response = client.post(
+        "/api/jobs", content=b"{not json", headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 422 and "invalid request" in response.json()["detail"]
+    response = client.post("/api/jobs", json={"sequence": 12})
+    assert response.status_code == 422 and "sequence" in response.json()["detail"]
+
+
+def test_upload_over_the_limit_is_413(client: TestClient) -> None:
+    big = b">q\n" + b"A" * (21 * 1024 * 1024)
+    before = client.get("/api/examples").json()
+    response = client.post("/api/jobs", files={"msa": ("big.a3m", big)})
+    assert response.status_code == 413
+    assert response.json()["detail"] == "the upload is over the 20 MB limit"
+    chunks = (big[k : k + 65536] for k in range(0, len(big), 65536))  # no Content-Length
+    response = client.post("/api/jobs", content=chunks, headers={"content-type": "text/plain"})
+    assert response.status_code == 413
+    assert client.get("/api/examples").json() == before
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/jobs/0123456789abcdef0123456789abcdef",
+        "/api/jobs/..%2F..%2Fetc%2Fpasswd",
+        "/api/jobs/abc",
+        "/api/jobs/0123456789ABCDEF0123456789ABCDEF/predictions",
+        "/view/..%2Ffoldlens.sqlite",
+    ],
+)
+def test_unknown_or_path_like_ids_are_404(client: TestClient, path: str) -> None:
+    response = client.get(path)
+    assert response.status_code == 404
+    assert "job" in response.json()["detail"] or "nothing here" in response.json()["detail"]
+
+
+def test_missing_results_and_bad_exports(client: TestClient, example_job: dict) -> None:
+    plain = client.post("/api/jobs", json={"sequence": SEQUENCE}).json()
+    wait(client, plain["id"])
+    assert client.get(f"/api/jobs/{plain['id']}/truth").status_code == 404
+    assert client.get(f"/api/jobs/{plain['id']}/structure").status_code == 404
+    export = f"/api/jobs/{plain['id']}/export"
+    response = client.get(export, params={"what": "structure", "format": "pdb", "track": "rsa"})
+    assert response.status_code == 404 and "structure/pdb" in response.json()["detail"]
+    response = client.get(export, params={"what": "movie", "format": "mp4"})
+    assert response.status_code == 400 and "offers" in response.json()["detail"]
+    response = client.get(
+        f"/api/jobs/{example_job['id']}/export",
+        params={"what": "structure", "format": "pdb", "track": "nope"},
+    )
+    assert response.status_code == 400 and "unknown track 'nope'" in response.json()["detail"]
+    assert client.get(export, params={"what": "pairs"}).status_code == 422
+
+
+def test_results_wait_for_the_worker(tmp_path: Path) -> None:
+    """Without its lifespan the app's worker never starts: the job stays queued, results are 409."""
+    client = TestClient(create_app(tmp_path))
+    job = client.post("/api/jobs", json={"sequence": SEQUENCE})
+    assert job.status_code == 202 and job.json()["status"] == "queued"
+    response = client.get(f"/api/jobs/{job.json()['id']}/predictions")
+    assert response.status_code == 409 and "queued" in response.json()["detail"]
+
+
+def test_restart_keeps_results_and_resumes_running_jobs(tmp_path: Path) -> None:
+    with TestClient(create_app(tmp_path)) as client:
+        done = client.post("/api/jobs", json={"sequence": SEQUENCE}).json()
+        wait(client, done["id"])
+        before = client.get(f"/api/jobs/{done['id']}/predictions?format=npz").content
+    store = JobStore(tmp_path / "foldlens.sqlite")
+    from foldlens.service import job_input
+
+    interrupted, _ = store.submit(job_input(sequence=SEQUENCE[:40]))
+    hopeless, _ = store.submit(job_input(sequence=SEQUENCE[:50]))
+    assert store.start(interrupted.id) and store.start(hopeless.id)
+    for _ in range(MAX_ATTEMPTS - 1):  # the hopeless job has crashed the server every time
+        store.recover()
+        store.start(hopeless.id)
+    with TestClient(create_app(tmp_path)) as client:
+        assert wait(client, interrupted.id)["status"] == "done"
+        failed = wait(client, hopeless.id)
+        assert failed["status"] == "failed" and "stopped" in failed["message"]
+        assert client.get(f"/api/jobs/{done['id']}/predictions?format=npz").content == before
+        retried = client.post("/api/jobs", json={"sequence": SEQUENCE[:50]})
+        assert retried.status_code == 202 and wait(client, hopeless.id)["status"] == "done"
+
+
+def test_predictions_are_sent_gzipped(client: TestClient, example_job: dict) -> None:
+    url = f"/api/jobs/{example_job['id']}/predictions"
+    raw = client.get(url, headers={"accept-encoding": "identity"})
+    assert "content-encoding" not in raw.headers
+    zipped = client.get(url, headers={"accept-encoding": "gzip"})
+    assert zipped.headers["content-encoding"] == "gzip"
+    assert json.loads(zipped.content) == raw.json()
+
+
+def test_openapi_and_pages(client: TestClient, example_job: dict) -> None:
+    schema = client.get("/openapi.json").json()
+    assert {
+        "/api/models",
+        "/api/examples",
+        "/api/jobs",
+        "/api/jobs/{job_id}",
+        "/api/jobs/{job_id}/predictions",
+        "/api/jobs/{job_id}/export",
+    } <= set(schema["paths"])
+    body = schema["paths"]["/api/jobs"]["post"]["requestBody"]["content"]
+    assert {"application/json", "multipart/form-data"} <= set(body)
+    for path in ("/", f"/view/{example_job['id']}"):
+        page = client.get(path)
+        assert page.status_code == 200 and "<script" in page.text
