@@ -3,7 +3,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup test lint demo bench clean
+# Debian packages the tests use: reprof (a baseline the evaluation tests check our port against) and
+# chromium (the page's end-to-end tests). Installed when missing, which needs root (as on CI).
+APT_PACKAGES := reprof chromium
+
+.PHONY: system setup test lint serve demo bench frontend frontend-check clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -16,7 +20,12 @@ setup: $(BIN)/activate
 	# A baseline for the evaluation; its declared dependencies are not needed for its weights.
 	$(BIN)/pip install --quiet --no-deps predictdssp==1.3.1
 
-test: setup lint
+system:
+	@missing="$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done)"; \
+	if [ -n "$$missing" ]; then \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing; fi
+
+test: system setup lint
 	$(BIN)/pytest -q
 
 lint:
@@ -24,11 +33,24 @@ lint:
 	$(BIN)/ruff format --check src tests benchmarks scripts
 	$(BIN)/mypy
 
+serve: setup
+	$(BIN)/foldlens serve
+
 demo: setup
 	$(BIN)/foldlens explain-demo --out explain-demo
 
 bench: setup
 	$(BIN)/python -m benchmarks.attribution
+	$(BIN)/python -m benchmarks.load
+
+# The page's TypeScript sources build into src/foldlens/server/static (committed: running needs no
+# Node). frontend-check fails when the committed bundle differs from a fresh build.
+frontend:
+	cd frontend && npm ci --no-audit --no-fund && npm run build
+
+frontend-check: frontend
+	git diff --exit-code --stat -- src/foldlens/server/static
+	test -z "$$(git status --porcelain -- src/foldlens/server/static)"
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache explain-demo
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache explain-demo frontend/node_modules

@@ -378,3 +378,6 @@ def test_openapi_and_pages(client: TestClient, example_job: dict) -> None:
     for path in ("/", f"/view/{example_job['id']}"):
         page = client.get(path)
         assert page.status_code == 200 and "<script" in page.text
+    for unknown in ("/view/" + "0" * 32, "/view/not-an-id"):  # the page says so; the status too
+        page = client.get(unknown)
+        assert page.status_code == 404 and "<script" in page.text

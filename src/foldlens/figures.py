@@ -20,10 +20,12 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from .models.default import DISTANCE_MAPS
-from .protein.labels import DSSP8
+from .protein.labels import DISTANCE_CENTRES, DSSP8
 
 FIGURE_FORMATS = {"png": "image/png", "svg": "image/svg+xml", "pdf": "application/pdf"}
 MAX_DISTANCE = 22.0
+DISTANCE_CAP = float(DISTANCE_CENTRES[-1])
+"""The largest distance the distogram predicts; true distances are capped here when compared."""
 
 
 def map_title(name: str) -> str:
@@ -48,10 +50,11 @@ def _distance_maps(prediction: dict[str, Any], truth: dict[str, Any] | None) -> 
         if truth is not None:
             axes[1, col].imshow(truth[name], cmap="viridis_r", vmin=0, vmax=MAX_DISTANCE)
             axes[1, col].set_title(f"true {map_title(name)}")
+            capped = np.minimum(truth[name], DISTANCE_CAP)
             difference = axes[2, col].imshow(
-                prediction[name] - truth[name], cmap="RdBu_r", vmin=-10, vmax=10
+                prediction[name] - capped, cmap="RdBu_r", vmin=-10, vmax=10
             )
-            axes[2, col].set_title("predicted − true")
+            axes[2, col].set_title(f"predicted − min(true, {DISTANCE_CAP:g} Å)")
     fig.colorbar(
         image,
         ax=axes[:1].ravel().tolist() if truth is not None else axes,

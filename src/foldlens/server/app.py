@@ -329,29 +329,33 @@ def create_app(data_dir: Path, max_upload: int = MAX_UPLOAD) -> FastAPI:
             headers={"Content-Disposition": f'attachment; filename="{rendered.filename}"'},
         )
 
-    _frontend(app)
+    _frontend(app, service)
     return app
 
 
-def _frontend(app: FastAPI) -> None:
-    """``/`` and ``/view/{id}`` serve the page; ``/assets`` its scripts and styles."""
+def _frontend(app: FastAPI, service: JobService) -> None:
+    """``/`` and ``/view/{id}`` serve the page (``/view`` with 404 when there is no such job, so
+    the page can say so); ``/assets`` its scripts and styles."""
     index = STATIC / "index.html"
 
-    def page() -> Response:
+    def page(status_code: int = 200) -> Response:
         if not index.is_file():
             return HTMLResponse(
-                "<h1>foldlens</h1><p>The front end is not built: run "
-                "<code>make frontend</code>.</p>",
+                "<h1>foldlens</h1><p>The page is not built: run <code>make frontend</code>.</p>",
                 status_code=503,
             )
-        return FileResponse(index, headers={"Cache-Control": "no-cache"})
+        return FileResponse(index, status_code=status_code, headers={"Cache-Control": "no-cache"})
 
     @app.get("/", include_in_schema=False)
     def home() -> Response:
         return page()
 
     @app.get("/view/{job_id}", include_in_schema=False)
-    def view(job_id: JobId) -> Response:
+    def view(job_id: str) -> Response:
+        try:
+            service.get(_job_id(job_id))
+        except JobNotFoundError:
+            return page(404)
         return page()
 
     if (STATIC / "assets").is_dir():

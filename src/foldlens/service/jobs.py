@@ -12,6 +12,9 @@ import json
 import logging
 import queue
 import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +29,30 @@ from .store import Job, JobResult, JobStore
 
 log = logging.getLogger(__name__)
 DATABASE = "foldlens.sqlite"
+
+
+@contextmanager
+def _layer_progress(
+    model: nn.Module, report: Callable[[float], None], every: float = 0.5
+) -> Iterator[None]:
+    """Call ``report(fraction of layers run)`` at most every ``every`` seconds during a forward."""
+    leaves = [m for m in model.modules() if not any(m.children())]
+    done = 0
+    last = time.monotonic()
+
+    def after_layer(module: nn.Module, inputs: object, output: object) -> None:
+        nonlocal done, last
+        done += 1
+        if time.monotonic() - last >= every:
+            last = time.monotonic()
+            report(min(1.0, done / len(leaves)))
+
+    handles = [leaf.register_forward_hook(after_layer) for leaf in leaves]
+    try:
+        yield
+    finally:
+        for handle in handles:
+            handle.remove()
 
 
 class JobService:
@@ -97,9 +124,13 @@ class JobService:
         if inputs.example is not None:
             profile = example(inputs.example).profile()
         structure = inputs.backbone()
-        self.store.report(job.id, 0.4, "running the network")
+        self.store.report(job.id, 0.3, "running the network")
         query = Query(inputs.name, inputs.sequence, profile, structure)
-        prediction = predict(self._model(inputs.model), query, spec(inputs.model))
+        model = self._model(inputs.model)
+        with _layer_progress(
+            model, lambda f: self.store.report(job.id, 0.3 + 0.5 * f, "running the network")
+        ):
+            prediction = predict(model, query, spec(inputs.model))
         self.store.report(job.id, 0.8, "storing the results")
         truth: dict[str, Any] | None = None
         if structure is not None:

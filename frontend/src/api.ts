@@ -1,0 +1,166 @@
+/** Typed client for the foldlens HTTP API; every call stays on the page's own origin. */
+
+export interface HeadSpec {
+  name: string;
+  kind: "per-residue" | "pair";
+  shape?: unknown;
+  meaning?: string;
+  transform?: string;
+  units?: string;
+  classes?: string[];
+}
+
+export interface ModelSpec {
+  name: string;
+  description?: string;
+  version?: string;
+  input?: { kind?: string; features?: string[] };
+  heads: HeadSpec[];
+  max_length: number;
+}
+
+export interface ModelInfo {
+  name: string;
+  default: boolean;
+  version: string;
+  spec: ModelSpec;
+}
+
+export interface Example {
+  id: string;
+  name: string;
+  fold: string;
+  length: number;
+  sequence: string;
+  has_structure: boolean;
+}
+
+export interface JobExport {
+  what: string;
+  format: string;
+  label: string;
+  url: string;
+}
+
+export type JobState = "queued" | "running" | "done" | "failed";
+
+export interface JobStatus {
+  id: string;
+  status: JobState;
+  progress: number;
+  stage: string | null;
+  message: string | null;
+  name: string;
+  sequence: string;
+  length: number;
+  model: string;
+  model_version: string;
+  mode: "single" | "profile";
+  has_structure: boolean;
+  created: number;
+  updated: number;
+  view: string;
+  exports: JobExport[];
+  tracks: string[];
+}
+
+/** A matrix as JSON sends it; missing values may come as null. */
+export type JsonMatrix = (number | null)[][];
+
+/** Predictions carry only the heads the model has, so every head is looked up by key. */
+export interface Predictions {
+  sequence: string;
+  mode: string;
+  [head: string]: unknown;
+}
+
+export interface Truth {
+  sequence: string;
+  dssp?: string;
+  [map: string]: unknown;
+}
+
+/** The server's error message, with the HTTP status, so pages can tell "not found" from "invalid". */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly detail: string,
+  ) {
+    super(detail);
+    this.name = "ApiError";
+  }
+}
+
+/** Reads `{"detail": ...}` from an error response, falling back to the status line for non-JSON bodies. */
+async function errorFrom(response: Response): Promise<ApiError> {
+  let detail = `${response.status} ${response.statusText}`.trim();
+  try {
+    const body: unknown = await response.json();
+    if (body && typeof body === "object" && "detail" in body) {
+      const value = (body as { detail: unknown }).detail;
+      detail = typeof value === "string" ? value : JSON.stringify(value);
+    }
+  } catch {
+    if (response.status === 413) detail = "the upload is too large for the server";
+  }
+  return new ApiError(response.status, detail);
+}
+
+async function request(url: string, init?: RequestInit): Promise<Response> {
+  let response: Response;
+  try {
+    response = await fetch(url, { credentials: "same-origin", ...init });
+  } catch {
+    throw new ApiError(0, "the server cannot be reached; check that foldlens is running");
+  }
+  if (!response.ok) throw await errorFrom(response);
+  return response;
+}
+
+async function requestJson<T>(url: string, init?: RequestInit): Promise<T> {
+  return (await (await request(url, init)).json()) as T;
+}
+
+const jobUrl = (id: string): string => `/api/jobs/${encodeURIComponent(id)}`;
+
+export const listModels = (): Promise<ModelInfo[]> => requestJson("/api/models");
+
+export const listExamples = (): Promise<Example[]> => requestJson("/api/examples");
+
+export const getJob = (id: string): Promise<JobStatus> => requestJson(jobUrl(id));
+
+export const getPredictions = (id: string): Promise<Predictions> =>
+  requestJson(`${jobUrl(id)}/predictions`);
+
+export const getTruth = (id: string): Promise<Truth> => requestJson(`${jobUrl(id)}/truth`);
+
+export const getStructurePdb = async (id: string): Promise<string> =>
+  (await request(`${jobUrl(id)}/structure`)).text();
+
+/** What the input page submits; files force a multipart upload, everything else goes as JSON. */
+export interface JobRequest {
+  model: string;
+  sequence?: string;
+  example?: string;
+  msa?: File;
+  structure?: File;
+}
+
+export function submitJob(job: JobRequest): Promise<JobStatus> {
+  if (job.msa || job.structure) {
+    const form = new FormData();
+    form.set("model", job.model);
+    if (job.sequence) form.set("sequence", job.sequence);
+    if (job.msa) form.set("msa", job.msa);
+    if (job.structure) form.set("structure", job.structure);
+    return requestJson("/api/jobs", { method: "POST", body: form });
+  }
+  const body = job.example
+    ? { example: job.example, model: job.model }
+    : { sequence: job.sequence ?? "", model: job.model };
+  return requestJson("/api/jobs", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+  });
+}

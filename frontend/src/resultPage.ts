@@ -1,0 +1,467 @@
+/**
+ * The result page of one job: waits for the job while it runs, then lays out the predicted maps, the
+ * comparison with a known structure, the per-residue tracks, the 3D view and the downloads. Every
+ * figure shares one FocusHub, so pointing at anything highlights the same residues everywhere.
+ */
+
+import {
+  ApiError,
+  getJob,
+  getPredictions,
+  getStructurePdb,
+  getTruth,
+  listModels,
+  type JobStatus,
+  type ModelSpec,
+  type Truth,
+} from "./api";
+import { colorBar } from "./colorbar";
+import { ColorScale, VIRIDIS, differenceScale, distanceScale, probabilityScale } from "./colormaps";
+import { h, section } from "./dom";
+import { downloadsSection } from "./downloads";
+import { FocusHub } from "./focus";
+import { Heatmap } from "./heatmap";
+import { DISTANCE_CAP, contactPrecision, distanceErrors } from "./metrics";
+import { buildResult, headLabel, resolveTrack, type PairMap, type ResidueHead, type ResidueTrack, type ResultData } from "./results";
+import { readViewState, writeViewState } from "./state";
+import { Tracks, type TrackRow } from "./tracks";
+import { formatDifference, formatPairValue, residueName, scalarValue, shortPairLabel, topClass, trueDssp, ValuesPanel } from "./values";
+import { StructureViewer } from "./viewer3d";
+
+const POLL_INTERVAL_MS = 300;
+const RETRY_INTERVAL_MS = 2000;
+const DISTANCE_TICKS = [0, 4, 8, 12, 16, 20];
+const PROBABILITY_TICKS = [0, 0.25, 0.5, 0.75, 1];
+
+/** Anything drawn on canvas that must be measured once it is in the page. */
+interface Figure {
+  layout(): boolean;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => window.setTimeout(resolve, ms));
+
+export function renderResultPage(root: HTMLElement, id: string): void {
+  const page = h("div", { class: "result", "data-state": "loading" });
+  const header = h("section", { class: "card job-header" }, h("h1", { class: "page-title" }, "Loading job…"));
+  const status = h("div", { class: "status" });
+  page.append(header, status);
+  root.replaceChildren(page);
+  window.addEventListener("viewstatechange", () => {
+    const permalink = header.querySelector<HTMLInputElement>("#permalink");
+    if (permalink) permalink.value = window.location.href;
+  });
+  void follow(id, page, header, status);
+}
+
+async function follow(id: string, page: HTMLElement, header: HTMLElement, status: HTMLElement): Promise<void> {
+  let job: JobStatus;
+  let shownStatus: string | null = null;
+  for (;;) {
+    try {
+      job = await getJob(id);
+    } catch (failure) {
+      if (failure instanceof ApiError && failure.status === 404) {
+        showMissing(page, header, status, failure.detail);
+        return;
+      }
+      status.replaceChildren(errorBox(`${describe(failure)} Retrying…`));
+      await sleep(RETRY_INTERVAL_MS);
+      continue;
+    }
+    if (job.status !== shownStatus) renderHeader(header, job);
+    shownStatus = job.status;
+    page.dataset.state = job.status;
+    if (job.status === "done") break;
+    if (job.status === "failed") {
+      status.replaceChildren(
+        errorBox(`The prediction failed: ${job.message ?? "no reason was given."}`),
+        h("p", {}, h("a", { class: "button", href: `/?from=${encodeURIComponent(job.id)}` }, "Try again")),
+      );
+      return;
+    }
+    status.replaceChildren(progressBox(job));
+    await sleep(POLL_INTERVAL_MS);
+  }
+
+  status.replaceChildren(h("p", { class: "hint" }, "Loading the predictions…"));
+  try {
+    const [predictions, truth, pdb, spec] = await Promise.all([
+      getPredictions(job.id),
+      job.has_structure ? getTruth(job.id) : Promise.resolve(null as Truth | null),
+      job.has_structure ? getStructurePdb(job.id) : Promise.resolve(null),
+      modelSpec(job.model),
+    ]);
+    status.replaceChildren();
+    renderDone(page, job, buildResult(predictions, truth, spec), pdb);
+  } catch (failure) {
+    page.dataset.state = "failed";
+    status.replaceChildren(errorBox(`The results could not be loaded: ${describe(failure)}`));
+  }
+}
+
+/** The model's spec names and describes its heads; the page still works from the keys without it. */
+async function modelSpec(name: string): Promise<ModelSpec | null> {
+  try {
+    return (await listModels()).find((model) => model.name === name)?.spec ?? null;
+  } catch {
+    return null;
+  }
+}
+
+function describe(failure: unknown): string {
+  return failure instanceof ApiError ? failure.detail : failure instanceof Error ? failure.message : String(failure);
+}
+
+function errorBox(message: string): HTMLElement {
+  return h("p", { class: "error", "data-testid": "error", role: "alert" }, message);
+}
+
+function showMissing(page: HTMLElement, header: HTMLElement, status: HTMLElement, detail: string): void {
+  page.dataset.state = "missing";
+  document.title = "No such job · foldlens";
+  header.replaceChildren(h("h1", { class: "page-title" }, "No such job"));
+  status.replaceChildren(
+    errorBox(detail),
+    h("p", {}, "The link may be mistyped, or the job was removed from this server. ", h("a", { href: "/" }, "Start a new prediction"), "."),
+  );
+}
+
+function progressBox(job: JobStatus): HTMLElement {
+  const percent = Math.round(100 * Math.min(1, Math.max(0, job.progress)));
+  const stage = job.status === "queued" ? "waiting in the queue" : (job.stage || "running");
+  return h(
+    "div",
+    { class: "card progress-card" },
+    h(
+      "div",
+      {
+        class: "progress",
+        "data-testid": "progress",
+        role: "progressbar",
+        "aria-valuemin": "0",
+        "aria-valuemax": "100",
+        "aria-valuenow": String(percent),
+        "aria-valuetext": `${percent}%, ${stage}`,
+      },
+      h("div", { class: "progress__bar", style: `width: ${percent}%` }),
+    ),
+    h("p", { class: "progress__stage" }, `${percent}% · ${stage}`),
+  );
+}
+
+function renderHeader(header: HTMLElement, job: JobStatus): void {
+  document.title = `${job.name} · foldlens`;
+  const permalink = h("input", {
+    id: "permalink",
+    class: "permalink__url",
+    "data-testid": "permalink",
+    readonly: true,
+    value: window.location.href,
+  });
+  const copy = h("button", { type: "button", class: "button button--secondary button--small" }, "Copy");
+  copy.addEventListener("click", async () => {
+    permalink.select();
+    try {
+      await navigator.clipboard.writeText(permalink.value);
+      copy.textContent = "Copied";
+    } catch {
+      copy.textContent = "Press Ctrl+C";
+    }
+    window.setTimeout(() => (copy.textContent = "Copy"), 1500);
+  });
+
+  const meta = (term: string, value: string): HTMLElement => h("div", {}, h("dt", {}, term), h("dd", {}, value));
+  header.replaceChildren(
+    h("div", { class: "job-header__title" },
+      h("h1", { class: "page-title" }, job.name),
+      h("span", { class: `badge badge--${job.status}` }, job.status),
+    ),
+    h("dl", { class: "job-meta" },
+      meta("Length", `${job.length} residues`),
+      meta("Model", `${job.model} (${job.model_version})`),
+      meta("Mode", job.mode === "profile" ? "profile (from an alignment)" : "single sequence"),
+      meta("Known structure", job.has_structure ? "yes, compared below" : "none given"),
+    ),
+    h("div", { class: "permalink" }, h("label", { for: "permalink" }, "Permalink"), permalink, copy),
+  );
+}
+
+function renderDone(page: HTMLElement, job: JobStatus, data: ResultData, pdb: string | null): void {
+  const view = readViewState(data.length);
+  const focus = new FocusHub((selection) => writeViewState({ selection }));
+  focus.setSelection(view.selection);
+  const figures: Figure[] = [];
+  const main = h("div", { class: "result-main" });
+
+  const distanceMaps = data.pairMaps.filter((map) => map.kind === "distance");
+  if (distanceMaps.length > 0) {
+    const maps = distanceMaps.map((map) => predictedMap(map, data, focus));
+    figures.push(...maps);
+    main.append(
+      section(
+        "Predicted distance maps",
+        h("p", { class: "section-intro" }, "Distances between residues i (rows) and j (columns); bright = close. Click a cell to pin it."),
+        h("div", { class: "figure-grid" }, ...maps.map((map) => map.element)),
+      ),
+    );
+  }
+
+  const otherMaps = data.pairMaps.filter((map) => map.kind !== "distance");
+  if (otherMaps.length > 0) {
+    const maps = otherMaps.map((map) => predictedMap(map, data, focus));
+    figures.push(...maps);
+    const contact = otherMaps.find((map) => map.key === "contact");
+    main.append(
+      section(
+        contact ? "Contacts" : "Other pair outputs",
+        h("div", { class: "figure-grid" }, ...maps.map((map) => map.element), contact && contactSummary(contact, data)),
+      ),
+    );
+  }
+
+  const comparable = distanceMaps.filter((map) => data.truth?.maps.has(map.key));
+  if (comparable.length > 0) main.append(comparisonSection(comparable, data, focus, view.compare, figures));
+
+  const rows = trackRows(data);
+  const tracks = new Tracks({
+    sequence: data.sequence,
+    rows: rows.map(({ row }) => row),
+    focus,
+    describe: (i) => describeResidue(data, i),
+  });
+  figures.push(tracks);
+  main.append(
+    section(
+      "Per-residue predictions",
+      h("p", { class: "section-intro" }, trackIntro(rows.map(({ explanation }) => explanation))),
+      tracks.element,
+    ),
+  );
+
+  const colorTracks = job.tracks.map((name) => resolveTrack(name, data)).filter((t): t is ResidueTrack => t !== null);
+  const initialColor = initialColorTrack(colorTracks, view.color);
+  let viewer: StructureViewer | null = null;
+  if (pdb) {
+    viewer = new StructureViewer(pdb, focus);
+    main.append(structureSection(viewer, colorTracks, data.length, initialColor));
+  }
+
+  main.append(section("Downloads", downloadsSection(job.exports, initialColor)));
+
+  page.append(h("div", { class: "result-layout" }, main, new ValuesPanel(data, focus).element));
+  const allDrawn = figures.map((figure) => figure.layout()).every(Boolean);
+  viewer?.start();
+  requestAnimationFrame(() => {
+    page.dataset.state = allDrawn ? "ready" : "done";
+    if (allDrawn) document.body.dataset.ready = "true";
+  });
+}
+
+function predictedMap(map: PairMap, data: ResultData, focus: FocusHub): Heatmap {
+  const isDistance = map.kind === "distance";
+  const trueContacts = map.key === "contact" ? (data.truth?.contacts ?? null) : null;
+  const scale = isDistance ? distanceScale() : map.kind === "probability" ? probabilityScale() : valueScale(map);
+  return new Heatmap({
+    testId: `map-${map.key}`,
+    title: map.label,
+    subtitle: isDistance ? "predicted" : map.meaning || undefined,
+    values: map.values,
+    length: data.length,
+    scale,
+    colorBar: isDistance
+      ? { title: "distance (Å); ≥ 22 Å darkest", ticks: DISTANCE_TICKS }
+      : map.kind === "probability"
+        ? { title: map.key === "contact" ? "contact probability (Cβ–Cβ < 8 Å)" : "probability", ticks: PROBABILITY_TICKS }
+        : { title: map.units || "value", ticks: [scale.min, scale.max], format: (v) => v.toPrecision(3) },
+    markers: trueContacts,
+    markerLegend: "true contacts (Cβ–Cβ < 8 Å, from the known structure), marked in the lower triangle",
+    focus,
+    describe: (i, j) => `${pairName(data, i, j)} · ${shortPairLabel(map)} ${formatPairValue(map, map.values[i * data.length + j]!)}${
+      trueContacts ? ` · true: ${trueContacts[i * data.length + j] ? "contact" : "no contact"}` : ""
+    }`,
+  });
+}
+
+/** A pair map whose units the page does not know: spread the colours over its own range. */
+function valueScale(map: PairMap): ColorScale {
+  let min = Infinity;
+  let max = -Infinity;
+  for (const value of map.values) {
+    if (value < min) min = value;
+    if (value > max) max = value;
+  }
+  return new ColorScale(VIRIDIS, min, max > min ? max : min + 1);
+}
+
+const pairName = (data: ResultData, i: number, j: number): string =>
+  `${residueName(data.sequence, i)} – ${residueName(data.sequence, j)}`;
+
+function contactSummary(contact: PairMap, data: ResultData): HTMLElement {
+  const contacts = data.truth?.contacts;
+  const intro = h("p", {}, "Probability that residues i and j are in contact: their Cβ atoms closer than 8 Å.");
+  if (!contacts) return h("div", { class: "figure-note" }, intro);
+  const rows = contactPrecision(contact.values, contacts, data.length).map(({ label, precision }) =>
+    h("tr", {}, h("th", { scope: "row" }, `top ${label}`), h("td", {}, Number.isNaN(precision) ? "n/a" : precision.toFixed(2))),
+  );
+  return h(
+    "div",
+    { class: "figure-note" },
+    intro,
+    h("p", { class: "summary-title" }, "Precision of the most probable contacts with |i − j| ≥ 6"),
+    h("table", { class: "summary-table" }, h("tbody", {}, ...rows)),
+  );
+}
+
+function comparisonSection(
+  comparable: PairMap[],
+  data: ResultData,
+  focus: FocusHub,
+  requested: string | null,
+  figures: Figure[],
+): HTMLElement {
+  const preferred = comparable.find((map) => map.key === requested) ?? comparable.find((map) => map.key === "dist_cb_cb") ?? comparable[0]!;
+  const select = h("select", { id: "compare-map", "data-testid": "compare-map" });
+  select.append(...comparable.map((map) => new Option(map.label, map.key, false, map === preferred)));
+  const grid = h("div", { class: "figure-grid" });
+  const stats = h("p", { class: "section-intro" });
+  let shown: Heatmap[] = [];
+
+  const show = (map: PairMap): Heatmap[] => {
+    for (const old of shown) old.dispose();
+    const truth = data.truth!.maps.get(map.key)!;
+    const difference = map.values.map((value, cell) => value - Math.min(truth[cell]!, DISTANCE_CAP));
+    const errors = distanceErrors(map.values, truth, data.length);
+    stats.textContent = `${map.label}: mean |predicted − true| = ${errors.all.toFixed(2)} Å over all pairs (true distances capped at ${DISTANCE_CAP} Å, the largest the distogram can predict), ${errors.near.toFixed(2)} Å over pairs closer than 15 Å in the structure.`;
+    const label = shortPairLabel(map);
+    shown = [
+      new Heatmap({
+        testId: "map-truth",
+        title: label,
+        subtitle: "true, from the structure",
+        values: truth,
+        length: data.length,
+        scale: distanceScale(),
+        colorBar: { title: "distance (Å); grey = atom missing from the structure", ticks: DISTANCE_TICKS },
+        focus,
+        describe: (i, j) => `${pairName(data, i, j)} · true ${label} ${formatPairValue(map, truth[i * data.length + j]!)}`,
+      }),
+      new Heatmap({
+        testId: "map-difference",
+        title: label,
+        subtitle: "predicted − true",
+        values: difference,
+        length: data.length,
+        scale: differenceScale(),
+        colorBar: { title: `difference (Å), true distances capped at ${DISTANCE_CAP} Å; red = predicted too far, blue = too close`, ticks: [-10, -5, 0, 5, 10], format: (v) => (v > 0 ? `+${v}` : String(v)) },
+        focus,
+        describe: (i, j) => `${pairName(data, i, j)} · ${label} predicted − true = ${formatDifference(difference[i * data.length + j]!)}`,
+      }),
+    ];
+    grid.replaceChildren(...shown.map((map) => map.element));
+    return shown;
+  };
+
+  figures.push(...show(preferred));
+  select.addEventListener("change", () => {
+    const map = comparable.find((m) => m.key === select.value)!;
+    for (const figure of show(map)) figure.layout();
+    writeViewState({ compare: map.key });
+  });
+
+  return section(
+    "Comparison with the known structure",
+    h("div", { class: "controls" }, h("label", { for: "compare-map" }, "Map"), select),
+    stats,
+    grid,
+  );
+}
+
+function shortTrackLabel(key: string): string {
+  return key === "rsa" ? "RSA" : key.toUpperCase();
+}
+
+/** Class probabilities first, the true DSSP right under them for comparison, then scalar tracks. */
+const TRACK_ORDER: TrackRow["kind"][] = ["stacked", "heat", "categories", "bars"];
+const TRUE_DSSP = "DSSP (true)";
+
+function trackRow(head: ResidueHead): TrackRow {
+  const label = shortTrackLabel(head.key);
+  if (head.classes && head.classes.length <= 3) return { kind: "stacked", label, classes: head.classes, values: head.values };
+  if (head.classes) return { kind: "heat", label, classes: head.classes, values: head.values, scale: probabilityScale() };
+  let max = 1;
+  for (const value of head.values) if (value > max) max = Math.ceil(value);
+  return { kind: "bars", label, values: head.values, max };
+}
+
+/** The rows in display order, each with the sentence that explains it. */
+function trackRows(data: ResultData): { row: TrackRow; explanation: string }[] {
+  const rows = data.residueHeads.map((head) => ({
+    row: trackRow(head),
+    explanation: `${shortTrackLabel(head.key)}: ${headLabel(head.key).toLowerCase()}${head.classes ? " (class probabilities)" : ""}`,
+  }));
+  if (data.truth?.dssp) {
+    rows.push({
+      row: { kind: "categories", label: TRUE_DSSP, letters: data.truth.dssp },
+      explanation: `${TRUE_DSSP}: secondary structure assigned by DSSP to the known structure`,
+    });
+  }
+  return rows.sort((a, b) => TRACK_ORDER.indexOf(a.row.kind) - TRACK_ORDER.indexOf(b.row.kind));
+}
+
+function trackIntro(explanations: string[]): string {
+  if (explanations.length === 0) return "This model predicts no per-residue values; the sequence is shown for reference.";
+  return `One column per residue. ${explanations.join("; ")}.`;
+}
+
+function describeResidue(data: ResultData, i: number): string {
+  const parts = [residueName(data.sequence, i)];
+  for (const head of data.residueHeads) {
+    parts.push(`${shortTrackLabel(head.key)} ${head.classes ? topClass(head, i) : scalarValue(head, i)}`);
+  }
+  const dssp = trueDssp(data, i);
+  if (dssp) parts.push(`DSSP ${dssp}`);
+  return parts.join(" · ");
+}
+
+/** Residue number as a colouring, for models without per-residue tracks. */
+const POSITION = "position";
+/** Helix probability shows at a glance whether the predicted helices sit where the structure has them. */
+const PREFERRED_COLOR_TRACK = "ss3_H";
+
+/** The track asked for in the URL, else helix probability, else the first track, else residue number. */
+function initialColorTrack(tracks: ResidueTrack[], requested: string | null): string {
+  const names = [...tracks.map((track) => track.name), POSITION];
+  return [requested, PREFERRED_COLOR_TRACK].find((name) => name !== null && names.includes(name)) ?? names[0]!;
+}
+
+function structureSection(viewer: StructureViewer, tracks: ResidueTrack[], length: number, initial: string): HTMLElement {
+  const select = h("select", { id: "color-track", "data-testid": "color-track" });
+  const options = [...tracks.map((track) => ({ value: track.name, label: track.label })), { value: POSITION, label: "Residue number (N → C)" }];
+  select.append(...options.map((option) => new Option(option.label, option.value, false, option.value === initial)));
+  const legend = h("div", { class: "viewer3d__legend" });
+
+  const apply = (name: string): void => {
+    const track = tracks.find((t) => t.name === name);
+    const scale = track ? new ColorScale(VIRIDIS, 0, 1) : new ColorScale(VIRIDIS, 1, length);
+    const values = track ? track.values : Float32Array.from({ length }, (_, i) => i + 1);
+    viewer.colorBy(values, scale);
+    legend.replaceChildren(
+      track
+        ? colorBar({ scale, title: track.label, ticks: [0, 0.5, 1], format: (v) => v.toFixed(1) })
+        : colorBar({ scale, title: "residue number", ticks: [1, length] }),
+    );
+  };
+  apply(initial);
+  select.addEventListener("change", () => {
+    apply(select.value);
+    writeViewState({ color: select.value });
+  });
+
+  return section(
+    "Known structure",
+    h("div", { class: "controls" }, h("label", { for: "color-track" }, "Colour by"), select),
+    viewer.element,
+    legend,
+    h("p", { class: "hint" }, "Drag to rotate, scroll to zoom. Residues under the pointer elsewhere on the page are marked in pink."),
+  );
+}

@@ -1,0 +1,347 @@
+/**
+ * Per-residue tracks on one shared x axis (one column per residue): stacked class probabilities,
+ * heat strips, bar charts and categorical strips such as the true DSSP string. Like the heatmaps,
+ * the tracks are painted once and hover marks go on an overlay canvas.
+ */
+
+import { colorBar } from "./colorbar";
+import type { ColorScale } from "./colormaps";
+import type { Focus, FocusHub } from "./focus";
+import { tickStep } from "./heatmap";
+import { CLASS_NAMES } from "./results";
+import { hideTooltip, showTooltip } from "./tooltip";
+
+export type TrackRow =
+  | { kind: "stacked"; label: string; classes: string[]; values: Float32Array }
+  | { kind: "heat"; label: string; classes: string[]; values: Float32Array; scale: ColorScale }
+  | { kind: "bars"; label: string; values: Float32Array; max: number }
+  | { kind: "categories"; label: string; letters: string };
+
+export interface TracksOptions {
+  sequence: string;
+  rows: TrackRow[];
+  focus: FocusHub;
+  /** Tooltip text for residue i, 0-based. */
+  describe: (i: number) => string;
+}
+
+/** Secondary-structure colours: helices red–purple, strands amber, turns teal, coil grey. */
+const CLASS_COLORS: Record<string, string> = {
+  H: "#d6336c",
+  G: "#f783ac",
+  I: "#9c36b5",
+  E: "#f59f00",
+  B: "#ffd43b",
+  T: "#12b886",
+  S: "#96f2d7",
+  C: "#ced4da",
+};
+const BAR_COLOR = "#1d4e89";
+const GUTTER = 118;
+const RIGHT = 16;
+const RULER_HEIGHT = 18;
+const LETTERS_HEIGHT = 16;
+const ROW_GAP = 8;
+const FONT = "11px system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif";
+const MONO = "11px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace";
+
+function rowHeight(row: TrackRow): number {
+  switch (row.kind) {
+    case "stacked":
+      return 36;
+    case "heat":
+      return 12 * row.classes.length;
+    case "bars":
+      return 30;
+    case "categories":
+      return 16;
+  }
+}
+
+/** DSSP writes "-" or a blank for residues without an assigned structure: those are coil. */
+const dsspClass = (letter: string): string => (CLASS_COLORS[letter] ? letter : "C");
+
+export class Tracks {
+  readonly element: HTMLElement;
+  private readonly plot: HTMLDivElement;
+  private readonly base: HTMLCanvasElement;
+  private readonly overlay: HTMLCanvasElement;
+  private width = 0;
+  private height = 0;
+  private cell = 0;
+
+  constructor(private readonly options: TracksOptions) {
+    this.element = document.createElement("div");
+    this.element.className = "tracks";
+    this.plot = document.createElement("div");
+    this.plot.className = "tracks__plot";
+    this.base = document.createElement("canvas");
+    this.base.className = "heatmap__layer";
+    this.base.dataset.testid = "tracks";
+    this.base.tabIndex = 0;
+    this.base.setAttribute("role", "img");
+    this.base.setAttribute(
+      "aria-label",
+      `per-residue tracks: ${options.rows.map((row) => row.label).join(", ") || "sequence"}; arrow keys move the selected residue`,
+    );
+    this.overlay = document.createElement("canvas");
+    this.overlay.className = "heatmap__layer heatmap__layer--overlay";
+    this.overlay.setAttribute("aria-hidden", "true");
+    this.plot.append(this.base, this.overlay);
+    this.element.append(this.plot, this.legend());
+    this.bindPointer();
+    options.focus.subscribe(() => this.drawOverlay());
+    new ResizeObserver(() => this.layout()).observe(this.plot);
+  }
+
+  layout(): boolean {
+    const width = this.plot.clientWidth;
+    if (width === 0) return false;
+    if (width === this.width) return true;
+    this.width = width;
+    this.cell = (width - GUTTER - RIGHT) / this.options.sequence.length;
+    this.height =
+      RULER_HEIGHT +
+      (this.showLetters() ? LETTERS_HEIGHT : 0) +
+      this.options.rows.reduce((sum, row) => sum + ROW_GAP + rowHeight(row), 0) +
+      2;
+    this.plot.style.height = `${this.height}px`;
+    const ratio = window.devicePixelRatio || 1;
+    for (const canvas of [this.base, this.overlay]) {
+      canvas.width = Math.round(width * ratio);
+      canvas.height = Math.round(this.height * ratio);
+      canvas.style.width = `${width}px`;
+      canvas.style.height = `${this.height}px`;
+    }
+    this.drawBase();
+    this.drawOverlay();
+    return true;
+  }
+
+  /** Sequence letters only when a column is wide enough to hold one legibly. */
+  private showLetters(): boolean {
+    return this.cell >= 8;
+  }
+
+  private context(canvas: HTMLCanvasElement): CanvasRenderingContext2D {
+    const context = canvas.getContext("2d")!;
+    const ratio = canvas.width / this.width;
+    context.setTransform(ratio, 0, 0, ratio, 0, 0);
+    return context;
+  }
+
+  private x(i: number): number {
+    return GUTTER + i * this.cell;
+  }
+
+  private drawBase(): void {
+    const context = this.context(this.base);
+    context.clearRect(0, 0, this.width, this.height);
+    let y = this.drawRuler(context);
+    if (this.showLetters()) {
+      this.drawLetters(context, this.options.sequence, y, LETTERS_HEIGHT, "#1f2933");
+      this.rowLabel(context, "sequence", y, LETTERS_HEIGHT);
+      y += LETTERS_HEIGHT;
+    }
+    for (const row of this.options.rows) {
+      y += ROW_GAP;
+      const height = rowHeight(row);
+      this.drawRow(context, row, y, height);
+      this.rowLabel(context, row.label, y, height);
+      y += height;
+    }
+  }
+
+  private drawRuler(context: CanvasRenderingContext2D): number {
+    const length = this.options.sequence.length;
+    const step = tickStep(this.cell, 40);
+    context.font = FONT;
+    context.fillStyle = "#4a5361";
+    context.strokeStyle = "#8a94a3";
+    context.textAlign = "center";
+    context.textBaseline = "top";
+    context.beginPath();
+    for (let n = step; n <= length; n += step) {
+      const x = this.x(n - 0.5);
+      context.moveTo(x, RULER_HEIGHT - 5);
+      context.lineTo(x, RULER_HEIGHT);
+      context.fillText(String(n), x, 1);
+    }
+    context.stroke();
+    return RULER_HEIGHT;
+  }
+
+  private rowLabel(context: CanvasRenderingContext2D, label: string, y: number, height: number): void {
+    context.font = FONT;
+    context.fillStyle = "#1f2933";
+    context.textAlign = "left";
+    context.textBaseline = "middle";
+    context.fillText(label, 0, y + height / 2, GUTTER - 22);
+  }
+
+  private drawLetters(context: CanvasRenderingContext2D, letters: string, y: number, height: number, color: string): void {
+    context.font = MONO;
+    context.fillStyle = color;
+    context.textAlign = "center";
+    context.textBaseline = "middle";
+    for (let i = 0; i < letters.length; i++) context.fillText(letters[i]!, this.x(i + 0.5), y + height / 2);
+  }
+
+  /** Columns are drawn at least one device pixel wide so that long sequences leave no gaps. */
+  private columnWidth(): number {
+    return Math.max(this.cell, 1 / (window.devicePixelRatio || 1)) + 0.5;
+  }
+
+  private drawRow(context: CanvasRenderingContext2D, row: TrackRow, y: number, height: number): void {
+    const length = this.options.sequence.length;
+    const width = this.columnWidth();
+    switch (row.kind) {
+      case "stacked": {
+        const k = row.classes.length;
+        for (let i = 0; i < length; i++) {
+          let top = y + height;
+          for (let c = 0; c < k; c++) {
+            const h = height * (row.values[i * k + c] || 0);
+            context.fillStyle = CLASS_COLORS[row.classes[c]!] ?? "#868e96";
+            context.fillRect(this.x(i), top - h, width, h);
+            top -= h;
+          }
+        }
+        break;
+      }
+      case "heat": {
+        const k = row.classes.length;
+        const band = height / k;
+        for (let c = 0; c < k; c++) {
+          for (let i = 0; i < length; i++) {
+            context.fillStyle = row.scale.css(row.values[i * k + c]!);
+            context.fillRect(this.x(i), y + c * band, width, band + 0.5);
+          }
+          context.font = MONO;
+          context.fillStyle = "#4a5361";
+          context.textAlign = "right";
+          context.textBaseline = "middle";
+          context.fillText(row.classes[c]!, GUTTER - 4, y + (c + 0.5) * band);
+        }
+        break;
+      }
+      case "bars": {
+        context.fillStyle = "#f1f3f5";
+        context.fillRect(GUTTER, y, this.cell * length, height);
+        context.fillStyle = BAR_COLOR;
+        for (let i = 0; i < length; i++) {
+          const value = row.values[i]!;
+          if (Number.isNaN(value)) continue;
+          const h = (height * Math.min(value, row.max)) / row.max;
+          context.fillRect(this.x(i), y + height - h, width, h);
+        }
+        context.font = FONT;
+        context.fillStyle = "#4a5361";
+        context.textAlign = "right";
+        context.textBaseline = "top";
+        context.fillText(String(row.max), GUTTER - 4, y - 2);
+        context.textBaseline = "bottom";
+        context.fillText("0", GUTTER - 4, y + height + 2);
+        break;
+      }
+      case "categories": {
+        for (let i = 0; i < length; i++) {
+          context.fillStyle = CLASS_COLORS[dsspClass(row.letters[i] ?? "C")]!;
+          context.fillRect(this.x(i), y, width, height);
+        }
+        if (this.showLetters()) this.drawLetters(context, row.letters, y, height, "#1f2933");
+        break;
+      }
+    }
+  }
+
+  private drawOverlay(): void {
+    if (this.width === 0) return;
+    const context = this.context(this.overlay);
+    context.clearRect(0, 0, this.width, this.height);
+    const { hover, selection } = this.options.focus;
+    if (selection) this.markColumns(context, selection, true);
+    if (hover) this.markColumns(context, hover, false);
+  }
+
+  private markColumns(context: CanvasRenderingContext2D, focus: Focus, pinned: boolean): void {
+    const columns = focus.j === null || focus.j === focus.i ? [focus.i] : [focus.i, focus.j];
+    const width = Math.max(this.cell, 3);
+    for (const i of columns) {
+      const x = this.x(i + 0.5) - width / 2;
+      context.fillStyle = pinned ? "rgba(0, 0, 0, 0.08)" : "rgba(29, 78, 137, 0.12)";
+      context.fillRect(x, 0, width, this.height);
+      context.lineWidth = 1;
+      context.strokeStyle = pinned ? "rgba(0, 0, 0, 0.6)" : "#1d4e89";
+      context.setLineDash(pinned ? [4, 3] : []);
+      context.strokeRect(x - 0.5, 0.5, width + 1, this.height - 1);
+      context.setLineDash([]);
+    }
+  }
+
+  private residueAt(event: MouseEvent): number | null {
+    const rect = this.base.getBoundingClientRect();
+    const i = Math.floor((event.clientX - rect.left - GUTTER) / this.cell);
+    return i >= 0 && i < this.options.sequence.length ? i : null;
+  }
+
+  private bindPointer(): void {
+    const { focus, describe } = this.options;
+    const length = this.options.sequence.length;
+    this.base.addEventListener("pointermove", (event) => {
+      const i = this.residueAt(event);
+      focus.setHover(i === null ? null : { i, j: null });
+      if (i === null) hideTooltip();
+      else showTooltip(describe(i), event.clientX, event.clientY);
+    });
+    this.base.addEventListener("pointerleave", () => {
+      focus.setHover(null);
+      hideTooltip();
+    });
+    this.base.addEventListener("click", (event) => {
+      const i = this.residueAt(event);
+      if (i !== null) focus.toggleSelection({ i, j: null });
+    });
+    this.base.addEventListener("keydown", (event) => {
+      if (event.key === "Escape") {
+        focus.setSelection(null);
+        return;
+      }
+      const step = event.key === "ArrowLeft" ? -1 : event.key === "ArrowRight" ? 1 : 0;
+      if (step === 0) return;
+      event.preventDefault();
+      const i = Math.min(length - 1, Math.max(0, (focus.selection?.i ?? -step) + step));
+      focus.setSelection({ i, j: null });
+    });
+  }
+
+  /** Swatches for every class colour in use, plus a colour bar for heat strips. */
+  private legend(): HTMLElement {
+    const legend = document.createElement("div");
+    legend.className = "tracks__legend";
+    const classes = new Set<string>();
+    let heatScale: ColorScale | null = null;
+    for (const row of this.options.rows) {
+      if (row.kind === "stacked") row.classes.forEach((c) => classes.add(c));
+      if (row.kind === "categories") [...row.letters].forEach((c) => classes.add(dsspClass(c)));
+      if (row.kind === "heat") heatScale = row.scale;
+    }
+    const swatches = document.createElement("ul");
+    swatches.className = "swatches";
+    for (const name of Object.keys(CLASS_COLORS).filter((c) => classes.has(c))) {
+      const item = document.createElement("li");
+      const swatch = document.createElement("span");
+      swatch.className = "swatch";
+      swatch.style.background = CLASS_COLORS[name]!;
+      item.append(swatch, `${name} ${CLASS_NAMES[name] ?? ""}`);
+      swatches.append(item);
+    }
+    if (classes.size > 0) legend.append(swatches);
+    if (heatScale) {
+      legend.append(
+        colorBar({ scale: heatScale, title: "class probability", ticks: [0, 0.5, 1], format: (v) => v.toFixed(1) }),
+      );
+    }
+    return legend;
+  }
+}

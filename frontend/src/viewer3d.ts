@@ -1,0 +1,124 @@
+/**
+ * The known structure as a 3Dmol cartoon, coloured residue by residue from a per-residue track. The
+ * residues in focus are marked with spheres on their Cα atoms (and a dashed line for a pair), drawn
+ * as separate shapes so that hovering never rebuilds the cartoon.
+ */
+
+import { createViewer, type GLShape, type GLViewer } from "3dmol";
+import type { ColorScale } from "./colormaps";
+import { h } from "./dom";
+import type { FocusHub } from "./focus";
+
+interface Point {
+  x: number;
+  y: number;
+  z: number;
+}
+
+interface PickedAtom {
+  resi?: number;
+}
+
+const FOCUS_COLOR = "#ff2d95";
+
+/** Cα coordinates by residue number, read from the PDB text the server sends (residues 1..L). */
+function alphaCarbons(pdb: string): Map<number, Point> {
+  const positions = new Map<number, Point>();
+  for (const line of pdb.split("\n")) {
+    if (!line.startsWith("ATOM") || line.slice(12, 16).trim() !== "CA") continue;
+    positions.set(Number.parseInt(line.slice(22, 26), 10), {
+      x: Number.parseFloat(line.slice(30, 38)),
+      y: Number.parseFloat(line.slice(38, 46)),
+      z: Number.parseFloat(line.slice(46, 54)),
+    });
+  }
+  return positions;
+}
+
+export class StructureViewer {
+  readonly element: HTMLDivElement;
+  private viewer: GLViewer | null = null;
+  private readonly alphas: Map<number, Point>;
+  private marks: GLShape[] = [];
+  private coloring: { values: Float32Array; scale: ColorScale } | null = null;
+
+  constructor(
+    private readonly pdb: string,
+    private readonly focus: FocusHub,
+  ) {
+    this.element = document.createElement("div");
+    this.element.className = "viewer3d";
+    this.element.dataset.testid = "viewer3d";
+    this.element.setAttribute("role", "img");
+    this.element.setAttribute("aria-label", "3D structure, cartoon; drag to rotate, scroll to zoom");
+    this.alphas = alphaCarbons(pdb);
+    focus.subscribe(() => this.markFocus());
+  }
+
+  /**
+   * Creates the WebGL view; the element must already be in the document so that it has a size.
+   * Without WebGL the rest of the page still works, so the failure is only explained in place.
+   */
+  start(): void {
+    let viewer: GLViewer;
+    try {
+      viewer = createViewer(this.element, { backgroundColor: "white", antialias: true });
+    } catch {
+      this.element.replaceChildren(h("p", { class: "hint viewer3d__message" }, "The 3D view needs WebGL, which this browser does not provide."));
+      return;
+    }
+    viewer.addModel(this.pdb, "pdb");
+    viewer.setHoverDuration(40);
+    viewer.setHoverable(
+      {},
+      true,
+      (atom: PickedAtom) => {
+        if (atom.resi !== undefined) this.focus.setHover({ i: atom.resi - 1, j: null });
+      },
+      () => this.focus.setHover(null),
+    );
+    this.viewer = viewer;
+    this.applyStyle();
+    viewer.zoomTo();
+    this.markFocus();
+    new ResizeObserver(() => {
+      viewer.resize();
+      viewer.render();
+    }).observe(this.element);
+  }
+
+  /** Colours the cartoon by one value per residue (index = residue number − 1). */
+  colorBy(values: Float32Array, scale: ColorScale): void {
+    this.coloring = { values, scale };
+    this.applyStyle();
+  }
+
+  private applyStyle(): void {
+    const viewer = this.viewer;
+    const coloring = this.coloring;
+    if (!viewer || !coloring) return;
+    const colorfunc = (atom: PickedAtom): number =>
+      coloring.scale.hex(atom.resi === undefined ? Number.NaN : (coloring.values[atom.resi - 1] ?? Number.NaN));
+    viewer.setStyle({}, { cartoon: { colorfunc, thickness: 0.5 } });
+    viewer.render();
+  }
+
+  private markFocus(): void {
+    const viewer = this.viewer;
+    if (!viewer) return;
+    for (const shape of this.marks) viewer.removeShape(shape);
+    this.marks = [];
+    const focus = this.focus.current;
+    if (focus) {
+      const ends = [focus.i, focus.j ?? focus.i].map((i) => this.alphas.get(i + 1));
+      for (const center of new Set(ends)) {
+        if (center) this.marks.push(viewer.addSphere({ center, radius: 1.3, color: FOCUS_COLOR }));
+      }
+      const [start, end] = ends;
+      if (start && end && start !== end) {
+        this.marks.push(viewer.addCylinder({ start, end, radius: 0.18, color: FOCUS_COLOR, dashed: true }));
+      }
+    }
+    viewer.render();
+  }
+}

@@ -1,0 +1,62 @@
+"""``foldlens serve`` in a child process on a free loopback port, for tests and benchmarks that
+must talk to the real server over real HTTP."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def background_server(data_dir: Path, timeout: float = 60.0) -> Iterator[str]:
+    """Start the server with its jobs in ``data_dir``; yield its base URL; stop it on exit.
+
+    The server's log goes to ``data_dir/server.log`` and is raised with the error when it does not
+    come up within ``timeout`` seconds.
+    """
+    data_dir.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    log_path = data_dir / "server.log"
+    command = [
+        sys.executable,
+        "-m",
+        "foldlens",
+        "serve",
+        "--port",
+        str(port),
+        "--data-dir",
+        str(data_dir),
+        "--log-level",
+        "warning",
+    ]
+    base = f"http://127.0.0.1:{port}"
+    with log_path.open("w") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + timeout
+            while True:
+                try:
+                    urllib.request.urlopen(f"{base}/api/models", timeout=2).close()
+                    break
+                except OSError:
+                    if process.poll() is not None or time.monotonic() > deadline:
+                        raise RuntimeError(
+                            f"the server did not start:\n{log_path.read_text()}"
+                        ) from None
+                    time.sleep(0.2)
+            yield base
+        finally:
+            process.terminate()
+            process.wait(timeout=30)

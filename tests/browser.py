@@ -1,0 +1,49 @@
+"""A real headless Chromium for end-to-end tests (the server runs with ``background_server``).
+
+Chromium is Debian's (``/usr/bin/chromium``) driven by Python Playwright; SwiftShader gives it a
+software WebGL so the 3D view really renders. Every request the page makes is routed through
+:class:`OffsiteGuard`, which lets loopback requests through and records (and aborts) any other.
+"""
+
+from __future__ import annotations
+
+import io
+from urllib.parse import urlsplit
+
+import numpy as np
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--enable-unsafe-swiftshader",
+    "--use-angle=swiftshader",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+class OffsiteGuard:
+    """A Playwright route handler: continue loopback requests, abort and record all others."""
+
+    def __init__(self) -> None:
+        self.offsite: list[str] = []
+
+    def __call__(self, route: object, request: object) -> None:
+        url = request.url  # type: ignore[attr-defined]
+        host = urlsplit(url).hostname
+        if host in ("127.0.0.1", "localhost") or url.startswith(("data:", "blob:")):
+            route.continue_()  # type: ignore[attr-defined]
+        else:
+            self.offsite.append(url)
+            route.abort()  # type: ignore[attr-defined]
+
+
+def image_spread(png: bytes) -> float:
+    """Standard deviation of the RGB values of a PNG screenshot (0 for a blank image)."""
+    import matplotlib.image
+
+    pixels = matplotlib.image.imread(io.BytesIO(png), format="png")[..., :3]
+    return float(np.std(pixels))

@@ -1,0 +1,175 @@
+"""End to end: the real server and the real page in headless Chromium.
+
+The page is driven as a person would: Example Sequence, Predict, wait, hover, reload, download.
+Pixels are read from screenshots, so an empty canvas fails the test; any request that leaves
+127.0.0.1 fails it too.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from browser import CHROMIUM, CHROMIUM_ARGS, OffsiteGuard, image_spread
+from foldlens.predict import KEYS
+from foldlens.protein.structure import read_structure
+from foldlens.server.background import background_server
+
+MAPS = ("dist_ca_ca", "dist_ca_cb", "dist_cb_ca", "dist_cb_cb", "contact")
+READY = "body[data-ready='true']"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with background_server(tmp_path_factory.mktemp("browser")) as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def guarded_page(browser: Browser) -> Iterator[tuple[Page, OffsiteGuard, list[str]]]:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    guard = OffsiteGuard()
+    context.route("**/*", guard)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    yield page, guard, errors
+    context.close()
+    assert guard.offsite == [], f"the page requested other origins: {guard.offsite}"
+
+
+def check_drawn(page: Page, testid: str, min_spread: float = 0.04) -> None:
+    element = page.get_by_test_id(testid)
+    element.scroll_into_view_if_needed()
+    spread = image_spread(element.screenshot())
+    assert spread > min_spread, f"{testid} looks blank (pixel spread {spread:.3f})"
+
+
+def parse_download(data: bytes, name: str) -> object:
+    suffix = Path(name).suffix
+    if suffix == ".npz":
+        return dict(np.load(io.BytesIO(data)))
+    if suffix == ".json":
+        return json.loads(data)
+    if suffix == ".csv":
+        return list(csv.DictReader(io.StringIO(data.decode())))
+    if suffix == ".png":
+        assert image_spread(data) > 0.02
+        return data
+    if suffix == ".svg":
+        return ET.fromstring(data)
+    if suffix == ".pdf":
+        assert data.startswith(b"%PDF")
+        return data
+    assert suffix == ".pdb", name
+    return read_structure(data.decode())
+
+
+def test_example_prediction_end_to_end(
+    server: str, guarded_page: tuple[Page, OffsiteGuard, list[str]]
+) -> None:
+    page, _, errors = guarded_page
+    page.goto(server)
+    page.get_by_test_id("example").click()
+    sequence_box = page.get_by_test_id("sequence")
+    expect(sequence_box).to_have_value(re.compile(r"^>\S+"))
+    page.get_by_test_id("predict").click()
+    page.wait_for_url(re.compile(r"/view/[0-9a-f]{32}"))
+    page.wait_for_selector(READY, timeout=60_000)
+    job_url = page.url
+
+    for name in MAPS:
+        check_drawn(page, f"map-{name}")
+    check_drawn(page, "map-truth")
+    check_drawn(page, "map-difference")
+    check_drawn(page, "tracks")
+    check_drawn(page, "viewer3d")
+
+    heatmap = page.get_by_test_id("map-dist_cb_cb")
+    heatmap.scroll_into_view_if_needed()
+    box = heatmap.bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.6)
+    values = page.get_by_test_id("values")
+    expect(values).to_contain_text(re.compile(r"\d+\.\d"))
+    expect(values).to_contain_text("Å")
+
+    page.reload()
+    page.wait_for_selector(READY, timeout=60_000)
+    assert page.url == job_url
+    check_drawn(page, "map-dist_ca_ca")
+
+    links = page.get_by_test_id("downloads").locator("a[href*='/export']")
+    count = links.count()
+    assert count >= 12
+    seen = set()
+    for k in range(count):
+        link = links.nth(k)
+        if not link.is_visible():
+            continue
+        with page.expect_download() as info:
+            link.click()
+        download = info.value
+        data = Path(download.path()).read_bytes()
+        parsed = parse_download(data, download.suggested_filename)
+        if download.suggested_filename.endswith("-predictions.json"):
+            assert set(parsed) == set(KEYS)  # type: ignore[arg-type]
+        seen.add(Path(download.suggested_filename).suffix)
+    assert seen >= {".npz", ".json", ".csv", ".png", ".svg", ".pdf", ".pdb"}
+    assert errors == []
+
+
+def test_bad_sequence_shows_the_message(
+    server: str, guarded_page: tuple[Page, OffsiteGuard, list[str]]
+) -> None:
+    page, _, _ = guarded_page
+    page.goto(server)
+    page.get_by_test_id("sequence").fill("MKTAYIAKQRQJSFVKSHFSRQ")
+    page.get_by_test_id("predict").click()
+    error = page.get_by_test_id("error")
+    expect(error).to_contain_text("'J' at position 12")
+    assert "/view/" not in page.url
+
+
+def test_pasted_sequence_without_structure(
+    server: str, guarded_page: tuple[Page, OffsiteGuard, list[str]]
+) -> None:
+    page, _, errors = guarded_page
+    page.goto(server)
+    page.get_by_test_id("sequence").fill(
+        ">pasted\nMKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQAPILSRVGDGTQDNLSGAEKAVQVKVKALPDAQ"
+    )
+    page.get_by_test_id("predict").click()
+    page.wait_for_url(re.compile(r"/view/[0-9a-f]{32}"))
+    page.wait_for_selector(READY, timeout=60_000)
+    check_drawn(page, "map-contact")
+    check_drawn(page, "tracks")
+    assert (
+        page.get_by_test_id("viewer3d").count() == 0
+        or not page.get_by_test_id("viewer3d").is_visible()
+    )
+    assert errors == []
+
+
+def test_unknown_job_page(server: str, guarded_page: tuple[Page, OffsiteGuard, list[str]]) -> None:
+    page, _, _ = guarded_page
+    page.goto(f"{server}/view/{'0' * 32}")
+    expect(page.get_by_test_id("error")).to_contain_text("no job")
