@@ -33,6 +33,8 @@ only ``x``.
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -76,6 +78,12 @@ def _reach(block: nn.Module) -> int:
     return reach
 
 
+def _shrink(t: torch.Tensor, conv: nn.Module) -> torch.Tensor:
+    """Drop the border of a 2D window that ``conv`` (same padding) could not compute exactly."""
+    d = conv.dilation[0] * (conv.kernel_size[0] // 2)  # type: ignore[index]
+    return t[..., d : t.shape[-2] - d, d : t.shape[-1] - d]
+
+
 class DefaultNet(nn.Module):
     def __init__(self, channels: int = 128, pair_channels: int = 64) -> None:
         super().__init__()
@@ -98,6 +106,75 @@ class DefaultNet(nn.Module):
     def pair_radius(self) -> int:
         """How far a pair output (i, j) reaches from i or from j."""
         return self.residue_radius() + sum(_reach(block) for block in self.trunk2d)
+
+    def trunk2d_radius(self) -> int:
+        """How far (in pair cells, along rows or columns) the 2D trunk reaches."""
+        return sum(_reach(block) for block in self.trunk2d)
+
+    def pair_cell(self, x: torch.Tensor, i: int, j: int) -> dict[str, torch.Tensor]:
+        """The pair heads' logits at cell (i, j) of the full map, ``(B, C)`` each, exactly as
+        :meth:`forward` gives them (symmetrized), computing only what the cell depends on.
+
+        Symmetrization reads cells (i, j) and (j, i); each depends on the 2D trunk's input within
+        R = :meth:`trunk2d_radius` of it. When those two squares are disjoint (|i − j| > 2R) the
+        trunk runs on each square, else on one window holding both, so that the cells they share
+        are shared as in the full map (modified backward rules threshold the *summed* gradient at
+        a shared cell, so sharing matters for deconvnet and guided backpropagation). Each
+        convolution keeps only the cells the next layers still need, and cells outside the chain
+        are zeroed after every convolution, as zero padding does on the full map.
+        """
+        radius = self.trunk2d_radius()
+        h = self.embed(x)
+        for block in self.trunk1d:
+            h = block(h)
+        a = F.relu(h)
+        if abs(i - j) > 2 * radius:
+            square = torch.arange(-radius, radius + 1, device=x.device)
+            here = self._trunk2d_window(a, i + square, j + square)[..., 0, 0]
+            there = self._trunk2d_window(a, j + square, i + square)[..., 0, 0]
+        else:
+            low, high = min(i, j), max(i, j)
+            span = torch.arange(low - radius, high + radius + 1, device=x.device)
+            b = self._trunk2d_window(a, span, span)
+            here, there = b[..., i - low, j - low], b[..., j - low, i - low]
+        maps = [self._pair_heads(cell) for cell in (here, there)]
+        partner = (0, 2, 1, 3)  # the map whose transpose describes the same atom pairs
+        out = {
+            name: (maps[0][0][:, k] + maps[1][0][:, partner[k]]) / 2
+            for k, name in enumerate(DISTANCE_MAPS)
+        }
+        out["contact"] = (maps[0][1] + maps[1][1]) / 2
+        return out
+
+    def _pair_heads(self, cell: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Distogram ``(B, 4, bins)`` and contact ``(B, 1)`` logits of relu'd cells ``(B, C)``."""
+        pixel = cell[..., None, None]
+        maps = self.distogram(pixel)[..., 0, 0].unflatten(1, (len(DISTANCE_MAPS), DISTANCE_BINS))
+        return maps, self.contact(pixel)[..., 0, 0]
+
+    def _trunk2d_window(
+        self, a: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor
+    ) -> torch.Tensor:
+        """``relu`` of the 2D trunk's output on the window rows × cols (positions may fall outside
+        the chain), shrunk by the trunk's reach on every side: ``(B, C, len(rows) − 2R, ...)``."""
+        length = a.shape[-1]
+        inside = ((rows >= 0) & (rows < length))[:, None] & ((cols >= 0) & (cols < length))
+        rows, cols = rows.clamp(0, length - 1), cols.clamp(0, length - 1)
+        relative = (cols[None, :] - rows[:, None]).clamp(-RELATIVE_POSITIONS, RELATIVE_POSITIONS)
+        mask = inside.to(a.dtype)[None, None]
+        g = (
+            self.left(a)[:, :, rows, None]
+            + self.right(a)[:, :, None, cols]
+            + self.relpos(relative + RELATIVE_POSITIONS).permute(2, 0, 1)
+        ) * mask
+        for block in cast("list[ResidualBlock]", self.trunk2d):
+            r = _shrink(block.conv1(F.relu(g)), block.conv1)
+            mask = _shrink(mask, block.conv1)
+            r = r * mask
+            update = _shrink(block.conv2(F.relu(r)), block.conv2)
+            mask = _shrink(mask, block.conv2)
+            g = (_shrink(_shrink(g, block.conv1), block.conv2) + update) * mask
+        return F.relu(g)
 
     def forward(
         self,

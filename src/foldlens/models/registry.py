@@ -38,9 +38,9 @@ def _layers(model: nn.Module) -> list[LayerSpec]:
     layers = []
     for path, module in model.named_modules():
         if isinstance(module, nn.Conv1d):
-            layers.append(LayerSpec(path, "1d", module.in_channels))
+            layers.append(LayerSpec(path, "1d", module.in_channels, module.out_channels))
         elif isinstance(module, nn.Conv2d):
-            layers.append(LayerSpec(path, "2d", module.in_channels))
+            layers.append(LayerSpec(path, "2d", module.in_channels, module.out_channels))
     return layers
 
 

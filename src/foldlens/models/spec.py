@@ -38,11 +38,13 @@ class HeadSpec:
 
 @dataclass(frozen=True)
 class LayerSpec:
-    """A layer whose input can be attributed (``wrt=path``) or whose units can be targets."""
+    """A layer whose input can be attributed (``wrt=path``, ``channels`` input channels) or whose
+    units can be targets (``out_channels`` output channels)."""
 
     path: str
     kind: Literal["1d", "2d"]
     channels: int
+    out_channels: int
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ import gzip
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -37,10 +38,25 @@ from ..service import (
     job_input,
 )
 from ..service.examples import example, examples
+from ..service.explain import MethodInfo as MethodEntry
+from ..service.explain import method_catalogue
+from ..service.explanations import ExplanationService, Task
 from ..service.exports import catalogue, render, residue_tracks
 from ..service.inputs import JOB_ID_LENGTH
 from .limits import UploadLimit
-from .schemas import ErrorMessage, ExampleInfo, ExportLink, JobRequest, JobStatus, ModelInfo
+from .schemas import (
+    ErrorMessage,
+    ExampleInfo,
+    ExplainAnswer,
+    ExplainRequest,
+    ExportLink,
+    JobRequest,
+    JobStatus,
+    MethodInfo,
+    MethodOption,
+    ModelInfo,
+    TaskStatus,
+)
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
@@ -123,11 +139,14 @@ def create_app(data_dir: Path, max_upload: int = MAX_UPLOAD) -> FastAPI:
     """The app, with its jobs stored under ``data_dir``; request bodies over ``max_upload`` bytes
     are refused with 413."""
     service = JobService(data_dir)
+    explanations = ExplanationService(service.store)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         service.start()
+        explanations.warm_up()
         yield
+        explanations.stop()
         service.stop()
 
     app = FastAPI(
@@ -177,6 +196,7 @@ def create_app(data_dir: Path, max_upload: int = MAX_UPLOAD) -> FastAPI:
                 default=name == "default",
                 version=version(name),
                 spec=spec(name).to_json(),
+                methods=[_method_info(method) for method in method_catalogue(spec(name))],
             )
             for name in available()
         ]
@@ -329,8 +349,73 @@ def create_app(data_dir: Path, max_upload: int = MAX_UPLOAD) -> FastAPI:
             headers={"Content-Disposition": f'attachment; filename="{rendered.filename}"'},
         )
 
+    _explanation_routes(app, explanations)
     _frontend(app, service)
     return app
+
+
+def _method_info(method: MethodEntry) -> MethodInfo:
+    options = {name: MethodOption(**asdict(option)) for name, option in method.options.items()}
+    return MethodInfo(name=method.name, summary=method.summary, exact=method.exact, options=options)
+
+
+def _task_status(task: Task) -> TaskStatus:
+    base = f"/api/explanations/{task.id}"
+    return TaskStatus(
+        id=task.id,
+        job=task.job,
+        status=task.status,  # type: ignore[arg-type]
+        progress=task.progress,
+        states=dict(task.states),
+        messages=dict(task.messages),
+        results={m: f"{base}/{m}" for m, state in task.states.items() if state == "done"},
+        poll=base,
+        cancel=base,
+    )
+
+
+def _explanation_routes(app: FastAPI, explanations: ExplanationService) -> None:
+    @app.post(
+        "/api/jobs/{job_id}/explain",
+        response_model=ExplainAnswer,
+        tags=["explanations"],
+        responses={202: {"model": ExplainAnswer}},
+    )
+    async def explain_target(job_id: JobId, body: ExplainRequest) -> JSONResponse:
+        """Explain one target by several methods: 200 with every map when they are cached (or
+        finish within ``wait`` seconds), else 202 with those ready and the task to poll."""
+        request = await run_in_threadpool(
+            explanations.check, job_id, body.target, body.methods, body.options
+        )
+        results = await run_in_threadpool(explanations.cached, request)
+        task = None
+        if len(results) < len(request.methods):
+            task = explanations.start(request, set(results))
+            await run_in_threadpool(task.finished.wait, body.wait)
+            results = await run_in_threadpool(explanations.cached, request)
+        answer = ExplainAnswer(
+            target=body.target,
+            description=request.description,
+            results=results,
+            task=None if task is None else _task_status(task),
+        )
+        complete = len(results) == len(request.methods)
+        return JSONResponse(answer.model_dump(mode="json"), status_code=200 if complete else 202)
+
+    @app.get("/api/explanations/{task_id}", response_model=TaskStatus, tags=["explanations"])
+    def poll_task(task_id: str) -> TaskStatus:
+        """Progress and per-method state of an explanation task."""
+        return _task_status(explanations.task(task_id))
+
+    @app.delete("/api/explanations/{task_id}", response_model=TaskStatus, tags=["explanations"])
+    def cancel_task(task_id: str) -> TaskStatus:
+        """Cancel the task: methods not finished are dropped; nothing half-done is stored."""
+        return _task_status(explanations.cancel(task_id))
+
+    @app.get("/api/explanations/{task_id}/{method}", tags=["explanations"])
+    def task_result(task_id: str, method: str) -> dict[str, Any]:
+        """One finished method's explanation."""
+        return explanations.result(task_id, method)
 
 
 def _frontend(app: FastAPI, service: JobService) -> None:

@@ -21,9 +21,25 @@ class JobRequest(BaseModel):
     model: str = Field("default", description="A model name from /api/models.")
 
 
+class MethodOption(BaseModel):
+    default: Any
+    description: str
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: list[str] = []
+
+
+class MethodInfo(BaseModel):
+    name: str
+    summary: str
+    exact: bool = Field(description="False: a rule-based method on a model it is not exact for.")
+    options: dict[str, MethodOption]
+
+
 class ModelInfo(BaseModel):
     name: str
     default: bool
+    methods: list[MethodInfo] = Field(description="The explanation methods offered for it.")
     version: str = Field(description="Spec version and a digest of the weights.")
     spec: dict[str, Any] = Field(
         description="Inputs, heads, layers, exact methods, receptive fields, length limit."
@@ -65,3 +81,32 @@ class JobStatus(BaseModel):
     view: str = Field(description="The result page of this job.")
     exports: list[ExportLink] = Field(description="Every download of this job once it is done.")
     tracks: list[str] = Field(description="Per-residue values that can colour the structure.")
+
+
+class ExplainRequest(BaseModel):
+    """What to explain and how: an output ``{head, i, j?, class?}`` or a unit ``{layer, channel,
+    i, j?}`` (residues 0-based), methods from the model's list, options per method."""
+
+    target: dict[str, Any]
+    methods: list[str]
+    options: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    wait: float = Field(0.5, ge=0, le=10, description="Seconds to wait for the answer before 202.")
+
+
+class TaskStatus(BaseModel):
+    id: str
+    job: str
+    status: Literal["running", "done", "failed", "cancelled"]
+    progress: float
+    states: dict[str, str] = Field(description="Method → queued, running, done, failed, cancelled.")
+    messages: dict[str, str]
+    results: dict[str, str] = Field(description="Method → URL of its result, once done.")
+    poll: str
+    cancel: str
+
+
+class ExplainAnswer(BaseModel):
+    target: dict[str, Any]
+    description: str = Field(description="The target in words.")
+    results: dict[str, Any] = Field(description="Method → explanation, for those ready.")
+    task: TaskStatus | None = Field(description="The background task computing the rest (202).")

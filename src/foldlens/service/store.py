@@ -36,6 +36,14 @@ CREATE TABLE IF NOT EXISTS results (
     predictions_json BLOB NOT NULL,
     truth BLOB
 );
+CREATE TABLE IF NOT EXISTS explanations (
+    key TEXT PRIMARY KEY,
+    job TEXT NOT NULL REFERENCES jobs (id),
+    method TEXT NOT NULL,
+    request TEXT NOT NULL,
+    result BLOB NOT NULL,
+    created REAL NOT NULL
+);
 """
 MAX_ATTEMPTS = 2
 """A job that was running when the server stopped is retried until it has started this often."""
@@ -195,6 +203,23 @@ class JobStore:
                 "SELECT id FROM jobs WHERE status = 'queued' ORDER BY created"
             ).fetchall()
         return [row["id"] for row in rows]
+
+    def explanation(self, key: str) -> bytes | None:
+        """A cached explanation (gzip-compressed JSON), or ``None``."""
+        with self._connect() as db:
+            row = db.execute("SELECT result FROM explanations WHERE key = ?", (key,)).fetchone()
+        return None if row is None else bytes(row["result"])
+
+    def save_explanation(
+        self, key: str, job_id: str, method: str, request: str, result: bytes
+    ) -> None:
+        """Cache one finished explanation; ``request`` is the JSON of target, method and options."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO explanations (key, job, method, request, result, created) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (key, job_id, method, request, result, time.time()),
+            )
 
     def counts(self) -> dict[str, int]:
         with self._connect() as db:

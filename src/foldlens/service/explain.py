@@ -1,0 +1,389 @@
+"""Explanations of one target of a job's prediction, by several methods side by side.
+
+A *target* comes from the page or the CLI as JSON: an output ``{"head", "i", "j"?, "class"?}``
+(0-based residues) or an internal unit ``{"layer", "channel", "i", "j"?}``. Every method attributes
+the same scalar — a class or contact logit, an expected distance in Å, a unit's activation — to the
+model input, ``(41, L)``: 20 one-hot letters, 20 profile columns and the has-profile flag. The
+per-residue aggregates are the signed sum over features ``s_k = Σ_f A_fk`` and the magnitude
+``m_k = Σ_f |A_fk|``.
+
+*In-silico mutagenesis* (``mutagenesis``) is a method here too: for every residue k within the
+target's receptive field and ``window`` residues of the target's residue(s), and every amino acid
+a, the change of the target when the one-hot letter of k becomes a (the profile is kept),
+``Δ_ka = f(x with k → a) − f(x)``, computed in batches.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+import foldlens.attribution as fl
+
+from ..attribution.methods import REGISTRY
+from ..models.spec import ModelSpec
+from ..models.views import OutputTarget, Readout, UnitTarget, output_view, unit_view
+from ..protein.alphabet import AMINO_ACIDS
+from ..protein.features import FEATURE_NAMES
+from .errors import InvalidInputError
+
+MUTAGENESIS = "mutagenesis"
+TOP_RESIDUES = 10
+
+
+@dataclass(frozen=True)
+class ServiceOption:
+    """A user-facing option: default, bounds and meaning; ``choices`` for text options."""
+
+    default: Any
+    description: str
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: tuple[str, ...] = ()
+
+
+RULE_BASES = ("gradient", "deconvnet", "guided_backprop")
+OPTIONS: dict[str, dict[str, ServiceOption]] = {
+    "integrated_gradients": {
+        "steps": ServiceOption(
+            32, "Gauss–Legendre points on the path from the all-zero input", 1, 256
+        ),
+    },
+    "smoothgrad": {
+        "base": ServiceOption(
+            "gradient", "the method averaged over noisy inputs", choices=RULE_BASES
+        ),
+        "samples": ServiceOption(16, "noisy copies of the input", 1, 128),
+        "noise": ServiceOption(0.15, "noise standard deviation (input range is 0–1)", 0.0, 1.0),
+    },
+    "occlusion": {
+        "window": ServiceOption(
+            1, "residues zeroed at once (all 41 features), sliding by one", 1, 51
+        ),
+    },
+    MUTAGENESIS: {
+        "window": ServiceOption(
+            10, "mutate residues this close to the target residue(s) (each costs 19 passes)", 0, 250
+        ),
+    },
+}
+"""Options the page and CLI may set, per method; the engine's other options keep their defaults."""
+
+
+@dataclass(frozen=True)
+class MethodInfo:
+    name: str
+    summary: str
+    exact: bool
+    options: dict[str, ServiceOption] = field(default_factory=dict)
+
+
+def method_catalogue(model_spec: ModelSpec) -> list[MethodInfo]:
+    """The methods offered for a model, in display order, with whether each is exact for it."""
+    exact = set(model_spec.exact_methods)
+    listed = [
+        MethodInfo(name, method.summary, name in exact, OPTIONS.get(name, {}))
+        for name, method in REGISTRY.items()
+    ]
+    listed.append(
+        MethodInfo(
+            MUTAGENESIS,
+            "change of the target when each residue is mutated to "
+            "each amino acid (in-silico mutagenesis)",
+            True,
+            OPTIONS[MUTAGENESIS],
+        )
+    )
+    return listed
+
+
+def check_options(method: str, given: dict[str, Any]) -> dict[str, Any]:
+    """``given`` checked against the method's options, defaults filled in."""
+    allowed = OPTIONS.get(method, {})
+    unknown = sorted(set(given) - set(allowed))
+    if unknown:
+        raise InvalidInputError(
+            f"{method} has no option {', '.join(unknown)}; options: {sorted(allowed)}"
+        )
+    resolved = {}
+    for name, option in allowed.items():
+        value = given.get(name, option.default)
+        if option.choices:
+            if value not in option.choices:
+                raise InvalidInputError(
+                    f"{method} {name} must be one of {list(option.choices)}, not {value!r}"
+                )
+        else:
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise InvalidInputError(f"{method} {name} must be a number, not {value!r}")
+            if isinstance(option.default, int) and value != int(value):
+                raise InvalidInputError(f"{method} {name} must be a whole number, not {value!r}")
+            assert option.minimum is not None and option.maximum is not None
+            if not option.minimum <= value <= option.maximum:
+                raise InvalidInputError(
+                    f"{method} {name} = {value} is outside {option.minimum:g}–{option.maximum:g}"
+                )
+            value = type(option.default)(value)
+        resolved[name] = value
+    return resolved
+
+
+def _index(raw: dict[str, Any], key: str, length: int, what: str) -> int:
+    value = raw.get(key)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidInputError(f"the target needs {key} (a 0-based {what} index), got {value!r}")
+    if not 0 <= value < length:
+        raise InvalidInputError(f"target {key} = {value} is out of range 0–{length - 1}")
+    return value
+
+
+def check_target(
+    raw: dict[str, Any], model_spec: ModelSpec, length: int
+) -> OutputTarget | UnitTarget:
+    """A JSON target checked against the model and the protein's length."""
+    if not isinstance(raw, dict):
+        raise InvalidInputError("the target must be an object")
+    if "layer" in raw:
+        layers = {layer.path: layer for layer in model_spec.layers}
+        layer = layers.get(raw["layer"])
+        if layer is None:
+            raise InvalidInputError(f"model {model_spec.name!r} has no layer {raw['layer']!r}")
+        channel = _index(raw, "channel", layer.out_channels, "channel")
+        i = _index(raw, "i", length, "residue")
+        j = _index(raw, "j", length, "residue") if layer.kind == "2d" else None
+        return UnitTarget(layer.path, channel, i, j)
+    heads = {head.name: head for head in model_spec.heads}
+    head = heads.get(raw.get("head", ""))
+    if head is None:
+        raise InvalidInputError(
+            f"model {model_spec.name!r} has no head {raw.get('head')!r}; heads: {list(heads)}"
+        )
+    i = _index(raw, "i", length, "residue")
+    j = _index(raw, "j", length, "residue") if head.kind == "pair" else None
+    index = 0
+    if head.classes:
+        if raw.get("class") not in head.classes:
+            raise InvalidInputError(f"head {head.name} needs a class, one of {head.classes}")
+        index = head.classes.index(raw["class"])
+    return OutputTarget(head.name, i, j, index)
+
+
+def target_json(target: OutputTarget | UnitTarget, model_spec: ModelSpec) -> dict[str, Any]:
+    """The canonical JSON of a target (what the cache key and the URL hold)."""
+    if isinstance(target, UnitTarget):
+        unit: dict[str, Any] = {"layer": target.layer, "channel": target.channel, "i": target.i}
+        return unit if target.j is None else {**unit, "j": target.j}
+    out: dict[str, Any] = {"head": target.head, "i": target.i}
+    if target.j is not None:
+        out["j"] = target.j
+    classes = model_spec.head(target.head).classes
+    if classes:
+        out["class"] = classes[target.index]
+    return out
+
+
+def describe(target: OutputTarget | UnitTarget, model_spec: ModelSpec, sequence: str) -> str:
+    """The target in words, residues 1-based as a person counts them."""
+
+    def residue(k: int) -> str:
+        return f"{sequence[k]}{k + 1}"
+
+    if isinstance(target, UnitTarget):
+        where = (
+            residue(target.i) if target.j is None else f"({residue(target.i)}, {residue(target.j)})"
+        )
+        return f"unit {target.channel} of layer {target.layer} at {where}"
+    head = model_spec.head(target.head)
+    if target.j is not None:
+        pair = f"i = {residue(target.i)}, j = {residue(target.j)}"
+        if head.transform == "expected distance":
+            return f"the predicted {head.meaning} for {pair} (expected value of the distogram, Å)"
+        if head.transform == "identity":
+            return f"the predicted {head.meaning} for {pair} ({head.units})"
+        return f"the logit of {head.meaning} for {pair}"
+    if head.classes:
+        return (
+            f"the logit of {head.meaning} class {head.classes[target.index]} at {residue(target.i)}"
+        )
+    return f"the logit of {head.meaning} at {residue(target.i)}"
+
+
+def receptive_residues(
+    target: OutputTarget | UnitTarget, model_spec: ModelSpec, length: int
+) -> np.ndarray:
+    """Boolean ``(L,)``: residues that can change the target (all of them when unbounded)."""
+    kind = "pair" if target.j is not None else "per-residue"
+    radius = model_spec.receptive_field.get(kind)
+    if radius is None:
+        return np.ones(length, dtype=bool)
+    positions = np.arange(length)
+    near = np.abs(positions - target.i) <= radius
+    if target.j is not None:
+        near |= np.abs(positions - target.j) <= radius
+    return near
+
+
+def _near(target: OutputTarget | UnitTarget, length: int, window: int) -> np.ndarray:
+    positions = np.arange(length)
+    near = np.abs(positions - target.i) <= window
+    return near if target.j is None else near | (np.abs(positions - target.j) <= window)
+
+
+@dataclass
+class Explanation:
+    """One method's answer: ``attribution`` (41, L), or for mutagenesis ``delta`` (L, 20)."""
+
+    method: str
+    exact: bool
+    value: float
+    seconds: float
+    attribution: np.ndarray | None = None
+    delta: np.ndarray | None = None
+
+    def to_json(self, sequence: str) -> dict[str, Any]:
+        if self.delta is not None:
+            per_residue = np.nan_to_num(self.delta)
+            signed, magnitude = per_residue.mean(axis=1), np.abs(per_residue).mean(axis=1)
+        else:
+            assert self.attribution is not None
+            signed, magnitude = self.attribution.sum(axis=0), np.abs(self.attribution).sum(axis=0)
+        top = np.argsort(-magnitude, kind="stable")[:TOP_RESIDUES]
+        out: dict[str, Any] = {
+            "method": self.method,
+            "exact": self.exact,
+            "value": round(self.value, 6),
+            "seconds": round(self.seconds, 4),
+            "residue_sum": _rounded(signed),
+            "residue_magnitude": _rounded(magnitude),
+            "top": [
+                {
+                    "index": int(k),
+                    "residue": sequence[k],
+                    "sum": float(signed[k]),
+                    "magnitude": float(magnitude[k]),
+                }
+                for k in top
+            ],
+        }
+        if self.delta is not None:
+            out["alphabet"] = AMINO_ACIDS
+            out["wild_type"] = [AMINO_ACIDS.index(c) for c in sequence]
+            out["delta"] = [
+                [None if np.isnan(v) else round(float(v), 5) for v in row] for row in self.delta
+            ]
+        else:
+            out["features"] = list(FEATURE_NAMES)
+            out["attribution"] = _rounded(self.attribution)
+        return out
+
+
+def _rounded(values: np.ndarray | None) -> Any:
+    assert values is not None
+    scale = float(np.abs(values).max()) or 1.0
+    decimals = max(4, 4 - int(np.floor(np.log10(scale))))  # 4 significant digits of the largest
+    return np.round(values.astype(np.float64), decimals).tolist()
+
+
+class ExplanationCancelledError(Exception):
+    """The explanation was cancelled; nothing of it is stored."""
+
+
+def _mutagenesis(
+    view: nn.Module,
+    readout: Readout,
+    x: torch.Tensor,
+    positions: np.ndarray,
+    cancel: threading.Event,
+    progress: Any,
+    batch: int = 32,
+) -> tuple[float, np.ndarray]:
+    length = x.shape[-1]
+    delta = np.full((length, len(AMINO_ACIDS)), np.nan, dtype=np.float32)
+    with torch.no_grad():
+        wild = float(readout(view(x))[0])
+        mutants = [(int(k), a) for k in np.flatnonzero(positions) for a in range(len(AMINO_ACIDS))]
+        for start in range(0, len(mutants), batch):
+            if cancel.is_set():
+                raise ExplanationCancelledError
+            chunk = mutants[start : start + batch]
+            xs = x.repeat(len(chunk), 1, 1)
+            for row, (k, a) in enumerate(chunk):
+                xs[row, : len(AMINO_ACIDS), k] = 0
+                xs[row, a, k] = 1
+            values = readout(view(xs))
+            for row, (k, a) in enumerate(chunk):
+                delta[k, a] = float(values[row]) - wild
+            progress(min(1.0, (start + len(chunk)) / len(mutants)))
+    return wild, delta
+
+
+def _target_value(view: nn.Module, x: torch.Tensor, readout: Readout | None, target: Any) -> float:
+    """The explained scalar: the readout of an output, or the unit's activation."""
+    with torch.no_grad():
+        if readout is not None:
+            return float(readout(view(x))[0])
+        captured: list[torch.Tensor] = []
+        module = view.get_submodule(target.module)
+        handle = module.register_forward_hook(lambda m, args, out: captured.append(out))
+        try:
+            view(x)
+        finally:
+            handle.remove()
+        return float(captured[0][target.index])
+
+
+def explain(
+    model: nn.Module,
+    model_spec: ModelSpec,
+    x: torch.Tensor,
+    target: OutputTarget | UnitTarget,
+    method: str,
+    options: dict[str, Any],
+    cancel: threading.Event | None = None,
+    progress: Any = None,
+) -> Explanation:
+    """One method's explanation of ``target`` for input ``x`` ``(1, 41, L)``."""
+    cancel = cancel or threading.Event()
+    length = x.shape[-1]
+    start = time.perf_counter()
+    exact = method in model_spec.exact_methods or method == MUTAGENESIS
+    if isinstance(target, UnitTarget):
+        view, path, index = unit_view(model, target, length)
+        engine_target: Any = fl.Neuron(path, index)
+        readout = None
+    else:
+        view, readout = output_view(model, model_spec, target, length)
+        engine_target = lambda out: readout(out)[0]  # noqa: E731
+    if method == MUTAGENESIS:
+        if readout is None:
+            raise InvalidInputError("mutagenesis explains outputs, not internal units")
+        value, delta = _mutagenesis(
+            view,
+            readout,
+            x,
+            receptive_residues(target, model_spec, length)
+            & _near(target, length, options["window"]),
+            cancel,
+            progress or (lambda f: None),
+        )
+        return Explanation(method, exact, value, time.perf_counter() - start, delta=delta)
+    if method not in REGISTRY:
+        raise InvalidInputError(
+            f"unknown method {method!r}; methods: {[m.name for m in method_catalogue(model_spec)]}"
+        )
+    engine_options = dict(options)
+    if method == "occlusion":
+        engine_options = {"window": (x.shape[1], options["window"]), "stride": (x.shape[1], 1)}
+    if cancel.is_set():
+        raise ExplanationCancelledError
+    maps = fl.attribute(view, x, engine_target, method=method, **engine_options)
+    value = _target_value(view, x, readout, engine_target)
+    return Explanation(
+        method, exact, value, time.perf_counter() - start, attribution=maps[0].numpy()
+    )

@@ -1,0 +1,257 @@
+"""Explanation requests: cached answers, background tasks, progress and cancellation.
+
+A request names a finished job, a target, methods and their options. Each (job, target, method,
+options) has a key, the SHA-256 of its canonical JSON; finished explanations are cached in the job
+store under it, so a repeated request is answered at once. Missing ones run as one *task* in a
+background thread (never in the request thread), method after method; the task reports each
+method's state and can be cancelled, and only whole explanations are ever stored.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import logging
+import threading
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from ..models import load, spec
+from ..models.views import OutputTarget, UnitTarget
+from ..protein.features import residue_features
+from .errors import InvalidInputError, JobNotFoundError, NotReadyError
+from .examples import example
+from .explain import (
+    MUTAGENESIS,
+    ExplanationCancelledError,
+    check_options,
+    check_target,
+    describe,
+    explain,
+    method_catalogue,
+    target_json,
+)
+from .store import Job, JobStore
+
+log = logging.getLogger(__name__)
+MAX_METHODS = 12
+FEATURE_CACHE = 8
+TASK_ID_LENGTH = 32
+
+
+@dataclass
+class Task:
+    """The methods of one request still to compute, and how far they got."""
+
+    id: str
+    job: str
+    target: OutputTarget | UnitTarget
+    methods: dict[str, dict[str, Any]]
+    """Method → checked options."""
+    keys: dict[str, str]
+    states: dict[str, str] = field(default_factory=dict)
+    """Method → ``queued``, ``running``, ``done``, ``failed`` or ``cancelled``."""
+    messages: dict[str, str] = field(default_factory=dict)
+    progress: float = 0.0
+    cancel: threading.Event = field(default_factory=threading.Event)
+    finished: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def status(self) -> str:
+        states = set(self.states.values())
+        if states & {"queued", "running"}:
+            return "running"
+        if "cancelled" in states:
+            return "cancelled"
+        return "failed" if "failed" in states else "done"
+
+
+@dataclass(frozen=True)
+class Request:
+    """A checked request: the target, its words, and per method its options and cache key."""
+
+    job: Job
+    target: OutputTarget | UnitTarget
+    description: str
+    methods: dict[str, dict[str, Any]]
+    keys: dict[str, str]
+
+
+class ExplanationService:
+    """Answers explanation requests for the jobs in ``store`` with one background thread."""
+
+    def __init__(self, store: JobStore) -> None:
+        self.store = store
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="foldlens-explain")
+        self._tasks: dict[str, Task] = {}
+        self._lock = threading.Lock()
+        self._models: dict[str, nn.Module] = {}
+        self._features: OrderedDict[str, torch.Tensor] = OrderedDict()
+
+    def warm_up(self, model: str = "default") -> None:
+        """Load ``model`` in the background so that the first request does not wait for it."""
+        self._executor.submit(self._model, model)
+
+    def stop(self) -> None:
+        for task in list(self._tasks.values()):
+            task.cancel.set()
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+    def check(self, job_id: str, raw_target: Any, methods: Any, options: Any) -> Request:
+        """The request checked against the job's model; :class:`InvalidInputError` otherwise."""
+        job = self.store.get(job_id)
+        if job.status != "done":
+            raise NotReadyError(f"job {job_id} is {job.status}; explain it once it is done")
+        model_spec = spec(job.inputs.model)
+        offered = {m.name for m in method_catalogue(model_spec)}
+        if not isinstance(methods, list) or not methods or len(methods) > MAX_METHODS:
+            raise InvalidInputError(f"give 1–{MAX_METHODS} methods, from {sorted(offered)}")
+        unknown = [m for m in methods if m not in offered]
+        if unknown:
+            raise InvalidInputError(
+                f"unknown method(s) {unknown}; methods for {model_spec.name}: {sorted(offered)}"
+            )
+        options = options or {}
+        if not isinstance(options, dict) or set(options) - set(methods):
+            raise InvalidInputError("options must map chosen methods to their options")
+        target = check_target(raw_target, model_spec, len(job.inputs.sequence))
+        if isinstance(target, UnitTarget) and MUTAGENESIS in methods:
+            raise InvalidInputError("mutagenesis explains outputs, not internal units")
+        checked = {m: check_options(m, options.get(m) or {}) for m in dict.fromkeys(methods)}
+        canonical = target_json(target, model_spec)
+        keys = {
+            m: _digest({"job": job.id, "target": canonical, "method": m, "options": o})
+            for m, o in checked.items()
+        }
+        return Request(
+            job, target, describe(target, model_spec, job.inputs.sequence), checked, keys
+        )
+
+    def cached(self, request: Request) -> dict[str, dict[str, Any]]:
+        """The methods of ``request`` already explained, with their results."""
+        found = {}
+        for method, key in request.keys.items():
+            blob = self.store.explanation(key)
+            if blob is not None:
+                found[method] = json.loads(gzip.decompress(blob))
+        return found
+
+    def start(self, request: Request, done: set[str]) -> Task:
+        """The task computing the methods of ``request`` not in ``done`` (an identical running
+        task is reused)."""
+        pending = {m: o for m, o in request.methods.items() if m not in done}
+        task_id = _digest(sorted(request.keys[m] for m in pending))[:TASK_ID_LENGTH]
+        with self._lock:
+            running = self._tasks.get(task_id)
+            if running is not None and running.status == "running":
+                return running
+            task = Task(
+                task_id,
+                request.job.id,
+                request.target,
+                pending,
+                {m: request.keys[m] for m in pending},
+            )
+            task.states = dict.fromkeys(pending, "queued")
+            self._tasks[task_id] = task
+        self._executor.submit(self._run, task)
+        return task
+
+    def task(self, task_id: str) -> Task:
+        with self._lock:
+            task = self._tasks.get(task_id)
+        if task is None:
+            raise JobNotFoundError(f"no explanation task {task_id[:80]!r}")
+        return task
+
+    def cancel(self, task_id: str) -> Task:
+        task = self.task(task_id)
+        task.cancel.set()
+        return task
+
+    def result(self, task_id: str, method: str) -> dict[str, Any]:
+        task = self.task(task_id)
+        if method not in task.keys:
+            raise JobNotFoundError(f"task {task_id} has no method {method!r}")
+        blob = self.store.explanation(task.keys[method])
+        if blob is None:
+            raise NotReadyError(f"{method} is {task.states[method]}")
+        return dict(json.loads(gzip.decompress(blob)))
+
+    def _model(self, name: str) -> nn.Module:
+        if name not in self._models:
+            self._models[name] = load(name)
+        return self._models[name]
+
+    def _input(self, job: Job) -> torch.Tensor:
+        """The job's model input ``(1, 41, L)``, the profile computed once per job."""
+        if job.id not in self._features:
+            alignment = job.inputs.alignment()
+            profile = alignment.profile() if alignment is not None else None
+            if job.inputs.example is not None:
+                profile = example(job.inputs.example).profile()
+            self._features[job.id] = residue_features(job.inputs.sequence, profile)[None]
+            while len(self._features) > FEATURE_CACHE:
+                self._features.popitem(last=False)
+        return self._features[job.id]
+
+    def _run(self, task: Task) -> None:
+        job = self.store.get(task.job)
+        model_spec = spec(job.inputs.model)
+        model = self._model(job.inputs.model)
+        x = self._input(job)
+        methods = list(task.methods)
+        for number, method in enumerate(methods):
+            if task.cancel.is_set():
+                task.states[method] = "cancelled"
+                continue
+            task.states[method] = "running"
+
+            def progress(fraction: float, number: int = number) -> None:
+                task.progress = (number + fraction) / len(methods)
+
+            try:
+                answer = explain(
+                    model,
+                    model_spec,
+                    x,
+                    task.target,
+                    method,
+                    task.methods[method],
+                    task.cancel,
+                    progress,
+                )
+            except ExplanationCancelledError:
+                task.states[method] = "cancelled"
+                continue
+            except (ValueError, TypeError) as error:
+                task.states[method], task.messages[method] = "failed", str(error)
+                continue
+            except Exception as error:
+                log.exception("explanation %s of job %s failed", method, task.job)
+                task.states[method] = "failed"
+                task.messages[method] = f"internal error ({type(error).__name__})"
+                continue
+            document = answer.to_json(job.inputs.sequence)
+            request = json.dumps(
+                {
+                    "target": target_json(task.target, model_spec),
+                    "method": method,
+                    "options": task.methods[method],
+                }
+            )
+            blob = gzip.compress(json.dumps(document).encode(), 5)
+            self.store.save_explanation(task.keys[method], task.job, method, request, blob)
+            task.states[method] = "done"
+            task.progress = (number + 1) / len(methods)
+        task.finished.set()
+
+
+def _digest(value: Any) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()

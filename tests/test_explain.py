@@ -1,0 +1,283 @@
+"""Explanations of one target: the fast views against the full model, mutagenesis against a loop
+written here, the method catalogue, and the explain API (cache, tasks, cancel, bad requests)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+import torch
+from fastapi.testclient import TestClient
+
+import foldlens as fl
+from foldlens.attribution.methods import REGISTRY
+from foldlens.models import spec
+from foldlens.models.default import DefaultNet
+from foldlens.models.seed2018 import Seed2018Net
+from foldlens.models.views import OutputTarget, UnitTarget
+from foldlens.protein.alphabet import AMINO_ACIDS
+from foldlens.protein.features import residue_features
+from foldlens.protein.labels import expected_distance
+from foldlens.server import create_app
+from foldlens.service.explain import (
+    MUTAGENESIS,
+    check_target,
+    explain,
+    method_catalogue,
+    receptive_residues,
+)
+
+RULES = ("gradient", "deconvnet", "guided_backprop")
+HELIX = {"head": "ss3", "i": 1, "class": "H"}
+
+
+def random_input(length: int, seed: int, profile: bool) -> torch.Tensor:
+    rng = np.random.default_rng(seed)
+    sequence = "".join(rng.choice(list(AMINO_ACIDS), length))
+    columns = rng.dirichlet(np.ones(20), length).astype(np.float32) if profile else None
+    return residue_features(sequence, columns)[None]
+
+
+def full_model_value(model: torch.nn.Module, target: OutputTarget) -> object:
+    """The target read from the whole model's output, written independently of the views."""
+    model_spec = spec("default" if isinstance(model, DefaultNet) else "seed2018")
+    head = model_spec.head(target.head)
+
+    def value(out: dict[str, torch.Tensor]) -> torch.Tensor:
+        logits = out[target.head][0]
+        if head.transform == "expected distance":
+            return expected_distance(logits[:, target.i, target.j], dim=0)
+        if head.transform == "identity":
+            return logits[target.i, target.j]
+        if target.j is None:
+            return logits[target.index, target.i]
+        return logits[target.index, target.i, target.j]
+
+    return value
+
+
+@pytest.fixture(scope="module")
+def default_net() -> DefaultNet:
+    torch.manual_seed(3)
+    return DefaultNet().eval()
+
+
+OUTPUTS = [
+    OutputTarget("ss3", 7, None, 1),
+    OutputTarget("rsa", 129, None, 0),
+    OutputTarget("dist_ca_cb", 2, 127),  # |i - j| > 2 R: two separate windows
+    OutputTarget("dist_cb_ca", 100, 60),  # overlapping windows: one shared window
+    OutputTarget("contact", 128, 126),  # at the chain's end
+    OutputTarget("dist_cb_cb", 5, 5),
+]
+
+
+@pytest.mark.parametrize("target", OUTPUTS, ids=lambda t: f"{t.head}-{t.i}-{t.j}")
+@pytest.mark.parametrize("method", RULES)
+def test_output_views_match_the_full_model(
+    default_net: DefaultNet, target: OutputTarget, method: str
+) -> None:
+    x = random_input(130, seed=1, profile=True)
+    model_spec = spec("default")
+    answer = explain(default_net, model_spec, x, target, method, {})
+    reference = fl.attribute(default_net, x, full_model_value(default_net, target), method=method)
+    scale = reference.abs().max().item()
+    assert scale > 0
+    np.testing.assert_allclose(answer.attribution, reference[0].numpy(), atol=1e-5 * scale)
+    with torch.no_grad():
+        assert answer.value == pytest.approx(
+            float(full_model_value(default_net, target)(default_net(x))), abs=1e-4
+        )  # type: ignore[operator]
+
+
+@pytest.mark.parametrize(
+    "target",
+    [UnitTarget("trunk2d.2.conv1", 5, 20, 90), UnitTarget("trunk1d.4.conv2", 3, 64),
+     UnitTarget("left", 11, 3), UnitTarget("distogram", 40, 129, 0)],
+    ids=lambda t: f"{t.layer}-{t.i}-{t.j}",
+)  # fmt: skip
+@pytest.mark.parametrize("method", RULES)
+def test_unit_views_match_the_full_model(
+    default_net: DefaultNet, target: UnitTarget, method: str
+) -> None:
+    x = random_input(130, seed=2, profile=False)
+    answer = explain(default_net, spec("default"), x, target, method, {})
+    index = (0, target.channel, target.i) + (() if target.j is None else (target.j,))
+    reference = fl.attribute(default_net, x, fl.Neuron(target.layer, index), method=method)
+    scale = reference.abs().max().item()
+    assert scale > 0
+    np.testing.assert_allclose(answer.attribution, reference[0].numpy(), atol=1e-5 * scale)
+
+
+@pytest.mark.parametrize("method", RULES)
+def test_seed2018_window_matches_the_full_model(method: str) -> None:
+    torch.manual_seed(4)
+    net = Seed2018Net().eval()
+    x = random_input(40, seed=5, profile=True)
+    for target in (OutputTarget("dist_cb_cb", 3, 30), OutputTarget("dist_ca_cb", 20, 21)):
+        answer = explain(net, spec("seed2018"), x, target, method, {})
+        reference = fl.attribute(net, x, full_model_value(net, target), method=method)
+        np.testing.assert_allclose(answer.attribution, reference[0].numpy(), atol=1e-6)
+        unit = UnitTarget("conv2", 9, target.i, target.j)
+        answer = explain(net, spec("seed2018"), x, unit, method, {})
+        neuron = fl.Neuron("conv2", (0, 9, target.i, target.j))
+        np.testing.assert_allclose(
+            answer.attribution, fl.attribute(net, x, neuron, method=method)[0].numpy(), atol=1e-6
+        )
+
+
+def test_mutagenesis_against_a_loop() -> None:
+    """Δ_ka = f(x with residue k → a) − f(x), checked at a few residues with the whole model
+    (a narrow network of the default's shape keeps the loop fast)."""
+    torch.manual_seed(6)
+    narrow = DefaultNet(channels=16, pair_channels=8).eval()
+    x = random_input(70, seed=6, profile=True)
+    model_spec = spec("default")
+    for target in (OutputTarget("ss8", 30, None, 2), OutputTarget("dist_cb_cb", 10, 50)):
+        answer = explain(narrow, model_spec, x, target, MUTAGENESIS, {"window": 6})
+        value = full_model_value(narrow, target)
+        assert answer.delta is not None
+        outside = np.isnan(answer.delta).all(axis=1)
+        near = np.abs(np.arange(70) - target.i) <= 6
+        if target.j is not None:
+            near |= np.abs(np.arange(70) - target.j) <= 6
+        np.testing.assert_array_equal(~outside, near)
+        with torch.no_grad():
+            wild = float(value(narrow(x)))  # type: ignore[operator]
+            for k in np.flatnonzero(near)[[0, 7, -1]]:
+                for a in (0, 7, 19):
+                    mutant = x.clone()
+                    mutant[0, :20, k] = 0
+                    mutant[0, a, k] = 1
+                    expected = float(value(narrow(mutant))) - wild  # type: ignore[operator]
+                    assert answer.delta[k, a] == pytest.approx(expected, abs=2e-4)
+        wild_type = x[0, :20].argmax(0).numpy()
+        np.testing.assert_allclose(answer.delta[near, wild_type[near]], 0, atol=1e-4)
+
+
+def test_receptive_residues_and_mutagenesis_outside_them(default_net: DefaultNet) -> None:
+    model_spec = spec("default")
+    radius = model_spec.receptive_field["per-residue"]
+    assert radius is not None
+    inside = receptive_residues(OutputTarget("rsa", 10), model_spec, 300)
+    assert inside.sum() == 10 + radius + 1 and inside[10 + radius] and not inside[11 + radius]
+
+
+def test_method_catalogue_lists_the_engine_and_mutagenesis() -> None:
+    for name in ("default", "seed2018"):
+        listed = method_catalogue(spec(name))
+        assert [m.name for m in listed] == [*REGISTRY, MUTAGENESIS]
+        assert all(m.exact for m in listed)
+
+
+@pytest.mark.parametrize(
+    ("raw", "words"),
+    [
+        ({"head": "ss3", "i": 80, "class": "H"}, "out of range 0–69"),
+        ({"head": "ss3", "i": 3}, "needs a class"),
+        ({"head": "ss3", "i": -1, "class": "E"}, "out of range"),
+        ({"head": "contact", "i": 3}, "needs j"),
+        ({"head": "torsion", "i": 3}, "no head 'torsion'"),
+        ({"layer": "trunk9", "channel": 0, "i": 1}, "no layer 'trunk9'"),
+        ({"layer": "trunk2d.0.conv1", "channel": 64, "i": 1, "j": 2}, "out of range 0–63"),
+        ({"head": "rsa", "i": "3"}, "0-based residue index"),
+    ],
+)
+def test_bad_targets(raw: dict, words: str) -> None:
+    from foldlens.service import InvalidInputError
+
+    with pytest.raises(InvalidInputError, match=words):
+        check_target(raw, spec("default"), 70)
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    with TestClient(create_app(tmp_path_factory.mktemp("explain"))) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def job(client: TestClient) -> dict:
+    job = client.post("/api/jobs", json={"example": "2o38B"}).json()
+    while job["status"] not in ("done", "failed"):
+        time.sleep(0.05)
+        job = client.get(f"/api/jobs/{job['id']}").json()
+    assert job["status"] == "done"
+    return job
+
+
+def finish(client: TestClient, answer: dict) -> dict:
+    """Poll the answer's task and return every method's result."""
+    results = dict(answer["results"])
+    task = answer["task"]
+    while task is not None and task["status"] == "running":
+        time.sleep(0.05)
+        task = client.get(task["poll"]).json()
+    if task is not None:
+        for method, url in task["results"].items():
+            results[method] = client.get(url).json()
+    return results
+
+
+def test_explain_api_computes_then_caches(client: TestClient, job: dict) -> None:
+    target = {"head": "dist_cb_cb", "i": 10, "j": 60}
+    body = {"target": target, "methods": list(RULES), "wait": 0}
+    first = client.post(f"/api/jobs/{job['id']}/explain", json=body)
+    assert first.status_code in (200, 202)
+    assert "Cβ_i–Cβ_j distance for i = " in first.json()["description"]
+    results = finish(client, first.json())
+    assert set(results) == set(RULES)
+    for method in RULES:
+        assert np.array(results[method]["attribution"]).shape == (41, job["length"])
+        assert len(results[method]["residue_sum"]) == job["length"]
+        assert results[method]["exact"]
+    assert results["gradient"]["attribution"] != results["deconvnet"]["attribution"]
+    again = client.post(f"/api/jobs/{job['id']}/explain", json=body)
+    assert again.status_code == 200 and again.json()["task"] is None
+    assert again.json()["results"] == results
+
+
+def test_explain_api_cancel_stores_nothing(client: TestClient, job: dict) -> None:
+    body = {"target": {"head": "contact", "i": 5, "j": 70}, "methods": ["mutagenesis"], "wait": 0}
+    answer = client.post(f"/api/jobs/{job['id']}/explain", json=body).json()
+    cancelled = client.delete(answer["task"]["cancel"]).json()
+    while cancelled["status"] == "running":
+        time.sleep(0.05)
+        cancelled = client.get(answer["task"]["poll"]).json()
+    assert cancelled["status"] == "cancelled" and cancelled["results"] == {}
+    again = client.post(f"/api/jobs/{job['id']}/explain", json=body)
+    assert again.status_code == 202 and again.json()["results"] == {}
+    client.delete(again.json()["task"]["cancel"])
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "words"),
+    [
+        ({"target": {**HELIX, "i": 999}, "methods": ["gradient"]}, 400, "out of range"),
+        ({"target": HELIX, "methods": ["magic"]}, 400, "unknown method"),
+        ({"target": HELIX, "methods": []}, 400, "give 1–"),
+        ({"target": HELIX, "methods": ["smoothgrad"],
+          "options": {"smoothgrad": {"samples": 1e9}}}, 400, "outside 1–128"),
+        ({"target": HELIX, "methods": ["smoothgrad"],
+          "options": {"smoothgrad": {"base": "lrp"}}}, 400, "must be one of"),
+        ({"target": HELIX, "methods": ["occlusion"],
+          "options": {"occlusion": {"size": 3}}}, 400, "no option size"),
+        ({"target": {"layer": "left", "channel": 0, "i": 1}, "methods": ["mutagenesis"]}, 400,
+         "units"),
+        ({"target": "ss3", "methods": ["gradient"]}, 422, "target"),
+    ],
+)  # fmt: skip
+def test_explain_api_bad_requests(
+    client: TestClient, job: dict, body: dict, status: int, words: str
+) -> None:
+    response = client.post(f"/api/jobs/{job['id']}/explain", json=body)
+    assert response.status_code == status
+    assert words in response.json()["detail"]
+
+
+def test_explain_unknown_job_and_task(client: TestClient) -> None:
+    body = {"target": {"head": "rsa", "i": 1}, "methods": ["gradient"]}
+    assert client.post(f"/api/jobs/{'0' * 32}/explain", json=body).status_code == 404
+    assert client.get("/api/explanations/nope").status_code == 404
