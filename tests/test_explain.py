@@ -94,10 +94,14 @@ def test_output_views_match_the_full_model(
 
 @pytest.mark.parametrize(
     "target",
-    [UnitTarget("trunk2d.2.conv1", 5, 20, 90), UnitTarget("trunk1d.4.conv2", 3, 64),
-     UnitTarget("left", 11, 3), UnitTarget("distogram", 40, 129, 0)],
+    [
+        UnitTarget("trunk2d.2.conv1", 5, 20, 90),
+        UnitTarget("trunk1d.4.conv2", 3, 64),
+        UnitTarget("left", 11, 3),
+        UnitTarget("distogram", 40, 129, 0),
+    ],
     ids=lambda t: f"{t.layer}-{t.i}-{t.j}",
-)  # fmt: skip
+)
 @pytest.mark.parametrize("method", RULES)
 def test_unit_views_match_the_full_model(
     default_net: DefaultNet, target: UnitTarget, method: str
@@ -258,17 +262,37 @@ def test_explain_api_cancel_stores_nothing(client: TestClient, job: dict) -> Non
         ({"target": {**HELIX, "i": 999}, "methods": ["gradient"]}, 400, "out of range"),
         ({"target": HELIX, "methods": ["magic"]}, 400, "unknown method"),
         ({"target": HELIX, "methods": []}, 400, "give 1–"),
-        ({"target": HELIX, "methods": ["smoothgrad"],
-          "options": {"smoothgrad": {"samples": 1e9}}}, 400, "outside 1–128"),
-        ({"target": HELIX, "methods": ["smoothgrad"],
-          "options": {"smoothgrad": {"base": "lrp"}}}, 400, "must be one of"),
-        ({"target": HELIX, "methods": ["occlusion"],
-          "options": {"occlusion": {"size": 3}}}, 400, "no option size"),
-        ({"target": {"layer": "left", "channel": 0, "i": 1}, "methods": ["mutagenesis"]}, 400,
-         "units"),
+        (
+            {
+                "target": HELIX,
+                "methods": ["smoothgrad"],
+                "options": {"smoothgrad": {"samples": 1e9}},
+            },
+            400,
+            "outside 1–128",
+        ),
+        (
+            {
+                "target": HELIX,
+                "methods": ["smoothgrad"],
+                "options": {"smoothgrad": {"base": "lrp"}},
+            },
+            400,
+            "must be one of",
+        ),
+        (
+            {"target": HELIX, "methods": ["occlusion"], "options": {"occlusion": {"size": 3}}},
+            400,
+            "no option size",
+        ),
+        (
+            {"target": {"layer": "left", "channel": 0, "i": 1}, "methods": ["mutagenesis"]},
+            400,
+            "units",
+        ),
         ({"target": "ss3", "methods": ["gradient"]}, 422, "target"),
     ],
-)  # fmt: skip
+)
 def test_explain_api_bad_requests(
     client: TestClient, job: dict, body: dict, status: int, words: str
 ) -> None:
@@ -281,3 +305,62 @@ def test_explain_unknown_job_and_task(client: TestClient) -> None:
     body = {"target": {"head": "rsa", "i": 1}, "methods": ["gradient"]}
     assert client.post(f"/api/jobs/{'0' * 32}/explain", json=body).status_code == 404
     assert client.get("/api/explanations/nope").status_code == 404
+
+
+def test_every_explanation_export_parses(client: TestClient, job: dict) -> None:
+    import csv
+    import io
+    import json
+    import xml.etree.ElementTree as ET
+
+    from foldlens.protein.structure import read_structure
+
+    body = {
+        "target": {"head": "ss8", "i": 20, "class": "E"},
+        "methods": ["guided_backprop", "mutagenesis"],
+        "options": {"mutagenesis": {"window": 2}},
+    }
+    results = finish(client, client.post(f"/api/jobs/{job['id']}/explain", json=body).json())
+    length = job["length"]
+    for method, result in results.items():
+        base = f"/api/explanations/results/{result['key']}/export"
+        for fmt in ("png", "svg", "pdf"):
+            for what in ("figure", "logo"):
+                response = client.get(base, params={"what": what, "format": fmt})
+                assert response.status_code == 200, response.text
+                assert "attachment" in response.headers["content-disposition"]
+                if fmt == "svg":
+                    ET.fromstring(response.content)
+                elif fmt == "pdf":
+                    assert response.content.startswith(b"%PDF")
+                else:
+                    assert response.content.startswith(b"\x89PNG")
+        arrays = np.load(
+            io.BytesIO(client.get(base, params={"what": "arrays", "format": "npz"}).content)
+        )
+        assert arrays["residue_sum"].shape == (length,)
+        np.testing.assert_allclose(arrays["residue_sum"], result["residue_sum"], rtol=1e-6)
+        rows = list(
+            csv.DictReader(
+                io.StringIO(client.get(base, params={"what": "arrays", "format": "csv"}).text)
+            )
+        )
+        assert len(rows) == length and float(rows[3]["sum"]) == pytest.approx(
+            result["residue_sum"][3], rel=1e-4, abs=1e-9
+        )
+        document = json.loads(client.get(base, params={"what": "arrays", "format": "json"}).content)
+        assert document["sequence"] == job["sequence"] and document["method"] == method
+        pdb = read_structure(client.get(base, params={"what": "pdb"}).text)
+        assert pdb.sequence == job["sequence"]
+        script = client.get(base, params={"what": "pymol"}).text
+        assert script.count("alter resi") == length and "spectrum b" in script
+    assert "delta" in results["mutagenesis"] and "attribution" in results["guided_backprop"]
+    assert (
+        client.get(
+            "/api/explanations/results/" + "f" * 64 + "/export", params={"what": "pdb"}
+        ).status_code
+        == 404
+    )
+    key = results["guided_backprop"]["key"]
+    response = client.get(f"/api/explanations/results/{key}/export", params={"what": "movie"})
+    assert response.status_code == 400 and "unknown export" in response.json()["detail"]

@@ -402,6 +402,21 @@ def _explanation_routes(app: FastAPI, explanations: ExplanationService) -> None:
         complete = len(results) == len(request.methods)
         return JSONResponse(answer.model_dump(mode="json"), status_code=200 if complete else 202)
 
+    @app.get("/api/explanations/results/{key}/export", tags=["explanations"])
+    def export_explanation(
+        key: str,
+        what: Annotated[str, Query(max_length=20)],
+        format: Annotated[str | None, Query(max_length=10)] = None,
+    ) -> Response:
+        """One download of an explanation (its ``key`` is in the result): ``what`` = figure
+        (png/svg/pdf), arrays (npz/csv/json), pdb, pymol (pml) or logo (png/svg/pdf)."""
+        rendered = explanations.export(key, what, format)
+        return Response(
+            rendered.content,
+            media_type=rendered.media_type,
+            headers={"Content-Disposition": f'attachment; filename="{rendered.filename}"'},
+        )
+
     @app.get("/api/explanations/{task_id}", response_model=TaskStatus, tags=["explanations"])
     def poll_task(task_id: str) -> TaskStatus:
         """Progress and per-method state of an explanation task."""

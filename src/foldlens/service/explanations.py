@@ -37,6 +37,8 @@ from .explain import (
     method_catalogue,
     target_json,
 )
+from .explain_exports import render_explanation
+from .exports import Rendered
 from .store import Job, JobStore
 
 log = logging.getLogger(__name__)
@@ -184,6 +186,26 @@ class ExplanationService:
             raise NotReadyError(f"{method} is {task.states[method]}")
         return dict(json.loads(gzip.decompress(blob)))
 
+    def export(self, key: str, what: str, file_format: str | None) -> Rendered:
+        """One download of the cached explanation ``key``."""
+        record = self.store.explanation_record(key) if len(key) == 64 else None
+        if record is None:
+            raise JobNotFoundError(f"no explanation {key[:80]!r}")
+        job_id, request_json, blob = record
+        job = self.store.get(job_id)
+        request = json.loads(request_json)
+        model_spec = spec(job.inputs.model)
+        target = check_target(request["target"], model_spec, len(job.inputs.sequence))
+        return render_explanation(
+            json.loads(gzip.decompress(blob)),
+            name=job.inputs.name,
+            sequence=job.inputs.sequence,
+            description=describe(target, model_spec, job.inputs.sequence),
+            structure=job.inputs.backbone(),
+            what=what,
+            file_format=file_format,
+        )
+
     def _model(self, name: str) -> nn.Module:
         if name not in self._models:
             self._models[name] = load(name)
@@ -238,7 +260,7 @@ class ExplanationService:
                 task.states[method] = "failed"
                 task.messages[method] = f"internal error ({type(error).__name__})"
                 continue
-            document = answer.to_json(job.inputs.sequence)
+            document = {"key": task.keys[method], **answer.to_json(job.inputs.sequence)}
             request = json.dumps(
                 {
                     "target": target_json(task.target, model_spec),

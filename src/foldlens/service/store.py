@@ -210,6 +210,14 @@ class JobStore:
             row = db.execute("SELECT result FROM explanations WHERE key = ?", (key,)).fetchone()
         return None if row is None else bytes(row["result"])
 
+    def explanation_record(self, key: str) -> tuple[str, str, bytes] | None:
+        """``(job id, request JSON, result)`` of a cached explanation, or ``None``."""
+        with self._connect() as db:
+            row = db.execute(
+                "SELECT job, request, result FROM explanations WHERE key = ?", (key,)
+            ).fetchone()
+        return None if row is None else (row["job"], row["request"], bytes(row["result"]))
+
     def save_explanation(
         self, key: str, job_id: str, method: str, request: str, result: bytes
     ) -> None:

@@ -1,0 +1,184 @@
+"""Downloads of one explanation: the figure (PNG, SVG, PDF), the arrays (NPZ, CSV, JSON), a PDB
+with the per-residue attribution in the B-factor column, a PyMOL script colouring by it, and a
+signed sequence logo (logomaker).
+
+The per-residue value everywhere is the signed sum over the input features,
+``s_k = Σ_f A_fk`` (for mutagenesis the mean change over the 20 substitutions).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from typing import Any
+
+import numpy as np
+
+from ..figures import FIGURE_FORMATS, figure_bytes
+from ..protein.alphabet import AMINO_ACIDS
+from ..protein.structure import Backbone
+from .errors import InvalidInputError, NotAvailableError
+from .exports import Rendered
+
+EXPORTS = {
+    "figure": tuple(FIGURE_FORMATS),
+    "arrays": ("npz", "csv", "json"),
+    "pdb": ("pdb",),
+    "pymol": ("pml",),
+    "logo": tuple(FIGURE_FORMATS),
+}
+
+
+def _letter_matrix(result: dict[str, Any]) -> tuple[np.ndarray, str]:
+    """``(L, 20)`` signed values per residue and amino acid, and what they are."""
+    if "delta" in result:
+        delta = np.array(result["delta"], dtype=float)
+        return np.nan_to_num(delta), "change of the target on mutation"
+    attribution = np.array(result["attribution"], dtype=float)
+    return attribution[:20].T, "attribution to the one-hot letters"
+
+
+def _figure(result: dict[str, Any], sequence: str, description: str) -> Any:
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import TwoSlopeNorm
+
+    length = len(sequence)
+    fig, (top, bottom) = plt.subplots(
+        2,
+        1,
+        figsize=(max(8.0, length / 14), 6.5),
+        sharex=True,
+        height_ratios=(3, 1),
+        layout="constrained",
+    )
+    if "delta" in result:
+        matrix = np.array(result["delta"], dtype=float).T
+        rows = list(result["alphabet"])
+        label = "Δ target"
+    else:
+        matrix = np.array(result["attribution"], dtype=float)
+        rows = [
+            name.replace("one-hot ", "").replace("profile ", "p") for name in result["features"]
+        ]
+        label = "attribution"
+    bound = float(np.nanmax(np.abs(matrix))) or 1.0
+    residues = np.arange(1, length + 1)
+    image = top.imshow(
+        matrix,
+        aspect="auto",
+        cmap="RdBu_r",
+        interpolation="nearest",
+        norm=TwoSlopeNorm(0, -bound, bound),
+        extent=(0.5, length + 0.5, len(rows) - 0.5, -0.5),
+    )
+    if "wild_type" in result:
+        top.scatter(residues, result["wild_type"], s=4, c="black", marker="o", label="wild type")
+    top.set_yticks(range(len(rows)), rows, fontsize=6)
+    top.set_title(f"{result['method']}\n{description}", fontsize=9)
+    fig.colorbar(image, ax=top, label=label, shrink=0.8)
+    signed = np.array(result["residue_sum"], dtype=float)
+    bottom.bar(residues, signed, width=1.0, color=np.where(signed >= 0, "tab:red", "tab:blue"))
+    bottom.set_ylabel("per residue")
+    bottom.set_xlabel("residue")
+    return fig
+
+
+def _logo(result: dict[str, Any], sequence: str, description: str) -> Any:
+    import logomaker
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    matrix, meaning = _letter_matrix(result)
+    frame = pd.DataFrame(matrix, columns=list(AMINO_ACIDS), index=range(1, len(sequence) + 1))
+    fig, ax = plt.subplots(figsize=(max(8.0, len(sequence) / 8), 3.2), layout="constrained")
+    logomaker.Logo(frame, ax=ax, color_scheme="chemistry", flip_below=False)
+    ax.axhline(0, color="black", linewidth=0.5)
+    ax.set_title(f"{result['method']}: {meaning}\n{description}", fontsize=9)
+    ax.set_xlabel("residue")
+    return fig
+
+
+def _arrays_csv(result: dict[str, Any], sequence: str) -> str:
+    matrix, _ = _letter_matrix(result) if "delta" in result else (None, "")
+    if matrix is not None:
+        names = [f"delta {aa}" for aa in result["alphabet"]]
+    else:
+        matrix = np.array(result["attribution"], dtype=float).T
+        names = list(result["features"])
+    lines = [",".join(["index", "residue", "sum", "magnitude", *names])]
+    for k, residue in enumerate(sequence):
+        values = [result["residue_sum"][k], result["residue_magnitude"][k], *matrix[k]]
+        lines.append(",".join([str(k + 1), residue, *(f"{v:.6g}" for v in values)]))
+    return "\n".join(lines) + "\n"
+
+
+def _pymol(result: dict[str, Any], sequence: str, description: str) -> str:
+    signed = np.array(result["residue_sum"], dtype=float)
+    bound = float(np.abs(signed).max()) or 1.0
+    lines = [
+        f"# foldlens: {result['method']} attribution of {description}",
+        "# Load the structure first (the PDB download of this job, residues numbered 1..L),",
+        "# then run this script: it puts the per-residue attribution into the B-factor column",
+        "# and colours blue (negative) - white - red (positive).",
+        "alter all, b=0",
+        *(f"alter resi {k + 1}, b={v:.6g}" for k, v in enumerate(signed)),
+        f"spectrum b, blue_white_red, minimum={-bound:.6g}, maximum={bound:.6g}",
+        "show cartoon",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def render_explanation(
+    result: dict[str, Any],
+    *,
+    name: str,
+    sequence: str,
+    description: str,
+    structure: Backbone | None,
+    what: str,
+    file_format: str | None,
+) -> Rendered:
+    """One download of one explanation ``result`` (the stored JSON document)."""
+    formats = EXPORTS.get(what)
+    if formats is None:
+        raise InvalidInputError(f"unknown export {what!r}; exports: {list(EXPORTS)}")
+    file_format = file_format or formats[0]
+    if file_format not in formats:
+        raise InvalidInputError(f"{what} comes as {', '.join(formats)}, not {file_format!r}")
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{name}-{result['method']}")
+    filename = f"{stem}-{what}.{file_format}"
+    if what == "figure":
+        figure = _figure(result, sequence, description)
+        return Rendered(figure_bytes(figure, file_format), FIGURE_FORMATS[file_format], filename)
+    if what == "logo":
+        figure = _logo(result, sequence, description)
+        return Rendered(figure_bytes(figure, file_format), FIGURE_FORMATS[file_format], filename)
+    if what == "pymol":
+        return Rendered(_pymol(result, sequence, description).encode(), "text/plain", filename)
+    if what == "pdb":
+        if structure is None:
+            raise NotAvailableError("this job has no structure; the PyMOL script works on yours")
+        scores = np.array(result["residue_sum"], dtype=float)
+        return Rendered(structure.to_pdb(scores).encode(), "chemical/x-pdb", filename)
+    if file_format == "json":
+        document = {"description": description, "sequence": sequence, **result}
+        return Rendered(json.dumps(document).encode(), "application/json", filename)
+    if file_format == "csv":
+        return Rendered(_arrays_csv(result, sequence).encode(), "text/csv", filename)
+    arrays: dict[str, Any] = {
+        "sequence": np.asarray(sequence),
+        "method": np.asarray(result["method"]),
+        "description": np.asarray(description),
+        "residue_sum": np.array(result["residue_sum"], dtype=np.float32),
+        "residue_magnitude": np.array(result["residue_magnitude"], dtype=np.float32),
+    }
+    if "delta" in result:
+        arrays["delta"] = np.array(result["delta"], dtype=float).astype(np.float32)
+        arrays["alphabet"] = np.asarray(result["alphabet"])
+    else:
+        arrays["attribution"] = np.array(result["attribution"], dtype=np.float32)
+        arrays["features"] = np.asarray(result["features"])
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    return Rendered(buffer.getvalue(), "application/octet-stream", filename)
