@@ -47,3 +47,73 @@ def test_explain_demo_refuses_a_bad_residue(
 ) -> None:
     assert main(["explain-demo", "--out", str(tmp_path), "--steps", "5", "--residue", "500"]) == 2
     assert "residue must be in 0..75" in capsys.readouterr().err
+
+
+def test_explain_writes_every_export(tmp_path: Path) -> None:
+    from importlib import resources
+
+    import numpy as np
+
+    pdb = Path(str(resources.files("foldlens") / "resources" / "examples" / "1k61C.pdb"))
+    code = main(
+        [
+            "explain",
+            str(pdb),
+            "--target",
+            "dist_cb_cb@12,40",
+            "--method",
+            "guided_backprop",
+            "mutagenesis",
+            "--options",
+            '{"mutagenesis": {"window": 1}}',
+            "--out",
+            str(tmp_path),
+        ]
+    )
+    assert code == 0
+    for method in ("guided_backprop", "mutagenesis"):
+        for suffix in (
+            "figure.png",
+            "figure.svg",
+            "figure.pdf",
+            "arrays.npz",
+            "arrays.csv",
+            "arrays.json",
+            "pdb.pdb",
+            "pymol.pml",
+            "logo.png",
+            "logo.svg",
+            "logo.pdf",
+        ):
+            assert (tmp_path / f"1k61C-{method}-{suffix}").stat().st_size > 0
+    arrays = np.load(tmp_path / "1k61C-guided_backprop-arrays.npz")
+    assert arrays["attribution"].shape == (41, 60) and str(arrays["sequence"]).startswith("RGHRF")
+    assert np.isnan(np.load(tmp_path / "1k61C-mutagenesis-arrays.npz")["delta"][0]).all()
+
+
+@pytest.mark.parametrize(
+    ("text", "target"),
+    [
+        ("dist_cb_cb@12,40", {"head": "dist_cb_cb", "i": 11, "j": 39}),
+        ("ss3:H@25", {"head": "ss3", "class": "H", "i": 24}),
+        ("rsa@1", {"head": "rsa", "i": 0}),
+        (
+            "unit:trunk2d.3.conv1:7@12,40",
+            {"layer": "trunk2d.3.conv1", "channel": 7, "i": 11, "j": 39},
+        ),
+    ],
+)
+def test_parse_target(text: str, target: dict) -> None:
+    from foldlens.cli import parse_target
+
+    assert parse_target(text) == target
+
+
+@pytest.mark.parametrize(
+    "text", ["dist_cb_cb", "ss3@0", "rsa@a", "unit:x@3", "a:b:c@1", "rsa@1,2,3"]
+)
+def test_bad_explain_targets_exit_2(
+    text: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["explain", "MKTAYIAKQR", "--target", text, "--out", str(tmp_path)]) == 2
+    assert "foldlens: error:" in capsys.readouterr().err

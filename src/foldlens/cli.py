@@ -8,6 +8,7 @@ from pathlib import Path
 
 from . import __version__
 from .attribution import methods
+from .service.errors import ServiceError
 from .train import TrainConfig
 
 TEST_SPLIT = Path(__file__).parent / "resources" / "test_split.npz"
@@ -157,6 +158,78 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def parse_target(text: str) -> dict[str, object]:
+    """``HEAD[:CLASS]@I[,J]`` or ``unit:LAYER:CHANNEL@I[,J]``, residues from 1 → the API's JSON
+    target (0-based), e.g. ``dist_cb_cb@12,40``, ``ss3:H@25``, ``unit:trunk2d.3.conv1:7@12,40``."""
+    what, at, where = text.partition("@")
+    try:
+        residues = [int(k) - 1 for k in where.split(",")] if at else []
+    except ValueError:
+        residues = []
+    if not residues or len(residues) > 2 or min(residues) < 0:
+        raise ValueError(
+            f"cannot read target {text!r}: write HEAD[:CLASS]@I[,J] or "
+            "unit:LAYER:CHANNEL@I[,J] with residues numbered from 1"
+        )
+    target: dict[str, object] = dict(zip(("i", "j"), residues, strict=False))
+    parts = what.split(":")
+    if parts[0] == "unit":
+        if len(parts) != 3 or not parts[2].isdigit():
+            raise ValueError(f"cannot read unit target {text!r}: write unit:LAYER:CHANNEL@I[,J]")
+        return {"layer": parts[1], "channel": int(parts[2]), **target}
+    if len(parts) > 2:
+        raise ValueError(f"cannot read target {text!r}")
+    return {"head": parts[0], **target} | ({"class": parts[1]} if len(parts) == 2 else {})
+
+
+def _cmd_explain(args: argparse.Namespace) -> int:
+    import json
+
+    from .models import load, spec
+    from .predict import read_queries
+    from .protein.features import residue_features
+    from .service.explain import check_options, check_target, describe, explain
+    from .service.explain_exports import EXPORTS, render_explanation
+
+    queries = read_queries(args.input)
+    if len(queries) != 1:
+        raise ValueError(f"{args.input} holds {len(queries)} proteins; explain takes one")
+    query = queries[0]
+    model, model_spec = load(args.model), spec(args.model)
+    target = check_target(parse_target(args.target), model_spec, len(query.sequence))
+    description = describe(target, model_spec, query.sequence)
+    options = json.loads(args.options) if args.options else {}
+    x = residue_features(query.sequence, query.profile)[None]
+    args.out.mkdir(parents=True, exist_ok=True)
+    print(f"explaining {description}")
+    for method in args.method:
+        answer = explain(
+            model, model_spec, x, target, method, check_options(method, options.get(method, {}))
+        )
+        result = answer.to_json(query.sequence)
+        print(
+            f"{method}: value {answer.value:.4g}, {answer.seconds:.2f} s; top residues "
+            + ", ".join(f"{t['residue']}{t['index'] + 1}" for t in result["top"][:5])
+        )
+        for what, formats in EXPORTS.items():
+            if what == "pdb" and query.structure is None:
+                continue
+            for file_format in formats:
+                rendered = render_explanation(
+                    result,
+                    name=query.id,
+                    sequence=query.sequence,
+                    description=description,
+                    structure=query.structure,
+                    what=what,
+                    file_format=file_format,
+                )
+                path = args.out / rendered.filename
+                path.write_bytes(rendered.content)
+                print(f"wrote {path}")
+    return 0
+
+
 def _cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -257,6 +330,29 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluation.set_defaults(run=_cmd_evaluate)
 
+    explaining = commands.add_parser(
+        "explain", help="explain one output or unit of the structure network, method by method"
+    )
+    explaining.add_argument("input", help="a sequence or a FASTA, MSA, PDB or mmCIF file")
+    explaining.add_argument(
+        "--target",
+        required=True,
+        help="HEAD[:CLASS]@I[,J] (e.g. dist_cb_cb@12,40, ss3:H@25, rsa@7) or "
+        "unit:LAYER:CHANNEL@I[,J]; residues numbered from 1",
+    )
+    explaining.add_argument(
+        "--method",
+        nargs="+",
+        default=["gradient", "deconvnet", "guided_backprop"],
+        help="methods (see foldlens methods; also mutagenesis)",
+    )
+    explaining.add_argument(
+        "--options", help='JSON per method, e.g. {"integrated_gradients": {"steps": 64}}'
+    )
+    explaining.add_argument("--model", default="default")
+    explaining.add_argument("--out", type=Path, required=True, help="output folder")
+    explaining.set_defaults(run=_cmd_explain)
+
     from .server import default_data_dir
 
     serving = commands.add_parser("serve", help="the web application (default model, examples)")
@@ -277,7 +373,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.run(args))
-    except (ValueError, FileNotFoundError) as error:
+    except (ValueError, FileNotFoundError, ServiceError) as error:
         print(f"foldlens: error: {error}", file=sys.stderr)
         return 2
 

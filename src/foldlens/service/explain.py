@@ -139,7 +139,10 @@ def _index(raw: dict[str, Any], key: str, length: int, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidInputError(f"the target needs {key} (a 0-based {what} index), got {value!r}")
     if not 0 <= value < length:
-        raise InvalidInputError(f"target {key} = {value} is out of range 0–{length - 1}")
+        unit = "channels" if what == "channel" else "residues"
+        raise InvalidInputError(
+            f"target {key} = {value} is out of range 0–{length - 1} (0-based; {length} {unit})"
+        )
     return value
 
 
