@@ -7,21 +7,16 @@ Pixels are read from screenshots, so an empty canvas fails the test; any request
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import re
-import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from browser import CHROMIUM, CHROMIUM_ARGS, OffsiteGuard, image_spread
+from downloads import parse_file
 from foldlens.predict import KEYS
-from foldlens.protein.structure import read_structure
 from foldlens.server.background import background_server
 
 MAPS = ("dist_ca_ca", "dist_ca_cb", "dist_cb_ca", "dist_cb_cb", "contact")
@@ -64,23 +59,10 @@ def check_drawn(page: Page, testid: str, min_spread: float = 0.04) -> None:
 
 
 def parse_download(data: bytes, name: str) -> object:
-    suffix = Path(name).suffix
-    if suffix == ".npz":
-        return dict(np.load(io.BytesIO(data)))
-    if suffix == ".json":
-        return json.loads(data)
-    if suffix == ".csv":
-        return list(csv.DictReader(io.StringIO(data.decode())))
-    if suffix == ".png":
+    parsed = parse_file(data, Path(name).suffix.lstrip("."))
+    if name.endswith(".png"):
         assert image_spread(data) > 0.02
-        return data
-    if suffix == ".svg":
-        return ET.fromstring(data)
-    if suffix == ".pdf":
-        assert data.startswith(b"%PDF")
-        return data
-    assert suffix == ".pdb", name
-    return read_structure(data.decode())
+    return parsed
 
 
 def test_example_prediction_end_to_end(
@@ -173,3 +155,64 @@ def test_unknown_job_page(server: str, guarded_page: tuple[Page, OffsiteGuard, l
     page, _, _ = guarded_page
     page.goto(f"{server}/view/{'0' * 32}")
     expect(page.get_by_test_id("error")).to_contain_text("no job")
+
+
+def test_explorer_click_a_cell_compare_methods_and_reload(
+    server: str, guarded_page: tuple[Page, OffsiteGuard, list[str]]
+) -> None:
+    page, _, errors = guarded_page
+    page.goto(server)
+    page.get_by_test_id("example").click()
+    page.get_by_test_id("predict").click()
+    page.wait_for_url(re.compile(r"/view/[0-9a-f]{32}"))
+    page.wait_for_selector(READY, timeout=60_000)
+
+    explorer = page.get_by_test_id("explorer")
+    explorer.scroll_into_view_if_needed()
+    for method in ("gradient", "guided_backprop"):
+        expect(page.get_by_test_id(f"method-{method}")).to_be_checked()
+    viewer = page.get_by_test_id("viewer3d")
+    viewer.scroll_into_view_if_needed()
+    before_3d = viewer.screenshot()
+
+    heatmap = page.get_by_test_id("map-dist_cb_cb")
+    heatmap.scroll_into_view_if_needed()
+    box = heatmap.bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + box["width"] * 0.25, box["y"] + box["height"] * 0.7)
+    expect(page.get_by_test_id("target-description")).to_contain_text("distance for i = ")
+    for method in ("gradient", "guided_backprop"):
+        page.wait_for_selector(
+            f"[data-testid='panel-{method}'][data-state='ready']", timeout=30_000
+        )
+        check_drawn(page, f"panel-map-{method}")
+    gradient = page.get_by_test_id("panel-map-gradient").screenshot()
+    guided = page.get_by_test_id("panel-map-guided_backprop").screenshot()
+    assert gradient != guided, "two methods drew the same picture"
+
+    page.get_by_test_id("colour-3d").select_option(index=1)
+    page.wait_for_timeout(500)
+    viewer.scroll_into_view_if_needed()
+    assert viewer.screenshot() != before_3d, "colouring 3D by the attribution changed nothing"
+
+    explained_url = page.url
+    assert "?" in explained_url
+    page.reload()
+    page.wait_for_selector(
+        "[data-testid='panel-guided_backprop'][data-state='ready']", timeout=30_000
+    )
+    expect(page.get_by_test_id("target-description")).to_contain_text("distance for i = ")
+    assert page.url == explained_url
+
+    links = page.get_by_test_id("panel-exports-guided_backprop").locator("a")
+    suffixes = set()
+    for k in range(links.count()):
+        with page.expect_download() as info:
+            links.nth(k).click()
+        download = info.value
+        name = download.suggested_filename
+        data = Path(download.path()).read_bytes()
+        parse_download(data, name)
+        suffixes.add(Path(name).suffix)
+    assert suffixes >= {".png", ".svg", ".pdf", ".npz", ".csv", ".json", ".pdb", ".pml"}
+    assert errors == []

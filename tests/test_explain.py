@@ -243,16 +243,33 @@ def test_explain_api_computes_then_caches(client: TestClient, job: dict) -> None
     assert again.json()["results"] == results
 
 
-def test_explain_api_cancel_stores_nothing(client: TestClient, job: dict) -> None:
-    body = {"target": {"head": "contact", "i": 5, "j": 70}, "methods": ["mutagenesis"], "wait": 0}
+@pytest.mark.parametrize(
+    ("method", "options"),
+    [("mutagenesis", {"window": 20}), ("integrated_gradients", {"steps": 256})],
+)
+def test_explain_api_cancel_stops_and_stores_nothing(
+    client: TestClient, job: dict, method: str, options: dict
+) -> None:
+    body = {
+        "target": {"head": "contact", "i": 5, "j": 70},
+        "methods": [method],
+        "options": {method: options},
+        "wait": 0.3,
+    }
     answer = client.post(f"/api/jobs/{job['id']}/explain", json=body).json()
+    assert answer["task"]["states"][method] == "running"
+    started = time.monotonic()
     cancelled = client.delete(answer["task"]["cancel"]).json()
     while cancelled["status"] == "running":
         time.sleep(0.05)
         cancelled = client.get(answer["task"]["poll"]).json()
+    assert time.monotonic() - started < 10, "the cancel waited for the whole method"
     assert cancelled["status"] == "cancelled" and cancelled["results"] == {}
-    again = client.post(f"/api/jobs/{job['id']}/explain", json=body)
+    assert 0 <= cancelled["method_progress"][method] < 1
+    again = client.post(f"/api/jobs/{job['id']}/explain", json={**body, "wait": 0})
     assert again.status_code == 202 and again.json()["results"] == {}
+    assert again.json()["task"]["id"] == answer["task"]["id"]
+    assert again.json()["task"]["states"][method] in ("queued", "running")
     client.delete(again.json()["task"]["cancel"])
 
 

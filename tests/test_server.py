@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import time
-import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +12,7 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
+from downloads import parse_file
 from foldlens.models import load, spec, version
 from foldlens.predict import KEYS, Query, predict
 from foldlens.protein.msa import parse_msa
@@ -119,27 +118,6 @@ def test_example_job_has_truth_and_structure(client: TestClient, example_job: di
     assert backbone.sequence == example_job["sequence"]
 
 
-def parse(content: bytes, file_format: str) -> object:
-    """Parse a download by its format; fails when the bytes are not such a file."""
-    if file_format == "npz":
-        return dict(np.load(io.BytesIO(content)))
-    if file_format == "json":
-        return json.loads(content)
-    if file_format == "csv":
-        return list(csv.DictReader(io.StringIO(content.decode())))
-    if file_format == "png":
-        import matplotlib.image
-
-        return matplotlib.image.imread(io.BytesIO(content), format="png")
-    if file_format == "svg":
-        return ET.fromstring(content)
-    if file_format == "pdf":
-        assert content.startswith(b"%PDF") and b"%%EOF" in content[-32:]
-        return content
-    assert file_format == "pdb"
-    return read_structure(content.decode())
-
-
 def test_every_download_parses(client: TestClient, example_job: dict) -> None:
     job_id, length, sequence = example_job["id"], example_job["length"], example_job["sequence"]
     predictions = np.load(
@@ -162,7 +140,7 @@ def test_every_download_parses(client: TestClient, example_job: dict) -> None:
         response = client.get(item["url"])
         assert response.status_code == 200, item
         assert "attachment" in response.headers["content-disposition"]
-        parsed = parse(response.content, item["format"])
+        parsed = parse_file(response.content, item["format"])
         if item["what"] == "predictions":
             assert set(parsed) == set(KEYS)  # type: ignore[arg-type]
         elif item["what"] == "residues":

@@ -10,13 +10,39 @@ export interface HeadSpec {
   classes?: string[];
 }
 
+/** An internal layer whose units can be explained; `channels` in, `out_channels` out. */
+export interface LayerSpec {
+  path: string;
+  kind: "1d" | "2d";
+  channels: number;
+  out_channels: number;
+}
+
 export interface ModelSpec {
   name: string;
   description?: string;
   version?: string;
   input?: { kind?: string; features?: string[] };
   heads: HeadSpec[];
+  layers?: LayerSpec[];
   max_length: number;
+}
+
+/** A setting of an explanation method: a number in [minimum, maximum], or one of `choices`. */
+export interface MethodOption {
+  default: number | string;
+  description: string;
+  minimum: number | null;
+  maximum: number | null;
+  choices: string[];
+}
+
+export interface MethodInfo {
+  name: string;
+  summary: string;
+  /** False when the method is only an approximation for this model's architecture. */
+  exact: boolean;
+  options: Record<string, MethodOption>;
 }
 
 export interface ModelInfo {
@@ -24,6 +50,8 @@ export interface ModelInfo {
   default: boolean;
   version: string;
   spec: ModelSpec;
+  /** Explanation methods this model offers; absent from servers without explanations. */
+  methods?: MethodInfo[];
 }
 
 export interface Example {
@@ -117,7 +145,7 @@ async function request(url: string, init?: RequestInit): Promise<Response> {
   return response;
 }
 
-async function requestJson<T>(url: string, init?: RequestInit): Promise<T> {
+export async function requestJson<T>(url: string, init?: RequestInit): Promise<T> {
   return (await (await request(url, init)).json()) as T;
 }
 

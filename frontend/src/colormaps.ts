@@ -39,9 +39,14 @@ const BLUES = lutFromStops([
 ]);
 
 /** Blue (negative) – white (zero) – red (positive), for signed differences. */
-const RED_BLUE = lutFromStops([
+export const RED_BLUE = lutFromStops([
   "#053061", "#2065ab", "#4393c3", "#90c4dd", "#d1e5f0", "#f7f6f6", "#fddbc7", "#f3a481", "#d6604d",
   "#b1182b", "#67001f",
+]);
+
+/** White → dark purple for magnitudes, so zero stays white and is not mistaken for a signed value. */
+export const PURPLES = lutFromStops([
+  "#fcfbfd", "#efedf5", "#dadaeb", "#bcbddc", "#9e9ac8", "#807dba", "#6a51a3", "#54278f", "#3f007d",
 ]);
 
 /** Cells without a value (e.g. residues missing from the structure). */

@@ -1,7 +1,8 @@
 /**
- * What the user points at, shared by every figure: the hovered cell or residue, and a pinned
- * selection made by clicking. Listeners run at most once per animation frame, so pointer moves over
- * a 1000×1000 map cost one overlay redraw per figure per frame.
+ * What the user points at, shared by every figure: the hovered cell or residue, a pinned
+ * selection made by clicking, and the target being explained (explorer.ts), which every figure
+ * marks. Listeners run at most once per animation frame, so pointer moves over a 1000×1000 map
+ * cost one overlay redraw per figure per frame.
  */
 
 /** 0-based residue indices; `j` is null when a single residue (not a pair) is in focus. */
@@ -9,6 +10,9 @@ export interface Focus {
   i: number;
   j: number | null;
 }
+
+/** The colour every figure marks the explained target with: green, apart from the red–blue attributions. */
+export const TARGET_COLOR = "#2b8a3e";
 
 type FocusListener = (hub: FocusHub) => void;
 
@@ -19,6 +23,8 @@ function sameFocus(a: Focus | null, b: Focus | null): boolean {
 export class FocusHub {
   hover: Focus | null = null;
   selection: Focus | null = null;
+  /** The residue or pair whose prediction the explorer explains. */
+  target: Focus | null = null;
   private readonly listeners: FocusListener[] = [];
   private scheduled = false;
 
@@ -48,6 +54,12 @@ export class FocusHub {
     if (sameFocus(focus, this.selection)) return;
     this.selection = focus;
     this.onSelectionChange(focus);
+    this.schedule();
+  }
+
+  setTarget(focus: Focus | null): void {
+    if (sameFocus(focus, this.target)) return;
+    this.target = focus;
     this.schedule();
   }
 

@@ -7,7 +7,7 @@
 import { colorBar, type ColorBarOptions } from "./colorbar";
 import { ColorScale, MISSING_RGB } from "./colormaps";
 import { h } from "./dom";
-import type { Focus, FocusHub } from "./focus";
+import { TARGET_COLOR, type Focus, type FocusHub } from "./focus";
 import { hideTooltip, showTooltip } from "./tooltip";
 
 export interface HeatmapOptions {
@@ -24,6 +24,8 @@ export interface HeatmapOptions {
   focus: FocusHub;
   /** Tooltip text for cell (i, j), 0-based. */
   describe: (i: number, j: number) => string;
+  /** Called with the clicked cell, for maps whose cells can be explained. */
+  onPick?: (cell: { i: number; j: number }) => void;
 }
 
 /** Space for residue-number ticks on the top and left edges (and half a label on the right), in CSS pixels. */
@@ -228,9 +230,35 @@ export class Heatmap {
     const context = this.context(this.overlay);
     const inner = this.cell * this.options.length;
     context.clearRect(0, 0, this.width, inner + MARGIN.top + MARGIN.bottom);
-    const { hover, selection } = this.options.focus;
+    const { hover, selection, target } = this.options.focus;
+    if (target) this.drawTarget(context, target);
     if (selection) this.drawFocus(context, selection, inner, true);
     if (hover) this.drawFocus(context, hover, inner, false);
+  }
+
+  /** Arrowheads on both axes at the target's residues, and a ring around a target cell. */
+  private drawTarget(context: CanvasRenderingContext2D, target: Focus): void {
+    const cell = this.cell;
+    const row = MARGIN.top + (target.i + 0.5) * cell;
+    const column = MARGIN.left + ((target.j ?? target.i) + 0.5) * cell;
+    context.fillStyle = TARGET_COLOR;
+    context.beginPath();
+    context.moveTo(column, MARGIN.top);
+    context.lineTo(column - 5, MARGIN.top - 8);
+    context.lineTo(column + 5, MARGIN.top - 8);
+    context.closePath();
+    context.moveTo(MARGIN.left, row);
+    context.lineTo(MARGIN.left - 8, row - 5);
+    context.lineTo(MARGIN.left - 8, row + 5);
+    context.closePath();
+    context.fill();
+    if (target.j === null) return;
+    const radius = Math.max(cell, 8);
+    context.lineWidth = 2.5;
+    context.strokeStyle = TARGET_COLOR;
+    context.beginPath();
+    context.arc(column, row, radius, 0, 2 * Math.PI);
+    context.stroke();
   }
 
   /** A crosshair through row i and column j, or, for a single residue, its row and column. */
@@ -280,7 +308,9 @@ export class Heatmap {
     });
     this.base.addEventListener("click", (event) => {
       const cell = this.cellAt(event);
-      if (cell) focus.toggleSelection(cell);
+      if (!cell) return;
+      focus.toggleSelection(cell);
+      this.options.onPick?.({ i: cell.i, j: cell.j ?? cell.i });
     });
     this.base.addEventListener("keydown", (event) => {
       const moves: Record<string, [number, number]> = {

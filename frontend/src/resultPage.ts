@@ -12,18 +12,19 @@ import {
   getTruth,
   listModels,
   type JobStatus,
-  type ModelSpec,
+  type ModelInfo,
   type Truth,
 } from "./api";
-import { colorBar } from "./colorbar";
 import { ColorScale, VIRIDIS, differenceScale, distanceScale, probabilityScale } from "./colormaps";
 import { h, section } from "./dom";
 import { downloadsSection } from "./downloads";
+import { Explorer } from "./explorer";
 import { FocusHub } from "./focus";
 import { Heatmap } from "./heatmap";
 import { DISTANCE_CAP, contactPrecision, distanceErrors } from "./metrics";
 import { buildResult, headLabel, resolveTrack, type PairMap, type ResidueHead, type ResidueTrack, type ResultData } from "./results";
 import { readViewState, writeViewState } from "./state";
+import { initialColorTrack, structureSection } from "./structureSection";
 import { Tracks, type TrackRow } from "./tracks";
 import { formatDifference, formatPairValue, residueName, scalarValue, shortPairLabel, topClass, trueDssp, ValuesPanel } from "./values";
 import { StructureViewer } from "./viewer3d";
@@ -85,24 +86,27 @@ async function follow(id: string, page: HTMLElement, header: HTMLElement, status
 
   status.replaceChildren(h("p", { class: "hint" }, "Loading the predictions…"));
   try {
-    const [predictions, truth, pdb, spec] = await Promise.all([
+    const [predictions, truth, pdb, model] = await Promise.all([
       getPredictions(job.id),
       job.has_structure ? getTruth(job.id) : Promise.resolve(null as Truth | null),
       job.has_structure ? getStructurePdb(job.id) : Promise.resolve(null),
-      modelSpec(job.model),
+      modelInfo(job.model),
     ]);
     status.replaceChildren();
-    renderDone(page, job, buildResult(predictions, truth, spec), pdb);
+    renderDone(page, job, buildResult(predictions, truth, model?.spec ?? null), pdb, model);
   } catch (failure) {
     page.dataset.state = "failed";
     status.replaceChildren(errorBox(`The results could not be loaded: ${describe(failure)}`));
   }
 }
 
-/** The model's spec names and describes its heads; the page still works from the keys without it. */
-async function modelSpec(name: string): Promise<ModelSpec | null> {
+/**
+ * The model's spec names and describes its heads, and its method list drives the explorer; the page
+ * still shows the predictions from their keys without it.
+ */
+async function modelInfo(name: string): Promise<ModelInfo | null> {
   try {
-    return (await listModels()).find((model) => model.name === name)?.spec ?? null;
+    return (await listModels()).find((model) => model.name === name) ?? null;
   } catch {
     return null;
   }
@@ -186,21 +190,23 @@ function renderHeader(header: HTMLElement, job: JobStatus): void {
   );
 }
 
-function renderDone(page: HTMLElement, job: JobStatus, data: ResultData, pdb: string | null): void {
+function renderDone(page: HTMLElement, job: JobStatus, data: ResultData, pdb: string | null, model: ModelInfo | null): void {
   const view = readViewState(data.length);
   const focus = new FocusHub((selection) => writeViewState({ selection }));
   focus.setSelection(view.selection);
+  const explorer = new Explorer(job, model, focus);
+  const pick = (map: PairMap) => (cell: { i: number; j: number }) => explorer.pickCell(map.key, cell);
   const figures: Figure[] = [];
   const main = h("div", { class: "result-main" });
 
   const distanceMaps = data.pairMaps.filter((map) => map.kind === "distance");
   if (distanceMaps.length > 0) {
-    const maps = distanceMaps.map((map) => predictedMap(map, data, focus));
+    const maps = distanceMaps.map((map) => predictedMap(map, data, focus, pick(map)));
     figures.push(...maps);
     main.append(
       section(
         "Predicted distance maps",
-        h("p", { class: "section-intro" }, "Distances between residues i (rows) and j (columns); bright = close. Click a cell to pin it."),
+        h("p", { class: "section-intro" }, "Distances between residues i (rows) and j (columns); bright = close. Click a cell to pin it and explain it (below)."),
         h("div", { class: "figure-grid" }, ...maps.map((map) => map.element)),
       ),
     );
@@ -208,7 +214,7 @@ function renderDone(page: HTMLElement, job: JobStatus, data: ResultData, pdb: st
 
   const otherMaps = data.pairMaps.filter((map) => map.kind !== "distance");
   if (otherMaps.length > 0) {
-    const maps = otherMaps.map((map) => predictedMap(map, data, focus));
+    const maps = otherMaps.map((map) => predictedMap(map, data, focus, pick(map)));
     figures.push(...maps);
     const contact = otherMaps.find((map) => map.key === "contact");
     main.append(
@@ -228,6 +234,7 @@ function renderDone(page: HTMLElement, job: JobStatus, data: ResultData, pdb: st
     rows: rows.map(({ row }) => row),
     focus,
     describe: (i) => describeResidue(data, i),
+    onPick: (residue) => explorer.pickResidue(residue),
   });
   figures.push(tracks);
   main.append(
@@ -236,6 +243,7 @@ function renderDone(page: HTMLElement, job: JobStatus, data: ResultData, pdb: st
       h("p", { class: "section-intro" }, trackIntro(rows.map(({ explanation }) => explanation))),
       tracks.element,
     ),
+    explorer.element,
   );
 
   const colorTracks = job.tracks.map((name) => resolveTrack(name, data)).filter((t): t is ResidueTrack => t !== null);
@@ -243,7 +251,9 @@ function renderDone(page: HTMLElement, job: JobStatus, data: ResultData, pdb: st
   let viewer: StructureViewer | null = null;
   if (pdb) {
     viewer = new StructureViewer(pdb, focus);
-    main.append(structureSection(viewer, colorTracks, data.length, initialColor));
+    main.append(
+      structureSection({ viewer, tracks: colorTracks, length: data.length, initialTrack: initialColor, explorer, initialPanel: explorer.initialColour3d }),
+    );
   }
 
   main.append(section("Downloads", downloadsSection(job.exports, initialColor)));
@@ -257,7 +267,7 @@ function renderDone(page: HTMLElement, job: JobStatus, data: ResultData, pdb: st
   });
 }
 
-function predictedMap(map: PairMap, data: ResultData, focus: FocusHub): Heatmap {
+function predictedMap(map: PairMap, data: ResultData, focus: FocusHub, onPick: (cell: { i: number; j: number }) => void): Heatmap {
   const isDistance = map.kind === "distance";
   const trueContacts = map.key === "contact" ? (data.truth?.contacts ?? null) : null;
   const scale = isDistance ? distanceScale() : map.kind === "probability" ? probabilityScale() : valueScale(map);
@@ -279,6 +289,7 @@ function predictedMap(map: PairMap, data: ResultData, focus: FocusHub): Heatmap 
     describe: (i, j) => `${pairName(data, i, j)} · ${shortPairLabel(map)} ${formatPairValue(map, map.values[i * data.length + j]!)}${
       trueContacts ? ` · true: ${trueContacts[i * data.length + j] ? "contact" : "no contact"}` : ""
     }`,
+    onPick,
   });
 }
 
@@ -386,11 +397,12 @@ const TRUE_DSSP = "DSSP (true)";
 
 function trackRow(head: ResidueHead): TrackRow {
   const label = shortTrackLabel(head.key);
-  if (head.classes && head.classes.length <= 3) return { kind: "stacked", label, classes: head.classes, values: head.values };
-  if (head.classes) return { kind: "heat", label, classes: head.classes, values: head.values, scale: probabilityScale() };
+  const common = { label, head: head.key };
+  if (head.classes && head.classes.length <= 3) return { kind: "stacked", ...common, classes: head.classes, values: head.values };
+  if (head.classes) return { kind: "heat", ...common, classes: head.classes, values: head.values, scale: probabilityScale() };
   let max = 1;
   for (const value of head.values) if (value > max) max = Math.ceil(value);
-  return { kind: "bars", label, values: head.values, max };
+  return { kind: "bars", ...common, values: head.values, max };
 }
 
 /** The rows in display order, each with the sentence that explains it. */
@@ -421,47 +433,4 @@ function describeResidue(data: ResultData, i: number): string {
   const dssp = trueDssp(data, i);
   if (dssp) parts.push(`DSSP ${dssp}`);
   return parts.join(" · ");
-}
-
-/** Residue number as a colouring, for models without per-residue tracks. */
-const POSITION = "position";
-/** Helix probability shows at a glance whether the predicted helices sit where the structure has them. */
-const PREFERRED_COLOR_TRACK = "ss3_H";
-
-/** The track asked for in the URL, else helix probability, else the first track, else residue number. */
-function initialColorTrack(tracks: ResidueTrack[], requested: string | null): string {
-  const names = [...tracks.map((track) => track.name), POSITION];
-  return [requested, PREFERRED_COLOR_TRACK].find((name) => name !== null && names.includes(name)) ?? names[0]!;
-}
-
-function structureSection(viewer: StructureViewer, tracks: ResidueTrack[], length: number, initial: string): HTMLElement {
-  const select = h("select", { id: "color-track", "data-testid": "color-track" });
-  const options = [...tracks.map((track) => ({ value: track.name, label: track.label })), { value: POSITION, label: "Residue number (N → C)" }];
-  select.append(...options.map((option) => new Option(option.label, option.value, false, option.value === initial)));
-  const legend = h("div", { class: "viewer3d__legend" });
-
-  const apply = (name: string): void => {
-    const track = tracks.find((t) => t.name === name);
-    const scale = track ? new ColorScale(VIRIDIS, 0, 1) : new ColorScale(VIRIDIS, 1, length);
-    const values = track ? track.values : Float32Array.from({ length }, (_, i) => i + 1);
-    viewer.colorBy(values, scale);
-    legend.replaceChildren(
-      track
-        ? colorBar({ scale, title: track.label, ticks: [0, 0.5, 1], format: (v) => v.toFixed(1) })
-        : colorBar({ scale, title: "residue number", ticks: [1, length] }),
-    );
-  };
-  apply(initial);
-  select.addEventListener("change", () => {
-    apply(select.value);
-    writeViewState({ color: select.value });
-  });
-
-  return section(
-    "Known structure",
-    h("div", { class: "controls" }, h("label", { for: "color-track" }, "Colour by"), select),
-    viewer.element,
-    legend,
-    h("p", { class: "hint" }, "Drag to rotate, scroll to zoom. Residues under the pointer elsewhere on the page are marked in pink."),
-  );
 }

@@ -1,7 +1,8 @@
 /**
  * View state kept in the query string, so that reloading or sharing the URL reproduces the view:
  * `compare` = the distance map compared with the truth, `color` = the track colouring the 3D view,
- * `sel` = the selected cell "i,j" or residue "i" (1-based, as shown on the page).
+ * `sel` = the selected cell "i,j" or residue "i" (1-based, as shown on the page). The explanation
+ * explorer keeps its own parameters through `writeQuery` (see explorerState.ts).
  */
 
 import type { Focus } from "./focus";
@@ -12,14 +13,22 @@ export interface ViewState {
   selection: Focus | null;
 }
 
-function parseSelection(text: string | null, length: number): Focus | null {
+/** Residues "i" or "i,j", 1-based in the text, 0-based in the result; null unless all lie in 1..length. */
+export function parseResidues(text: string | null, length: number): Focus | null {
   if (!text) return null;
-  const numbers = text.split(",").map((part) => Number.parseInt(part, 10) - 1);
-  const valid = (n: number | undefined): n is number => n !== undefined && Number.isInteger(n) && n >= 0 && n < length;
+  const parts = text.split(",");
+  if (parts.some((part) => !/^\d+$/.test(part.trim()))) return null;
+  const numbers = parts.map((part) => Number.parseInt(part, 10) - 1);
+  const valid = (n: number | undefined): n is number => n !== undefined && n >= 0 && n < length;
   const [i, j] = numbers;
   if (!valid(i) || numbers.length > 2) return null;
   if (numbers.length === 1) return { i, j: null };
   return valid(j) ? { i, j } : null;
+}
+
+/** The inverse of `parseResidues`. */
+export function formatResidues(focus: Focus): string {
+  return focus.j === null ? String(focus.i + 1) : `${focus.i + 1},${focus.j + 1}`;
 }
 
 export function readViewState(length: number): ViewState {
@@ -27,24 +36,33 @@ export function readViewState(length: number): ViewState {
   return {
     compare: params.get("compare"),
     color: params.get("color"),
-    selection: parseSelection(params.get("sel"), length),
+    selection: parseResidues(params.get("sel"), length),
   };
 }
 
-/** Rewrites the query string in place (no new history entry: view tweaks are not navigation). */
-export function writeViewState(change: Partial<ViewState>): void {
+/** Separators left readable in the URL; they are legal in a query string and parse back unchanged. */
+const READABLE = { "%2C": ",", "%3A": ":", "%2F": "/" } as const;
+
+/**
+ * Sets (or, for null, removes) query parameters in place: no new history entry, since view tweaks
+ * are not navigation. Listeners of "viewstatechange" (the permalink) are told.
+ */
+export function writeQuery(change: Record<string, string | null>): void {
   const params = new URLSearchParams(window.location.search);
-  const set = (key: string, value: string | null): void => {
+  for (const [key, value] of Object.entries(change)) {
     if (value === null) params.delete(key);
     else params.set(key, value);
-  };
-  if (change.compare !== undefined) set("compare", change.compare);
-  if (change.color !== undefined) set("color", change.color);
-  if (change.selection !== undefined) {
-    const s = change.selection;
-    set("sel", s === null ? null : s.j === null ? String(s.i + 1) : `${s.i + 1},${s.j + 1}`);
   }
-  const query = params.toString().replaceAll("%2C", ",");
+  let query = params.toString();
+  for (const [code, character] of Object.entries(READABLE)) query = query.replaceAll(code, character);
   window.history.replaceState(null, "", `${window.location.pathname}${query ? `?${query}` : ""}`);
   window.dispatchEvent(new Event("viewstatechange"));
+}
+
+export function writeViewState(change: Partial<ViewState>): void {
+  const query: Record<string, string | null> = {};
+  if (change.compare !== undefined) query.compare = change.compare;
+  if (change.color !== undefined) query.color = change.color;
+  if (change.selection !== undefined) query.sel = change.selection === null ? null : formatResidues(change.selection);
+  writeQuery(query);
 }

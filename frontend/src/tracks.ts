@@ -6,16 +6,24 @@
 
 import { colorBar } from "./colorbar";
 import type { ColorScale } from "./colormaps";
-import type { Focus, FocusHub } from "./focus";
+import { TARGET_COLOR, type Focus, type FocusHub } from "./focus";
 import { tickStep } from "./heatmap";
 import { CLASS_NAMES } from "./results";
 import { hideTooltip, showTooltip } from "./tooltip";
 
+/** Rows drawn from a model head name it in `head`, so that a click can pick that output. */
 export type TrackRow =
-  | { kind: "stacked"; label: string; classes: string[]; values: Float32Array }
-  | { kind: "heat"; label: string; classes: string[]; values: Float32Array; scale: ColorScale }
-  | { kind: "bars"; label: string; values: Float32Array; max: number }
+  | { kind: "stacked"; label: string; head?: string; classes: string[]; values: Float32Array }
+  | { kind: "heat"; label: string; head?: string; classes: string[]; values: Float32Array; scale: ColorScale }
+  | { kind: "bars"; label: string; head?: string; values: Float32Array; max: number }
   | { kind: "categories"; label: string; letters: string };
+
+/** A clicked output: residue i of `head`, and the class under the pointer for class rows. */
+export interface ResiduePick {
+  head: string;
+  i: number;
+  className: string | null;
+}
 
 export interface TracksOptions {
   sequence: string;
@@ -23,6 +31,8 @@ export interface TracksOptions {
   focus: FocusHub;
   /** Tooltip text for residue i, 0-based. */
   describe: (i: number) => string;
+  /** Called when a residue of a head's row is clicked. */
+  onPick?: (pick: ResiduePick) => void;
 }
 
 /** Secondary-structure colours: helices red–purple, strands amber, turns teal, coil grey. */
@@ -69,6 +79,8 @@ export class Tracks {
   private width = 0;
   private height = 0;
   private cell = 0;
+  /** Where each row was drawn, to tell which row a click hit. */
+  private bands: { row: TrackRow; top: number; height: number }[] = [];
 
   constructor(private readonly options: TracksOptions) {
     this.element = document.createElement("div");
@@ -143,9 +155,11 @@ export class Tracks {
       this.rowLabel(context, "sequence", y, LETTERS_HEIGHT);
       y += LETTERS_HEIGHT;
     }
+    this.bands = [];
     for (const row of this.options.rows) {
       y += ROW_GAP;
       const height = rowHeight(row);
+      this.bands.push({ row, top: y, height });
       this.drawRow(context, row, y, height);
       this.rowLabel(context, row.label, y, height);
       y += height;
@@ -259,9 +273,28 @@ export class Tracks {
     if (this.width === 0) return;
     const context = this.context(this.overlay);
     context.clearRect(0, 0, this.width, this.height);
-    const { hover, selection } = this.options.focus;
+    const { hover, selection, target } = this.options.focus;
+    if (target) this.markTarget(context, target);
     if (selection) this.markColumns(context, selection, true);
     if (hover) this.markColumns(context, hover, false);
+  }
+
+  /** The target's columns as a light band in the target colour, with an arrowhead on the ruler. */
+  private markTarget(context: CanvasRenderingContext2D, target: Focus): void {
+    const width = Math.max(this.cell, 3);
+    context.fillStyle = TARGET_COLOR;
+    for (const i of new Set([target.i, target.j ?? target.i])) {
+      const x = this.x(i + 0.5);
+      context.globalAlpha = 0.22;
+      context.fillRect(x - width / 2 - 1, RULER_HEIGHT, width + 2, this.height - RULER_HEIGHT);
+      context.globalAlpha = 1;
+      context.beginPath();
+      context.moveTo(x, RULER_HEIGHT);
+      context.lineTo(x - 5, RULER_HEIGHT - 8);
+      context.lineTo(x + 5, RULER_HEIGHT - 8);
+      context.closePath();
+      context.fill();
+    }
   }
 
   private markColumns(context: CanvasRenderingContext2D, focus: Focus, pinned: boolean): void {
@@ -285,6 +318,32 @@ export class Tracks {
     return i >= 0 && i < this.options.sequence.length ? i : null;
   }
 
+  /** The head output under the pointer: for class rows, the class whose band or stack segment it is on. */
+  private pickAt(event: MouseEvent, i: number): ResiduePick | null {
+    const y = event.clientY - this.base.getBoundingClientRect().top;
+    const band = this.bands.find((b) => y >= b.top && y < b.top + b.height);
+    const row = band?.row;
+    if (!band || !row || row.kind === "categories" || !row.head) return null;
+    const head = row.head;
+    if (row.kind === "bars") return { head, i, className: null };
+    const k = row.classes.length;
+    let c = k - 1;
+    if (row.kind === "heat") {
+      c = Math.min(k - 1, Math.floor(((y - band.top) / band.height) * k));
+    } else {
+      // Stacks are drawn from the bottom up in class order.
+      let top = band.top + band.height;
+      for (let n = 0; n < k; n++) {
+        top -= band.height * (row.values[i * k + n] || 0);
+        if (y >= top) {
+          c = n;
+          break;
+        }
+      }
+    }
+    return { head, i, className: row.classes[c]! };
+  }
+
   private bindPointer(): void {
     const { focus, describe } = this.options;
     const length = this.options.sequence.length;
@@ -300,7 +359,10 @@ export class Tracks {
     });
     this.base.addEventListener("click", (event) => {
       const i = this.residueAt(event);
-      if (i !== null) focus.toggleSelection({ i, j: null });
+      if (i === null) return;
+      focus.toggleSelection({ i, j: null });
+      const pick = this.pickAt(event, i);
+      if (pick) this.options.onPick?.(pick);
     });
     this.base.addEventListener("keydown", (event) => {
       if (event.key === "Escape") {

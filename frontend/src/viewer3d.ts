@@ -1,13 +1,14 @@
 /**
  * The known structure as a 3Dmol cartoon, coloured residue by residue from a per-residue track. The
- * residues in focus are marked with spheres on their Cα atoms (and a dashed line for a pair), drawn
- * as separate shapes so that hovering never rebuilds the cartoon.
+ * residues in focus are marked with spheres on their Cα atoms (and a dashed line for a pair), the
+ * explained target likewise in the target colour (a solid line for a pair), drawn as separate
+ * shapes so that hovering never rebuilds the cartoon.
  */
 
 import { createViewer, type GLShape, type GLViewer } from "3dmol";
 import type { ColorScale } from "./colormaps";
 import { h } from "./dom";
-import type { FocusHub } from "./focus";
+import { TARGET_COLOR, type Focus, type FocusHub } from "./focus";
 
 interface Point {
   x: number;
@@ -19,7 +20,16 @@ interface PickedAtom {
   resi?: number;
 }
 
-const FOCUS_COLOR = "#ff2d95";
+/** How a marked residue or pair is drawn: sphere and line radii in Å. */
+interface MarkStyle {
+  color: string;
+  sphere: number;
+  line: number;
+  dashed: boolean;
+}
+
+const FOCUS_MARK: MarkStyle = { color: "#ff2d95", sphere: 1.3, line: 0.18, dashed: true };
+const TARGET_MARK: MarkStyle = { color: TARGET_COLOR, sphere: 1.6, line: 0.3, dashed: false };
 
 /** Cα coordinates by residue number, read from the PDB text the server sends (residues 1..L). */
 function alphaCarbons(pdb: string): Map<number, Point> {
@@ -108,17 +118,22 @@ export class StructureViewer {
     if (!viewer) return;
     for (const shape of this.marks) viewer.removeShape(shape);
     this.marks = [];
-    const focus = this.focus.current;
-    if (focus) {
-      const ends = [focus.i, focus.j ?? focus.i].map((i) => this.alphas.get(i + 1));
-      for (const center of new Set(ends)) {
-        if (center) this.marks.push(viewer.addSphere({ center, radius: 1.3, color: FOCUS_COLOR }));
-      }
-      const [start, end] = ends;
-      if (start && end && start !== end) {
-        this.marks.push(viewer.addCylinder({ start, end, radius: 0.18, color: FOCUS_COLOR, dashed: true }));
-      }
-    }
+    const { current, target } = this.focus;
+    if (target) this.mark(viewer, target, TARGET_MARK);
+    if (current) this.mark(viewer, current, FOCUS_MARK);
     viewer.render();
+  }
+
+  /** Spheres on the Cα atoms of i (and j), joined by a line for a pair. */
+  private mark(viewer: GLViewer, focus: Focus, style: MarkStyle): void {
+    const { color, dashed } = style;
+    const ends = [focus.i, focus.j ?? focus.i].map((i) => this.alphas.get(i + 1));
+    for (const center of new Set(ends)) {
+      if (center) this.marks.push(viewer.addSphere({ center, radius: style.sphere, color }));
+    }
+    const [start, end] = ends;
+    if (start && end && start !== end) {
+      this.marks.push(viewer.addCylinder({ start, end, radius: style.line, color, dashed }));
+    }
   }
 }

@@ -366,6 +366,7 @@ def _task_status(task: Task) -> TaskStatus:
         job=task.job,
         status=task.status,  # type: ignore[arg-type]
         progress=task.progress,
+        method_progress={m: task.method_progress.get(m, 0.0) for m in task.methods},
         states=dict(task.states),
         messages=dict(task.messages),
         results={m: f"{base}/{m}" for m, state in task.states.items() if state == "done"},

@@ -98,6 +98,7 @@ class TaskStatus(BaseModel):
     job: str
     status: Literal["running", "done", "failed", "cancelled"]
     progress: float
+    method_progress: dict[str, float] = Field(description="Method → fraction done.")
     states: dict[str, str] = Field(description="Method → queued, running, done, failed, cancelled.")
     messages: dict[str, str]
     results: dict[str, str] = Field(description="Method → URL of its result, once done.")

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,7 +71,7 @@ OPTIONS: dict[str, dict[str, ServiceOption]] = {
     },
     MUTAGENESIS: {
         "window": ServiceOption(
-            10, "mutate residues this close to the target residue(s) (each costs 19 passes)", 0, 250
+            3, "mutate residues this close to the target residue(s) (each costs 19 passes)", 0, 250
         ),
     },
 }
@@ -326,6 +328,45 @@ def _mutagenesis(
     return wild, delta
 
 
+def _batch(target: OutputTarget | UnitTarget) -> int:
+    """Inputs per forward pass: a pair view holds 2D windows of ~(2R + 1)² cells × 64 channels
+    for every layer, about 0.5 GB per input in a backward pass, so those go two at a time."""
+    return 2 if target.j is not None else 16
+
+
+def _expected_passes(method: str, options: dict[str, Any], length: int, batch: int) -> int:
+    """Roughly how many forward passes the engine makes (for progress only)."""
+    if method == "integrated_gradients":
+        return -(-int(options["steps"]) // batch)
+    if method == "smoothgrad":
+        return -(-int(options["samples"]) // batch)
+    if method == "occlusion":
+        return 1 + -(-length // batch)
+    return 1
+
+
+@contextmanager
+def _watched(
+    view: nn.Module, cancel: threading.Event, progress: Any, passes: int
+) -> Iterator[None]:
+    """Check ``cancel`` and report progress before every forward pass of ``view``: a cancelled
+    explanation stops at its next pass (the engine restores the model on the way out)."""
+    done = 0
+
+    def before_pass(module: nn.Module, args: object) -> None:
+        nonlocal done
+        if cancel.is_set():
+            raise ExplanationCancelledError
+        progress(min(0.99, done / passes))
+        done += 1
+
+    handle = view.register_forward_pre_hook(before_pass)
+    try:
+        yield
+    finally:
+        handle.remove()
+
+
 def _target_value(view: nn.Module, x: torch.Tensor, readout: Readout | None, target: Any) -> float:
     """The explained scalar: the readout of an output, or the unit's activation."""
     with torch.no_grad():
@@ -374,6 +415,7 @@ def explain(
             & _near(target, length, options["window"]),
             cancel,
             progress or (lambda f: None),
+            batch=4 * _batch(target),
         )
         return Explanation(method, exact, value, time.perf_counter() - start, delta=delta)
     if method not in REGISTRY:
@@ -383,9 +425,12 @@ def explain(
     engine_options = dict(options)
     if method == "occlusion":
         engine_options = {"window": (x.shape[1], options["window"]), "stride": (x.shape[1], 1)}
-    if cancel.is_set():
-        raise ExplanationCancelledError
-    maps = fl.attribute(view, x, engine_target, method=method, **engine_options)
+    batch = _batch(target)
+    if "batch_size" in REGISTRY[method].options:
+        engine_options["batch_size"] = batch
+    passes = _expected_passes(method, options, length, batch)
+    with _watched(view, cancel, progress or (lambda f: None), passes):
+        maps = fl.attribute(view, x, engine_target, method=method, **engine_options)
     value = _target_value(view, x, readout, engine_target)
     return Explanation(
         method, exact, value, time.perf_counter() - start, attribution=maps[0].numpy()

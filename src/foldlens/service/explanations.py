@@ -26,7 +26,6 @@ from ..models import load, spec
 from ..models.views import OutputTarget, UnitTarget
 from ..protein.features import residue_features
 from .errors import InvalidInputError, JobNotFoundError, NotReadyError
-from .examples import example
 from .explain import (
     MUTAGENESIS,
     ExplanationCancelledError,
@@ -60,9 +59,20 @@ class Task:
     states: dict[str, str] = field(default_factory=dict)
     """Method → ``queued``, ``running``, ``done``, ``failed`` or ``cancelled``."""
     messages: dict[str, str] = field(default_factory=dict)
-    progress: float = 0.0
+    method_progress: dict[str, float] = field(default_factory=dict)
+    """Method → fraction done."""
     cancel: threading.Event = field(default_factory=threading.Event)
     finished: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def progress(self) -> float:
+        """Fraction of the task's methods done (finished ones count whole)."""
+        finished = {"done", "failed", "cancelled"}
+        parts = [
+            1.0 if self.states[m] in finished else self.method_progress.get(m, 0.0)
+            for m in self.methods
+        ]
+        return sum(parts) / len(parts)
 
     @property
     def status(self) -> str:
@@ -151,7 +161,7 @@ class ExplanationService:
         task_id = _digest(sorted(request.keys[m] for m in pending))[:TASK_ID_LENGTH]
         with self._lock:
             running = self._tasks.get(task_id)
-            if running is not None and running.status == "running":
+            if running is not None and running.status == "running" and not running.cancel.is_set():
                 return running
             task = Task(
                 task_id,
@@ -214,10 +224,7 @@ class ExplanationService:
     def _input(self, job: Job) -> torch.Tensor:
         """The job's model input ``(1, 41, L)``, the profile computed once per job."""
         if job.id not in self._features:
-            alignment = job.inputs.alignment()
-            profile = alignment.profile() if alignment is not None else None
-            if job.inputs.example is not None:
-                profile = example(job.inputs.example).profile()
+            profile = job.inputs.profile()
             self._features[job.id] = residue_features(job.inputs.sequence, profile)[None]
             while len(self._features) > FEATURE_CACHE:
                 self._features.popitem(last=False)
@@ -229,14 +236,14 @@ class ExplanationService:
         model = self._model(job.inputs.model)
         x = self._input(job)
         methods = list(task.methods)
-        for number, method in enumerate(methods):
+        for method in methods:
             if task.cancel.is_set():
                 task.states[method] = "cancelled"
                 continue
             task.states[method] = "running"
 
-            def progress(fraction: float, number: int = number) -> None:
-                task.progress = (number + fraction) / len(methods)
+            def progress(fraction: float, method: str = method) -> None:
+                task.method_progress[method] = fraction
 
             try:
                 answer = explain(
@@ -271,7 +278,7 @@ class ExplanationService:
             blob = gzip.compress(json.dumps(document).encode(), 5)
             self.store.save_explanation(task.keys[method], task.job, method, request, blob)
             task.states[method] = "done"
-            task.progress = (number + 1) / len(methods)
+            task.method_progress[method] = 1.0
         task.finished.set()
 
 

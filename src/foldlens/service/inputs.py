@@ -20,6 +20,7 @@ from ..protein.msa import Alignment, parse_msa
 from ..protein.sequences import parse_fasta
 from ..protein.structure import Backbone, read_structure
 from .errors import InvalidInputError
+from .examples import example
 
 JOB_ID_LENGTH = 32
 
@@ -64,6 +65,14 @@ class JobInput:
             return None
         rows = self.msa.split("\n")
         return Alignment([f"row{k}" for k in range(len(rows))], rows)
+
+    def profile(self) -> np.ndarray | None:
+        """``(L, 20)``: the shipped example's profile, or the MSA's (computed: seconds for big
+        alignments), or ``None`` in single-sequence mode."""
+        if self.example is not None:
+            return example(self.example).profile()
+        alignment = self.alignment()
+        return None if alignment is None else alignment.profile()
 
     def backbone(self) -> Backbone | None:
         return None if self.structure is None else read_structure(self.structure)

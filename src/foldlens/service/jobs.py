@@ -119,10 +119,7 @@ class JobService:
     def _run(self, job: Job) -> JobResult:
         inputs = job.inputs
         self.store.report(job.id, 0.1, "computing the profile" if inputs.msa else "reading inputs")
-        alignment = inputs.alignment()
-        profile = alignment.profile() if alignment is not None else None
-        if inputs.example is not None:
-            profile = example(inputs.example).profile()
+        profile = inputs.profile()
         structure = inputs.backbone()
         self.store.report(job.id, 0.3, "running the network")
         query = Query(inputs.name, inputs.sequence, profile, structure)

@@ -1,0 +1,170 @@
+"""Explanation speed as a person sees it: the real server and page in headless Chromium.
+
+    python -m benchmarks.explorer [--example 2xyiA] [--cells 3]
+
+A fresh ``foldlens serve`` (loopback, empty data folder) predicts the example (2xyiA: 298 residues).
+Then, for new targets (never cached):
+
+- per-residue: the page is opened with the target in its URL (``?target=ss3:H:k``); timed from the
+  moment the page is drawn to the moment the gradient, deconvnet and guided-backprop panels are;
+- distance map: a click on a Cβ–Cβ cell; timed from the click to the first panel and to all three.
+
+Baseline, same run: the same three explanations computed in this process (no HTTP, no page), which
+is the floor the page can reach. Medians over the targets; each target is new to the server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+import urllib.request
+from json import dumps, loads
+from pathlib import Path
+
+import torch
+
+from foldlens.models import load, spec
+from foldlens.models.views import OutputTarget
+from foldlens.protein.features import residue_features
+from foldlens.server.background import background_server
+from foldlens.service.examples import example
+from foldlens.service.explain import explain
+
+RULES = ("gradient", "deconvnet", "guided_backprop")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--enable-unsafe-swiftshader",
+    "--use-angle=swiftshader",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+def submit(base: str, example_id: str) -> str:
+    request = urllib.request.Request(
+        f"{base}/api/jobs",
+        data=dumps({"example": example_id}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    job = loads(urllib.request.urlopen(request).read())
+    while job["status"] not in ("done", "failed"):
+        time.sleep(0.1)
+        job = loads(urllib.request.urlopen(f"{base}/api/jobs/{job['id']}").read())
+    return str(job["id"])
+
+
+def panels_ready(count: int, mentions: str = "") -> str:
+    """A page condition: the first ``count`` rule panels are drawn, for a target whose words
+    contain ``mentions``."""
+    described = (
+        "document.querySelector(\"[data-testid='target-description']\")"
+        f"?.textContent.includes({dumps(mentions)})"
+    )
+    drawn = [
+        f"document.querySelector(\"[data-testid='panel-{m}']\")?.dataset.state === 'ready'"
+        for m in RULES[:count]
+    ]
+    return " && ".join([described, *drawn])
+
+
+def page_timings(base: str, job: str, length: int, cells: int) -> dict[str, list[float]]:
+    from playwright.sync_api import sync_playwright
+
+    timings: dict[str, list[float]] = {
+        "per-residue, all three": [],
+        "map cell, first panel": [],
+        "map cell, all three": [],
+    }
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
+        )
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        for k in range(cells):
+            residue = 30 + 97 * k
+            page.goto(f"{base}/view/{job}?target=ss3:H:{residue}")
+            page.wait_for_selector("body[data-ready='true']", timeout=60_000)
+            drawn = time.perf_counter()
+            page.wait_for_function(panels_ready(3, str(residue)), timeout=60_000, polling=10)
+            timings["per-residue, all three"].append(time.perf_counter() - drawn)
+        page.goto(f"{base}/view/{job}")
+        page.wait_for_selector("body[data-ready='true']", timeout=60_000)
+        heatmap = page.get_by_test_id("map-dist_cb_cb")
+        for k in range(cells):
+            heatmap.scroll_into_view_if_needed()
+            box = heatmap.bounding_box()
+            assert box is not None
+            i, j = 40 + 60 * k, 200 - 50 * k
+            x = box["x"] + (j + 0.5) / length * box["width"]
+            y = box["y"] + (i + 0.5) / length * box["height"]
+            page.wait_for_timeout(300)
+            clicked = time.perf_counter()
+            page.mouse.click(x, y)
+            pair = f"{i + 1}, j = "
+            page.wait_for_function(panels_ready(1, pair), timeout=60_000, polling=10)
+            timings["map cell, first panel"].append(time.perf_counter() - clicked)
+            page.wait_for_function(panels_ready(3, pair), timeout=60_000, polling=10)
+            timings["map cell, all three"].append(time.perf_counter() - clicked)
+        browser.close()
+    return timings
+
+
+def baseline_timings(example_id: str, cells: int) -> dict[str, list[float]]:
+    chosen = example(example_id)
+    model, model_spec = load("default"), spec("default")
+    x = residue_features(chosen.sequence, chosen.profile())[None]
+    explain(model, model_spec, x, OutputTarget("rsa", 0), "gradient", {})  # warm-up
+    timings: dict[str, list[float]] = {
+        "per-residue, all three": [],
+        "map cell, first panel": [],
+        "map cell, all three": [],
+    }
+    for k in range(cells):
+        start = time.perf_counter()
+        for method in RULES:
+            explain(model, model_spec, x, OutputTarget("ss3", 29 + 97 * k, None, 0), method, {})
+        timings["per-residue, all three"].append(time.perf_counter() - start)
+        target = OutputTarget("dist_cb_cb", 40 + 60 * k, 200 - 50 * k)
+        start = time.perf_counter()
+        for number, method in enumerate(RULES):
+            explain(model, model_spec, x, target, method, {})
+            if number == 0:
+                timings["map cell, first panel"].append(time.perf_counter() - start)
+        timings["map cell, all three"].append(time.perf_counter() - start)
+    return timings
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--example", default="2xyiA")
+    parser.add_argument("--cells", type=int, default=3, help="targets of each kind")
+    args = parser.parse_args()
+    torch.set_num_threads(torch.get_num_threads())
+    length = len(example(args.example).sequence)
+    with tempfile.TemporaryDirectory() as folder, background_server(Path(folder)) as base:
+        job = submit(base, args.example)
+        page = page_timings(base, job, length, args.cells)
+    direct = baseline_timings(args.example, args.cells)
+    print(f"{args.example}, {length} residues; medians of {args.cells} new targets; seconds\n")
+    print(f"{'what':<26}{'page':>8}{'in-process':>12}{'target':>8}")
+    goals = {
+        "per-residue, all three": 1.0,
+        "map cell, first panel": 1.0,
+        "map cell, all three": 3.0,
+    }
+    for what, goal in goals.items():
+        print(
+            f"{what:<26}{statistics.median(page[what]):>8.2f}"
+            f"{statistics.median(direct[what]):>12.2f}{f'< {goal:g}':>8}"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,98 @@
+/**
+ * Typed client for the explanation endpoints: ask for a target's explanations (ready ones come back
+ * at once, the rest from a background task), follow the task, fetch each finished method, cancel.
+ */
+
+import { requestJson } from "./api";
+import type { ExplainTarget } from "./explainTarget";
+
+/** Option values as the API takes them: numbers, or one of an option's choices. */
+export type MethodOptions = Record<string, Record<string, number | string>>;
+
+export interface ExplainRequest {
+  target: ExplainTarget;
+  methods: string[];
+  options: MethodOptions;
+}
+
+export type MethodState = "queued" | "running" | "done" | "failed" | "cancelled";
+
+export interface TaskStatus {
+  id: string;
+  status: "running" | "done" | "failed" | "cancelled";
+  /** Of the whole task: the methods are computed one after another, each an equal share. */
+  progress: number;
+  states: Record<string, MethodState>;
+  messages: Record<string, string>;
+  /** Method → URL of its result, once it is done. */
+  results: Record<string, string>;
+  poll: string;
+  cancel: string;
+}
+
+export interface TopResidue {
+  index: number;
+  residue: string;
+  sum: number;
+  magnitude: number;
+}
+
+interface ResultBase {
+  /** Names the cached result, for its exports. */
+  key: string;
+  method: string;
+  exact: boolean;
+  /** The explained scalar itself. */
+  value: number;
+  seconds: number;
+  residue_sum: number[];
+  residue_magnitude: number[];
+  top: TopResidue[];
+}
+
+/** Attribution to every input feature at every residue: rows = features, columns = residues. */
+export interface FeatureResult extends ResultBase {
+  features: string[];
+  attribution: (number | null)[][];
+}
+
+/** Change of the target per residue (rows) and amino acid of `alphabet`; null outside the window. */
+export interface MutagenesisResult extends ResultBase {
+  alphabet: string;
+  wild_type: number[];
+  delta: (number | null)[][];
+}
+
+export type ExplanationResult = FeatureResult | MutagenesisResult;
+
+export const isMutagenesis = (result: ExplanationResult): result is MutagenesisResult => "delta" in result;
+
+export interface ExplainAnswer {
+  target: ExplainTarget;
+  description: string;
+  results: Record<string, ExplanationResult>;
+  task: TaskStatus | null;
+}
+
+/** Seconds the server may hold the answer for methods that finish quickly (mostly cache hits). */
+const ANSWER_WAIT_S = 0.3;
+
+export const requestExplanation = (jobId: string, request: ExplainRequest): Promise<ExplainAnswer> =>
+  requestJson(`/api/jobs/${encodeURIComponent(jobId)}/explain`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ ...request, wait: ANSWER_WAIT_S }),
+  });
+
+export const pollTask = (task: TaskStatus): Promise<TaskStatus> => requestJson(task.poll);
+
+export const cancelTask = (task: TaskStatus): Promise<TaskStatus> => requestJson(task.cancel, { method: "DELETE" });
+
+export const fetchResult = (url: string): Promise<ExplanationResult> => requestJson(url);
+
+/** A download of one result; `format` is left out for the kinds that have only one. */
+export function exportUrl(key: string, what: string, format: string | null): string {
+  const query = new URLSearchParams({ what });
+  if (format) query.set("format", format);
+  return `/api/explanations/results/${encodeURIComponent(key)}/export?${query}`;
+}

@@ -1,0 +1,114 @@
+/**
+ * One explanation request followed to its end: the first answer carries the cached methods and the
+ * target's description; while the server's task runs it is polled every 150 ms, and every method is
+ * fetched the moment its result appears, so each panel can be drawn as soon as possible.
+ */
+
+import {
+  cancelTask,
+  fetchResult,
+  pollTask,
+  requestExplanation,
+  type ExplainAnswer,
+  type ExplainRequest,
+  type ExplanationResult,
+  type TaskStatus,
+} from "./explainApi";
+
+const POLL_INTERVAL_MS = 150;
+
+export interface RunListener {
+  answered(answer: ExplainAnswer): void;
+  progressed(task: TaskStatus): void;
+  resultReady(method: string, result: ExplanationResult): void;
+  /** A method's result could not be fetched although the task computed it. */
+  resultFailed(method: string, failure: unknown): void;
+  /** The request itself, or following its task, failed. */
+  failed(failure: unknown): void;
+  /** Every method is settled: done (and fetched), failed or cancelled. */
+  ended(): void;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => window.setTimeout(resolve, ms));
+
+export class ExplanationRun {
+  /** The server's task, while one computes the methods that were not cached. */
+  task: TaskStatus | null = null;
+  private stopped = false;
+  private settled = false;
+  /** Cancel was asked for before the server named its task. */
+  private cancelAsked = false;
+  private readonly fetched = new Set<string>();
+  private readonly fetches: Promise<void>[] = [];
+
+  constructor(
+    private readonly jobId: string,
+    readonly request: ExplainRequest,
+    private readonly listener: RunListener,
+  ) {}
+
+  /** From the request until every method is settled (or the run stopped). */
+  get running(): boolean {
+    return !this.stopped && !this.settled;
+  }
+
+  async start(): Promise<void> {
+    try {
+      const answer = await requestExplanation(this.jobId, this.request);
+      this.task = answer.task;
+      if (this.cancelAsked) await this.cancel();
+      if (this.stopped) return;
+      this.listener.answered(answer);
+      for (const [method, result] of Object.entries(answer.results)) {
+        this.fetched.add(method);
+        this.listener.resultReady(method, result);
+      }
+      while (this.task && !this.stopped) {
+        this.fetchFinished(this.task);
+        this.listener.progressed(this.task);
+        if (this.task.status !== "running") break;
+        await sleep(POLL_INTERVAL_MS);
+        if (this.stopped) return;
+        this.task = await pollTask(this.task);
+      }
+      await Promise.all(this.fetches);
+    } catch (failure) {
+      this.settled = true;
+      if (!this.stopped) this.listener.failed(failure);
+      return;
+    }
+    this.settled = true;
+    if (!this.stopped) this.listener.ended();
+  }
+
+  /** Stops following the task and reporting; the server keeps computing (see `cancel`). */
+  stop(): void {
+    this.stopped = true;
+  }
+
+  /**
+   * Asks the server to drop the methods not finished (once it has named the task, if the request is
+   * still on its way); the poll loop then reports them cancelled.
+   */
+  async cancel(): Promise<void> {
+    this.cancelAsked = true;
+    if (this.task?.status === "running") await cancelTask(this.task);
+  }
+
+  private fetchFinished(task: TaskStatus): void {
+    for (const [method, url] of Object.entries(task.results)) {
+      if (this.fetched.has(method)) continue;
+      this.fetched.add(method);
+      this.fetches.push(
+        fetchResult(url).then(
+          (result) => {
+            if (!this.stopped) this.listener.resultReady(method, result);
+          },
+          (failure: unknown) => {
+            if (!this.stopped) this.listener.resultFailed(method, failure);
+          },
+        ),
+      );
+    }
+  }
+}

@@ -1,0 +1,347 @@
+/**
+ * The explanation explorer: pick a target (a map cell, a track residue or an internal unit), pick
+ * methods, and see one panel per method side by side, each drawn the moment its result arrives.
+ * The target is marked in every figure through the shared FocusHub; the whole state lives in the
+ * URL, so a reload asks again and the server answers from its cache.
+ */
+
+import { ApiError, type JobStatus, type ModelInfo } from "./api";
+import { AttributionScale, percentile, pooledPercentile, sortedMagnitudes, type ColourSettings } from "./attributionScale";
+import { ColourControls } from "./colourControls";
+import { h } from "./dom";
+import type { ExplainRequest, TaskStatus } from "./explainApi";
+import { describeTarget, isUnitTarget, targetFocus, type ExplainTarget, type OutputTarget } from "./explainTarget";
+import { ExplanationRun } from "./explanationRun";
+import { readExplorerState, writeExplorerState } from "./explorerState";
+import type { FocusHub } from "./focus";
+import { DEFAULT_METHODS, MethodChooser } from "./methodChooser";
+import { MethodPanel, methodTitle, type PanelKind } from "./methodPanel";
+import { headLabel } from "./results";
+import type { ResiduePick } from "./tracks";
+import { UnitPicker } from "./unitPicker";
+
+/** A panel's per-residue sums, to colour the structure by; null until its result is in. */
+export interface ResidueAttribution {
+  method: string;
+  label: string;
+  values: Float32Array | null;
+}
+
+/** What a request's errors are shown beside: the Explain button or the unit picker. */
+type Origin = "explain" | "unit";
+
+const PANEL_KINDS: PanelKind[] = ["features", "mutagenesis"];
+
+const INTRO =
+  "Which inputs drive a prediction? Click a cell of a distance or contact map, or a residue in the SS3, SS8 or RSA tracks (the class under the pointer is explained), or pick an internal unit below. Each method's attribution to every input feature at every residue appears in its own panel; the target is marked in green everywhere.";
+
+const NO_TARGET = "Pick a target first: click a cell of a distance or contact map, a residue in an SS3, SS8 or RSA track, or choose an internal unit.";
+
+function describeFailure(failure: unknown): string {
+  return failure instanceof ApiError ? failure.detail : failure instanceof Error ? failure.message : String(failure);
+}
+
+export class Explorer {
+  readonly element: HTMLElement;
+  /** The panel the URL asks to colour the structure by. */
+  readonly initialColour3d: string | null;
+  private target: ExplainTarget | null;
+  private colours: ColourSettings;
+  private run: ExplanationRun | null = null;
+  private runKey = "";
+  /** Whether the last run got every method; a complete run is not asked for again. */
+  private runComplete = false;
+  private panels: MethodPanel[] = [];
+  /** Runs replaced by a newer request, still computing on the server (see `dropReplaced`). */
+  private readonly replaced: ExplanationRun[] = [];
+  private readonly attributionListeners: (() => void)[] = [];
+  private readonly chooser: MethodChooser;
+  private readonly unitPicker: UnitPicker | null;
+  private readonly details: HTMLDetailsElement;
+  private readonly description = h("span", { class: "explorer__description", "data-testid": "target-description" });
+  private readonly runStatus = h("span", { class: "explorer__run-status", role: "status" });
+  private readonly cancelButton = h("button", { type: "button", class: "button button--secondary button--small", "data-testid": "cancel-explain", hidden: true }, "Cancel");
+  private readonly explainSlot = h("div", { class: "error-slot" });
+  private readonly error = h("p", { class: "error", "data-testid": "explain-error", role: "alert" });
+  private readonly panelRow = h("div", { class: "explorer__panels", "aria-live": "polite" });
+
+  constructor(
+    private readonly job: JobStatus,
+    model: ModelInfo | null,
+    private readonly focus: FocusHub,
+  ) {
+    const state = readExplorerState(job.length);
+    this.target = state.target;
+    this.colours = state.colours;
+    this.initialColour3d = state.colour3d;
+    const methods = model?.methods ?? [];
+    const known = new Set(methods.map((method) => method.name));
+    const checked = (state.methods ?? DEFAULT_METHODS).filter((name) => known.has(name));
+    this.chooser = new MethodChooser(methods, checked, state.options, () =>
+      writeExplorerState({ methods: this.chooser.checked(), options: this.chooser.changedTexts() }),
+    );
+    const layers = model?.spec.layers ?? [];
+    this.unitPicker =
+      layers.length > 0
+        ? new UnitPicker(layers, job.length, state.target && isUnitTarget(state.target) ? state.target : null, () => this.explainUnit())
+        : null;
+    const colourControls = new ColourControls(this.colours, (colours) => {
+      this.colours = colours;
+      writeExplorerState({ colours });
+      this.applyColours();
+    });
+
+    this.details = h(
+      "details",
+      { class: "card explorer", "data-testid": "explorer", open: state.open },
+      h("summary", { class: "card__title explorer__summary" }, "Explain a prediction"),
+      methods.length === 0 ? h("p", { class: "hint" }, "This server offers no explanations for this model.") : this.content(colourControls),
+    );
+    this.details.addEventListener("toggle", () => {
+      writeExplorerState({ open: this.details.open });
+      if (this.details.open) this.explainCurrentTarget();
+    });
+    this.element = this.details;
+    this.showTarget();
+    if (this.target) this.unitPicker?.setResidues(targetFocus(this.target));
+    document.body.dataset.explained = "0";
+    if (state.open) this.explainCurrentTarget();
+  }
+
+  /** A map cell was clicked: explain that pair output (at once, while the explorer is open). */
+  pickCell(head: string, cell: { i: number; j: number }): void {
+    this.pick({ head, i: cell.i, j: cell.j });
+  }
+
+  /** A track residue was clicked: explain that residue's output, for class rows that class's logit. */
+  pickResidue(pick: ResiduePick): void {
+    this.pick(pick.className === null ? { head: pick.head, i: pick.i } : { head: pick.head, i: pick.i, class: pick.className });
+  }
+
+  residueAttributions(): ResidueAttribution[] {
+    return this.panels.map((panel) => ({
+      method: panel.method.name,
+      label: methodTitle(panel.method.name),
+      values: panel.ready ? panel.residueSum : null,
+    }));
+  }
+
+  /** Diverging and centred at 0, saturating and stretched like the panels. */
+  residueScale(values: Float32Array): AttributionScale {
+    return new AttributionScale(percentile(sortedMagnitudes(values), this.colours.clip), true, this.colours.gamma);
+  }
+
+  /** Called whenever panels come, go, become ready or change colours. */
+  onAttributionsChange(listener: () => void): void {
+    this.attributionListeners.push(listener);
+  }
+
+  private content(colourControls: ColourControls): HTMLElement {
+    const explain = h("button", { type: "button", class: "button button--small", "data-testid": "explain" }, "Explain");
+    explain.addEventListener("click", () => this.explain("explain"));
+    this.cancelButton.addEventListener("click", () => void this.cancel());
+    const fieldset = (legend: string, content: HTMLElement): HTMLElement =>
+      h("fieldset", { class: "explorer__fieldset" }, h("legend", {}, legend), content);
+    return h(
+      "div",
+      { class: "explorer__content" },
+      h("p", { class: "section-intro" }, INTRO),
+      h(
+        "div",
+        { class: "explorer__target" },
+        h("p", { class: "explorer__target-text" }, h("span", { class: "explorer__target-label" }, "Target: "), this.description),
+        h("div", { class: "explorer__actions" }, explain, this.cancelButton, this.runStatus),
+        this.explainSlot,
+      ),
+      h(
+        "div",
+        { class: "explorer__controls" },
+        fieldset("Methods", this.chooser.element),
+        h(
+          "div",
+          { class: "explorer__side" },
+          this.unitPicker && fieldset("Internal unit", this.unitPicker.element),
+          fieldset("Colours", colourControls.element),
+        ),
+      ),
+      this.panelRow,
+    );
+  }
+
+  /** Explains the current target, if any (a repeated identical request is not sent again). */
+  private explainCurrentTarget(): void {
+    if (this.target && this.chooser.methods.length > 0) this.explain(isUnitTarget(this.target) ? "unit" : "explain");
+  }
+
+  private pick(target: OutputTarget): void {
+    this.setTarget(target);
+    this.unitPicker?.setResidues(targetFocus(target));
+    if (this.details.open) this.explainCurrentTarget();
+  }
+
+  private setTarget(target: ExplainTarget): void {
+    this.target = target;
+    writeExplorerState({ target });
+    this.showTarget();
+  }
+
+  /** Marks the target everywhere and says it in words until the server's description arrives. */
+  private showTarget(): void {
+    this.focus.setTarget(this.target && targetFocus(this.target));
+    this.description.textContent = this.target ? describeTarget(this.target, this.job.sequence, headLabel) : "none yet";
+  }
+
+  private explainUnit(): void {
+    const unit = this.unitPicker?.target();
+    if (!unit) return;
+    if ("invalid" in unit) {
+      this.showError("unit", unit.invalid);
+      return;
+    }
+    this.setTarget(unit);
+    this.explain("unit");
+  }
+
+  private explain(origin: Origin): void {
+    this.clearError();
+    if (!this.target) return this.showError(origin, NO_TARGET);
+    const methods = this.chooser.checked();
+    if (methods.length === 0) return this.showError(origin, "Check at least one method.");
+    const options = this.chooser.options();
+    if ("invalid" in options) return this.showError(origin, options.invalid);
+    const request: ExplainRequest = { target: this.target, methods, options: options.options };
+    const key = JSON.stringify(request);
+    if (key === this.runKey && (this.run?.running || this.runComplete)) return;
+
+    if (this.run?.running) this.replaced.push(this.run);
+    this.run?.stop();
+    this.runKey = key;
+    this.runComplete = false;
+    this.replacePanels(methods);
+    this.cancelButton.hidden = false;
+    this.cancelButton.disabled = false;
+    this.runStatus.textContent = "Asking the server…";
+    const run = new ExplanationRun(this.job.id, request, {
+      answered: (answer) => {
+        this.dropReplaced(answer.task);
+        this.description.textContent = answer.description;
+      },
+      progressed: (task) => this.showProgress(task),
+      resultReady: (method, result) => {
+        this.panelFor(method)?.show(result);
+        this.applyColours();
+      },
+      resultFailed: (method, failure) => this.panelFor(method)?.setState("failed", null, describeFailure(failure)),
+      failed: (failure) => {
+        if (!run.task) this.dropReplaced(null);
+        this.cancelButton.hidden = true;
+        this.runStatus.textContent = "";
+        if (!run.task) this.replacePanels([]);
+        for (const panel of this.panels) if (!panel.result) panel.setState("failed", null, "the request was interrupted");
+        this.showError(origin, describeFailure(failure));
+      },
+      ended: () => {
+        this.cancelButton.hidden = true;
+        this.runComplete = this.panels.every((panel) => panel.result !== null);
+        this.showCount();
+      },
+    });
+    this.run = run;
+    void run.start();
+  }
+
+  /** The server stops at its next checkpoint; until the task reports it, the button stays disabled. */
+  private async cancel(): Promise<void> {
+    this.cancelButton.disabled = true;
+    this.runStatus.textContent = "Cancelling…";
+    try {
+      await this.run?.cancel();
+    } catch (failure) {
+      this.cancelButton.disabled = false;
+      this.showError("explain", `Could not cancel: ${describeFailure(failure)}`);
+    }
+  }
+
+  /**
+   * Cancels the runs a newer request replaced, whose methods the server need not finish. The server
+   * shares one task between requests that compute the same, so a replaced run is cancelled only when
+   * the newest answer shows that its task is not the one the new request follows too.
+   */
+  private dropReplaced(kept: TaskStatus | null): void {
+    for (const run of this.replaced.splice(0)) {
+      if (!kept || run.task?.id !== kept.id) void run.cancel().catch(() => undefined);
+    }
+  }
+
+  private panelFor(method: string): MethodPanel | undefined {
+    return this.panels.find((panel) => panel.method.name === method);
+  }
+
+  private replacePanels(methods: string[]): void {
+    for (const panel of this.panels) panel.dispose();
+    const context = {
+      focus: this.focus,
+      sequence: this.job.sequence,
+      hasStructure: this.job.has_structure,
+      onReadyChange: () => this.showCount(),
+    };
+    this.panels = this.chooser.methods.filter((method) => methods.includes(method.name)).map((method) => new MethodPanel(method, context));
+    this.panelRow.replaceChildren(...this.panels.map((panel) => panel.element));
+    this.showCount();
+  }
+
+  /** Per-method state from the task. Methods run one after another, each an equal share of `progress`. */
+  private showProgress(task: TaskStatus): void {
+    const methods = Object.keys(task.states);
+    methods.forEach((method, index) => {
+      const state = task.states[method]!;
+      const fraction = state === "running" ? task.progress * methods.length - index : null;
+      this.panelFor(method)?.setState(state, fraction, task.messages[method]);
+    });
+    if (task.status === "running" && !this.cancelButton.disabled) {
+      this.runStatus.textContent = `${this.readyCount()} of ${this.panels.length} ready · ${Math.round(100 * task.progress)} % of the rest computed`;
+    }
+  }
+
+  private readyCount(): number {
+    return this.panels.filter((panel) => panel.ready).length;
+  }
+
+  /** The ready signal tests wait on, and the line beside the button. */
+  private showCount(): void {
+    const ready = this.readyCount();
+    document.body.dataset.explained = String(ready);
+    if (this.cancelButton.hidden && this.panels.length > 0) {
+      const failed = this.panels.filter((panel) => ["failed", "cancelled"].includes(panel.element.dataset.state ?? "")).length;
+      this.runStatus.textContent = `${ready} of ${this.panels.length} ready${failed > 0 ? `, ${failed} failed or cancelled` : ""}`;
+    }
+    for (const listener of this.attributionListeners) listener();
+  }
+
+  /** Scales per panel, or pooled over the panels of a kind when the scale is shared. */
+  private applyColours(): void {
+    const { signed, shared, clip, gamma } = this.colours;
+    const withResults = this.panels.filter((panel) => panel.magnitudes !== null && panel.kind !== null);
+    for (const kind of PANEL_KINDS) {
+      const group = withResults.filter((panel) => panel.kind === kind);
+      if (group.length === 0) continue;
+      const pooled = shared ? pooledPercentile(group.map((panel) => panel.magnitudes!), clip) : null;
+      const quantity = kind === "mutagenesis" ? "change of the target when mutated" : "attribution";
+      const title = `${signed ? quantity : `|${quantity}|`}; saturates at the ${clip}th percentile of |value|${shared ? " over all panels" : ""}${gamma === 1 ? "" : `, gamma ${gamma}`}`;
+      for (const panel of group) {
+        const limit = pooled ?? percentile(panel.magnitudes!, clip);
+        panel.setScale(new AttributionScale(limit, signed, gamma), title);
+      }
+    }
+    for (const listener of this.attributionListeners) listener();
+  }
+
+  private showError(origin: Origin, message: string): void {
+    this.error.textContent = message;
+    (origin === "unit" && this.unitPicker ? this.unitPicker.errorSlot : this.explainSlot).append(this.error);
+  }
+
+  private clearError(): void {
+    this.error.remove();
+  }
+}
