@@ -381,3 +381,34 @@ def test_every_explanation_export_parses(client: TestClient, job: dict) -> None:
     key = results["guided_backprop"]["key"]
     response = client.get(f"/api/explanations/results/{key}/export", params={"what": "movie"})
     assert response.status_code == 400 and "unknown export" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("method", ["gradient", "guided_backprop"])
+def test_influence_matrix_rows_are_single_target_attributions(
+    default_net: DefaultNet, method: str
+) -> None:
+    from foldlens.service.explain import influence_matrix
+
+    x = random_input(50, seed=8, profile=False)
+    matrix = influence_matrix(default_net, spec("default"), x, "ss8", 3, method)
+    assert matrix.shape == (50, 50)
+    for i in (0, 17, 49):
+        target = full_model_value(default_net, OutputTarget("ss8", i, None, 3))
+        row = fl.attribute(default_net, x, target, method=method)[0].sum(dim=0).numpy()
+        np.testing.assert_allclose(matrix[i], row, atol=1e-5 * np.abs(row).max())
+
+
+def test_overview_api(client: TestClient, job: dict) -> None:
+    url = f"/api/jobs/{job['id']}/overview"
+    answer = client.post(url, json={"head": "ss3", "class": "E", "method": "guided_backprop"})
+    assert answer.status_code == 200, answer.text
+    matrix = np.array(answer.json()["matrix"])
+    assert matrix.shape == (job["length"], job["length"]) and answer.json()["class"] == "E"
+    assert np.abs(np.diag(matrix)).mean() > np.abs(matrix).mean()
+    for body, words in [
+        ({"head": "contact", "method": "gradient"}, "per-residue heads"),
+        ({"head": "rsa", "method": "smoothgrad"}, "overview takes one of"),
+        ({"head": "ss3", "method": "gradient"}, "needs a class"),
+    ]:
+        response = client.post(url, json=body)
+        assert response.status_code == 400 and words in response.json()["detail"]

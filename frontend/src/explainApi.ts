@@ -20,8 +20,10 @@ export type MethodState = "queued" | "running" | "done" | "failed" | "cancelled"
 export interface TaskStatus {
   id: string;
   status: "running" | "done" | "failed" | "cancelled";
-  /** Of the whole task: the methods are computed one after another, each an equal share. */
+  /** Of the whole task: the mean of the methods' fractions. */
   progress: number;
+  /** Method → fraction done. */
+  method_progress: Record<string, number>;
   states: Record<string, MethodState>;
   messages: Record<string, string>;
   /** Method → URL of its result, once it is done. */

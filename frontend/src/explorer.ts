@@ -290,16 +290,14 @@ export class Explorer {
     this.showCount();
   }
 
-  /** Per-method state from the task. Methods run one after another, each an equal share of `progress`. */
+  /** Per-method state and progress from the task. */
   private showProgress(task: TaskStatus): void {
-    const methods = Object.keys(task.states);
-    methods.forEach((method, index) => {
-      const state = task.states[method]!;
-      const fraction = state === "running" ? task.progress * methods.length - index : null;
+    for (const [method, state] of Object.entries(task.states)) {
+      const fraction = state === "running" ? (task.method_progress[method] ?? 0) : null;
       this.panelFor(method)?.setState(state, fraction, task.messages[method]);
-    });
+    }
     if (task.status === "running" && !this.cancelButton.disabled) {
-      this.runStatus.textContent = `${this.readyCount()} of ${this.panels.length} ready · ${Math.round(100 * task.progress)} % of the rest computed`;
+      this.runStatus.textContent = `${this.readyCount()} of ${this.panels.length} ready · ${Math.round(100 * task.progress)} % computed`;
     }
   }
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
+import numpy as np
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
@@ -55,6 +56,8 @@ from .schemas import (
     MethodInfo,
     MethodOption,
     ModelInfo,
+    Overview,
+    OverviewRequest,
     TaskStatus,
 )
 
@@ -402,6 +405,29 @@ def _explanation_routes(app: FastAPI, explanations: ExplanationService) -> None:
         )
         complete = len(results) == len(request.methods)
         return JSONResponse(answer.model_dump(mode="json"), status_code=200 if complete else 202)
+
+    @app.post(
+        "/api/jobs/{job_id}/overview",
+        response_model=Overview,
+        tags=["explanations"],
+        response_model_by_alias=True,
+    )
+    async def overview(job_id: JobId, body: OverviewRequest) -> Overview:
+        """The influence matrix of a per-residue head: row i attributes the head (class) at
+        residue i to every input residue (signed sum over its features), all rows batched."""
+        matrix, seconds = await run_in_threadpool(
+            explanations.overview, job_id, body.head, body.class_, body.method
+        )
+        rows = np.round(matrix.astype(np.float64), 6).tolist()
+        return Overview.model_validate(
+            {
+                "head": body.head,
+                "class": body.class_,
+                "method": body.method,
+                "seconds": round(seconds, 4),
+                "matrix": rows,
+            }
+        )
 
     @app.get("/api/explanations/results/{key}/export", tags=["explanations"])
     def export_explanation(

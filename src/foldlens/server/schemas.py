@@ -111,3 +111,22 @@ class ExplainAnswer(BaseModel):
     description: str = Field(description="The target in words.")
     results: dict[str, Any] = Field(description="Method → explanation, for those ready.")
     task: TaskStatus | None = Field(description="The background task computing the rest (202).")
+
+
+class OverviewRequest(BaseModel):
+    """A per-residue head (and class) and one rule-based or gradient method."""
+
+    head: str
+    class_: str | None = Field(None, alias="class")
+    method: str = "gradient"
+
+
+class Overview(BaseModel):
+    head: str
+    class_: str | None = Field(None, alias="class", serialization_alias="class")
+    method: str
+    seconds: float
+    matrix: list[list[float]] = Field(
+        description="L × L: row i is the target at residue i, column k the signed attribution "
+        "summed over residue k's input features."
+    )

@@ -435,3 +435,30 @@ def explain(
     return Explanation(
         method, exact, value, time.perf_counter() - start, attribution=maps[0].numpy()
     )
+
+
+OVERVIEW_METHODS = ("gradient", "deconvnet", "guided_backprop", "input_x_gradient")
+
+
+def influence_matrix(
+    model: nn.Module, model_spec: ModelSpec, x: torch.Tensor, head: str, index: int, method: str
+) -> np.ndarray:
+    """``M[i, k] = Σ_f A_fk`` for the target (``head``, class ``index``) at every residue i: which
+    input residue k drives which output residue, ``(L, L)``.
+
+    All L targets go to the engine at once, which packs targets whose receptive fields do not
+    overlap into shared backward passes.
+    """
+    if method not in OVERVIEW_METHODS:
+        raise InvalidInputError(
+            f"the overview takes one of {list(OVERVIEW_METHODS)}, not {method!r}"
+        )
+    head_spec = model_spec.head(head)
+    if head_spec.kind != "per-residue":
+        raise InvalidInputError(f"the overview is for per-residue heads, not {head}")
+    length = x.shape[-1]
+    view, _ = output_view(model, model_spec, OutputTarget(head, 0, None, index), length)
+    targets = [(head, 0, index, i) for i in range(length)]
+    maps = fl.attribute(view, x, targets, method=method)
+    matrix: np.ndarray = maps[:, 0].sum(dim=1).numpy()
+    return matrix

@@ -14,11 +14,13 @@ import hashlib
 import json
 import logging
 import threading
+import time
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -33,6 +35,7 @@ from .explain import (
     check_target,
     describe,
     explain,
+    influence_matrix,
     method_catalogue,
     target_json,
 )
@@ -105,6 +108,8 @@ class ExplanationService:
         self._lock = threading.Lock()
         self._models: dict[str, nn.Module] = {}
         self._features: OrderedDict[str, torch.Tensor] = OrderedDict()
+        self._cache_lock = threading.Lock()
+        """Guards the model and input caches (the engine itself is thread-safe)."""
 
     def warm_up(self, model: str = "default") -> None:
         """Load ``model`` in the background so that the first request does not wait for it."""
@@ -216,19 +221,51 @@ class ExplanationService:
             file_format=file_format,
         )
 
+    def overview(
+        self, job_id: str, head: str, class_name: str | None, method: str
+    ) -> tuple[np.ndarray, float]:
+        """The influence matrix of a per-residue head of a finished job, and the seconds taken."""
+        job = self.store.get(job_id)
+        if job.status != "done":
+            raise NotReadyError(f"job {job_id} is {job.status}; explain it once it is done")
+        model_spec = spec(job.inputs.model)
+        kinds = {h.name: h.kind for h in model_spec.heads}
+        if kinds.get(head) != "per-residue":
+            per_residue = [name for name, kind in kinds.items() if kind == "per-residue"]
+            raise InvalidInputError(
+                f"the overview is for per-residue heads {per_residue}, not {head!r}"
+            )
+        raw = {"head": head, "i": 0} | ({"class": class_name} if class_name else {})
+        target = check_target(raw, model_spec, len(job.inputs.sequence))
+        assert isinstance(target, OutputTarget)
+        start = time.perf_counter()
+        matrix = influence_matrix(
+            self._model(job.inputs.model),
+            model_spec,
+            self._input(job),
+            target.head,
+            target.index,
+            method,
+        )
+        return matrix, time.perf_counter() - start
+
     def _model(self, name: str) -> nn.Module:
-        if name not in self._models:
-            self._models[name] = load(name)
-        return self._models[name]
+        with self._cache_lock:
+            if name not in self._models:
+                self._models[name] = load(name)
+            return self._models[name]
 
     def _input(self, job: Job) -> torch.Tensor:
         """The job's model input ``(1, 41, L)``, the profile computed once per job."""
-        if job.id not in self._features:
-            profile = job.inputs.profile()
-            self._features[job.id] = residue_features(job.inputs.sequence, profile)[None]
+        with self._cache_lock:
+            if job.id in self._features:
+                return self._features[job.id]
+        features = residue_features(job.inputs.sequence, job.inputs.profile())[None]
+        with self._cache_lock:
+            self._features[job.id] = features
             while len(self._features) > FEATURE_CACHE:
                 self._features.popitem(last=False)
-        return self._features[job.id]
+        return features
 
     def _run(self, task: Task) -> None:
         job = self.store.get(task.job)
