@@ -20,6 +20,8 @@ export type MethodState = "queued" | "running" | "done" | "failed" | "cancelled"
 export interface TaskStatus {
   id: string;
   status: "running" | "done" | "failed" | "cancelled";
+  /** Changes with every update of the task; polling with it waits for the next one. */
+  version: number;
   /** Of the whole task: the mean of the methods' fractions. */
   progress: number;
   /** Method → fraction done. */
@@ -77,7 +79,9 @@ export interface ExplainAnswer {
 }
 
 /** Seconds the server may hold the answer for methods that finish quickly (mostly cache hits). */
-const ANSWER_WAIT_S = 0.3;
+const ANSWER_WAIT_S = 0.1;
+/** How long one poll may wait on the server for the task's next change. */
+const POLL_WAIT_S = 5;
 
 export const requestExplanation = (jobId: string, request: ExplainRequest): Promise<ExplainAnswer> =>
   requestJson(`/api/jobs/${encodeURIComponent(jobId)}/explain`, {
@@ -86,7 +90,9 @@ export const requestExplanation = (jobId: string, request: ExplainRequest): Prom
     body: JSON.stringify({ ...request, wait: ANSWER_WAIT_S }),
   });
 
-export const pollTask = (task: TaskStatus): Promise<TaskStatus> => requestJson(task.poll);
+/** The task's next state: the server answers as soon as anything changes (or after a few seconds). */
+export const pollTask = (task: TaskStatus): Promise<TaskStatus> =>
+  requestJson(`${task.poll}?after=${task.version}&wait=${POLL_WAIT_S}`);
 
 export const cancelTask = (task: TaskStatus): Promise<TaskStatus> => requestJson(task.cancel, { method: "DELETE" });
 

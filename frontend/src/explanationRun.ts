@@ -1,7 +1,7 @@
 /**
  * One explanation request followed to its end: the first answer carries the cached methods and the
- * target's description; while the server's task runs it is polled every 150 ms, and every method is
- * fetched the moment its result appears, so each panel can be drawn as soon as possible.
+ * target's description; while the server's task runs it is long-polled (the server answers at its
+ * next change), and every method is fetched the moment its result appears, so each panel can be drawn as soon as possible.
  */
 
 import {
@@ -15,7 +15,6 @@ import {
   type TaskStatus,
 } from "./explainApi";
 
-const POLL_INTERVAL_MS = 150;
 
 export interface RunListener {
   answered(answer: ExplainAnswer): void;
@@ -28,8 +27,6 @@ export interface RunListener {
   /** Every method is settled: done (and fetched), failed or cancelled. */
   ended(): void;
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => window.setTimeout(resolve, ms));
 
 export class ExplanationRun {
   /** The server's task, while one computes the methods that were not cached. */
@@ -67,9 +64,8 @@ export class ExplanationRun {
         this.fetchFinished(this.task);
         this.listener.progressed(this.task);
         if (this.task.status !== "running") break;
-        await sleep(POLL_INTERVAL_MS);
-        if (this.stopped) return;
         this.task = await pollTask(this.task);
+        if (this.stopped) return;
       }
       await Promise.all(this.fetches);
     } catch (failure) {

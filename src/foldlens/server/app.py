@@ -368,6 +368,7 @@ def _task_status(task: Task) -> TaskStatus:
         id=task.id,
         job=task.job,
         status=task.status,  # type: ignore[arg-type]
+        version=task.version,
         progress=task.progress,
         method_progress={m: task.method_progress.get(m, 0.0) for m in task.methods},
         states=dict(task.states),
@@ -445,9 +446,17 @@ def _explanation_routes(app: FastAPI, explanations: ExplanationService) -> None:
         )
 
     @app.get("/api/explanations/{task_id}", response_model=TaskStatus, tags=["explanations"])
-    def poll_task(task_id: str) -> TaskStatus:
-        """Progress and per-method state of an explanation task."""
-        return _task_status(explanations.task(task_id))
+    async def poll_task(
+        task_id: str,
+        after: Annotated[int | None, Query(ge=0)] = None,
+        wait: Annotated[float, Query(ge=0, le=10)] = 0.0,
+    ) -> TaskStatus:
+        """Progress and per-method state of an explanation task; with ``after`` (a ``version``),
+        the answer waits up to ``wait`` seconds for the next change (long polling)."""
+        task = explanations.task(task_id)
+        if after is not None and wait > 0:
+            await run_in_threadpool(task.wait_for_change, after, wait)
+        return _task_status(task)
 
     @app.delete("/api/explanations/{task_id}", response_model=TaskStatus, tags=["explanations"])
     def cancel_task(task_id: str) -> TaskStatus:

@@ -97,6 +97,7 @@ class TaskStatus(BaseModel):
     id: str
     job: str
     status: Literal["running", "done", "failed", "cancelled"]
+    version: int = Field(description="Changes with every update; pass it as `after` to wait.")
     progress: float
     method_progress: dict[str, float] = Field(description="Method → fraction done.")
     states: dict[str, str] = Field(description="Method → queued, running, done, failed, cancelled.")

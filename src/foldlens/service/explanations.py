@@ -66,6 +66,33 @@ class Task:
     """Method → fraction done."""
     cancel: threading.Event = field(default_factory=threading.Event)
     finished: threading.Event = field(default_factory=threading.Event)
+    version: int = 0
+    """Counts the changes of state and progress, so that a client can wait for the next one."""
+    changed: threading.Condition = field(default_factory=threading.Condition)
+
+    def update(
+        self,
+        method: str,
+        state: str | None = None,
+        *,
+        progress: float | None = None,
+        message: str | None = None,
+    ) -> None:
+        """Record a method's new state, progress or message and wake everyone waiting."""
+        with self.changed:
+            if state is not None:
+                self.states[method] = state
+            if progress is not None:
+                self.method_progress[method] = progress
+            if message is not None:
+                self.messages[method] = message
+            self.version += 1
+            self.changed.notify_all()
+
+    def wait_for_change(self, after: int, timeout: float) -> None:
+        """Return once ``version`` exceeds ``after`` (or after ``timeout`` seconds)."""
+        with self.changed:
+            self.changed.wait_for(lambda: self.version > after, timeout)
 
     @property
     def progress(self) -> float:
@@ -275,12 +302,12 @@ class ExplanationService:
         methods = list(task.methods)
         for method in methods:
             if task.cancel.is_set():
-                task.states[method] = "cancelled"
+                task.update(method, "cancelled")
                 continue
-            task.states[method] = "running"
+            task.update(method, "running")
 
             def progress(fraction: float, method: str = method) -> None:
-                task.method_progress[method] = fraction
+                task.update(method, progress=fraction)
 
             try:
                 answer = explain(
@@ -294,15 +321,14 @@ class ExplanationService:
                     progress,
                 )
             except ExplanationCancelledError:
-                task.states[method] = "cancelled"
+                task.update(method, "cancelled")
                 continue
             except (ValueError, TypeError) as error:
-                task.states[method], task.messages[method] = "failed", str(error)
+                task.update(method, "failed", message=str(error))
                 continue
             except Exception as error:
                 log.exception("explanation %s of job %s failed", method, task.job)
-                task.states[method] = "failed"
-                task.messages[method] = f"internal error ({type(error).__name__})"
+                task.update(method, "failed", message=f"internal error ({type(error).__name__})")
                 continue
             document = {"key": task.keys[method], **answer.to_json(job.inputs.sequence)}
             request = json.dumps(
@@ -314,8 +340,7 @@ class ExplanationService:
             )
             blob = gzip.compress(json.dumps(document).encode(), 5)
             self.store.save_explanation(task.keys[method], task.job, method, request, blob)
-            task.states[method] = "done"
-            task.method_progress[method] = 1.0
+            task.update(method, "done", progress=1.0)
         task.finished.set()
 
 
