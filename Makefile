@@ -42,6 +42,7 @@ demo: setup
 bench: setup
 	$(BIN)/python -m benchmarks.attribution
 	$(BIN)/python -m benchmarks.load
+	$(BIN)/python -m benchmarks.explorer
 
 # The page's TypeScript sources build into src/foldlens/server/static (committed: running needs no
 # Node). frontend-check fails when the committed bundle differs from a fresh build.
