@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -86,3 +87,20 @@ def test_seed2018_shape_and_receptive_field() -> None:
     reached = pair_input.abs().sum(dim=(0, 1)) > 0
     rows, cols = reached.nonzero(as_tuple=True)
     assert rows.min() >= 13 and rows.max() <= 27 and cols.min() >= 5 and cols.max() <= 19
+
+
+def test_seed2018_states_keep_the_query_letter() -> None:
+    """c = (onehot + profile) / 2 with a profile, the one-hot letter without; 21 states sum to 1."""
+    from foldlens.models.seed2018 import profile_states
+    from foldlens.protein.features import residue_features
+
+    rng = np.random.default_rng(0)
+    profile = rng.dirichlet(np.ones(20), 12).astype(np.float32)
+    sequence = "MKTAYIAKQRQI"
+    with_profile = profile_states(residue_features(sequence, profile)[None])[0]
+    alone = profile_states(residue_features(sequence, None)[None])[0]
+    onehot = residue_features(sequence, None)[:20]
+    torch.testing.assert_close(alone[:20], onehot)
+    torch.testing.assert_close(with_profile[:20], (onehot + torch.from_numpy(profile).T) / 2)
+    torch.testing.assert_close(with_profile.sum(0), torch.ones(12))
+    assert (with_profile[:20].max(0).values >= 0.5).all()

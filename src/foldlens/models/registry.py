@@ -97,7 +97,7 @@ def _seed2018_spec() -> ModelSpec:
             "columns → three 2D convolutions (ReLU, dropout; 15 × 15 receptive field) → four "
             "distance maps. Attribute with wrt='conv1' for the 2018 Jacobian-window view."
         ),
-        version="1",
+        version="2",
         input=InputSpec("per-residue", list(FEATURE_NAMES)),
         heads=heads,
         layers=_layers(Seed2018Net()),

@@ -2,10 +2,11 @@
 
 The 2018 system fed a 3-layer CNN (ReLU, dropout, 15 × 15 receptive field) with an L × L × 21 × 21
 coevolution tensor and regressed four distance maps. Here the 441 channels of pair (i, j) are the
-outer product ``p_i ⊗ p_j`` of the two residues' profile columns over 21 states (20 amino acids and
-a gap/unknown state ``1 − Σ_a p_a``), so the network's input is per residue, ``(B, 21, L)``, and the
-441-channel pair tensor is the input of ``conv1`` (attribute with ``wrt="conv1"`` to get the 2018
-view: for output (i, j), a 21 × 21 grid of 15 × 15 windows).
+outer product ``c_i ⊗ c_j`` of the two residues' columns over 21 states (20 amino acids, the
+query's letter averaged with the profile when there is one, and a gap/unknown state
+``1 − Σ_a c_a``), so the network's input is per residue, ``(B, 21, L)``, and the 441-channel pair
+tensor is the input of ``conv1`` (attribute with ``wrt="conv1"`` to get the 2018 view: for output
+(i, j), a 21 × 21 grid of 15 × 15 windows).
 
 Layers: ``conv1`` 441 → 64 (5 × 5), ReLU, dropout; ``conv2`` 64 → 64 (5 × 5), ReLU, dropout;
 ``conv3`` 64 → 4 (7 × 7): distances in Å for Cα–Cα, Cα–Cβ, Cβ–Cα, Cβ–Cβ. Receptive field 15 × 15.
@@ -24,10 +25,18 @@ SEED_DISTANCE_MAPS = ("dist_ca_ca", "dist_ca_cb", "dist_cb_ca", "dist_cb_cb")
 
 
 def profile_states(features: torch.Tensor) -> torch.Tensor:
-    """``(B, 21, L)`` states from the default features: the profile when present, else the one-hot
-    sequence; state 21 is the remaining mass (gap/unknown)."""
+    """``(B, 21, L)`` states from the default features: the one-hot sequence, averaged with the
+    profile when there is one, ``c = (onehot + profile) / 2``; state 21 is the remaining mass
+    (gap/unknown).
+
+    Keeping half of the query's letter in every column keeps the diagonal of the pair map
+    recognisable (``c_i ⊗ c_i`` has a peak of at least ¼ at the query's letter pair): with the
+    profile alone, a network without positional input cannot tell near-diagonal cells from far
+    ones and loses the short-range distances.
+    """
     has_profile = features[:, 40:41]
-    columns = has_profile * features[:, 20:40] + (1 - has_profile) * features[:, :20]
+    onehot = features[:, :20]
+    columns = onehot + has_profile * (features[:, 20:40] - onehot) / 2
     rest = (1 - columns.sum(dim=1, keepdim=True)).clamp(min=0)
     return torch.cat([columns, rest], dim=1)
 
