@@ -29,21 +29,11 @@ import torch
 from foldlens.models import load, spec
 from foldlens.models.views import OutputTarget
 from foldlens.protein.features import residue_features
-from foldlens.server.background import background_server
+from foldlens.server.background import CHROMIUM, CHROMIUM_ARGS, background_server
 from foldlens.service.examples import example
 from foldlens.service.explain import explain
 
 RULES = ("gradient", "deconvnet", "guided_backprop")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--enable-unsafe-swiftshader",
-    "--use-angle=swiftshader",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 
 
 def submit(base: str, example_id: str) -> str:
@@ -84,9 +74,7 @@ def page_timings(base: str, job: str, length: int, cells: int) -> dict[str, list
         "map cell, all three": [],
     }
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
-        )
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         for k in range(cells):
             residue = 30 + 97 * k

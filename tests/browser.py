@@ -1,7 +1,7 @@
 """A real headless Chromium for end-to-end tests (the server runs with ``background_server``).
 
-Chromium is Debian's (``/usr/bin/chromium``) driven by Python Playwright; SwiftShader gives it a
-software WebGL so the 3D view really renders. Every request the page makes is routed through
+Chromium is Debian's, driven by Python Playwright with the flags of
+:data:`foldlens.server.background.CHROMIUM_ARGS`. Every request the page makes is routed through
 :class:`OffsiteGuard`, which lets loopback requests through and records (and aborts) any other.
 """
 
@@ -11,18 +11,6 @@ import io
 from urllib.parse import urlsplit
 
 import numpy as np
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--enable-unsafe-swiftshader",
-    "--use-angle=swiftshader",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 
 
 class OffsiteGuard:

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from browser import CHROMIUM, CHROMIUM_ARGS, OffsiteGuard, image_spread
+from browser import OffsiteGuard, image_spread
 from downloads import parse_file
 from foldlens.predict import KEYS
-from foldlens.server.background import background_server
+from foldlens.server.background import CHROMIUM, CHROMIUM_ARGS, background_server
 
 MAPS = ("dist_ca_ca", "dist_ca_cb", "dist_cb_ca", "dist_cb_cb", "contact")
 READY = "body[data-ready='true']"

@@ -1,5 +1,6 @@
 """``foldlens serve`` in a child process on a free loopback port, for tests and benchmarks that
-must talk to the real server over real HTTP."""
+must talk to the real server over real HTTP, and how they start Debian's Chromium to drive the page
+(SwiftShader gives it a software WebGL, so the 3D view really renders)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,18 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--enable-unsafe-swiftshader",
+    "--use-angle=swiftshader",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 
 
 def free_port() -> int:
