@@ -77,3 +77,17 @@ export class FocusHub {
     });
   }
 }
+
+/**
+ * The residue step an arrow key asks for on a per-residue figure (−1, +1, or 0 for other keys);
+ * Escape releases the pinned selection.
+ */
+export function residueStep(event: KeyboardEvent, focus: FocusHub): number {
+  if (event.key === "Escape") {
+    focus.setSelection(null);
+    return 0;
+  }
+  const step = event.key === "ArrowLeft" ? -1 : event.key === "ArrowRight" ? 1 : 0;
+  if (step !== 0) event.preventDefault();
+  return step;
+}

@@ -5,7 +5,7 @@
  * pointer and keyboard input feeding the shared focus. What is drawn underneath is up to `paint`.
  */
 
-import { TARGET_COLOR, type Focus, type FocusHub } from "./focus";
+import { TARGET_COLOR, residueStep, type Focus, type FocusHub } from "./focus";
 import { tickStep } from "./heatmap";
 import { hideTooltip, showTooltip } from "./tooltip";
 
@@ -248,13 +248,8 @@ export class ResidueCanvas {
       if (column !== null) focus.toggleSelection({ i: columns.residue(column), j: null });
     });
     this.base.addEventListener("keydown", (event) => {
-      if (event.key === "Escape") {
-        focus.setSelection(null);
-        return;
-      }
-      const step = event.key === "ArrowLeft" ? -1 : event.key === "ArrowRight" ? 1 : 0;
+      const step = residueStep(event, focus);
       if (step === 0) return;
-      event.preventDefault();
       const from = focus.selection ? columns.column(focus.selection.i) : -1;
       const column = from < 0 ? (step > 0 ? 0 : columns.count - 1) : Math.min(columns.count - 1, Math.max(0, from + step));
       focus.setSelection({ i: columns.residue(column), j: null });

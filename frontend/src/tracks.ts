@@ -6,7 +6,7 @@
 
 import { colorBar } from "./colorbar";
 import type { ColorScale } from "./colormaps";
-import { TARGET_COLOR, type Focus, type FocusHub } from "./focus";
+import { TARGET_COLOR, residueStep, type Focus, type FocusHub } from "./focus";
 import { tickStep } from "./heatmap";
 import { CLASS_NAMES } from "./results";
 import { hideTooltip, showTooltip } from "./tooltip";
@@ -365,13 +365,8 @@ export class Tracks {
       if (pick) this.options.onPick?.(pick);
     });
     this.base.addEventListener("keydown", (event) => {
-      if (event.key === "Escape") {
-        focus.setSelection(null);
-        return;
-      }
-      const step = event.key === "ArrowLeft" ? -1 : event.key === "ArrowRight" ? 1 : 0;
+      const step = residueStep(event, focus);
       if (step === 0) return;
-      event.preventDefault();
       const i = Math.min(length - 1, Math.max(0, (focus.selection?.i ?? -step) + step));
       focus.setSelection({ i, j: null });
     });
