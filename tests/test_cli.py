@@ -91,6 +91,22 @@ def test_explain_writes_every_export(tmp_path: Path) -> None:
     assert np.isnan(np.load(tmp_path / "1k61C-mutagenesis-arrays.npz")["delta"][0]).all()
 
 
+def test_explain_to_a_layer_writes_the_2018_grid(tmp_path: Path) -> None:
+    import numpy as np
+
+    code = main(
+        ["explain", "MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQAPILSRVGDGTQDNLSGAEKAVQVKV",
+         "--model", "seed2018", "--target", "dist_cb_cb@10,30", "--wrt", "conv1",
+         "--method", "guided_backprop", "--out", str(tmp_path)]
+    )  # fmt: skip
+    assert code == 0
+    arrays = np.load(tmp_path / "query-guided_backprop-arrays.npz")
+    assert arrays["grid"].shape == (21, 21, 15, 15) and str(arrays["wrt"]) == "conv1"
+    assert arrays["pair"].shape == (59, 59) and list(arrays["grid_rows"]) == list(range(2, 17))
+    assert (tmp_path / "query-guided_backprop-figure.png").stat().st_size > 0
+    assert not (tmp_path / "query-guided_backprop-logo.png").exists()
+
+
 @pytest.mark.parametrize(
     ("text", "target"),
     [

@@ -198,21 +198,22 @@ def _cmd_explain(args: argparse.Namespace) -> int:
     model, model_spec = load(args.model), spec(args.model)
     target = check_target(parse_target(args.target), model_spec, len(query.sequence))
     description = describe(target, model_spec, query.sequence)
+    if args.wrt is not None:
+        description += f", attributed to the input of layer {args.wrt}"
     options = json.loads(args.options) if args.options else {}
     x = residue_features(query.sequence, query.profile)[None]
     args.out.mkdir(parents=True, exist_ok=True)
     print(f"explaining {description}")
     for method in args.method:
-        answer = explain(
-            model, model_spec, x, target, method, check_options(method, options.get(method, {}))
-        )
+        method_options = check_options(method, options.get(method, {}))
+        answer = explain(model, model_spec, x, target, method, method_options, wrt=args.wrt)
         result = answer.to_json(query.sequence)
         print(
             f"{method}: value {answer.value:.4g}, {answer.seconds:.2f} s; top residues "
             + ", ".join(f"{t['residue']}{t['index'] + 1}" for t in result["top"][:5])
         )
         for what, formats in EXPORTS.items():
-            if what == "pdb" and query.structure is None:
+            if (what == "pdb" and query.structure is None) or (what == "logo" and args.wrt):
                 continue
             for file_format in formats:
                 rendered = render_explanation(
@@ -348,6 +349,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     explaining.add_argument(
         "--options", help='JSON per method, e.g. {"integrated_gradients": {"steps": 64}}'
+    )
+    explaining.add_argument(
+        "--wrt",
+        metavar="LAYER",
+        help="attribute to the input of this layer (e.g. trunk2d.3.conv1; conv1 of seed2018 "
+        "gives the 2018 21 × 21 grid) instead of the model input",
     )
     explaining.add_argument("--model", default="default")
     explaining.add_argument("--out", type=Path, required=True, help="output folder")

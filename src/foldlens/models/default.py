@@ -35,6 +35,7 @@ from __future__ import annotations
 
 from typing import cast
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -117,56 +118,87 @@ class DefaultNet(nn.Module):
 
         Symmetrization reads cells (i, j) and (j, i); each depends on the 2D trunk's input within
         R = :meth:`trunk2d_radius` of it. When those two squares are disjoint (|i − j| > 2R) the
-        trunk runs on each square, else on one window holding both, so that the cells they share
-        are shared as in the full map (modified backward rules threshold the *summed* gradient at
-        a shared cell, so sharing matters for deconvnet and guided backpropagation). Each
-        convolution keeps only the cells the next layers still need, and cells outside the chain
-        are zeroed after every convolution, as zero padding does on the full map.
+        trunk runs on both squares, stacked along the batch (sample s's squares at 2s and 2s + 1),
+        else on one window holding both, so that the cells they share are shared as in the full
+        map (modified backward rules threshold the *summed* gradient at a shared cell, so sharing
+        matters for deconvnet and guided backpropagation). Each convolution keeps only the cells
+        the next layers still need, and cells outside the chain are zeroed after every
+        convolution, as zero padding does on the full map. Every module runs once per call, so
+        any layer's input can be attributed (``wrt=``); :meth:`pair_cell_windows` says which
+        cells of the map that input holds.
         """
-        radius = self.trunk2d_radius()
         h = self.embed(x)
         for block in self.trunk1d:
             h = block(h)
         a = F.relu(h)
-        if abs(i - j) > 2 * radius:
-            square = torch.arange(-radius, radius + 1, device=x.device)
-            here = self._trunk2d_window(a, i + square, j + square)[..., 0, 0]
-            there = self._trunk2d_window(a, j + square, i + square)[..., 0, 0]
+        windows = self.pair_cell_windows(i, j)
+        rows = torch.stack([torch.as_tensor(r, device=x.device) for r, _ in windows])
+        cols = torch.stack([torch.as_tensor(c, device=x.device) for _, c in windows])
+        b = self._trunk2d_window(a, rows, cols)
+        if len(windows) == 2:
+            cells = b[..., 0, 0]  # (2B, C): here, there per sample
         else:
-            low, high = min(i, j), max(i, j)
-            span = torch.arange(low - radius, high + radius + 1, device=x.device)
-            b = self._trunk2d_window(a, span, span)
-            here, there = b[..., i - low, j - low], b[..., j - low, i - low]
-        maps = [self._pair_heads(cell) for cell in (here, there)]
+            low = min(i, j)
+            cells = torch.stack([b[..., i - low, j - low], b[..., j - low, i - low]], dim=1)
+            cells = cells.flatten(0, 1)
+        distogram, contact = self._pair_heads(cells)
+        maps = distogram.reshape(-1, 2, *distogram.shape[1:])
+        contacts = contact.reshape(-1, 2, *contact.shape[1:])
         partner = (0, 2, 1, 3)  # the map whose transpose describes the same atom pairs
         out = {
-            name: (maps[0][0][:, k] + maps[1][0][:, partner[k]]) / 2
+            name: (maps[:, 0, k] + maps[:, 1, partner[k]]) / 2
             for k, name in enumerate(DISTANCE_MAPS)
         }
-        out["contact"] = (maps[0][1] + maps[1][1]) / 2
+        out["contact"] = (contacts[:, 0] + contacts[:, 1]) / 2
         return out
 
-    def _pair_heads(self, cell: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Distogram ``(B, 4, bins)`` and contact ``(B, 1)`` logits of relu'd cells ``(B, C)``."""
-        pixel = cell[..., None, None]
+    def pair_cell_windows(self, i: int, j: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The map rows and columns of the 2D trunk's input windows in :meth:`pair_cell`, one
+        ``(rows, cols)`` per stacked window (positions outside the chain included)."""
+        radius = self.trunk2d_radius()
+        if abs(i - j) > 2 * radius:
+            square = np.arange(-radius, radius + 1)
+            return [(i + square, j + square), (j + square, i + square)]
+        span = np.arange(min(i, j) - radius, max(i, j) + radius + 1)
+        return [(span, span)]
+
+    def trunk2d_shrink(self, path: str) -> int:
+        """Cells :meth:`pair_cell` has dropped from each side of its windows before the 2D layer
+        ``path`` (``trunk2d.<block>.conv1|conv2``) runs."""
+        shrink = 0
+        for name, conv in self.trunk2d.named_modules(prefix="trunk2d"):
+            if name == path:
+                return shrink
+            if isinstance(conv, nn.Conv2d):
+                shrink += conv.dilation[0] * (conv.kernel_size[0] // 2)
+        raise ValueError(f"{path!r} is not a convolution of the 2D trunk")
+
+    def _pair_heads(self, cells: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Distogram ``(N, 4, bins)`` and contact ``(N, 1)`` logits of relu'd cells ``(N, C)``."""
+        pixel = cells[..., None, None]
         maps = self.distogram(pixel)[..., 0, 0].unflatten(1, (len(DISTANCE_MAPS), DISTANCE_BINS))
         return maps, self.contact(pixel)[..., 0, 0]
 
     def _trunk2d_window(
         self, a: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor
     ) -> torch.Tensor:
-        """``relu`` of the 2D trunk's output on the window rows × cols (positions may fall outside
-        the chain), shrunk by the trunk's reach on every side: ``(B, C, len(rows) − 2R, ...)``."""
+        """``relu`` of the 2D trunk's output on windows ``rows[w] × cols[w]`` (``(W, n)`` each;
+        positions may fall outside the chain), shrunk by the trunk's reach on every side:
+        ``(B·W, C, n − 2R, n − 2R)``, sample s's window w at ``s·W + w``."""
         length = a.shape[-1]
-        inside = ((rows >= 0) & (rows < length))[:, None] & ((cols >= 0) & (cols < length))
+        inside = ((rows >= 0) & (rows < length))[:, :, None] & ((cols >= 0) & (cols < length))[
+            :, None, :
+        ]
         rows, cols = rows.clamp(0, length - 1), cols.clamp(0, length - 1)
-        relative = (cols[None, :] - rows[:, None]).clamp(-RELATIVE_POSITIONS, RELATIVE_POSITIONS)
-        mask = inside.to(a.dtype)[None, None]
+        relative = (cols[:, None, :] - rows[:, :, None]).clamp(
+            -RELATIVE_POSITIONS, RELATIVE_POSITIONS
+        )
+        mask = inside.to(a.dtype)[:, None].repeat(a.shape[0], 1, 1, 1)
         g = (
-            self.left(a)[:, :, rows, None]
-            + self.right(a)[:, :, None, cols]
-            + self.relpos(relative + RELATIVE_POSITIONS).permute(2, 0, 1)
-        ) * mask
+            self.left(a)[:, :, rows, None].transpose(1, 2)
+            + self.right(a)[:, :, None, cols].permute(0, 3, 1, 2, 4)
+            + self.relpos(relative + RELATIVE_POSITIONS).permute(0, 3, 1, 2)
+        ).flatten(0, 1) * mask
         for block in cast("list[ResidualBlock]", self.trunk2d):
             r = _shrink(block.conv1(F.relu(g)), block.conv1)
             mask = _shrink(mask, block.conv1)

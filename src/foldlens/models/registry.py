@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from ..attribution.methods import REGISTRY as METHODS
+from ..protein.alphabet import AMINO_ACIDS
 from ..protein.features import FEATURE_NAMES
 from ..protein.labels import DSSP8, SS3
 from .default import DISTANCE_MAPS, DefaultNet
@@ -34,13 +35,15 @@ class ModelEntry:
     spec: Callable[[], ModelSpec]
 
 
-def _layers(model: nn.Module) -> list[LayerSpec]:
+def _layers(model: nn.Module, grids: dict[str, list[str]] | None = None) -> list[LayerSpec]:
+    """The convolutions of ``model``; ``grids`` names the layers whose input channels are pairs
+    of states."""
     layers = []
     for path, module in model.named_modules():
-        if isinstance(module, nn.Conv1d):
-            layers.append(LayerSpec(path, "1d", module.in_channels, module.out_channels))
-        elif isinstance(module, nn.Conv2d):
-            layers.append(LayerSpec(path, "2d", module.in_channels, module.out_channels))
+        if isinstance(module, nn.Conv1d | nn.Conv2d):
+            kind: Literal["1d", "2d"] = "1d" if isinstance(module, nn.Conv1d) else "2d"
+            grid = (grids or {}).get(path, [])
+            layers.append(LayerSpec(path, kind, module.in_channels, module.out_channels, grid))
     return layers
 
 
@@ -100,7 +103,7 @@ def _seed2018_spec() -> ModelSpec:
         version="2",
         input=InputSpec("per-residue", list(FEATURE_NAMES)),
         heads=heads,
-        layers=_layers(Seed2018Net()),
+        layers=_layers(Seed2018Net(), {"conv1": [*AMINO_ACIDS, "-"]}),
         exact_methods=list(METHODS),
         approximate_methods=[],
         receptive_field={"pair": 7},

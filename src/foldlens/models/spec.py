@@ -39,12 +39,17 @@ class HeadSpec:
 @dataclass(frozen=True)
 class LayerSpec:
     """A layer whose input can be attributed (``wrt=path``, ``channels`` input channels) or whose
-    units can be targets (``out_channels`` output channels)."""
+    units can be targets (``out_channels`` output channels).
+
+    ``channel_grid``: when the input channels are the pairs (a, b) of these states, channel
+    ``a · n + b`` (the 2018 network's 21 × 21 outer-product input); empty otherwise.
+    """
 
     path: str
     kind: Literal["1d", "2d"]
     channels: int
     out_channels: int
+    channel_grid: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,9 @@ reading the target's value, one per batch sample, from the view's output:
   index translated into the crop.
 
 Every view gives the same value as the full forward pass (the tests compare them), so an
-attribution through a view is the attribution of the full model.
+attribution through a view is the attribution of the full model. Every module of a view runs once
+per pass, so the input of any layer can be attributed too (``wrt="net.<layer>"``);
+:func:`layer_windows` says which cells of the L × L map a 2D layer's input holds in the view.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -156,3 +159,22 @@ def unit_view(
         index = (0, target.channel, target.i - int(rows[0]), target.j - int(cols[0]))
         return _Cropped(model, rows[None], cols[None]), path, index
     return _Whole(model), path, (0, target.channel, target.i, target.j)
+
+
+def layer_windows(view: nn.Module, layer: str, length: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The map rows and columns of the cells that the input of the 2D layer ``layer`` holds in
+    ``view`` (a view of this module, batch 1): one ``(rows, cols)`` per sample of the layer's
+    input, positions outside the chain included (their cells are padding)."""
+    if isinstance(view, _PairCell):
+        i, j = view.i, view.j
+        if layer in ("distogram", "contact"):  # the heads read the cells (i, j) and (j, i)
+            return [(np.array([i]), np.array([j])), (np.array([j]), np.array([i]))]
+        drop = view.net.trunk2d_shrink(layer)
+        return [
+            (rows[drop : len(rows) - drop], cols[drop : len(cols) - drop])
+            for rows, cols in view.net.pair_cell_windows(i, j)
+        ]
+    if isinstance(view, _Cropped):
+        return [(view.rows[0].numpy(), view.cols[0].numpy())]
+    everything = np.arange(length)
+    return [(everything, everything)]

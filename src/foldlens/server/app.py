@@ -390,7 +390,7 @@ def _explanation_routes(app: FastAPI, explanations: ExplanationService) -> None:
         """Explain one target by several methods: 200 with every map when they are cached (or
         finish within ``wait`` seconds), else 202 with those ready and the task to poll."""
         request = await run_in_threadpool(
-            explanations.check, job_id, body.target, body.methods, body.options
+            explanations.check, job_id, body.target, body.methods, body.options, body.wrt
         )
         results = await run_in_threadpool(explanations.cached, request)
         task = None

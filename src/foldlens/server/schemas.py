@@ -90,6 +90,12 @@ class ExplainRequest(BaseModel):
     target: dict[str, Any]
     methods: list[str]
     options: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    wrt: str | None = Field(
+        None,
+        description="Attribute to the input of this layer (a path from the model's layers) "
+        "instead of the model input: channels × residues for a 1D layer, the L × L map summed "
+        "over channels for a 2D layer.",
+    )
     wait: float = Field(0.5, ge=0, le=10, description="Seconds to wait for the answer before 202.")
 
 

@@ -30,12 +30,22 @@ import foldlens.attribution as fl
 
 from ..attribution.methods import REGISTRY
 from ..models.spec import ModelSpec
-from ..models.views import OutputTarget, Readout, UnitTarget, output_view, unit_view
+from ..models.views import (
+    OutputTarget,
+    Readout,
+    UnitTarget,
+    layer_windows,
+    output_view,
+    unit_view,
+)
 from ..protein.alphabet import AMINO_ACIDS
 from ..protein.features import FEATURE_NAMES
 from .errors import InvalidInputError
+from .layer_attribution import LayerAttribution, check_layer, layer_attribution
 
 MUTAGENESIS = "mutagenesis"
+INPUT_ONLY = ("occlusion", MUTAGENESIS)
+"""Methods that perturb residues of the model input, so they have no layer form."""
 TOP_RESIDUES = 10
 
 
@@ -242,7 +252,8 @@ def _near(target: OutputTarget | UnitTarget, length: int, window: int) -> np.nda
 
 @dataclass
 class Explanation:
-    """One method's answer: ``attribution`` (41, L), or for mutagenesis ``delta`` (L, 20)."""
+    """One method's answer: ``attribution`` (41, L), for mutagenesis ``delta`` (L, 20), or the
+    attribution to a layer's input, ``layer``."""
 
     method: str
     exact: bool
@@ -250,14 +261,20 @@ class Explanation:
     seconds: float
     attribution: np.ndarray | None = None
     delta: np.ndarray | None = None
+    layer: LayerAttribution | None = None
 
-    def to_json(self, sequence: str) -> dict[str, Any]:
+    def residue_scores(self) -> tuple[np.ndarray, np.ndarray]:
+        """The signed per-residue value and its magnitude (see the module docstring)."""
         if self.delta is not None:
             per_residue = np.nan_to_num(self.delta)
-            signed, magnitude = per_residue.mean(axis=1), np.abs(per_residue).mean(axis=1)
-        else:
-            assert self.attribution is not None
-            signed, magnitude = self.attribution.sum(axis=0), np.abs(self.attribution).sum(axis=0)
+            return per_residue.mean(axis=1), np.abs(per_residue).mean(axis=1)
+        if self.layer is not None:
+            return self.layer.residue_scores()
+        assert self.attribution is not None
+        return self.attribution.sum(axis=0), np.abs(self.attribution).sum(axis=0)
+
+    def to_json(self, sequence: str) -> dict[str, Any]:
+        signed, magnitude = self.residue_scores()
         top = np.argsort(-magnitude, kind="stable")[:TOP_RESIDUES]
         out: dict[str, Any] = {
             "method": self.method,
@@ -282,10 +299,30 @@ class Explanation:
             out["delta"] = [
                 [None if np.isnan(v) else round(float(v), 5) for v in row] for row in self.delta
             ]
+        elif self.layer is not None:
+            out.update(_layer_json(self.layer))
         else:
             out["features"] = list(FEATURE_NAMES)
             out["attribution"] = _rounded(self.attribution)
         return out
+
+
+def _layer_json(layer: LayerAttribution) -> dict[str, Any]:
+    out: dict[str, Any] = {"wrt": layer.layer.path, "wrt_kind": layer.layer.kind}
+    if layer.channels is not None:
+        out["features"] = [f"channel {c}" for c in range(layer.channels.shape[0])]
+        out["attribution"] = _rounded(layer.channels)
+        return out
+    out["pair"] = _rounded(layer.pair)
+    if layer.grid is not None:
+        assert layer.grid_rows is not None and layer.grid_cols is not None
+        out["grid"] = {
+            "states": layer.layer.channel_grid,
+            "rows": layer.grid_rows.tolist(),
+            "cols": layer.grid_cols.tolist(),
+            "values": _rounded(layer.grid),
+        }
+    return out
 
 
 def _rounded(values: np.ndarray | None) -> Any:
@@ -367,19 +404,50 @@ def _watched(
         handle.remove()
 
 
-def _target_value(view: nn.Module, x: torch.Tensor, readout: Readout | None, target: Any) -> float:
-    """The explained scalar: the readout of an output, or the unit's activation."""
-    with torch.no_grad():
-        if readout is not None:
-            return float(readout(view(x))[0])
-        captured: list[torch.Tensor] = []
+def _target_value(
+    view: nn.Module, x: torch.Tensor, readout: Readout | None, target: Any, wrt: str | None
+) -> float:
+    """The explained scalar: the readout of an output, or the unit's activation. With ``wrt``,
+    also check that it depends on that layer's input (else the map would be all zeros)."""
+    leaves: list[torch.Tensor] = []
+
+    def slot(module: nn.Module, args: tuple[Any, ...]) -> tuple[Any, ...]:
+        leaves.append(args[0].detach().requires_grad_(True))
+        return (leaves[-1], *args[1:])
+
+    captured: list[torch.Tensor] = []
+    handles = []
+    if readout is None:
         module = view.get_submodule(target.module)
-        handle = module.register_forward_hook(lambda m, args, out: captured.append(out))
-        try:
-            view(x)
-        finally:
+        handles.append(module.register_forward_hook(lambda m, args, out: captured.append(out)))
+    if wrt is not None:
+        handles.append(view.get_submodule(wrt).register_forward_pre_hook(slot))
+    try:
+        with torch.set_grad_enabled(wrt is not None):
+            out = view(x)
+    finally:
+        for handle in handles:
             handle.remove()
-        return float(captured[0][target.index])
+    value = readout(out)[0] if readout is not None else captured[0][target.index]
+    if wrt is not None and not (leaves and _reaches(value, leaves[0])):
+        layer = wrt.removeprefix("net.")
+        raise InvalidInputError(f"the target does not depend on the input of layer {layer}")
+    return float(value.detach())
+
+
+def _reaches(value: torch.Tensor, leaf: torch.Tensor) -> bool:
+    """Whether ``value`` was computed from ``leaf`` (a walk of the autograd graph)."""
+    stack = [value.grad_fn]
+    seen = set()
+    while stack:
+        node = stack.pop()
+        if node is None or node in seen:
+            continue
+        seen.add(node)
+        if getattr(node, "variable", None) is leaf:
+            return True
+        stack.extend(next_node for next_node, _ in node.next_functions)
+    return False
 
 
 def explain(
@@ -391,12 +459,17 @@ def explain(
     options: dict[str, Any],
     cancel: threading.Event | None = None,
     progress: Any = None,
+    wrt: str | None = None,
 ) -> Explanation:
-    """One method's explanation of ``target`` for input ``x`` ``(1, 41, L)``."""
+    """One method's explanation of ``target`` for input ``x`` ``(1, 41, L)``, attributed to the
+    model input or, with ``wrt``, to the input of that layer (a path of the model spec)."""
     cancel = cancel or threading.Event()
     length = x.shape[-1]
     start = time.perf_counter()
     exact = method in model_spec.exact_methods or method == MUTAGENESIS
+    layer = None if wrt is None else check_layer(wrt, model_spec)
+    if layer is not None and method in INPUT_ONLY:
+        raise InvalidInputError(f"{method} attributes to the model input only, not to a layer")
     if isinstance(target, UnitTarget):
         view, path, index = unit_view(model, target, length)
         engine_target: Any = fl.Neuron(path, index)
@@ -429,12 +502,16 @@ def explain(
     if "batch_size" in REGISTRY[method].options:
         engine_options["batch_size"] = batch
     passes = _expected_passes(method, options, length, batch)
+    engine_wrt = None if layer is None else f"net.{layer.path}"
+    value = _target_value(view, x, readout, engine_target, engine_wrt)
     with _watched(view, cancel, progress or (lambda f: None), passes):
-        maps = fl.attribute(view, x, engine_target, method=method, **engine_options)
-    value = _target_value(view, x, readout, engine_target)
-    return Explanation(
-        method, exact, value, time.perf_counter() - start, attribution=maps[0].numpy()
-    )
+        maps = fl.attribute(view, x, engine_target, method=method, wrt=engine_wrt, **engine_options)
+    seconds = time.perf_counter() - start
+    if layer is None:
+        return Explanation(method, exact, value, seconds, attribution=maps[0].numpy())
+    windows = layer_windows(view, layer.path, length) if layer.kind == "2d" else []
+    answer = layer_attribution(layer, maps.numpy(), windows, length)
+    return Explanation(method, exact, value, seconds, layer=answer)
 
 
 OVERVIEW_METHODS = ("gradient", "deconvnet", "guided_backprop", "input_x_gradient")

@@ -3,7 +3,9 @@ with the per-residue attribution in the B-factor column, a PyMOL script colourin
 signed sequence logo (logomaker).
 
 The per-residue value everywhere is the signed sum over the input features,
-``s_k = Σ_f A_fk`` (for mutagenesis the mean change over the 20 substitutions).
+``s_k = Σ_f A_fk`` (for mutagenesis the mean change over the 20 substitutions; for attribution to
+a 2D layer's input, half of each cell's channel sum to each of its two residues). The logo needs
+an attribution to the model input's letters, so it is not offered for layer attributions.
 """
 
 from __future__ import annotations
@@ -32,6 +34,11 @@ EXPORTS = {
 
 def _letter_matrix(result: dict[str, Any]) -> tuple[np.ndarray, str]:
     """``(L, 20)`` signed values per residue and amino acid, and what they are."""
+    if "wrt" in result:
+        raise NotAvailableError(
+            f"the logo shows attribution to the input's amino-acid letters; this explanation is "
+            f"attributed to the input of layer {result['wrt']}"
+        )
     if "delta" in result:
         delta = np.array(result["delta"], dtype=float)
         return np.nan_to_num(delta), "change of the target on mutation"
@@ -52,6 +59,8 @@ def _figure(result: dict[str, Any], sequence: str, description: str) -> Any:
         height_ratios=(3, 1),
         layout="constrained",
     )
+    if "pair" in result:
+        return _pair_figure(result, sequence, description)
     if "delta" in result:
         matrix = np.array(result["delta"], dtype=float).T
         rows = list(result["alphabet"])
@@ -84,6 +93,32 @@ def _figure(result: dict[str, Any], sequence: str, description: str) -> Any:
     return fig
 
 
+def _pair_figure(result: dict[str, Any], sequence: str, description: str) -> Any:
+    """The L × L map of attribution to a 2D layer's input, cut to the cells that matter."""
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import TwoSlopeNorm
+
+    pair = np.array(result["pair"], dtype=float)
+    rows, cols = np.nonzero(pair)
+    if rows.size == 0:
+        rows = cols = np.arange(len(sequence))
+    top, bottom, left, right = rows.min(), rows.max() + 1, cols.min(), cols.max() + 1
+    bound = float(np.abs(pair).max()) or 1.0
+    fig, ax = plt.subplots(figsize=(6.5, 5.5), layout="constrained")
+    image = ax.imshow(
+        pair[top:bottom, left:right],
+        cmap="RdBu_r",
+        interpolation="nearest",
+        norm=TwoSlopeNorm(0, -bound, bound),
+        extent=(left + 0.5, right + 0.5, bottom + 0.5, top + 0.5),
+    )
+    ax.set_xlabel("residue j")
+    ax.set_ylabel("residue i")
+    ax.set_title(f"{result['method']}\n{description}", fontsize=9)
+    fig.colorbar(image, ax=ax, label="attribution, summed over channels", shrink=0.8)
+    return fig
+
+
 def _logo(result: dict[str, Any], sequence: str, description: str) -> Any:
     import logomaker
     import matplotlib.pyplot as plt
@@ -103,6 +138,8 @@ def _arrays_csv(result: dict[str, Any], sequence: str) -> str:
     matrix, _ = _letter_matrix(result) if "delta" in result else (None, "")
     if matrix is not None:
         names = [f"delta {aa}" for aa in result["alphabet"]]
+    elif "pair" in result:  # per residue only: the L × L map is in the NPZ and JSON
+        matrix, names = np.zeros((len(sequence), 0)), []
     else:
         matrix = np.array(result["attribution"], dtype=float).T
         names = list(result["features"])
@@ -173,9 +210,18 @@ def render_explanation(
         "residue_sum": np.array(result["residue_sum"], dtype=np.float32),
         "residue_magnitude": np.array(result["residue_magnitude"], dtype=np.float32),
     }
+    if "wrt" in result:
+        arrays["wrt"] = np.asarray(result["wrt"])
     if "delta" in result:
         arrays["delta"] = np.array(result["delta"], dtype=float).astype(np.float32)
         arrays["alphabet"] = np.asarray(result["alphabet"])
+    elif "pair" in result:
+        arrays["pair"] = np.array(result["pair"], dtype=np.float32)
+        if "grid" in result:
+            arrays["grid"] = np.array(result["grid"]["values"], dtype=np.float32)
+            arrays["grid_states"] = np.asarray(result["grid"]["states"])
+            arrays["grid_rows"] = np.array(result["grid"]["rows"])
+            arrays["grid_cols"] = np.array(result["grid"]["cols"])
     else:
         arrays["attribution"] = np.array(result["attribution"], dtype=np.float32)
         arrays["features"] = np.asarray(result["features"])

@@ -1,7 +1,8 @@
 """Explanation requests: cached answers, background tasks, progress and cancellation.
 
-A request names a finished job, a target, methods and their options. Each (job, target, method,
-options) has a key, the SHA-256 of its canonical JSON; finished explanations are cached in the job
+A request names a finished job, a target, methods and their options, and what to attribute to:
+the model input, or the input of one layer (``wrt``). Each (job, target, method, options, wrt)
+has a key, the SHA-256 of its canonical JSON; finished explanations are cached in the job
 store under it, so a repeated request is answered at once. Missing ones run as one *task* in a
 background thread (never in the request thread), method after method; the task reports each
 method's state and can be cancelled, and only whole explanations are ever stored.
@@ -25,10 +26,12 @@ import torch
 from torch import nn
 
 from ..models import load, spec
+from ..models.spec import ModelSpec
 from ..models.views import OutputTarget, UnitTarget
 from ..protein.features import residue_features
 from .errors import InvalidInputError, JobNotFoundError, NotReadyError
 from .explain import (
+    INPUT_ONLY,
     MUTAGENESIS,
     ExplanationCancelledError,
     check_options,
@@ -41,6 +44,7 @@ from .explain import (
 )
 from .explain_exports import render_explanation
 from .exports import Rendered
+from .layer_attribution import check_layer
 from .store import Job, JobStore
 
 log = logging.getLogger(__name__)
@@ -59,6 +63,8 @@ class Task:
     methods: dict[str, dict[str, Any]]
     """Method → checked options."""
     keys: dict[str, str]
+    wrt: str | None = None
+    """The layer whose input is attributed; ``None``: the model input."""
     states: dict[str, str] = field(default_factory=dict)
     """Method → ``queued``, ``running``, ``done``, ``failed`` or ``cancelled``."""
     messages: dict[str, str] = field(default_factory=dict)
@@ -123,6 +129,7 @@ class Request:
     description: str
     methods: dict[str, dict[str, Any]]
     keys: dict[str, str]
+    wrt: str | None = None
 
 
 class ExplanationService:
@@ -147,7 +154,9 @@ class ExplanationService:
             task.cancel.set()
         self._executor.shutdown(wait=True, cancel_futures=True)
 
-    def check(self, job_id: str, raw_target: Any, methods: Any, options: Any) -> Request:
+    def check(
+        self, job_id: str, raw_target: Any, methods: Any, options: Any, wrt: Any = None
+    ) -> Request:
         """The request checked against the job's model; :class:`InvalidInputError` otherwise."""
         job = self.store.get(job_id)
         if job.status != "done":
@@ -167,15 +176,22 @@ class ExplanationService:
         target = check_target(raw_target, model_spec, len(job.inputs.sequence))
         if isinstance(target, UnitTarget) and MUTAGENESIS in methods:
             raise InvalidInputError("mutagenesis explains outputs, not internal units")
+        if wrt is not None:
+            check_layer(wrt, model_spec)
+            refused = [m for m in methods if m in INPUT_ONLY]
+            if refused:
+                raise InvalidInputError(
+                    f"{', '.join(refused)} attribute(s) to the model input only, not to a layer"
+                )
         checked = {m: check_options(m, options.get(m) or {}) for m in dict.fromkeys(methods)}
         canonical = target_json(target, model_spec)
+        layer = {} if wrt is None else {"wrt": wrt}
         keys = {
-            m: _digest({"job": job.id, "target": canonical, "method": m, "options": o})
+            m: _digest({"job": job.id, "target": canonical, "method": m, "options": o} | layer)
             for m, o in checked.items()
         }
-        return Request(
-            job, target, describe(target, model_spec, job.inputs.sequence), checked, keys
-        )
+        words = _described(target, model_spec, job.inputs.sequence, wrt)
+        return Request(job, target, words, checked, keys, wrt)
 
     def cached(self, request: Request) -> dict[str, dict[str, Any]]:
         """The methods of ``request`` already explained, with their results."""
@@ -201,6 +217,7 @@ class ExplanationService:
                 request.target,
                 pending,
                 {m: request.keys[m] for m in pending},
+                request.wrt,
             )
             task.states = dict.fromkeys(pending, "queued")
             self._tasks[task_id] = task
@@ -242,7 +259,7 @@ class ExplanationService:
             json.loads(gzip.decompress(blob)),
             name=job.inputs.name,
             sequence=job.inputs.sequence,
-            description=describe(target, model_spec, job.inputs.sequence),
+            description=_described(target, model_spec, job.inputs.sequence, request.get("wrt")),
             structure=job.inputs.backbone(),
             what=what,
             file_format=file_format,
@@ -319,11 +336,12 @@ class ExplanationService:
                     task.methods[method],
                     task.cancel,
                     progress,
+                    wrt=task.wrt,
                 )
             except ExplanationCancelledError:
                 task.update(method, "cancelled")
                 continue
-            except (ValueError, TypeError) as error:
+            except (InvalidInputError, ValueError, TypeError) as error:
                 task.update(method, "failed", message=str(error))
                 continue
             except Exception as error:
@@ -337,11 +355,19 @@ class ExplanationService:
                     "method": method,
                     "options": task.methods[method],
                 }
+                | ({} if task.wrt is None else {"wrt": task.wrt})
             )
             blob = gzip.compress(json.dumps(document).encode(), 5)
             self.store.save_explanation(task.keys[method], task.job, method, request, blob)
             task.update(method, "done", progress=1.0)
         task.finished.set()
+
+
+def _described(
+    target: OutputTarget | UnitTarget, model_spec: ModelSpec, sequence: str, wrt: str | None
+) -> str:
+    words = describe(target, model_spec, sequence)
+    return words if wrt is None else f"{words}, attributed to the input of layer {wrt}"
 
 
 def _digest(value: Any) -> str:
