@@ -165,3 +165,31 @@ def test_occlusion_against_captum() -> None:
     # Captum covers only complete strides; 12 = 4 + 4·2, so both place the same windows here.
     torch.testing.assert_close(got[0, 0], want[0], rtol=1e-4, atol=1e-6)
     torch.testing.assert_close(got[1, 1], want[1], rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("architecture", zoo.ARCHITECTURES, ids=lambda a: a.__name__)
+def test_attribute_each_shares_one_forward_pass(architecture: type[nn.Module]) -> None:
+    """The gradient family from one forward pass equals each method computed on its own, for
+    one target and for a batch of targets."""
+    net = zoo.build(architecture, "F.relu", 2)
+    x = torch.randn(architecture.input_shape)  # type: ignore[attr-defined]
+    targets = zoo.random_targets(zoo.output_shape(net, x), 3, 2)
+    family = ("gradient", "deconvnet", "guided_backprop", "input_x_gradient")
+    calls: list[int] = []
+    net.register_forward_pre_hook(lambda module, args: calls.append(1))
+    for target in (targets[0], targets):
+        calls.clear()
+        together = fl.attribute_each(net, x, target, family)
+        assert len(calls) == 1
+        for method in family:
+            torch.testing.assert_close(
+                together[method], fl.attribute(net, x, target, method=method)
+            )
+
+
+def test_attribute_each_refuses_methods_that_need_more_passes() -> None:
+    net = zoo.build(zoo.MLP, "F.relu", 0)
+    with pytest.raises(ValueError, match="integrated_gradients"):
+        fl.attribute_each(
+            net, torch.randn(zoo.MLP.input_shape), (0, 1), ["gradient", "integrated_gradients"]
+        )  # type: ignore[attr-defined]

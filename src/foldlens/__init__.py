@@ -12,6 +12,7 @@ from .attribution import (
     UnsupportedActivationError,
     UnsupportedActivationWarning,
     attribute,
+    attribute_each,
     methods,
 )
 
@@ -25,5 +26,6 @@ __all__ = [
     "UnsupportedActivationWarning",
     "__version__",
     "attribute",
+    "attribute_each",
     "methods",
 ]

@@ -5,7 +5,7 @@ Rules are applied per operation through a torch function mode (see :mod:`.rule_m
 spelling of a ReLU gets its rule and the user's model is never modified.
 """
 
-from .api import attribute
+from .api import attribute, attribute_each
 from .errors import UnsupportedActivationError, UnsupportedActivationWarning
 from .methods import methods
 from .report import ActivationRecord, AttributionReport, PackingReport
@@ -19,5 +19,6 @@ __all__ = [
     "UnsupportedActivationError",
     "UnsupportedActivationWarning",
     "attribute",
+    "attribute_each",
     "methods",
 ]

@@ -1,14 +1,17 @@
-"""``attribute``: one verb for every method, target and model."""
+"""``attribute``: one verb for every method, target and model; ``attribute_each``: several
+methods of the gradient family from one forward pass."""
 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from typing import Any, Literal, overload
 
 import torch
 
 from .errors import UnsupportedActivationError, UnsupportedActivationWarning
-from .methods import get_method
+from .methods import REGISTRY, get_method
+from .methods.gradient import SharedForward
 from .report import PLAIN_GRADIENT, ActivationRecord, AttributionReport
 from .session import DEFAULT_MEMORY_BUDGET, AttributionSession
 from .targets import normalize_targets
@@ -145,21 +148,109 @@ def attribute(
     resolved = spec.resolve(options)
     inputs, single_input = _as_inputs(x, wrt)
     targets, single_target = normalize_targets(target)
-    if not isinstance(memory_budget, int) or memory_budget < 1:
-        raise ValueError(f"memory_budget must be a positive number of bytes, got {memory_budget!r}")
     rule_based = spec.rule_based(resolved)
     rule = spec.rule(resolved)
-    session = AttributionSession(
-        model, inputs, wrt, targets, rule, refuse_unsupported=strict and rule_based,
+    refuse = strict and rule_based
+    session = _open(model, inputs, wrt, targets, rule, refuse, memory_budget, packing)
+    opaque = _opaque(session, method, rule_based, strict)
+    with session:
+        maps = spec.attribute(session, targets, resolved)
+    report = _report(session, method, rule_based, rule, opaque)
+    attribution = _shaped(maps, single_input, single_target)
+    return (attribution, report) if return_report else attribution
+
+
+def attribute_each(
+    model: torch.nn.Module,
+    x: torch.Tensor | tuple[torch.Tensor, ...],
+    target: Any,
+    methods: Sequence[str] = ("gradient", "deconvnet", "guided_backprop"),
+    *,
+    wrt: str | None = None,
+    strict: bool = False,
+    memory_budget: int = DEFAULT_MEMORY_BUDGET,
+    packing: bool = True,
+) -> dict[str, Attribution]:
+    """Several methods of the gradient family from one forward pass.
+
+    ``gradient``, ``deconvnet``, ``guided_backprop`` and ``input_x_gradient`` differ only in the
+    rule a backward pass applies at each ReLU, and every rule reads the same forward sign masks
+    (see :mod:`foldlens.attribution.rules`); so one forward pass serves them all, each method
+    adding only its backward passes. Arguments as in :func:`attribute`; the result maps each
+    method to what :func:`attribute` would return for it.
+
+    Example
+    -------
+    >>> import torch, foldlens as fl
+    >>> net = torch.nn.Sequential(torch.nn.Conv1d(4, 8, 3, padding=1), torch.nn.ReLU(),
+    ...                           torch.nn.Conv1d(8, 2, 3, padding=1))
+    >>> maps = fl.attribute_each(net, torch.randn(1, 4, 32), (0, 1, 10))
+    >>> sorted(maps), maps["deconvnet"].shape
+    (['deconvnet', 'gradient', 'guided_backprop'], torch.Size([1, 4, 32]))
+    """
+    specs = {name: get_method(name) for name in dict.fromkeys(methods)}
+    shared = {name: spec for name, spec in specs.items() if isinstance(spec, SharedForward)}
+    if not specs or len(shared) < len(specs):
+        others = sorted(set(specs) - set(shared)) or "no method"
+        raise ValueError(
+            f"attribute_each shares one forward pass between {SHARED_FORWARD}, not {others}"
+        )
+    inputs, single_input = _as_inputs(x, wrt)
+    targets, single_target = normalize_targets(target)
+    rules = {name: spec.rule({}) for name, spec in shared.items()}
+    rule_based = any(spec.rule_based({}) for spec in shared.values())
+    first = next(iter(rules.values()))
+    refuse = strict and rule_based
+    session = _open(model, inputs, wrt, targets, first, refuse, memory_budget, packing)
+    opaque = _opaque(session, "/".join(shared), rule_based, strict)
+    answers: dict[str, Attribution] = {}
+    with session:
+        fwd = session.forward(measure=True)
+        for name, spec in shared.items():
+            session.switch.rule = rules[name]
+            maps = spec.maps_at(session, fwd, targets)
+            answers[name] = _shaped(maps, single_input, single_target)
+    for name, spec in shared.items():
+        _report(session, name, spec.rule_based({}), rules[name], opaque)
+    return answers
+
+
+SHARED_FORWARD = tuple(name for name, spec in REGISTRY.items() if isinstance(spec, SharedForward))
+"""The methods :func:`attribute_each` can compute together."""
+
+
+def _open(
+    model: torch.nn.Module,
+    inputs: tuple[torch.Tensor, ...],
+    wrt: str | None,
+    targets: list[Any],
+    rule: str,
+    refuse_unsupported: bool,
+    memory_budget: int,
+    packing: bool,
+) -> AttributionSession:
+    if not isinstance(memory_budget, int) or memory_budget < 1:
+        raise ValueError(f"memory_budget must be a positive number of bytes, got {memory_budget!r}")
+    return AttributionSession(
+        model, inputs, wrt, targets, rule, refuse_unsupported=refuse_unsupported,
         memory_budget=memory_budget, packing=packing,
     )  # fmt: skip
+
+
+def _opaque(session: AttributionSession, method: str, rule_based: bool, strict: bool) -> list[str]:
+    """TorchScript modules the rules cannot reach (an error under ``strict``)."""
     opaque = session.opaque_modules() if rule_based else []
     if opaque and strict:
         raise UnsupportedActivationError(
             f"{method} cannot reach the operations inside TorchScript modules {opaque}"
         )
-    with session:
-        maps = spec.attribute(session, targets, resolved)
+    return opaque
+
+
+def _report(
+    session: AttributionSession, method: str, rule_based: bool, rule: str, opaque: list[str]
+) -> AttributionReport:
+    """What the call did; warns when a rule-based method met activations without a rule."""
     report = AttributionReport(
         method=method,
         rule_based=rule_based,
@@ -176,11 +267,14 @@ def attribute(
             f"{method} has no exact rule for {unsupported}; the plain gradient was passed through "
             "them. Pass strict=True to raise instead.",
             UnsupportedActivationWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
+    return report
+
+
+def _shaped(maps: tuple[torch.Tensor, ...], single_input: bool, single_target: bool) -> Attribution:
     result = tuple(m[0] if single_target else m for m in maps)
-    attribution: Attribution = result[0] if single_input else result
-    return (attribution, report) if return_report else attribution
+    return result[0] if single_input else result
 
 
 def _as_inputs(x: Any, wrt: str | None) -> tuple[tuple[torch.Tensor, ...], bool]:

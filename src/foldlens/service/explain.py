@@ -29,7 +29,7 @@ from torch import nn
 import foldlens.attribution as fl
 
 from ..attribution.methods import REGISTRY
-from ..models.spec import ModelSpec
+from ..models.spec import LayerSpec, ModelSpec
 from ..models.views import (
     OutputTarget,
     Readout,
@@ -450,6 +450,69 @@ def _reaches(value: torch.Tensor, leaf: torch.Tensor) -> bool:
     return False
 
 
+@dataclass(frozen=True)
+class _Prepared:
+    """The view computing the target, how the engine reads the target from it, and the layer
+    whose input is attributed (``None``: the model input)."""
+
+    view: nn.Module
+    readout: Readout | None
+    engine_target: Any
+    layer: LayerSpec | None
+
+    @property
+    def engine_wrt(self) -> str | None:
+        return None if self.layer is None else f"net.{self.layer.path}"
+
+
+def check_methods(
+    target: OutputTarget | UnitTarget, methods: list[str], wrt: Any, model_spec: ModelSpec
+) -> LayerSpec | None:
+    """Refuse methods that cannot explain ``target`` attributed to ``wrt``; the layer named."""
+    if isinstance(target, UnitTarget) and MUTAGENESIS in methods:
+        raise InvalidInputError("mutagenesis explains outputs, not internal units")
+    layer = None if wrt is None else check_layer(wrt, model_spec)
+    refused = [m for m in methods if m in INPUT_ONLY]
+    if layer is not None and refused:
+        raise InvalidInputError(
+            f"{', '.join(refused)} attribute(s) to the model input only, not to a layer"
+        )
+    return layer
+
+
+def _prepare(
+    model: nn.Module,
+    model_spec: ModelSpec,
+    target: OutputTarget | UnitTarget,
+    length: int,
+    methods: list[str],
+    wrt: str | None,
+) -> _Prepared:
+    layer = check_methods(target, methods, wrt, model_spec)
+    if isinstance(target, UnitTarget):
+        view, path, index = unit_view(model, target, length)
+        return _Prepared(view, None, fl.Neuron(path, index), layer)
+    view, readout = output_view(model, model_spec, target, length)
+    return _Prepared(view, readout, lambda out: readout(out)[0], layer)
+
+
+def _answer(
+    prepared: _Prepared,
+    method: str,
+    exact: bool,
+    value: float,
+    seconds: float,
+    maps: torch.Tensor,
+    length: int,
+) -> Explanation:
+    layer = prepared.layer
+    if layer is None:
+        return Explanation(method, exact, value, seconds, attribution=maps[0].numpy())
+    windows = layer_windows(prepared.view, layer.path, length) if layer.kind == "2d" else []
+    answer = layer_attribution(layer, maps.numpy(), windows, length)
+    return Explanation(method, exact, value, seconds, layer=answer)
+
+
 def explain(
     model: nn.Module,
     model_spec: ModelSpec,
@@ -467,22 +530,12 @@ def explain(
     length = x.shape[-1]
     start = time.perf_counter()
     exact = method in model_spec.exact_methods or method == MUTAGENESIS
-    layer = None if wrt is None else check_layer(wrt, model_spec)
-    if layer is not None and method in INPUT_ONLY:
-        raise InvalidInputError(f"{method} attributes to the model input only, not to a layer")
-    if isinstance(target, UnitTarget):
-        view, path, index = unit_view(model, target, length)
-        engine_target: Any = fl.Neuron(path, index)
-        readout = None
-    else:
-        view, readout = output_view(model, model_spec, target, length)
-        engine_target = lambda out: readout(out)[0]  # noqa: E731
+    prepared = _prepare(model, model_spec, target, length, [method], wrt)
     if method == MUTAGENESIS:
-        if readout is None:
-            raise InvalidInputError("mutagenesis explains outputs, not internal units")
+        assert prepared.readout is not None
         value, delta = _mutagenesis(
-            view,
-            readout,
+            prepared.view,
+            prepared.readout,
             x,
             receptive_residues(target, model_spec, length)
             & _near(target, length, options["window"]),
@@ -502,16 +555,45 @@ def explain(
     if "batch_size" in REGISTRY[method].options:
         engine_options["batch_size"] = batch
     passes = _expected_passes(method, options, length, batch)
-    engine_wrt = None if layer is None else f"net.{layer.path}"
-    value = _target_value(view, x, readout, engine_target, engine_wrt)
+    view, wrt_path = prepared.view, prepared.engine_wrt
+    value = _target_value(view, x, prepared.readout, prepared.engine_target, wrt_path)
     with _watched(view, cancel, progress or (lambda f: None), passes):
-        maps = fl.attribute(view, x, engine_target, method=method, wrt=engine_wrt, **engine_options)
+        maps = fl.attribute(
+            view, x, prepared.engine_target, method=method, wrt=wrt_path, **engine_options
+        )
     seconds = time.perf_counter() - start
-    if layer is None:
-        return Explanation(method, exact, value, seconds, attribution=maps[0].numpy())
-    windows = layer_windows(view, layer.path, length) if layer.kind == "2d" else []
-    answer = layer_attribution(layer, maps.numpy(), windows, length)
-    return Explanation(method, exact, value, seconds, layer=answer)
+    return _answer(prepared, method, exact, value, seconds, maps, length)
+
+
+def explain_together(
+    model: nn.Module,
+    model_spec: ModelSpec,
+    x: torch.Tensor,
+    target: OutputTarget | UnitTarget,
+    methods: list[str],
+    wrt: str | None = None,
+) -> dict[str, Explanation]:
+    """Methods of the gradient family (:data:`SHARED_FORWARD`, no options) explaining ``target``
+    from one forward pass of its view (:func:`foldlens.attribution.attribute_each`)."""
+    length = x.shape[-1]
+    start = time.perf_counter()
+    prepared = _prepare(model, model_spec, target, length, methods, wrt)
+    view, wrt_path = prepared.view, prepared.engine_wrt
+    value = _target_value(view, x, prepared.readout, prepared.engine_target, wrt_path)
+    maps = fl.attribute_each(view, x, prepared.engine_target, methods, wrt=wrt_path)
+    seconds = time.perf_counter() - start
+    return {
+        method: _answer(
+            prepared,
+            method,
+            method in model_spec.exact_methods,
+            value,
+            seconds,
+            maps[method],  # type: ignore[arg-type]
+            length,
+        )
+        for method in methods
+    }
 
 
 OVERVIEW_METHODS = ("gradient", "deconvnet", "guided_backprop", "input_x_gradient")

@@ -25,26 +25,27 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..attribution.api import SHARED_FORWARD
 from ..models import load, spec
 from ..models.spec import ModelSpec
 from ..models.views import OutputTarget, UnitTarget
 from ..protein.features import residue_features
 from .errors import InvalidInputError, JobNotFoundError, NotReadyError
 from .explain import (
-    INPUT_ONLY,
-    MUTAGENESIS,
+    Explanation,
     ExplanationCancelledError,
+    check_methods,
     check_options,
     check_target,
     describe,
     explain,
+    explain_together,
     influence_matrix,
     method_catalogue,
     target_json,
 )
 from .explain_exports import render_explanation
 from .exports import Rendered
-from .layer_attribution import check_layer
 from .store import Job, JobStore
 
 log = logging.getLogger(__name__)
@@ -174,15 +175,7 @@ class ExplanationService:
         if not isinstance(options, dict) or set(options) - set(methods):
             raise InvalidInputError("options must map chosen methods to their options")
         target = check_target(raw_target, model_spec, len(job.inputs.sequence))
-        if isinstance(target, UnitTarget) and MUTAGENESIS in methods:
-            raise InvalidInputError("mutagenesis explains outputs, not internal units")
-        if wrt is not None:
-            check_layer(wrt, model_spec)
-            refused = [m for m in methods if m in INPUT_ONLY]
-            if refused:
-                raise InvalidInputError(
-                    f"{', '.join(refused)} attribute(s) to the model input only, not to a layer"
-                )
+        check_methods(target, methods, wrt, model_spec)
         checked = {m: check_options(m, options.get(m) or {}) for m in dict.fromkeys(methods)}
         canonical = target_json(target, model_spec)
         layer = {} if wrt is None else {"wrt": wrt}
@@ -313,54 +306,77 @@ class ExplanationService:
 
     def _run(self, task: Task) -> None:
         job = self.store.get(task.job)
+        together = [m for m in task.methods if m in SHARED_FORWARD and not task.methods[m]]
+        groups = [together] if len(together) > 1 else []
+        groups += [[m] for m in task.methods if not any(m in group for group in groups)]
+        for group in groups:
+            self._run_group(task, job, group)
+        task.finished.set()
+
+    def _run_group(self, task: Task, job: Job, methods: list[str]) -> None:
+        """Compute ``methods`` (several only when they share one forward pass) and store each."""
+        if task.cancel.is_set():
+            for method in methods:
+                task.update(method, "cancelled")
+            return
         model_spec = spec(job.inputs.model)
         model = self._model(job.inputs.model)
         x = self._input(job)
-        methods = list(task.methods)
         for method in methods:
-            if task.cancel.is_set():
-                task.update(method, "cancelled")
-                continue
             task.update(method, "running")
+        try:
+            if len(methods) > 1:
+                answers = explain_together(model, model_spec, x, task.target, methods, task.wrt)
+            else:
+                (method,) = methods
 
-            def progress(fraction: float, method: str = method) -> None:
-                task.update(method, progress=fraction)
+                def progress(fraction: float) -> None:
+                    task.update(method, progress=fraction)
 
-            try:
-                answer = explain(
-                    model,
-                    model_spec,
-                    x,
-                    task.target,
-                    method,
-                    task.methods[method],
-                    task.cancel,
-                    progress,
-                    wrt=task.wrt,
-                )
-            except ExplanationCancelledError:
-                task.update(method, "cancelled")
-                continue
-            except (InvalidInputError, ValueError, TypeError) as error:
-                task.update(method, "failed", message=str(error))
-                continue
-            except Exception as error:
-                log.exception("explanation %s of job %s failed", method, task.job)
-                task.update(method, "failed", message=f"internal error ({type(error).__name__})")
-                continue
-            document = {"key": task.keys[method], **answer.to_json(job.inputs.sequence)}
-            request = json.dumps(
-                {
-                    "target": target_json(task.target, model_spec),
-                    "method": method,
-                    "options": task.methods[method],
+                answers = {
+                    method: explain(
+                        model,
+                        model_spec,
+                        x,
+                        task.target,
+                        method,
+                        task.methods[method],
+                        task.cancel,
+                        progress,
+                        wrt=task.wrt,
+                    )
                 }
-                | ({} if task.wrt is None else {"wrt": task.wrt})
-            )
-            blob = gzip.compress(json.dumps(document).encode(), 5)
-            self.store.save_explanation(task.keys[method], task.job, method, request, blob)
-            task.update(method, "done", progress=1.0)
-        task.finished.set()
+        except ExplanationCancelledError:
+            for method in methods:
+                task.update(method, "cancelled")
+            return
+        except (InvalidInputError, ValueError, TypeError) as error:
+            for method in methods:
+                task.update(method, "failed", message=str(error))
+            return
+        except Exception as error:
+            log.exception("explanation %s of job %s failed", methods, task.job)
+            for method in methods:
+                task.update(method, "failed", message=f"internal error ({type(error).__name__})")
+            return
+        for method, answer in answers.items():
+            self._save(task, job, model_spec, method, answer)
+
+    def _save(
+        self, task: Task, job: Job, model_spec: ModelSpec, method: str, answer: Explanation
+    ) -> None:
+        document = {"key": task.keys[method], **answer.to_json(job.inputs.sequence)}
+        request = json.dumps(
+            {
+                "target": target_json(task.target, model_spec),
+                "method": method,
+                "options": task.methods[method],
+            }
+            | ({} if task.wrt is None else {"wrt": task.wrt})
+        )
+        blob = gzip.compress(json.dumps(document).encode(), 5)
+        self.store.save_explanation(task.keys[method], task.job, method, request, blob)
+        task.update(method, "done", progress=1.0)
 
 
 def _described(

@@ -15,23 +15,32 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..forward import Forward
 from ..session import AttributionSession
 from ..targets import Target
 from .base import Maps, Method, gradients_at
 
 
-class RuleGradient(Method):
-    """Backpropagation with one ReLU rule, named by the subclass."""
-
-    def rule(self, options: dict[str, Any]) -> str:
-        return self.name
+class SharedForward(Method):
+    """A method that needs one forward pass and one backward rule, so that several of them can
+    share the forward pass (:func:`foldlens.attribution.attribute_each`)."""
 
     def attribute(
         self, session: AttributionSession, targets: list[Target], options: dict[str, Any]
     ) -> Maps:
-        fwd = session.forward(measure=len(targets) > 1)
+        return self.maps_at(session, session.forward(measure=len(targets) > 1), targets)
+
+    def maps_at(self, session: AttributionSession, fwd: Forward, targets: list[Target]) -> Maps:
+        """The maps at the forward pass ``fwd``, under the session's current rule."""
         maps, session.packing = gradients_at(session, fwd, targets)
         return maps
+
+
+class RuleGradient(SharedForward):
+    """Backpropagation with one ReLU rule, named by the subclass."""
+
+    def rule(self, options: dict[str, Any]) -> str:
+        return self.name
 
 
 class Gradient(RuleGradient):
@@ -51,13 +60,10 @@ class GuidedBackprop(RuleGradient):
     )
 
 
-class InputXGradient(Method):
+class InputXGradient(SharedForward):
     name = "input_x_gradient"
     summary = "input times gradient, z ⊙ ∂y/∂z (Shrikumar et al. 2016)"
 
-    def attribute(
-        self, session: AttributionSession, targets: list[Target], options: dict[str, Any]
-    ) -> Maps:
-        fwd = session.forward(measure=len(targets) > 1)
+    def maps_at(self, session: AttributionSession, fwd: Forward, targets: list[Target]) -> Maps:
         maps, session.packing = gradients_at(session, fwd, targets)
         return tuple(m * z.detach() for m, z in zip(maps, fwd.z, strict=True))

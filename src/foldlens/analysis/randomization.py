@@ -1,0 +1,294 @@
+"""The model-parameter randomization test (Adebayo et al. 2018, "Sanity Checks for Saliency Maps").
+
+An explanation of what a model learned must change when the learned weights are destroyed. The
+test re-initialises the model's layers, from the output towards the input ("cascade": each step
+randomizes one more layer) or one at a time ("independent"), recomputes every method's map on
+each randomized copy and compares it with the map of the original model (:mod:`.metrics`). A map
+that survives full randomization shows the input (edges, the sequence) rather than the model.
+
+The user's model is never changed: every randomized model is a deep copy.
+
+Example
+-------
+>>> import torch
+>>> from foldlens.analysis import randomization_test
+>>> net = torch.nn.Sequential(torch.nn.Conv1d(4, 8, 3, padding=1), torch.nn.ReLU(),
+...                           torch.nn.Conv1d(8, 2, 3, padding=1))
+>>> result = randomization_test(net, torch.randn(1, 4, 32), (0, 1, 10), ["gradient"])
+>>> result.layers
+['2', '0']
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import torch
+from torch import nn
+
+from ..attribution import attribute
+from ..attribution.methods import get_method
+from .errors import AnalysisCancelledError
+from .maps import as_map
+from .metrics import Array, MapSimilarity, default_k, similarity
+
+Mode = Literal["cascade", "independent"]
+MODES: tuple[Mode, ...] = ("cascade", "independent")
+
+DEPENDS_BELOW = 0.5
+BARELY_ABOVE = 0.8
+"""Thresholds on the Spearman correlation of absolute maps, original vs. fully randomized model.
+
+Below ``DEPENDS_BELOW`` the map has lost most of its ranking: it :data:`DEPENDS` on the weights,
+as an explanation of the model must. Above ``BARELY_ABOVE`` it keeps its ranking without the
+learned weights: it :data:`BARELY` changes, and mostly reflects the input and the architecture.
+In between it changes :data:`PARTLY`. The bands follow the rank correlations Adebayo et al. 2018
+(Fig. 4) report for maps that pass (near 0) and fail (guided backprop, near 1).
+"""
+DEPENDS = "depends on the weights"
+PARTLY = "partly"
+BARELY = "barely changes"
+NOISE_STD = 0.02
+"""Standard deviation of the noise replacing a parameter whose own spread is zero or undefined."""
+
+
+def verdict(correlation: float) -> str:
+    """:data:`DEPENDS`, :data:`PARTLY` or :data:`BARELY` for a Spearman correlation (see above)."""
+    if correlation < DEPENDS_BELOW:
+        return DEPENDS
+    if correlation > BARELY_ABOVE:
+        return BARELY
+    return PARTLY
+
+
+def parameter_layers(model: nn.Module, run: Callable[[], object]) -> list[str]:
+    """Dotted paths of the modules that own parameters and run during ``run()``, in run order.
+
+    A module owns a parameter when it is in ``module.parameters(recurse=False)``. A module is
+    placed when its forward first returns (forward hooks, removed afterwards), so one that owns
+    parameters and also calls children comes after them. TorchScript modules, whose calls cannot
+    be hooked, are left out; so are modules that do not run.
+    """
+    order: dict[str, None] = {}
+    handles = []
+    try:
+        for path, module in model.named_modules():
+            if isinstance(module, torch.jit.ScriptModule):
+                continue
+            if next(module.parameters(recurse=False), None) is not None:
+
+                def seen(*_: object, path: str = path) -> None:
+                    order.setdefault(path, None)
+
+                handles.append(module.register_forward_hook(seen))
+        run()
+    finally:
+        for handle in handles:
+            handle.remove()
+    return list(order)
+
+
+def randomize_layer(module: nn.Module, generator: torch.Generator) -> None:
+    """Re-initialise ``module``'s own parameters in place, reproducibly from ``generator``.
+
+    A module with ``reset_parameters()`` gets it, run under a forked global RNG seeded from
+    ``generator``. Every own parameter that this leaves unchanged (a module without it, a bare
+    ``nn.Parameter``, a norm layer whose reset restores the initial ones and zeros) is replaced by
+    ``N(0, s²)`` noise, ``s`` the parameter's standard deviation, or :data:`NOISE_STD` when that
+    is zero or the parameter has one element.
+    """
+    own = list(module.parameters(recurse=False))
+    before = [p.detach().clone() for p in own]
+    reset = getattr(module, "reset_parameters", None)
+    if callable(reset):
+        seed = int(torch.randint(2**62, (1,), generator=generator))
+        with torch.random.fork_rng():
+            torch.manual_seed(seed)
+            reset()
+    with torch.no_grad():
+        for parameter, old in zip(own, before, strict=True):
+            if torch.equal(parameter, old):
+                spread = float(old.std()) if old.numel() > 1 else 0.0
+                noise = torch.randn(old.shape, generator=generator, dtype=old.dtype)
+                parameter.copy_(noise.to(old.device) * (spread or NOISE_STD))
+
+
+def randomized_models(
+    model: nn.Module, layers: Sequence[str], mode: Mode, seed: int = 0
+) -> Iterator[tuple[str, nn.Module]]:
+    """Randomized deep copies of ``model``, as ``(layer path, copy)``, last layer first.
+
+    ``layers`` are in forward order (see :func:`parameter_layers`); both modes visit them from the
+    last (nearest the output) to the first. ``"cascade"``: each copy is a copy of the previous one
+    with one more layer randomized. ``"independent"``: each copy is a copy of ``model`` with only
+    that layer randomized. One generator seeded with ``seed`` draws all randomizations in visiting
+    order, so a layer gets the same new values in both modes. ``model`` is never changed.
+    """
+    _check_mode(mode)
+    generator = torch.Generator().manual_seed(seed)
+    return _randomized(model, list(reversed(layers)), mode == "cascade", generator)
+
+
+def _check_mode(mode: str) -> None:
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {list(MODES)}, got {mode!r}")
+
+
+def _randomized(
+    model: nn.Module, layers: list[str], cascade: bool, generator: torch.Generator
+) -> Iterator[tuple[str, nn.Module]]:
+    previous = model
+    for path in layers:
+        randomized = copy.deepcopy(previous if cascade else model)
+        randomize_layer(randomized.get_submodule(path), generator)
+        previous = randomized
+        yield path, randomized
+
+
+@dataclass(frozen=True)
+class RandomizationResult:
+    """What :func:`randomization_test` found.
+
+    ``layers``: the randomized layers in the order visited (last layer first); ``similarities``:
+    per method, one :class:`MapSimilarity` (original map vs. this step's map) per layer in that
+    order; ``verdicts``: per method, :func:`verdict` of the absolute Spearman correlation after
+    full randomization (the last cascade step, or the lowest over the independent steps).
+    """
+
+    mode: Mode
+    layers: list[str]
+    similarities: dict[str, list[MapSimilarity]]
+    verdicts: dict[str, str]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "mode": self.mode,
+            "layers": list(self.layers),
+            "similarities": {
+                method: [step.to_json() for step in steps]
+                for method, steps in self.similarities.items()
+            },
+            "verdicts": dict(self.verdicts),
+        }
+
+
+def randomization_test(
+    model: nn.Module,
+    x: torch.Tensor,
+    target: Any,
+    methods: Sequence[str],
+    layers: Sequence[str] | None = None,
+    mode: Mode = "cascade",
+    options: Mapping[str, Mapping[str, Any]] | None = None,
+    k: int | None = None,
+    seed: int = 0,
+    progress: Callable[[float], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> RandomizationResult:
+    """Compare each method's map on ``model`` with its maps on randomized copies.
+
+    Parameters
+    ----------
+    model
+        The model, in the mode it explains in (``eval()``; a training-mode batch norm would update
+        its statistics on each forward pass). Never changed.
+    x
+        The input, batch dimension of 1.
+    target
+        One target, as for :func:`foldlens.attribute`.
+    methods
+        Method names from :func:`foldlens.methods`.
+    layers
+        Dotted paths of the layers to randomize (a subset of :func:`parameter_layers`; visited in
+        forward order reversed whatever order they are given in). Default: all of them.
+    mode
+        ``"cascade"`` or ``"independent"`` (see :func:`randomized_models`).
+    options
+        Per method, its options for :func:`foldlens.attribute`.
+    k
+        For the top-k overlap; default :func:`default_k` of the map size.
+    seed
+        Seeds the randomization.
+    progress
+        Called with the fraction done after the original's maps and after each randomized layer.
+    cancelled
+        Polled before each attribution; when it returns True, :class:`AnalysisCancelledError`.
+
+    Returns
+    -------
+    :class:`RandomizationResult`. Maps are compared as 2D arrays (see :func:`.maps.as_map`).
+    """
+    if x.dim() < 1 or x.shape[0] != 1:
+        raise ValueError(f"x must have a batch dimension of 1, got shape {tuple(x.shape)}")
+    _check_mode(mode)
+    methods = list(methods)
+    if not methods:
+        raise ValueError("give at least one method")
+    for method in methods:
+        get_method(method)
+    options = options or {}
+    stray = sorted(set(options) - set(methods))
+    if stray:
+        raise ValueError(f"options given for {stray}, which are not among the methods {methods}")
+
+    def forward() -> None:
+        with torch.no_grad():
+            model(x)
+
+    chosen = _choose(parameter_layers(model, forward), layers)
+
+    def maps_of(net: nn.Module) -> dict[str, Array]:
+        maps = {}
+        for method in methods:
+            if cancelled is not None and cancelled():
+                raise AnalysisCancelledError("the randomization test was cancelled")
+            maps[method] = as_map(attribute(net, x, target, method, **options.get(method, {})))
+        return maps
+
+    original = maps_of(model)
+    steps = len(chosen) + 1
+    if progress is not None:
+        progress(1 / steps)
+    size = next(iter(original.values())).size
+    top = default_k(size) if k is None else k
+    similarities: dict[str, list[MapSimilarity]] = {method: [] for method in methods}
+    visited = []
+    for step, (path, randomized) in enumerate(randomized_models(model, chosen, mode, seed), 2):
+        maps = maps_of(randomized)
+        for method in methods:
+            similarities[method].append(similarity(original[method], maps[method], top))
+        visited.append(path)
+        if progress is not None:
+            progress(step / steps)
+    return RandomizationResult(
+        mode=mode,
+        layers=visited,
+        similarities=similarities,
+        verdicts={
+            method: verdict(_fully_randomized(s, mode)) for method, s in similarities.items()
+        },
+    )
+
+
+def _fully_randomized(steps: list[MapSimilarity], mode: Mode) -> float:
+    if mode == "cascade":
+        return steps[-1].spearman_absolute
+    return min(step.spearman_absolute for step in steps)
+
+
+def _choose(available: list[str], layers: Sequence[str] | None) -> list[str]:
+    if not available:
+        raise ValueError("the model has no layer with parameters that runs on this input")
+    if layers is None:
+        return available
+    unknown = [path for path in layers if path not in available]
+    if unknown:
+        raise ValueError(
+            f"unknown layers {unknown}; layers with parameters that run on this input: {available}"
+        )
+    if not layers:
+        raise ValueError(f"give at least one layer of {available}")
+    return [path for path in available if path in set(layers)]
