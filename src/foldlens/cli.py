@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from . import __version__
 from .attribution import methods
@@ -231,6 +235,98 @@ def _cmd_explain(args: argparse.Namespace) -> int:
     return 0
 
 
+def _progress_bar(description: str) -> tuple[Any, Callable[[float], None]]:
+    """A tqdm bar in percent and the callback that moves it to a fraction."""
+    from tqdm import tqdm
+
+    bar = tqdm(total=100, desc=description, unit="%", file=sys.stderr)
+
+    def progress(fraction: float) -> None:
+        bar.update(round(100 * fraction) - bar.n)
+
+    return bar, progress
+
+
+def _write_analysis(result: dict[str, Any], name: str, description: str, out: Path) -> None:
+    from .service.explain_exports import render_analysis
+
+    for what, file_format in (("json", "json"), ("figure", "png"), ("figure", "pdf")):
+        rendered = render_analysis(result, name, description, what, file_format)
+        (out / rendered.filename).write_bytes(rendered.content)
+        print(f"wrote {out / rendered.filename}")
+
+
+def _cmd_analyze(args: argparse.Namespace) -> int:
+    import json
+
+    from .models import load, spec
+    from .predict import predict, read_queries
+    from .protein.features import residue_features
+    from .service.analyses import Subject, check_analysis, run_analysis, summary
+    from .service.explain import check_target, describe
+
+    queries = read_queries(args.input)
+    if len(queries) != 1:
+        raise ValueError(f"{args.input} holds {len(queries)} proteins; analyze takes one")
+    query = queries[0]
+    model, model_spec = load(args.model), spec(args.model)
+    target = check_target(parse_target(args.target), model_spec, len(query.sequence))
+    options = json.loads(args.options) if args.options else {}
+    stray = sorted(set(options) - set(args.analysis))
+    if stray:
+        raise ValueError(f"options given for {stray}, which are not among --analysis")
+    checked = {name: check_analysis(name, options.get(name, {}), target) for name in args.analysis}
+    description = describe(target, model_spec, query.sequence)
+    x = residue_features(query.sequence, query.profile)[None]
+    prediction = predict(model, query, model_spec)
+    subject = Subject(model, model_spec, x, query.sequence, target, prediction)
+    args.out.mkdir(parents=True, exist_ok=True)
+    print(f"analysing {description}")
+    for name, name_options in checked.items():
+        bar, progress = _progress_bar(name)
+        with bar:
+            result = run_analysis(name, subject, name_options, progress=progress)
+        print(f"{name}: {summary(result)}")
+        _write_analysis(result, query.id, description, args.out)
+    return 0
+
+
+def _cmd_aa_patterns(args: argparse.Namespace) -> int:
+    from .data.chains import ChainSet
+    from .models import load, spec
+    from .models.views import OutputTarget
+    from .predict import Query, predict
+    from .service.analyses import aa_patterns_over
+    from .service.explain import check_target
+
+    model, model_spec = load(args.model), spec(args.model)
+    head, _, class_name = args.target.partition(":")
+    raw = {"head": head, "i": 0} | ({"class": class_name} if class_name else {})
+    if model_spec.head(head).kind == "pair":
+        raw["j"] = 1
+    target = check_target(raw, model_spec, 2)
+    assert isinstance(target, OutputTarget)
+    chains = ChainSet.load(args.chains)
+    proteins: list[tuple[str, np.ndarray | None, dict[str, Any]]] = []
+    for k in np.random.default_rng(args.seed).permutation(len(chains))[: args.proteins]:
+        chain = chains[int(k)]
+        if len(chain.sequence) > model_spec.max_length:
+            continue
+        query = Query(chain.chain_id, chain.sequence, chain.profile)
+        prediction = predict(model, query, model_spec) if "j" in raw else {}
+        proteins.append((chain.sequence, chain.profile, prediction))
+    bar, progress = _progress_bar(f"explaining {args.targets} targets in {len(proteins)} chains")
+    with bar:
+        result = aa_patterns_over(
+            model, model_spec, proteins, target.head, target.index,
+            args.method, args.targets, progress,
+        )  # fmt: skip
+    args.out.mkdir(parents=True, exist_ok=True)
+    where = f"{len(proteins)} test-split chains"
+    _write_analysis(result, "test-split", f"{args.target} over {where}", args.out)
+    return 0
+
+
 def _cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -359,6 +455,42 @@ def build_parser() -> argparse.ArgumentParser:
     explaining.add_argument("--model", default="default")
     explaining.add_argument("--out", type=Path, required=True, help="output folder")
     explaining.set_defaults(run=_cmd_explain)
+
+    analysing = commands.add_parser(
+        "analyze",
+        help="sanity checks and analyses of one target's maps (randomization, deletion, ...)",
+    )
+    analysing.add_argument("input", help="a sequence or a FASTA, MSA, PDB or mmCIF file")
+    analysing.add_argument("--target", required=True, help="as for explain, e.g. dist_cb_cb@12,40")
+    analysing.add_argument(
+        "--analysis",
+        nargs="+",
+        default=["randomization"],
+        help="randomization, random_target, deletion, receptive_field, follow_gradient, "
+        "input_correlation, aa_patterns",
+    )
+    analysing.add_argument(
+        "--options", help='JSON per analysis, e.g. {"randomization": {"mode": "independent"}}'
+    )
+    analysing.add_argument("--model", default="default")
+    analysing.add_argument("--out", type=Path, required=True, help="output folder")
+    analysing.set_defaults(run=_cmd_analyze)
+
+    patterns = commands.add_parser(
+        "aa-patterns",
+        help="mean attribution per amino-acid type (and pair) over chains of the test split",
+    )
+    patterns.add_argument(
+        "--target", required=True, help="HEAD[:CLASS], e.g. ss3:H or contact (no residues)"
+    )
+    patterns.add_argument("--method", nargs="+", default=["gradient"])
+    patterns.add_argument("--proteins", type=int, default=20, help="chains drawn at random")
+    patterns.add_argument("--targets", type=int, default=8, help="targets explained per chain")
+    patterns.add_argument("--chains", type=Path, default=TEST_SPLIT)
+    patterns.add_argument("--seed", type=int, default=0)
+    patterns.add_argument("--model", default="default")
+    patterns.add_argument("--out", type=Path, required=True, help="output folder")
+    patterns.set_defaults(run=_cmd_aa_patterns)
 
     from .server import default_data_dir
 

@@ -187,6 +187,7 @@ def randomization_test(
     seed: int = 0,
     progress: Callable[[float], None] | None = None,
     cancelled: Callable[[], bool] | None = None,
+    region: Callable[[Array], Array] | None = None,
 ) -> RandomizationResult:
     """Compare each method's map on ``model`` with its maps on randomized copies.
 
@@ -216,6 +217,9 @@ def randomization_test(
         Called with the fraction done after the original's maps and after each randomized layer.
     cancelled
         Polled before each attribution; when it returns True, :class:`AnalysisCancelledError`.
+    region
+        Cuts each 2D map to the part compared, e.g. the positions that can change the target:
+        elements that are zero in every map by construction would inflate the rank correlation.
 
     Returns
     -------
@@ -245,7 +249,8 @@ def randomization_test(
         for method in methods:
             if cancelled is not None and cancelled():
                 raise AnalysisCancelledError("the randomization test was cancelled")
-            maps[method] = as_map(attribute(net, x, target, method, **options.get(method, {})))
+            found = as_map(attribute(net, x, target, method, **options.get(method, {})))
+            maps[method] = found if region is None else region(found)
         return maps
 
     original = maps_of(model)

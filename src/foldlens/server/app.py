@@ -38,6 +38,7 @@ from ..service import (
     ServiceError,
     job_input,
 )
+from ..service.analyses import ANALYSES
 from ..service.examples import example, examples
 from ..service.explain import MethodInfo as MethodEntry
 from ..service.explain import method_catalogue
@@ -46,6 +47,9 @@ from ..service.exports import catalogue, render, residue_tracks
 from ..service.inputs import JOB_ID_LENGTH
 from .limits import UploadLimit
 from .schemas import (
+    AnalysisInfo,
+    AnalyzeAnswer,
+    AnalyzeRequest,
     ErrorMessage,
     ExampleInfo,
     ExplainAnswer,
@@ -162,6 +166,7 @@ def create_app(data_dir: Path, max_upload: int = MAX_UPLOAD) -> FastAPI:
     app.add_middleware(GZipMiddleware, minimum_size=2048)
     app.add_middleware(UploadLimit, max_bytes=max_upload)
     app.state.service = service
+    app.state.explanations = explanations
 
     @app.exception_handler(ServiceError)
     async def service_error(request: Request, error: ServiceError) -> JSONResponse:
@@ -406,6 +411,47 @@ def _explanation_routes(app: FastAPI, explanations: ExplanationService) -> None:
         )
         complete = len(results) == len(request.methods)
         return JSONResponse(answer.model_dump(mode="json"), status_code=200 if complete else 202)
+
+    @app.get("/api/analyses", response_model=list[AnalysisInfo], tags=["analyses"])
+    def list_analyses() -> list[AnalysisInfo]:
+        """The analyses of an explanation target, with their options."""
+        return [
+            AnalysisInfo(
+                name=info.name,
+                summary=info.summary,
+                outputs_only=info.outputs_only,
+                options={k: MethodOption(**asdict(o)) for k, o in info.options.items()},
+            )
+            for info in ANALYSES.values()
+        ]
+
+    @app.post(
+        "/api/jobs/{job_id}/analyze",
+        response_model=AnalyzeAnswer,
+        tags=["analyses"],
+        responses={202: {"model": AnalyzeAnswer}},
+    )
+    async def analyze_target(job_id: JobId, body: AnalyzeRequest) -> JSONResponse:
+        """Run one analysis of a target in the background: 200 with the result when it is
+        cached (or finishes within ``wait`` seconds), else 202 with the task to poll (the same
+        task API as explanations; the result is at the task's ``results`` URL)."""
+        request = await run_in_threadpool(
+            explanations.check_analysis, job_id, body.target, body.analysis, body.options
+        )
+        results = await run_in_threadpool(explanations.cached, request)
+        task = None
+        if not results:
+            task = explanations.start(request, set())
+            await run_in_threadpool(task.finished.wait, body.wait)
+            results = await run_in_threadpool(explanations.cached, request)
+        answer = AnalyzeAnswer(
+            target=body.target,
+            description=request.description,
+            analysis=body.analysis,
+            result=results.get(body.analysis),
+            task=None if task is None else _task_status(task),
+        )
+        return JSONResponse(answer.model_dump(mode="json"), status_code=200 if results else 202)
 
     @app.post(
         "/api/jobs/{job_id}/overview",

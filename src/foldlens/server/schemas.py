@@ -137,3 +137,27 @@ class Overview(BaseModel):
         description="L × L: row i is the target at residue i, column k the signed attribution "
         "summed over residue k's input features."
     )
+
+
+class AnalysisInfo(BaseModel):
+    name: str
+    summary: str
+    options: dict[str, MethodOption]
+    outputs_only: bool = Field(description="True: reads a model output, not an internal unit.")
+
+
+class AnalyzeRequest(BaseModel):
+    """One analysis of one target (as for ``explain``), with its options."""
+
+    target: dict[str, Any]
+    analysis: str = Field(description="A name from /api/analyses.")
+    options: dict[str, Any] = Field(default_factory=dict)
+    wait: float = Field(0.5, ge=0, le=10, description="Seconds to wait for the answer before 202.")
+
+
+class AnalyzeAnswer(BaseModel):
+    target: dict[str, Any]
+    description: str = Field(description="The target in words.")
+    analysis: str
+    result: dict[str, Any] | None = Field(description="The analysis once it is done.")
+    task: TaskStatus | None = Field(description="The background task computing it (202).")

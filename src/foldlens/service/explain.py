@@ -115,9 +115,13 @@ def method_catalogue(model_spec: ModelSpec) -> list[MethodInfo]:
     return listed
 
 
-def check_options(method: str, given: dict[str, Any]) -> dict[str, Any]:
-    """``given`` checked against the method's options, defaults filled in."""
-    allowed = OPTIONS.get(method, {})
+def check_options(
+    method: str, given: dict[str, Any], allowed: dict[str, ServiceOption] | None = None
+) -> dict[str, Any]:
+    """``given`` checked against the options of ``method`` (or ``allowed``), defaults filled in.
+
+    A list-valued option takes 1 to ``maximum`` distinct items of its ``choices``."""
+    allowed = OPTIONS.get(method, {}) if allowed is None else allowed
     unknown = sorted(set(given) - set(allowed))
     if unknown:
         raise InvalidInputError(
@@ -126,7 +130,9 @@ def check_options(method: str, given: dict[str, Any]) -> dict[str, Any]:
     resolved = {}
     for name, option in allowed.items():
         value = given.get(name, option.default)
-        if option.choices:
+        if isinstance(option.default, list):
+            value = _checked_list(method, name, value, option)
+        elif option.choices:
             if value not in option.choices:
                 raise InvalidInputError(
                     f"{method} {name} must be one of {list(option.choices)}, not {value!r}"
@@ -144,6 +150,21 @@ def check_options(method: str, given: dict[str, Any]) -> dict[str, Any]:
             value = type(option.default)(value)
         resolved[name] = value
     return resolved
+
+
+def _checked_list(method: str, name: str, value: Any, option: ServiceOption) -> list[str]:
+    assert option.maximum is not None
+    if (
+        not isinstance(value, list)
+        or not 1 <= len(value) <= option.maximum
+        or len(set(value)) != len(value)
+        or any(item not in option.choices for item in value)
+    ):
+        raise InvalidInputError(
+            f"{method} {name} must list 1–{option.maximum:g} distinct items of "
+            f"{list(option.choices)}, not {value!r}"
+        )
+    return list(value)
 
 
 def _index(raw: dict[str, Any], key: str, length: int, what: str) -> int:
@@ -365,7 +386,7 @@ def _mutagenesis(
     return wild, delta
 
 
-def _batch(target: OutputTarget | UnitTarget) -> int:
+def explain_batch_size(target: OutputTarget | UnitTarget) -> int:
     """Inputs per forward pass: a pair view holds 2D windows of ~(2R + 1)² cells × 64 channels
     for every layer, about 0.5 GB per input in a backward pass, so those go two at a time."""
     return 2 if target.j is not None else 16
@@ -496,6 +517,14 @@ def _prepare(
     return _Prepared(view, readout, lambda out: readout(out)[0], layer)
 
 
+def target_view(
+    model: nn.Module, model_spec: ModelSpec, target: OutputTarget | UnitTarget, length: int
+) -> tuple[nn.Module, Any]:
+    """The view computing ``target`` and the engine's target in it (a callable or a neuron)."""
+    prepared = _prepare(model, model_spec, target, length, [], None)
+    return prepared.view, prepared.engine_target
+
+
 def _answer(
     prepared: _Prepared,
     method: str,
@@ -541,7 +570,7 @@ def explain(
             & _near(target, length, options["window"]),
             cancel,
             progress or (lambda f: None),
-            batch=4 * _batch(target),
+            batch=4 * explain_batch_size(target),
         )
         return Explanation(method, exact, value, time.perf_counter() - start, delta=delta)
     if method not in REGISTRY:
@@ -551,7 +580,7 @@ def explain(
     engine_options = dict(options)
     if method == "occlusion":
         engine_options = {"window": (x.shape[1], options["window"]), "stride": (x.shape[1], 1)}
-    batch = _batch(target)
+    batch = explain_batch_size(target)
     if "batch_size" in REGISTRY[method].options:
         engine_options["batch_size"] = batch
     passes = _expected_passes(method, options, length, batch)

@@ -20,6 +20,7 @@ import numpy as np
 from ..figures import FIGURE_FORMATS, figure_bytes
 from ..protein.alphabet import AMINO_ACIDS
 from ..protein.structure import Backbone
+from .analysis_figures import analysis_figure
 from .errors import InvalidInputError, NotAvailableError
 from .exports import Rendered
 
@@ -164,6 +165,28 @@ def _pymol(result: dict[str, Any], sequence: str, description: str) -> str:
         "show cartoon",
     ]
     return "\n".join(lines) + "\n"
+
+
+ANALYSIS_EXPORTS = {"figure": tuple(FIGURE_FORMATS), "json": ("json",)}
+
+
+def render_analysis(
+    result: dict[str, Any], name: str, description: str, what: str, file_format: str | None
+) -> Rendered:
+    """One download of one analysis ``result``: its figure or its JSON."""
+    formats = ANALYSIS_EXPORTS.get(what)
+    if formats is None:
+        raise InvalidInputError(f"an analysis exports {list(ANALYSIS_EXPORTS)}, not {what!r}")
+    file_format = file_format or formats[0]
+    if file_format not in formats:
+        raise InvalidInputError(f"{what} comes as {', '.join(formats)}, not {file_format!r}")
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{name}-{result['analysis']}")
+    filename = f"{stem}.{file_format}"
+    if what == "json":
+        document = {"description": description, **result}
+        return Rendered(json.dumps(document).encode(), "application/json", filename)
+    figure = analysis_figure(result, description)
+    return Rendered(figure_bytes(figure, file_format), FIGURE_FORMATS[file_format], filename)
 
 
 def render_explanation(

@@ -29,7 +29,9 @@ from ..attribution.api import SHARED_FORWARD
 from ..models import load, spec
 from ..models.spec import ModelSpec
 from ..models.views import OutputTarget, UnitTarget
+from ..predict import from_npz
 from ..protein.features import residue_features
+from .analyses import Subject, check_analysis, run_analysis
 from .errors import InvalidInputError, JobNotFoundError, NotReadyError
 from .explain import (
     Explanation,
@@ -44,7 +46,7 @@ from .explain import (
     method_catalogue,
     target_json,
 )
-from .explain_exports import render_explanation
+from .explain_exports import render_analysis, render_explanation
 from .exports import Rendered
 from .store import Job, JobStore
 
@@ -66,6 +68,8 @@ class Task:
     keys: dict[str, str]
     wrt: str | None = None
     """The layer whose input is attributed; ``None``: the model input."""
+    analysis: bool = False
+    """True for an analysis task: ``methods`` holds one analysis and its options."""
     states: dict[str, str] = field(default_factory=dict)
     """Method → ``queued``, ``running``, ``done``, ``failed`` or ``cancelled``."""
     messages: dict[str, str] = field(default_factory=dict)
@@ -131,6 +135,7 @@ class Request:
     methods: dict[str, dict[str, Any]]
     keys: dict[str, str]
     wrt: str | None = None
+    analysis: bool = False
 
 
 class ExplanationService:
@@ -159,9 +164,7 @@ class ExplanationService:
         self, job_id: str, raw_target: Any, methods: Any, options: Any, wrt: Any = None
     ) -> Request:
         """The request checked against the job's model; :class:`InvalidInputError` otherwise."""
-        job = self.store.get(job_id)
-        if job.status != "done":
-            raise NotReadyError(f"job {job_id} is {job.status}; explain it once it is done")
+        job = self._done(job_id)
         model_spec = spec(job.inputs.model)
         offered = {m.name for m in method_catalogue(model_spec)}
         if not isinstance(methods, list) or not methods or len(methods) > MAX_METHODS:
@@ -185,6 +188,20 @@ class ExplanationService:
         }
         words = _described(target, model_spec, job.inputs.sequence, wrt)
         return Request(job, target, words, checked, keys, wrt)
+
+    def check_analysis(self, job_id: str, raw_target: Any, analysis: Any, options: Any) -> Request:
+        """An analysis request checked against the job's model, as a one-entry :class:`Request`
+        (the analysis in place of the methods)."""
+        job = self._done(job_id)
+        model_spec = spec(job.inputs.model)
+        target = check_target(raw_target, model_spec, len(job.inputs.sequence))
+        checked = check_analysis(analysis, options or {}, target)
+        canonical = target_json(target, model_spec)
+        key = _digest(
+            {"job": job.id, "target": canonical, "analysis": analysis, "options": checked}
+        )
+        words = describe(target, model_spec, job.inputs.sequence)
+        return Request(job, target, words, {analysis: checked}, {analysis: key}, analysis=True)
 
     def cached(self, request: Request) -> dict[str, dict[str, Any]]:
         """The methods of ``request`` already explained, with their results."""
@@ -211,6 +228,7 @@ class ExplanationService:
                 pending,
                 {m: request.keys[m] for m in pending},
                 request.wrt,
+                request.analysis,
             )
             task.states = dict.fromkeys(pending, "queued")
             self._tasks[task_id] = task
@@ -248,6 +266,11 @@ class ExplanationService:
         request = json.loads(request_json)
         model_spec = spec(job.inputs.model)
         target = check_target(request["target"], model_spec, len(job.inputs.sequence))
+        if "analysis" in request:
+            words = describe(target, model_spec, job.inputs.sequence)
+            return render_analysis(
+                json.loads(gzip.decompress(blob)), job.inputs.name, words, what, file_format
+            )
         return render_explanation(
             json.loads(gzip.decompress(blob)),
             name=job.inputs.name,
@@ -262,9 +285,7 @@ class ExplanationService:
         self, job_id: str, head: str, class_name: str | None, method: str
     ) -> tuple[np.ndarray, float]:
         """The influence matrix of a per-residue head of a finished job, and the seconds taken."""
-        job = self.store.get(job_id)
-        if job.status != "done":
-            raise NotReadyError(f"job {job_id} is {job.status}; explain it once it is done")
+        job = self._done(job_id)
         model_spec = spec(job.inputs.model)
         kinds = {h.name: h.kind for h in model_spec.heads}
         if kinds.get(head) != "per-residue":
@@ -286,6 +307,12 @@ class ExplanationService:
         )
         return matrix, time.perf_counter() - start
 
+    def _done(self, job_id: str) -> Job:
+        job = self.store.get(job_id)
+        if job.status != "done":
+            raise NotReadyError(f"job {job_id} is {job.status}; explain it once it is done")
+        return job
+
     def _model(self, name: str) -> nn.Module:
         with self._cache_lock:
             if name not in self._models:
@@ -306,6 +333,10 @@ class ExplanationService:
 
     def _run(self, task: Task) -> None:
         job = self.store.get(task.job)
+        if task.analysis:
+            self._run_group(task, job, list(task.methods))
+            task.finished.set()
+            return
         together = [m for m in task.methods if m in SHARED_FORWARD and not task.methods[m]]
         groups = [together] if len(together) > 1 else []
         groups += [[m] for m in task.methods if not any(m in group for group in groups)]
@@ -324,9 +355,14 @@ class ExplanationService:
         x = self._input(job)
         for method in methods:
             task.update(method, "running")
+        answers: dict[str, Explanation | dict[str, Any]]
         try:
-            if len(methods) > 1:
-                answers = explain_together(model, model_spec, x, task.target, methods, task.wrt)
+            if task.analysis:
+                answers = {methods[0]: self._analysis(task, job, methods[0])}
+            elif len(methods) > 1:
+                answers = dict(
+                    explain_together(model, model_spec, x, task.target, methods, task.wrt)
+                )
             else:
                 (method,) = methods
 
@@ -362,14 +398,38 @@ class ExplanationService:
         for method, answer in answers.items():
             self._save(task, job, model_spec, method, answer)
 
+    def _analysis(self, task: Task, job: Job, name: str) -> dict[str, Any]:
+        result = self.store.result(job.id)
+        subject = Subject(
+            self._model(job.inputs.model),
+            spec(job.inputs.model),
+            self._input(job),
+            job.inputs.sequence,
+            task.target,
+            None if result is None else from_npz(result.predictions),
+        )
+
+        def progress(fraction: float) -> None:
+            task.update(name, progress=fraction)
+
+        return run_analysis(name, subject, task.methods[name], task.cancel, progress)
+
     def _save(
-        self, task: Task, job: Job, model_spec: ModelSpec, method: str, answer: Explanation
+        self,
+        task: Task,
+        job: Job,
+        model_spec: ModelSpec,
+        method: str,
+        answer: Explanation | dict[str, Any],
     ) -> None:
-        document = {"key": task.keys[method], **answer.to_json(job.inputs.sequence)}
+        """Store one finished explanation or analysis (whole, in one transaction)."""
+        body = answer if isinstance(answer, dict) else answer.to_json(job.inputs.sequence)
+        document = {"key": task.keys[method], **body}
+        kind = "analysis" if task.analysis else "method"
         request = json.dumps(
             {
                 "target": target_json(task.target, model_spec),
-                "method": method,
+                kind: method,
                 "options": task.methods[method],
             }
             | ({} if task.wrt is None else {"wrt": task.wrt})

@@ -1,0 +1,515 @@
+"""Analyses of one explanation target: are its maps to be trusted, and what do they show?
+
+The sanity checks of :mod:`foldlens.analysis` (model-agnostic) run here on the view of the target
+(:mod:`foldlens.models.views`), with the protein's residues as positions; the protein summaries
+(receptive-field profile, amino-acid patterns) live here. Every analysis returns plain JSON.
+
+==================  ==========================================================================
+analysis            what it computes
+==================  ==========================================================================
+randomization       each method's map on copies of the model whose layers are re-initialised,
+                    top layer first (``cascade``) or one at a time (``independent``), compared
+                    with the original map over the residues that can change the target
+                    (Spearman signed/absolute, SSIM, top-k overlap); a verdict per method
+                    (Adebayo et al. 2018)
+random_target       similarity of the map with the maps of other targets of the same head
+deletion            deletion and insertion curves: residues replaced by the all-zero baseline
+                    in the order of the map's per-residue sum, against random orders
+receptive_field     mean per-residue magnitude against the sequence distance from the target's
+                    residue(s), with the network's theoretical reach
+follow_gradient     the target at ``x + ε·A`` for ε of both signs (A the map)
+input_correlation   per input feature, the correlation of the map with the feature's values
+aa_patterns         mean per-residue attribution by amino-acid type; for pair targets also by
+                    the amino-acid pair of the target's residues, over the head's most
+                    confident predicted pairs
+==================  ==========================================================================
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..analysis import (
+    AnalysisCancelledError,
+    distance_profile,
+    feature_correlation,
+    follow_the_attribution,
+    perturbation_test,
+    randomization_test,
+    similarity,
+)
+from ..analysis.follow_gradient import default_epsilons
+from ..analysis.metrics import default_k
+from ..attribution.methods import REGISTRY
+from ..models.spec import ModelSpec
+from ..models.views import OutputTarget, Readout, UnitTarget, output_view
+from ..protein.alphabet import AMINO_ACIDS
+from ..protein.features import FEATURE_NAMES, residue_features
+from .errors import InvalidInputError
+from .explain import (
+    ExplanationCancelledError,
+    ServiceOption,
+    check_options,
+    explain,
+    explain_batch_size,
+    receptive_residues,
+    target_view,
+)
+
+MAP_METHODS = tuple(name for name in REGISTRY if name != "occlusion")
+"""Methods the analyses take (their options at the service defaults)."""
+RULES = ["gradient", "deconvnet", "guided_backprop"]
+MIN_PAIR_SEPARATION = 6
+
+
+def _methods_option(default: list[str], description: str) -> ServiceOption:
+    return ServiceOption(default, description, 1, 4, choices=MAP_METHODS)
+
+
+def _method_option() -> ServiceOption:
+    return ServiceOption("gradient", "the method whose map is tested", choices=MAP_METHODS)
+
+
+@dataclass(frozen=True)
+class AnalysisInfo:
+    name: str
+    summary: str
+    options: dict[str, ServiceOption]
+    outputs_only: bool = False
+    """True when the analysis re-runs the model on changed inputs and reads an output."""
+
+
+ANALYSES = {
+    info.name: info
+    for info in (
+        AnalysisInfo(
+            "randomization",
+            "model-parameter randomization (Adebayo et al. 2018): does the map change when the "
+            "learned weights are destroyed, layer by layer?",
+            {
+                "methods": _methods_option(RULES, "methods to test"),
+                "mode": ServiceOption(
+                    "cascade",
+                    "cascade: randomize from the top layer down, cumulatively; independent: "
+                    "one layer at a time",
+                    choices=("cascade", "independent"),
+                ),
+            },
+        ),
+        AnalysisInfo(
+            "random_target",
+            "random-target check: the map of a different output of the same head should differ",
+            {
+                "methods": _methods_option(RULES, "methods to test"),
+                "targets": ServiceOption(4, "other targets, drawn at random", 1, 16),
+                "seed": ServiceOption(0, "seed of the draw", 0, 2**31 - 1),
+            },
+        ),
+        AnalysisInfo(
+            "deletion",
+            "deletion and insertion curves: residues replaced by the zero baseline in the map's "
+            "order, against random orders",
+            {
+                "method": _method_option(),
+                "steps": ServiceOption(21, "points on each curve", 3, 101),
+                "random_orders": ServiceOption(4, "random orders averaged as the baseline", 1, 16),
+            },
+            outputs_only=True,
+        ),
+        AnalysisInfo(
+            "receptive_field",
+            "attribution magnitude against sequence distance from the target, with the "
+            "network's theoretical receptive field",
+            {"methods": _methods_option(RULES, "methods to profile")},
+        ),
+        AnalysisInfo(
+            "follow_gradient",
+            "the output as the input moves by ε times the map, for ε of both signs",
+            {"method": _method_option(), "points": ServiceOption(21, "values of ε (odd)", 3, 61)},
+            outputs_only=True,
+        ),
+        AnalysisInfo(
+            "input_correlation",
+            "correlation of the map with the input feature values, per feature",
+            {"methods": _methods_option(RULES, "methods to correlate")},
+        ),
+        AnalysisInfo(
+            "aa_patterns",
+            "mean attribution per amino-acid type; for pair targets also per amino-acid pair of "
+            "the target's residues over the head's most confident predicted pairs",
+            {
+                "methods": _methods_option(["gradient"], "methods to summarise"),
+                "pairs": ServiceOption(
+                    32, "predicted pairs explained for the pair table (pair targets)", 0, 256
+                ),
+            },
+        ),
+    )
+}
+
+
+def check_analysis(name: Any, given: Any, target: OutputTarget | UnitTarget) -> dict[str, Any]:
+    """The analysis ``name``'s options checked, defaults filled in."""
+    info = ANALYSES.get(name) if isinstance(name, str) else None
+    if info is None:
+        raise InvalidInputError(f"unknown analysis {name!r}; analyses: {list(ANALYSES)}")
+    if info.outputs_only and isinstance(target, UnitTarget):
+        raise InvalidInputError(f"{name} reads an output of the model, not an internal unit")
+    if not isinstance(given, dict):
+        raise InvalidInputError("the options must be an object")
+    options = check_options(name, given, info.options)
+    if name == "follow_gradient" and options["points"] % 2 == 0:
+        raise InvalidInputError("follow_gradient points must be odd (ε = 0 in the middle)")
+    return options
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What an analysis looks at: the model, its input ``(1, 41, L)`` and the target."""
+
+    model: nn.Module
+    model_spec: ModelSpec
+    x: torch.Tensor
+    sequence: str
+    target: OutputTarget | UnitTarget
+    prediction: dict[str, Any] | None
+    """The job's prediction (readouts per head), for choosing pair targets."""
+
+
+Progress = Callable[[float], None]
+
+
+def run_analysis(
+    name: str,
+    subject: Subject,
+    options: dict[str, Any],
+    cancel: threading.Event | None = None,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """The JSON result of analysis ``name`` (options from :func:`check_analysis`)."""
+    cancel = cancel or threading.Event()
+    report = progress or (lambda fraction: None)
+    try:
+        result = _RUNNERS[name](subject, options, cancel, report)
+    except AnalysisCancelledError as error:
+        raise ExplanationCancelledError from error
+    return {"analysis": name, "options": options, **result}
+
+
+def _map(subject: Subject, method: str, target: OutputTarget | UnitTarget | None = None) -> Any:
+    return explain(
+        subject.model,
+        subject.model_spec,
+        subject.x,
+        target or subject.target,
+        method,
+        check_options(method, {}),
+    )
+
+
+def _randomization(
+    subject: Subject, options: dict[str, Any], cancel: threading.Event, progress: Progress
+) -> dict[str, Any]:
+    length = len(subject.sequence)
+    view, engine_target = target_view(subject.model, subject.model_spec, subject.target, length)
+    receptive = receptive_residues(subject.target, subject.model_spec, length)
+    methods = options["methods"]
+    result = randomization_test(
+        view,
+        subject.x,
+        engine_target,
+        methods,
+        mode=options["mode"],
+        options={m: _engine_options(m, subject.target) for m in methods},
+        progress=progress,
+        cancelled=cancel.is_set,
+        region=lambda found: found[:, receptive],
+    )
+    answer = result.to_json()
+    answer["layers"] = [path.removeprefix("net.") for path in answer["layers"]]
+    return answer
+
+
+def _engine_options(method: str, target: OutputTarget | UnitTarget) -> dict[str, Any]:
+    options = check_options(method, {})
+    if "batch_size" in REGISTRY[method].options:
+        options["batch_size"] = explain_batch_size(target)
+    return options
+
+
+def _random_target(
+    subject: Subject, options: dict[str, Any], cancel: threading.Event, progress: Progress
+) -> dict[str, Any]:
+    length = len(subject.sequence)
+    rng = np.random.default_rng(options["seed"])
+    others: list[OutputTarget | UnitTarget] = []
+    while len(others) < options["targets"]:
+        i, j = (int(v) for v in rng.integers(0, length, 2))
+        other = _moved(subject.target, i, j)
+        if other != subject.target:
+            others.append(other)
+    methods = options["methods"]
+    similarities: dict[str, list[dict[str, float]]] = {}
+    for step, method in enumerate(methods):
+        original = _map(subject, method).attribution
+        rows = []
+        for other in others:
+            if cancel.is_set():
+                raise ExplanationCancelledError
+            other_map = _map(subject, method, other).attribution
+            rows.append(similarity(original, other_map, default_k(original.size)).to_json())
+        similarities[method] = rows
+        progress((step + 1) / len(methods))
+    return {"targets": [_where(t) for t in others], "similarities": similarities}
+
+
+def _moved(target: OutputTarget | UnitTarget, i: int, j: int) -> OutputTarget | UnitTarget:
+    if isinstance(target, UnitTarget):
+        return UnitTarget(target.layer, target.channel, i, None if target.j is None else j)
+    return OutputTarget(target.head, i, None if target.j is None else j, target.index)
+
+
+def _where(target: OutputTarget | UnitTarget) -> list[int]:
+    return [target.i] if target.j is None else [target.i, target.j]
+
+
+def _deletion(
+    subject: Subject, options: dict[str, Any], cancel: threading.Event, progress: Progress
+) -> dict[str, Any]:
+    attribution = _map(subject, options["method"])
+    progress(0.2)
+    view, readout = _output_view(subject)
+    if cancel.is_set():
+        raise ExplanationCancelledError
+    result = perturbation_test(
+        view,
+        subject.x,
+        readout,
+        attribution.residue_scores()[0],
+        baseline=0.0,
+        random_orders=options["random_orders"],
+        steps=options["steps"],
+        batch_size=4 * explain_batch_size(subject.target),
+    )
+    return {"value": attribution.value, "baseline": "all-zero features", **result.to_json()}
+
+
+def _output_view(subject: Subject) -> tuple[nn.Module, Readout]:
+    """The target's view and its value per sample (analyses that read outputs only)."""
+    assert isinstance(subject.target, OutputTarget)
+    return output_view(subject.model, subject.model_spec, subject.target, len(subject.sequence))
+
+
+def _receptive_field(
+    subject: Subject, options: dict[str, Any], cancel: threading.Event, progress: Progress
+) -> dict[str, Any]:
+    kind = "pair" if subject.target.j is not None else "per-residue"
+    profiles = {}
+    for step, method in enumerate(options["methods"]):
+        magnitude = _map(subject, method).residue_scores()[1]
+        distances, means = distance_profile(magnitude, _where(subject.target))
+        profiles[method] = means.tolist()
+        progress((step + 1) / len(options["methods"]))
+    return {
+        "distances": distances.tolist(),
+        "magnitude": profiles,
+        "theoretical_radius": subject.model_spec.receptive_field.get(kind),
+    }
+
+
+def _follow_gradient(
+    subject: Subject, options: dict[str, Any], cancel: threading.Event, progress: Progress
+) -> dict[str, Any]:
+    attribution = _map(subject, options["method"])
+    direction = torch.as_tensor(attribution.attribution)[None]
+    epsilons = default_epsilons(direction, subject.x, options["points"])
+    view, readout = _output_view(subject)
+    curve = follow_the_attribution(view, subject.x, readout, direction, epsilons)
+    return {"value": attribution.value, **curve.to_json()}
+
+
+def _input_correlation(
+    subject: Subject, options: dict[str, Any], cancel: threading.Event, progress: Progress
+) -> dict[str, Any]:
+    found = {}
+    for step, method in enumerate(options["methods"]):
+        per_feature, overall = feature_correlation(
+            _map(subject, method).attribution, subject.x[0].numpy()
+        )
+        found[method] = {"per_feature": per_feature.tolist(), "overall": overall}
+        progress((step + 1) / len(options["methods"]))
+    return {"features": list(FEATURE_NAMES), "correlation": found}
+
+
+def _nan_means(sums: np.ndarray, counts: np.ndarray) -> list[float | None]:
+    return [None if n == 0 else float(s / n) for s, n in zip(sums, counts, strict=True)]
+
+
+class _TypeTotals:
+    """Running sums of per-residue attribution by amino-acid type (and, for pair targets, of
+    ``s_i + s_j`` by the type pair of the target's residues, counted both ways)."""
+
+    def __init__(self) -> None:
+        size = len(AMINO_ACIDS)
+        self.sums, self.counts = np.zeros(size), np.zeros(size)
+        self.pair_sums, self.pair_counts = np.zeros((size, size)), np.zeros((size, size))
+
+    def add_map(self, signed: np.ndarray, types: np.ndarray) -> None:
+        self.sums += np.bincount(types, weights=signed, minlength=len(AMINO_ACIDS))
+        self.counts += np.bincount(types, minlength=len(AMINO_ACIDS))
+
+    def add_pair(self, signed: np.ndarray, types: np.ndarray, i: int, j: int) -> None:
+        for row, col in ((types[i], types[j]), (types[j], types[i])):
+            self.pair_sums[row, col] += signed[i] + signed[j]
+            self.pair_counts[row, col] += 1
+
+    def by_type(self) -> list[float | None]:
+        return _nan_means(self.sums, self.counts)
+
+    def pair_table(self) -> list[list[float | None]]:
+        return [_nan_means(s, n) for s, n in zip(self.pair_sums, self.pair_counts, strict=True)]
+
+
+def _types(sequence: str) -> np.ndarray:
+    return np.array([AMINO_ACIDS.index(c) for c in sequence])
+
+
+def _aa_patterns(
+    subject: Subject, options: dict[str, Any], cancel: threading.Event, progress: Progress
+) -> dict[str, Any]:
+    types = _types(subject.sequence)
+    pairs = _confident_pairs(subject, options["pairs"])
+    totals = {method: _TypeTotals() for method in options["methods"]}
+    steps, done = len(totals) * (1 + len(pairs)), 0
+    for method, total in totals.items():
+        total.add_map(_map(subject, method).residue_scores()[0], types)
+        done += 1
+        for pair in pairs:
+            if cancel.is_set():
+                raise ExplanationCancelledError
+            assert pair.j is not None
+            total.add_pair(_map(subject, method, pair).residue_scores()[0], types, pair.i, pair.j)
+            done += 1
+            progress(done / steps)
+        progress(done / steps)
+    answer = _patterns_json(totals, bool(pairs))
+    answer["counts"] = np.bincount(types, minlength=len(AMINO_ACIDS)).tolist()
+    if pairs:
+        answer["pairs"] = [_where(t) for t in pairs]
+    return answer
+
+
+def _patterns_json(totals: dict[str, _TypeTotals], pairs: bool) -> dict[str, Any]:
+    answer: dict[str, Any] = {
+        "alphabet": AMINO_ACIDS,
+        "by_type": {method: total.by_type() for method, total in totals.items()},
+    }
+    if pairs:
+        answer["pair_table"] = {method: total.pair_table() for method, total in totals.items()}
+        answer["pair_value"] = "mean of s_i + s_j, the attribution to the pair's own residues"
+    return answer
+
+
+def aa_patterns_over(
+    model: nn.Module,
+    model_spec: ModelSpec,
+    proteins: list[tuple[str, np.ndarray | None, dict[str, Any]]],
+    head: str,
+    index: int,
+    methods: list[str],
+    targets: int,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Amino-acid patterns over many proteins ``(sequence, profile, prediction)``: for each,
+    ``targets`` targets of ``head`` (class ``index``) — evenly spaced residues for a per-residue
+    head, the most confident pairs for a pair head — explained by every method, and their
+    per-residue attributions summed by amino-acid type (pair heads: also by the type pair)."""
+    pair_head = model_spec.head(head).kind == "pair"
+    totals = {method: _TypeTotals() for method in methods}
+    counts = np.zeros(len(AMINO_ACIDS))
+    for done, (sequence, profile, prediction) in enumerate(proteins, 1):
+        types = _types(sequence)
+        x = residue_features(sequence, profile)[None]
+        if pair_head:
+            probe = Subject(model, model_spec, x, sequence, OutputTarget(head, 0, 1), prediction)
+            chosen: list[OutputTarget] = _confident_pairs(probe, targets)
+        else:
+            where = np.unique(np.linspace(0, len(sequence) - 1, targets).round().astype(int))
+            chosen = [OutputTarget(head, int(i), None, index) for i in where]
+        for method, total in totals.items():
+            for target in chosen:
+                found = explain(model, model_spec, x, target, method, check_options(method, {}))
+                signed = found.residue_scores()[0]
+                total.add_map(signed, types)
+                if target.j is not None:
+                    total.add_pair(signed, types, target.i, target.j)
+        counts += np.bincount(types, minlength=len(AMINO_ACIDS))
+        if progress is not None:
+            progress(done / len(proteins))
+    answer = _patterns_json(totals, pair_head)
+    answer.update(
+        analysis="aa_patterns",
+        options={"methods": methods, "targets per protein": targets},
+        proteins=len(proteins),
+        counts=counts.tolist(),
+    )
+    return answer
+
+
+def _confident_pairs(subject: Subject, count: int) -> list[OutputTarget]:
+    """The ``count`` pairs (i < j, |i − j| ≥ 6) of the target's pair head the model is most sure
+    of: the highest probability (contacts) or the shortest distance."""
+    target = subject.target
+    if count == 0 or not isinstance(target, OutputTarget) or target.j is None:
+        return []
+    if subject.prediction is None or target.head not in subject.prediction:
+        return []
+    values = np.asarray(subject.prediction[target.head], dtype=float)
+    head = subject.model_spec.head(target.head)
+    score = values if head.units != "Å" else -values
+    rows, cols = np.triu_indices(len(values), MIN_PAIR_SEPARATION)
+    best = np.argsort(-score[rows, cols], kind="stable")[:count]
+    return [OutputTarget(target.head, int(rows[k]), int(cols[k]), target.index) for k in best]
+
+
+def summary(result: dict[str, Any]) -> str:
+    """One line of what an analysis found, for the command line."""
+    name = result["analysis"]
+    if name == "randomization":
+        return "; ".join(f"{m}: {v}" for m, v in result["verdicts"].items())
+    if name == "random_target":
+        return "; ".join(
+            f"{m}: mean Spearman |map| {np.mean([s['spearman_absolute'] for s in rows]):.2f}"
+            for m, rows in result["similarities"].items()
+        )
+    if name == "deletion":
+        return ", ".join(
+            f"{kind} AUC {result[kind]['auc']:.3g} (random {result['random_' + kind]['auc']:.3g})"
+            for kind in ("deletion", "insertion")
+        )
+    if name == "input_correlation":
+        return "; ".join(f"{m}: r = {c['overall']:.2f}" for m, c in result["correlation"].items())
+    if name == "follow_gradient":
+        return f"target from {min(result['values']):.4g} to {max(result['values']):.4g}"
+    if name == "receptive_field":
+        return f"theoretical radius {result['theoretical_radius']}"
+    return f"{len(result['by_type'])} method(s) summarised by amino-acid type"
+
+
+_RUNNERS: dict[str, Callable[[Subject, dict[str, Any], threading.Event, Progress], dict[str, Any]]]
+_RUNNERS = {
+    "randomization": _randomization,
+    "random_target": _random_target,
+    "deletion": _deletion,
+    "receptive_field": _receptive_field,
+    "follow_gradient": _follow_gradient,
+    "input_correlation": _input_correlation,
+    "aa_patterns": _aa_patterns,
+}

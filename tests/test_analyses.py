@@ -1,0 +1,201 @@
+"""Analyses of a target on the structure network: the API (catalogue, background task, cache,
+cancel, exports, bad input), the served model left untouched, and the command line."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from fastapi.testclient import TestClient
+
+from foldlens.cli import main
+from foldlens.server import create_app
+
+HELIX = {"head": "ss3", "i": 20, "class": "H"}
+PAIR = {"head": "dist_cb_cb", "i": 5, "j": 40}
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    with TestClient(create_app(tmp_path_factory.mktemp("analyses"))) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def job(client: TestClient) -> dict:
+    job = client.post("/api/jobs", json={"example": "2o38B"}).json()
+    while job["status"] not in ("done", "failed"):
+        time.sleep(0.05)
+        job = client.get(f"/api/jobs/{job['id']}").json()
+    assert job["status"] == "done"
+    return job
+
+
+def analyze(client: TestClient, job: dict, body: dict) -> tuple[dict, dict]:
+    """Submit, poll the task to its end; the first answer and the final task status."""
+    answer = client.post(f"/api/jobs/{job['id']}/analyze", json=body)
+    assert answer.status_code in (200, 202), answer.text
+    first = answer.json()
+    task = first["task"]
+    while task is not None and task["status"] == "running":
+        time.sleep(0.05)
+        task = client.get(task["poll"]).json()
+    return first, task or {}
+
+
+def test_catalogue_lists_every_analysis_with_options(client: TestClient) -> None:
+    listed = {a["name"]: a for a in client.get("/api/analyses").json()}
+    assert set(listed) == {
+        "randomization", "random_target", "deletion", "receptive_field",
+        "follow_gradient", "input_correlation", "aa_patterns",
+    }  # fmt: skip
+    assert listed["randomization"]["options"]["mode"]["choices"] == ["cascade", "independent"]
+    assert listed["deletion"]["outputs_only"] is True
+
+
+def test_randomization_runs_in_the_background_then_comes_from_the_cache(
+    client: TestClient, job: dict
+) -> None:
+    served = client.app.state.explanations._model("default")  # type: ignore[attr-defined]
+    before = {k: v.clone() for k, v in served.state_dict().items()}
+    body = {"target": HELIX, "analysis": "randomization", "options": {"methods": ["gradient"]}}
+    _, task = analyze(client, job, body)
+    assert task["states"]["randomization"] == "done"
+    result = client.get(task["results"]["randomization"]).json()
+    layers = result["layers"]
+    assert layers[0] in ("ss3", "rsa", "ss8") and layers[-1] == "embed"
+    assert not any(name.startswith("trunk2d") for name in layers), "pair layers do not run"
+    steps = result["similarities"]["gradient"]
+    assert len(steps) == len(layers)
+    assert steps[-1]["spearman_signed"] < 0.5, "random weights must change the signed gradient"
+    assert result["verdicts"]["gradient"] in (
+        "depends on the weights", "partly", "barely changes",
+    )  # fmt: skip
+    for name, value in served.state_dict().items():
+        assert torch.equal(value, before[name]), f"the served model changed at {name}"
+    again = client.post(f"/api/jobs/{job['id']}/analyze", json=body)
+    assert again.status_code == 200 and again.json()["task"] is None
+    assert again.json()["result"]["similarities"] == result["similarities"]
+    export = f"/api/explanations/results/{result['key']}/export"
+    png = client.get(export, params={"what": "figure", "format": "png"})
+    assert png.status_code == 200 and png.content.startswith(b"\x89PNG")
+    document = json.loads(client.get(export, params={"what": "json"}).content)
+    assert document["verdicts"] == result["verdicts"] and "3-state" in document["description"]
+
+
+@pytest.mark.parametrize(
+    ("analysis", "options", "check"),
+    [
+        ("deletion", {"steps": 5, "random_orders": 2}, "deletion"),
+        ("follow_gradient", {"points": 5}, "epsilons"),
+        ("receptive_field", {}, "theoretical_radius"),
+        ("input_correlation", {"methods": ["gradient", "guided_backprop"]}, "correlation"),
+        ("aa_patterns", {"pairs": 3}, "pair_table"),
+        ("random_target", {"targets": 2, "methods": ["gradient"]}, "similarities"),
+    ],
+)
+def test_each_analysis_of_a_pair_target(
+    client: TestClient, job: dict, analysis: str, options: dict, check: str
+) -> None:
+    _, task = analyze(client, job, {"target": PAIR, "analysis": analysis, "options": options})
+    assert task["states"][analysis] == "done", task["messages"]
+    result = client.get(task["results"][analysis]).json()
+    assert check in result and result["analysis"] == analysis
+    if analysis == "deletion":
+        assert len(result["deletion"]["values"]) == 5 and result["deletion"]["fractions"][-1] == 1
+    if analysis == "follow_gradient":
+        middle = len(result["epsilons"]) // 2
+        assert result["epsilons"][middle] == 0
+        assert result["values"][middle] == pytest.approx(result["value"], abs=1e-4)
+    if analysis == "aa_patterns":
+        assert len(result["pairs"]) == 3 and np.array(result["pair_table"]["gradient"]).shape == (
+            20,
+            20,
+        )
+    if analysis == "receptive_field":
+        assert result["theoretical_radius"] == 180 and result["distances"][0] == 0
+
+
+def test_a_cancelled_analysis_leaves_nothing_in_the_cache(client: TestClient, job: dict) -> None:
+    body = {
+        "target": {"head": "contact", "i": 3, "j": 60},
+        "analysis": "deletion",
+        "options": {"steps": 101, "random_orders": 16},
+        "wait": 0.2,
+    }
+    answer = client.post(f"/api/jobs/{job['id']}/analyze", json=body).json()
+    cancelled = client.delete(answer["task"]["cancel"]).json()
+    while cancelled["status"] == "running":
+        time.sleep(0.05)
+        cancelled = client.get(answer["task"]["poll"]).json()
+    assert cancelled["status"] == "cancelled" and cancelled["results"] == {}
+    again = client.post(f"/api/jobs/{job['id']}/analyze", json={**body, "wait": 0})
+    assert again.status_code == 202 and again.json()["result"] is None
+    client.delete(again.json()["task"]["cancel"])
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        ({"target": HELIX, "analysis": "astrology"}, "unknown analysis"),
+        ({"target": HELIX, "analysis": "deletion", "options": {"steps": 1000}}, "outside 3–101"),
+        ({"target": HELIX, "analysis": "deletion", "options": {"window": 3}}, "no option window"),
+        (
+            {"target": HELIX, "analysis": "randomization", "options": {"methods": "gradient"}},
+            "must list",
+        ),
+        (
+            {"target": HELIX, "analysis": "randomization", "options": {"methods": ["occlusion"]}},
+            "must list",
+        ),
+        (
+            {"target": HELIX, "analysis": "randomization", "options": {"mode": "sideways"}},
+            "must be one of",
+        ),
+        ({"target": HELIX, "analysis": "follow_gradient", "options": {"points": 4}}, "odd"),
+        (
+            {"target": {"layer": "embed", "channel": 1, "i": 3}, "analysis": "deletion"},
+            "not an internal unit",
+        ),
+        ({"target": {**HELIX, "i": 10_000}, "analysis": "receptive_field"}, "out of range"),
+    ],
+)
+def test_bad_analysis_requests(client: TestClient, job: dict, body: dict, words: str) -> None:
+    response = client.post(f"/api/jobs/{job['id']}/analyze", json=body)
+    assert response.status_code == 400, response.text
+    assert words in response.json()["detail"]
+
+
+def test_analyze_command_writes_json_and_figures(tmp_path: Path) -> None:
+    code = main(
+        ["analyze", "MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQAPILSRVGDGTQDNLSGAEKAVQVKV",
+         "--target", "rsa@12", "--analysis", "randomization", "follow_gradient",
+         "--options", '{"randomization": {"methods": ["guided_backprop"]}}',
+         "--out", str(tmp_path)]
+    )  # fmt: skip
+    assert code == 0
+    result = json.loads((tmp_path / "query-randomization.json").read_text())
+    assert set(result["verdicts"]) == {"guided_backprop"}
+    for name in ("randomization", "follow_gradient"):
+        assert (tmp_path / f"query-{name}.png").read_bytes().startswith(b"\x89PNG")
+        assert (tmp_path / f"query-{name}.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_aa_patterns_over_the_test_split(tmp_path: Path) -> None:
+    code = main(
+        ["aa-patterns", "--target", "contact", "--proteins", "2", "--targets", "2",
+         "--out", str(tmp_path)]
+    )  # fmt: skip
+    assert code == 0
+    result = json.loads((tmp_path / "test-split-aa_patterns.json").read_text())
+    assert result["proteins"] == 2 and sum(result["counts"]) > 0
+    table = np.array(result["pair_table"]["gradient"], dtype=float)
+    assert table.shape == (20, 20) and np.isfinite(table).sum() >= 2
+    np.testing.assert_array_equal(np.isfinite(table), np.isfinite(table.T))
+    assert io.BytesIO((tmp_path / "test-split-aa_patterns.png").read_bytes()).read(4) == b"\x89PNG"
