@@ -9,6 +9,8 @@ receptive field 41 residues) on a random input of shape (1, 41, L).
 (b) All L per-residue targets (0, 0, i): foldlens with one call (packed backward passes, and with
     ``packing=False`` one batched backward seed per target), Captum's per-target loop, and Captum on
     L stacked copies of the input (one target per copy).
+(c) Gradient, deconvnet and guided backpropagation of one target: three ``attribute`` calls
+    against one ``attribute_each`` call (one shared forward pass, three backward passes).
 
 Each time is the median of ``--repeats`` runs; the ratio columns are Captum's time over foldlens'.
 The last column is the largest difference between foldlens' maps and Captum's.
@@ -33,6 +35,7 @@ CAPTUM = {
     "guided_backprop": captum.attr.GuidedBackprop,
 }
 CAPTUM_OPTIONS = {"gradient": {"abs": False}, "guided_backprop": {}}
+RULES = ("gradient", "deconvnet", "guided_backprop")
 
 
 def five_layer_net(channels: int = 128, kernel: int = 9) -> nn.Module:
@@ -125,6 +128,24 @@ def all_targets_row(net: nn.Module, method: str, length: int, repeats: int) -> s
     )
 
 
+def shared_forward_row(net: nn.Module, length: int, rounds: int) -> str:
+    x = torch.randn(1, 41, length)
+    target = (0, 0, length // 2)
+
+    def separate() -> torch.Tensor:
+        return torch.stack([fl.attribute(net, x, target, method=m) for m in RULES])
+
+    def together() -> torch.Tensor:
+        return torch.stack(list(fl.attribute_each(net, x, target, RULES).values()))
+
+    times, results = interleaved_medians({"separate": separate, "together": together}, rounds)
+    diff = float((results["separate"] - results["together"]).abs().max())
+    return (
+        f"{length:>5} {times['separate']:>15.4f} {times['together']:>15.4f} "
+        f"{times['separate'] / times['together']:>9.2f} {diff:>11.1e}"
+    )
+
+
 def run(lengths: list[int], repeats: int) -> None:
     net = five_layer_net()
     print(
@@ -146,6 +167,10 @@ def run(lengths: list[int], repeats: int) -> None:
     for length in lengths:
         for method in CAPTUM:
             print(all_targets_row(net, method, length, repeats))
+    print(f"\n(c) {', '.join(RULES)} of one target; calls interleaved, median of {10 * repeats}")
+    print(f"{'L':>5} {'three calls':>15} {'attribute_each':>15} {'speed-up':>9} {'max |diff|':>11}")
+    for length in lengths:
+        print(shared_forward_row(net, length, 10 * repeats))
 
 
 def main() -> None:

@@ -31,7 +31,7 @@ from foldlens.models.views import OutputTarget
 from foldlens.protein.features import residue_features
 from foldlens.server.background import CHROMIUM, CHROMIUM_ARGS, background_server
 from foldlens.service.examples import example
-from foldlens.service.explain import explain
+from foldlens.service.explain import explain, explain_together
 
 RULES = ("gradient", "deconvnet", "guided_backprop")
 
@@ -107,6 +107,8 @@ def page_timings(base: str, job: str, length: int, cells: int) -> dict[str, list
 
 
 def baseline_timings(example_id: str, cells: int) -> dict[str, list[float]]:
+    """The same targets computed in this process as the server computes them: the three
+    rule-based methods together, from one forward pass of the target's view."""
     chosen = example(example_id)
     model, model_spec = load("default"), spec("default")
     x = residue_features(chosen.sequence, chosen.profile())[None]
@@ -118,15 +120,12 @@ def baseline_timings(example_id: str, cells: int) -> dict[str, list[float]]:
     }
     for k in range(cells):
         start = time.perf_counter()
-        for method in RULES:
-            explain(model, model_spec, x, OutputTarget("ss3", 29 + 97 * k, None, 0), method, {})
+        explain_together(model, model_spec, x, OutputTarget("ss3", 29 + 97 * k), list(RULES))
         timings["per-residue, all three"].append(time.perf_counter() - start)
         target = OutputTarget("dist_cb_cb", 40 + 60 * k, 200 - 50 * k)
         start = time.perf_counter()
-        for number, method in enumerate(RULES):
-            explain(model, model_spec, x, target, method, {})
-            if number == 0:
-                timings["map cell, first panel"].append(time.perf_counter() - start)
+        explain_together(model, model_spec, x, target, list(RULES))
+        timings["map cell, first panel"].append(time.perf_counter() - start)
         timings["map cell, all three"].append(time.perf_counter() - start)
     return timings
 
