@@ -216,3 +216,168 @@ def test_explorer_click_a_cell_compare_methods_and_reload(
         suffixes.add(Path(name).suffix)
     assert suffixes >= {".png", ".svg", ".pdf", ".npz", ".csv", ".json", ".pdb", ".pml"}
     assert errors == []
+
+
+def open_example_job(page: Page, server: str, model: str | None = None) -> None:
+    """Predict the first example (with `model`, else the default) and wait for the result page."""
+    page.goto(server)
+    if model is not None:
+        page.get_by_test_id("model").select_option(model)
+    page.get_by_test_id("example").click()
+    page.get_by_test_id("predict").click()
+    page.wait_for_url(re.compile(r"/view/[0-9a-f]{32}"))
+    page.wait_for_selector(READY, timeout=60_000)
+
+
+def click_map_cell(page: Page, testid: str, x: float, y: float) -> None:
+    heatmap = page.get_by_test_id(testid)
+    heatmap.scroll_into_view_if_needed()
+    box = heatmap.bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + box["width"] * x, box["y"] + box["height"] * y)
+
+
+def wait_ready(page: Page, method: str, inner: str = "") -> None:
+    """Wait until the method's panel is drawn (and holds the figure `inner`, when given)."""
+    selector = f"[data-testid='panel-{method}'][data-state='ready']"
+    if inner:
+        selector += f" [data-testid='{inner}']"
+    page.wait_for_selector(selector, timeout=30_000)
+
+
+def not_a_refusal(message: str) -> bool:
+    """Chromium logs every 4xx answer as a console error; the page shows those answers itself."""
+    return "status of 400" not in message
+
+
+def test_explorer_attributes_to_a_layer_and_reload(
+    server: str, guarded_page: tuple[Page, OffsiteGuard, list[str]]
+) -> None:
+    page, _, errors = guarded_page
+    open_example_job(page, server)
+    choice = page.get_by_test_id("attribute-to")
+    choice.scroll_into_view_if_needed()
+    expect(choice).to_have_value("")
+    choice.select_option("trunk2d.3.conv1")
+    assert "wrt=trunk2d.3.conv1" in page.url
+
+    click_map_cell(page, "map-dist_cb_cb", 0.25, 0.7)
+    description = page.get_by_test_id("target-description")
+    expect(description).to_contain_text("attributed to the input of layer trunk2d.3.conv1")
+    for method in ("gradient", "guided_backprop"):
+        wait_ready(page, method, f"panel-pair-{method}")
+        check_drawn(page, f"panel-pair-{method}")
+        check_drawn(page, f"panel-track-{method}")
+        exports = page.get_by_test_id(f"panel-exports-{method}")
+        expect(exports.locator("a[href*='what=figure']")).to_have_count(3)
+        expect(exports.locator("a[href*='what=logo']")).to_have_count(0)
+    gradient = page.get_by_test_id("panel-pair-gradient").screenshot()
+    guided = page.get_by_test_id("panel-pair-guided_backprop").screenshot()
+    assert gradient != guided, "two methods drew the same pair map"
+
+    explained_url = page.url
+    page.reload()
+    wait_ready(page, "guided_backprop", "panel-pair-guided_backprop")
+    assert page.url == explained_url
+    expect(page.get_by_test_id("attribute-to")).to_have_value("trunk2d.3.conv1")
+    expect(description).to_contain_text("attributed to the input of layer trunk2d.3.conv1")
+    check_drawn(page, "panel-pair-guided_backprop")
+
+    page.get_by_test_id("attribute-to").select_option("trunk1d.3.conv1")
+    wait_ready(page, "gradient", "panel-map-gradient")
+    expect(description).to_contain_text("attributed to the input of layer trunk1d.3.conv1")
+    check_drawn(page, "panel-map-gradient")
+    map_box = page.get_by_test_id("panel-map-gradient").bounding_box()
+    assert map_box is not None and map_box["height"] > 400, "128 channels need a tall map"
+
+    url = re.sub(r"target=[^&]+", "target=ss3:H:12", page.url)
+    page.goto(re.sub(r"wrt=[^&]+", "wrt=trunk2d.3.conv1", url))
+    page.wait_for_selector("[data-testid='panel-gradient'][data-state='failed']", timeout=30_000)
+    expect(page.get_by_test_id("state-gradient")).to_contain_text(
+        "does not depend on the input of layer trunk2d.3.conv1"
+    )
+
+    page.get_by_test_id("method-occlusion").check()
+    page.get_by_test_id("explain").click()
+    expect(page.get_by_test_id("explain-error")).to_contain_text("model input only")
+    assert list(filter(not_a_refusal, errors)) == []
+
+
+def test_influence_overview_opens_a_row_in_the_explorer(
+    server: str, guarded_page: tuple[Page, OffsiteGuard, list[str]]
+) -> None:
+    page, _, errors = guarded_page
+    open_example_job(page, server)
+    overview = page.get_by_test_id("overview")
+    overview.scroll_into_view_if_needed()
+    page.get_by_test_id("overview-head").select_option("ss3")
+    page.get_by_test_id("overview-class").select_option("H")
+    page.get_by_test_id("overview-method").select_option("gradient")
+    page.get_by_test_id("overview-run").click()
+    page.wait_for_selector("[data-testid='overview-map'][data-state='ready']", timeout=30_000)
+    check_drawn(page, "overview-map")
+    assert "overview=ss3:H:gradient" in page.url
+
+    click_map_cell(page, "overview-map", 0.6, 0.4)
+    page.wait_for_url(re.compile(r"target=ss3:H:\d+"))
+    residue = re.search(r"target=ss3:H:(\d+)", page.url)
+    assert residue is not None
+    description = page.get_by_test_id("target-description")
+    expect(description).to_contain_text("class H")
+    expect(description).to_contain_text(re.compile(rf"[A-Z]{residue.group(1)}\b"))
+    for method in ("gradient", "guided_backprop"):
+        wait_ready(page, method, f"panel-map-{method}")
+        check_drawn(page, f"panel-map-{method}")
+
+    page.reload()
+    page.wait_for_selector("[data-testid='overview-map'][data-state='ready']", timeout=30_000)
+    check_drawn(page, "overview-map")
+    expect(page.get_by_test_id("overview-head")).to_have_value("ss3")
+    wait_ready(page, "gradient", "panel-map-gradient")
+    expect(description).to_contain_text("class H")
+    assert errors == []
+
+
+def test_seed2018_state_pair_grid(
+    server: str, guarded_page: tuple[Page, OffsiteGuard, list[str]]
+) -> None:
+    page, _, errors = guarded_page
+    open_example_job(page, server, model="seed2018")
+    page.get_by_test_id("attribute-to").select_option("conv1")
+    click_map_cell(page, "map-dist_cb_cb", 0.3, 0.7)
+    wait_ready(page, "gradient", "panel-grid-gradient")
+    expect(page.get_by_test_id("target-description")).to_contain_text("layer conv1")
+    check_drawn(page, "panel-pair-gradient")
+    check_drawn(page, "panel-grid-gradient")
+    check_drawn(page, "panel-grid-gradient-window")
+
+    grid = page.get_by_test_id("panel-grid-gradient")
+    title = page.locator("[data-testid='panel-gradient'] .state-grid__title")
+    enlarged = page.get_by_test_id("panel-grid-gradient-window")
+    shown = []
+    for a, b, pair in ((0, 0, "A_i × A_j"), (1, 2, "R_i × N_j")):
+        grid.scroll_into_view_if_needed()
+        box = grid.bounding_box()
+        assert box is not None
+        # 21 × 21 square windows 2 px apart, after 16 px of state labels on the left, 14 on top.
+        step = (box["width"] - 16 - 2 - 20 * 2) / 21 + 2
+        page.mouse.click(box["x"] + 16 + (b + 0.4) * step, box["y"] + 14 + (a + 0.4) * step)
+        expect(title).to_contain_text(pair)
+        page.wait_for_timeout(100)
+        shown.append(enlarged.screenshot())
+    assert shown[0] != shown[1], "clicking a window did not enlarge it"
+    assert "statepair=R,N" in page.url
+
+    pair_map = page.get_by_test_id("panel-pair-gradient")
+    pair_map.scroll_into_view_if_needed()
+    zoomed = pair_map.screenshot()
+    page.get_by_test_id("pair-whole-gradient").check()
+    assert "pairmap=whole" in page.url
+    page.wait_for_timeout(100)
+    assert pair_map.screenshot() != zoomed, "the whole map looks like the zoomed one"
+
+    page.reload()
+    wait_ready(page, "gradient", "panel-grid-gradient")
+    expect(title).to_contain_text("R_i × N_j")
+    expect(page.get_by_test_id("pair-whole-gradient")).to_be_checked()
+    assert errors == []

@@ -10,12 +10,17 @@ export interface HeadSpec {
   classes?: string[];
 }
 
-/** An internal layer whose units can be explained; `channels` in, `out_channels` out. */
+/**
+ * An internal layer whose units can be explained, or whose input can be attributed to; `channels`
+ * in, `out_channels` out. `channel_grid` names the states when the input channels are the state
+ * pairs (a, b), channel a·n + b (empty otherwise).
+ */
 export interface LayerSpec {
   path: string;
   kind: "1d" | "2d";
   channels: number;
   out_channels: number;
+  channel_grid?: string[];
 }
 
 export interface ModelSpec {

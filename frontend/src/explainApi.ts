@@ -9,10 +9,12 @@ import type { ExplainTarget } from "./explainTarget";
 /** Option values as the API takes them: numbers, or one of an option's choices. */
 export type MethodOptions = Record<string, Record<string, number | string>>;
 
+/** `wrt` names the layer whose input the target is attributed to; left out for the model input. */
 export interface ExplainRequest {
   target: ExplainTarget;
   methods: string[];
   options: MethodOptions;
+  wrt?: string;
 }
 
 export type MethodState = "queued" | "running" | "done" | "failed" | "cancelled";
@@ -54,10 +56,34 @@ interface ResultBase {
   top: TopResidue[];
 }
 
-/** Attribution to every input feature at every residue: rows = features, columns = residues. */
+/**
+ * Attribution to every input feature at every residue: rows = features, columns = residues; for a
+ * 1D layer (`wrt`), its input channels take the place of the features.
+ */
 export interface FeatureResult extends ResultBase {
   features: string[];
   attribution: (number | null)[][];
+  wrt?: string;
+  wrt_kind?: "1d";
+}
+
+/**
+ * The 2018 view of a pair-input layer whose channels are the state pairs (a, b): values[a][b] is
+ * the window `rows` × `cols` (0-based residues) of channel a·21 + b.
+ */
+export interface StateGrid {
+  states: string[];
+  rows: number[];
+  cols: number[];
+  values: number[][][][];
+}
+
+/** Attribution to the input of a 2D layer, summed over its channels: L × L, 0 where the target does not reach. */
+export interface PairResult extends ResultBase {
+  wrt: string;
+  wrt_kind: "2d";
+  pair: number[][];
+  grid?: StateGrid;
 }
 
 /** Change of the target per residue (rows) and amino acid of `alphabet`; null outside the window. */
@@ -67,9 +93,11 @@ export interface MutagenesisResult extends ResultBase {
   delta: (number | null)[][];
 }
 
-export type ExplanationResult = FeatureResult | MutagenesisResult;
+export type ExplanationResult = FeatureResult | MutagenesisResult | PairResult;
 
 export const isMutagenesis = (result: ExplanationResult): result is MutagenesisResult => "delta" in result;
+
+export const isPair = (result: ExplanationResult): result is PairResult => "pair" in result;
 
 export interface ExplainAnswer {
   target: ExplainTarget;
@@ -97,6 +125,28 @@ export const pollTask = (task: TaskStatus): Promise<TaskStatus> =>
 export const cancelTask = (task: TaskStatus): Promise<TaskStatus> => requestJson(task.cancel, { method: "DELETE" });
 
 export const fetchResult = (url: string): Promise<ExplanationResult> => requestJson(url);
+
+/** Row i: the head (class) at residue i attributed to every input residue k (signed sum over its features). */
+export interface Overview {
+  head: string;
+  class: string | null;
+  method: string;
+  seconds: number;
+  matrix: number[][];
+}
+
+export interface OverviewRequest {
+  head: string;
+  class: string | null;
+  method: string;
+}
+
+export const requestOverview = (jobId: string, request: OverviewRequest): Promise<Overview> =>
+  requestJson(`/api/jobs/${encodeURIComponent(jobId)}/overview`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(request.class === null ? { head: request.head, method: request.method } : request),
+  });
 
 /** A download of one result; `format` is left out for the kinds that have only one. */
 export function exportUrl(key: string, what: string, format: string | null): string {

@@ -1,21 +1,24 @@
 /**
- * The explanation explorer: pick a target (a map cell, a track residue or an internal unit), pick
- * methods, and see one panel per method side by side, each drawn the moment its result arrives.
- * The target is marked in every figure through the shared FocusHub; the whole state lives in the
- * URL, so a reload asks again and the server answers from its cache.
+ * The explanation explorer: pick a target (a map cell, a track residue, a row of the influence
+ * overview or an internal unit), pick methods and what to attribute to (the model input or a
+ * layer's input), and see one panel per method side by side, each drawn the moment its result
+ * arrives. The target is marked in every figure through the shared FocusHub; the whole state lives
+ * in the URL, so a reload asks again and the server answers from its cache.
  */
 
 import { ApiError, type JobStatus, type ModelInfo } from "./api";
+import { AttributeTo } from "./attributeTo";
 import { AttributionScale, percentile, pooledPercentile, sortedMagnitudes, type ColourSettings } from "./attributionScale";
 import { ColourControls } from "./colourControls";
 import { h } from "./dom";
 import type { ExplainRequest, TaskStatus } from "./explainApi";
 import { describeTarget, isUnitTarget, targetFocus, type ExplainTarget, type OutputTarget } from "./explainTarget";
 import { ExplanationRun } from "./explanationRun";
-import { readExplorerState, writeExplorerState } from "./explorerState";
+import { readExplorerState, writeExplorerState, type StatePair } from "./explorerState";
 import type { FocusHub } from "./focus";
 import { DEFAULT_METHODS, MethodChooser } from "./methodChooser";
-import { MethodPanel, methodTitle, type PanelKind } from "./methodPanel";
+import { MethodPanel, methodTitle, type ScaleKind } from "./methodPanel";
+import { InfluenceOverview, overviewMethods } from "./overview";
 import { headLabel } from "./results";
 import type { ResiduePick } from "./tracks";
 import { UnitPicker } from "./unitPicker";
@@ -30,10 +33,18 @@ export interface ResidueAttribution {
 /** What a request's errors are shown beside: the Explain button or the unit picker. */
 type Origin = "explain" | "unit";
 
-const PANEL_KINDS: PanelKind[] = ["features", "mutagenesis"];
+const SCALE_KINDS: ScaleKind[] = ["features", "mutagenesis", "pair", "grid"];
+
+/** What each kind of figure colours, for its colour bar. */
+const QUANTITY: Record<ScaleKind, string> = {
+  features: "attribution",
+  mutagenesis: "change of the target when mutated",
+  pair: "attribution summed over channels",
+  grid: "attribution to the state pair",
+};
 
 const INTRO =
-  "Which inputs drive a prediction? Click a cell of a distance or contact map, or a residue in the SS3, SS8 or RSA tracks (the class under the pointer is explained), or pick an internal unit below. Each method's attribution to every input feature at every residue appears in its own panel; the target is marked in green everywhere.";
+  "Which inputs drive a prediction? Click a cell of a distance or contact map, a residue in the SS3, SS8 or RSA tracks (the class under the pointer is explained) or a row of the influence overview, or pick an internal unit below. Each method's attribution to every input feature at every residue (or, under “Attribute to”, to the input of a layer) appears in its own panel; the target is marked in green everywhere.";
 
 const NO_TARGET = "Pick a target first: click a cell of a distance or contact map, a residue in an SS3, SS8 or RSA track, or choose an internal unit.";
 
@@ -47,6 +58,10 @@ export class Explorer {
   readonly initialColour3d: string | null;
   private target: ExplainTarget | null;
   private colours: ColourSettings;
+  /** The layer whose input is attributed to; null for the model input. */
+  private wrt: string | null;
+  private wholePairMap: boolean;
+  private statePair: StatePair | null;
   private run: ExplanationRun | null = null;
   private runKey = "";
   /** Whether the last run got every method; a complete run is not asked for again. */
@@ -57,6 +72,8 @@ export class Explorer {
   private readonly attributionListeners: (() => void)[] = [];
   private readonly chooser: MethodChooser;
   private readonly unitPicker: UnitPicker | null;
+  private readonly attributeTo: AttributeTo | null;
+  private readonly overview: InfluenceOverview | null;
   private readonly details: HTMLDetailsElement;
   private readonly description = h("span", { class: "explorer__description", "data-testid": "target-description" });
   private readonly runStatus = h("span", { class: "explorer__run-status", role: "status" });
@@ -81,14 +98,38 @@ export class Explorer {
       writeExplorerState({ methods: this.chooser.checked(), options: this.chooser.changedTexts() }),
     );
     const layers = model?.spec.layers ?? [];
+    this.attributeTo =
+      layers.length > 0 ? new AttributeTo(layers, model?.spec.input?.features?.length ?? null, state.wrt, (wrt) => this.setWrt(wrt)) : null;
+    this.wrt = this.attributeTo?.value ?? null;
+    // A layer this model does not have (a hand-edited or stale URL) leaves the model input.
+    if (state.wrt !== this.wrt) writeExplorerState({ wrt: this.wrt });
+    this.wholePairMap = state.wholePairMap;
+    this.statePair = state.statePair;
     this.unitPicker =
       layers.length > 0
         ? new UnitPicker(layers, job.length, state.target && isUnitTarget(state.target) ? state.target : null, () => this.explainUnit())
+        : null;
+    const residueHeads = (model?.spec.heads ?? []).filter((head) => head.kind === "per-residue");
+    const singlePass = overviewMethods(methods);
+    this.overview =
+      residueHeads.length > 0 && singlePass.length > 0
+        ? new InfluenceOverview({
+            jobId: job.id,
+            sequence: job.sequence,
+            heads: residueHeads,
+            methods: singlePass,
+            initial: state.overview,
+            colours: this.colours,
+            focus,
+            onChoice: (overview) => writeExplorerState({ overview }),
+            onPickRow: (choice, i) => this.pick(choice.class === null ? { head: choice.head, i } : { head: choice.head, i, class: choice.class }),
+          })
         : null;
     const colourControls = new ColourControls(this.colours, (colours) => {
       this.colours = colours;
       writeExplorerState({ colours });
       this.applyColours();
+      this.overview?.setColours(colours);
     });
 
     this.details = h(
@@ -99,13 +140,18 @@ export class Explorer {
     );
     this.details.addEventListener("toggle", () => {
       writeExplorerState({ open: this.details.open });
-      if (this.details.open) this.explainCurrentTarget();
+      if (!this.details.open) return;
+      this.explainCurrentTarget();
+      this.overview?.showInitial();
     });
     this.element = this.details;
     this.showTarget();
     if (this.target) this.unitPicker?.setResidues(targetFocus(this.target));
     document.body.dataset.explained = "0";
-    if (state.open) this.explainCurrentTarget();
+    if (state.open) {
+      this.explainCurrentTarget();
+      this.overview?.showInitial();
+    }
   }
 
   /** A map cell was clicked: explain that pair output (at once, while the explorer is open). */
@@ -160,10 +206,12 @@ export class Explorer {
         h(
           "div",
           { class: "explorer__side" },
+          this.attributeTo && fieldset("Attribute to", this.attributeTo.element),
           this.unitPicker && fieldset("Internal unit", this.unitPicker.element),
           fieldset("Colours", colourControls.element),
         ),
       ),
+      this.overview?.element,
       this.panelRow,
     );
   }
@@ -179,6 +227,14 @@ export class Explorer {
     if (this.details.open) this.explainCurrentTarget();
   }
 
+  /** A new choice of what to attribute to: the current target is explained again. */
+  private setWrt(wrt: string | null): void {
+    this.wrt = wrt;
+    writeExplorerState({ wrt });
+    this.showTarget();
+    if (this.details.open) this.explainCurrentTarget();
+  }
+
   private setTarget(target: ExplainTarget): void {
     this.target = target;
     writeExplorerState({ target });
@@ -188,7 +244,8 @@ export class Explorer {
   /** Marks the target everywhere and says it in words until the server's description arrives. */
   private showTarget(): void {
     this.focus.setTarget(this.target && targetFocus(this.target));
-    this.description.textContent = this.target ? describeTarget(this.target, this.job.sequence, headLabel) : "none yet";
+    const layer = this.wrt === null ? "" : `, attributed to the input of layer ${this.wrt}`;
+    this.description.textContent = this.target ? `${describeTarget(this.target, this.job.sequence, headLabel)}${layer}` : "none yet";
   }
 
   private explainUnit(): void {
@@ -209,7 +266,7 @@ export class Explorer {
     if (methods.length === 0) return this.showError(origin, "Check at least one method.");
     const options = this.chooser.options();
     if ("invalid" in options) return this.showError(origin, options.invalid);
-    const request: ExplainRequest = { target: this.target, methods, options: options.options };
+    const request: ExplainRequest = { target: this.target, methods, options: options.options, ...(this.wrt === null ? {} : { wrt: this.wrt }) };
     const key = JSON.stringify(request);
     if (key === this.runKey && (this.run?.running || this.runComplete)) return;
 
@@ -283,7 +340,19 @@ export class Explorer {
       focus: this.focus,
       sequence: this.job.sequence,
       hasStructure: this.job.has_structure,
+      wholePairMap: () => this.wholePairMap,
+      statePair: () => this.statePair,
       onReadyChange: () => this.showCount(),
+      onWholePairMapChange: (whole: boolean) => {
+        this.wholePairMap = whole;
+        writeExplorerState({ wholePairMap: whole });
+        for (const panel of this.panels) panel.setWholePairMap(whole);
+      },
+      onStatePairChange: (pair: StatePair) => {
+        this.statePair = pair;
+        writeExplorerState({ statePair: pair });
+        for (const panel of this.panels) panel.showStatePair(pair);
+      },
     };
     this.panels = this.chooser.methods.filter((method) => methods.includes(method.name)).map((method) => new MethodPanel(method, context));
     this.panelRow.replaceChildren(...this.panels.map((panel) => panel.element));
@@ -319,16 +388,18 @@ export class Explorer {
   /** Scales per panel, or pooled over the panels of a kind when the scale is shared. */
   private applyColours(): void {
     const { signed, shared, clip, gamma } = this.colours;
-    const withResults = this.panels.filter((panel) => panel.magnitudes !== null && panel.kind !== null);
-    for (const kind of PANEL_KINDS) {
-      const group = withResults.filter((panel) => panel.kind === kind);
+    for (const kind of SCALE_KINDS) {
+      const group = this.panels.flatMap((panel) => {
+        const magnitudes = panel.magnitudes(kind);
+        return magnitudes === null ? [] : [{ panel, magnitudes }];
+      });
       if (group.length === 0) continue;
-      const pooled = shared ? pooledPercentile(group.map((panel) => panel.magnitudes!), clip) : null;
-      const quantity = kind === "mutagenesis" ? "change of the target when mutated" : "attribution";
+      const pooled = shared ? pooledPercentile(group.map((member) => member.magnitudes), clip) : null;
+      const quantity = QUANTITY[kind];
       const title = `${signed ? quantity : `|${quantity}|`}; saturates at the ${clip}th percentile of |value|${shared ? " over all panels" : ""}${gamma === 1 ? "" : `, gamma ${gamma}`}`;
-      for (const panel of group) {
-        const limit = pooled ?? percentile(panel.magnitudes!, clip);
-        panel.setScale(new AttributionScale(limit, signed, gamma), title);
+      for (const { panel, magnitudes } of group) {
+        const limit = pooled ?? percentile(magnitudes, clip);
+        panel.setScale(kind, new AttributionScale(limit, signed, gamma), title);
       }
     }
     for (const listener of this.attributionListeners) listener();

@@ -3,7 +3,11 @@
  * (the server answers it from its cache): `target` (see explainTarget.ts), `methods`, `options`
  * ("smoothgrad.samples:32,..." for values off their defaults), the colour settings `values`,
  * `scale`, `clip`, `gamma` (left out at their defaults), `color3d` (the panel colouring the
- * structure) and `explorer=closed` when the section is folded.
+ * structure), `wrt` (the layer whose input is attributed to; absent for the model input),
+ * `pairmap=whole` when the pair maps show every cell rather than those the target reaches,
+ * `statepair` (the state pair "L,V" enlarged beside the grids of a state-pair layer),
+ * `overview` (the influence overview shown: "ss3:H:gradient" or "rsa:gradient") and
+ * `explorer=closed` when the section is folded.
  */
 
 import { CLIP_RANGE, DEFAULT_COLOURS, GAMMA_RANGE, type ColourSettings } from "./attributionScale";
@@ -19,7 +23,38 @@ export interface ExplorerState {
   options: OptionTexts;
   colours: ColourSettings;
   colour3d: string | null;
+  wrt: string | null;
+  /** Whether pair maps show the whole L × L map instead of zooming to the cells the target reaches. */
+  wholePairMap: boolean;
+  /** The state pair (a, b) whose window the state-pair grids enlarge; null for each grid's largest. */
+  statePair: StatePair | null;
+  overview: OverviewChoice | null;
 }
+
+export type StatePair = [string, string];
+
+function parseStatePair(text: string | null): StatePair | null {
+  const parts = (text ?? "").split(",");
+  return parts.length === 2 && parts[0] && parts[1] ? [parts[0], parts[1]] : null;
+}
+
+/** The influence overview to show: a per-residue head, its class (when it has classes), a method. */
+export interface OverviewChoice {
+  head: string;
+  class: string | null;
+  method: string;
+}
+
+function parseOverview(text: string | null): OverviewChoice | null {
+  const parts = (text ?? "").split(":");
+  if (parts.some((part) => part === "")) return null;
+  if (parts.length === 2) return { head: parts[0]!, class: null, method: parts[1]! };
+  if (parts.length === 3) return { head: parts[0]!, class: parts[1]!, method: parts[2]! };
+  return null;
+}
+
+const formatOverview = (choice: OverviewChoice): string =>
+  [choice.head, choice.class, choice.method].filter((part) => part !== null).join(":");
 
 function parseOptions(text: string | null): OptionTexts {
   const options: OptionTexts = {};
@@ -58,6 +93,10 @@ export function readExplorerState(length: number): ExplorerState {
       gamma: numberParam(params.get("gamma"), GAMMA_RANGE, DEFAULT_COLOURS.gamma),
     },
     colour3d: params.get("color3d"),
+    wrt: params.get("wrt") || null,
+    wholePairMap: params.get("pairmap") === "whole",
+    statePair: parseStatePair(params.get("statepair")),
+    overview: parseOverview(params.get("overview")),
   };
 }
 
@@ -75,5 +114,9 @@ export function writeExplorerState(change: Partial<ExplorerState>): void {
     query.gamma = gamma === DEFAULT_COLOURS.gamma ? null : String(gamma);
   }
   if (change.colour3d !== undefined) query.color3d = change.colour3d;
+  if (change.wrt !== undefined) query.wrt = change.wrt;
+  if (change.wholePairMap !== undefined) query.pairmap = change.wholePairMap ? "whole" : null;
+  if (change.statePair !== undefined) query.statepair = change.statePair === null ? null : change.statePair.join(",");
+  if (change.overview !== undefined) query.overview = change.overview === null ? null : formatOverview(change.overview);
   writeQuery(query);
 }

@@ -1,8 +1,10 @@
 /**
  * One method's explanation: a placeholder with the method's state and progress while it computes,
- * then the attribution heatmap (features × residues, or amino acids × residues for mutagenesis), the
- * per-residue track, the top residues and the downloads. Panels sit side by side with their columns
- * on the same residue layout, so the methods can be compared residue for residue.
+ * then its figures — the attribution heatmap (features × residues, a 1D layer's channels ×
+ * residues, or amino acids × residues for mutagenesis; for a 2D layer the L × L pair map, and the
+ * grid of state pairs where the layer has one) — the per-residue track, the top residues and the
+ * downloads. Panels sit side by side with their columns on the same residue layout, so the methods
+ * can be compared residue for residue.
  */
 
 import { AttributionMap, type MapRow } from "./attributionMap";
@@ -11,33 +13,61 @@ import { AttributionTrack } from "./attributionTrack";
 import type { MethodInfo } from "./api";
 import { colorBar } from "./colorbar";
 import { h } from "./dom";
-import { isMutagenesis, type ExplanationResult, type FeatureResult, type MethodState, type MutagenesisResult } from "./explainApi";
+import { isMutagenesis, isPair, type ExplanationResult, type FeatureResult, type MethodState, type MutagenesisResult, type PairResult } from "./explainApi";
+import type { StatePair } from "./explorerState";
 import type { FocusHub } from "./focus";
 import { panelExports } from "./panelExports";
 import { Columns } from "./residueCanvas";
+import { SquareMap, isWhole, nonZeroWindow, rangeText, wholeWindow, type CellWindow } from "./squareMap";
+import { StateGridView } from "./stateGrid";
 import { topResidueTable } from "./topResidues";
 import { residueName } from "./values";
 
-/** Feature maps and mutagenesis maps measure different things, so they never share a colour scale. */
-export type PanelKind = "features" | "mutagenesis";
+/**
+ * What a figure's colours measure. Each kind has its own colour scale (pooled over the panels when
+ * the scale is shared): feature maps, mutagenesis maps, pair maps and state-pair grids differ in
+ * what they measure or in how many values one number sums.
+ */
+export type ScaleKind = "features" | "mutagenesis" | "pair" | "grid";
 
 export interface PanelContext {
   focus: FocusHub;
   sequence: string;
   hasStructure: boolean;
+  /** Whether pair maps start with the whole map rather than the cells the target reaches (asked when a result arrives). */
+  wholePairMap: () => boolean;
+  /** The state pair the state-pair grids start with; null for each grid's largest. */
+  statePair: () => StatePair | null;
   /** Tells the explorer that this panel has drawn (or stopped being drawn). */
   onReadyChange: () => void;
+  /** The user switched a pair map between the whole map and the cells the target reaches. */
+  onWholePairMapChange: (whole: boolean) => void;
+  /** The user clicked a state pair's window in a grid. */
+  onStatePairChange: (pair: StatePair) => void;
 }
 
 const FEATURE_ROW_HEIGHT = 8;
 const MUTANT_ROW_HEIGHT = 10;
 const ZOOM_ROW_HEIGHT = 12;
+/** Maps with many rows (a layer's 128 channels) get thinner rows and a label every few rows. */
+const MANY_ROWS = 64;
+const THIN_ROW_HEIGHT = 4;
+const CHANNEL_LABEL_EVERY = 16;
 
 export const methodTitle = (name: string): string => name.replaceAll("_", " ");
 
-/** "one-hot A" → group "one-hot", label "A"; names without a known prefix form the "flag" group. */
+/**
+ * "one-hot A" → group "one-hot", label "A"; "channel 5" → group "input channel", label "5" (on
+ * every 16th row of tall maps); names without a known prefix form the "flag" group.
+ */
 function featureRows(names: string[]): MapRow[] {
+  const labelEvery = names.length > MANY_ROWS ? CHANNEL_LABEL_EVERY : 1;
   return names.map((name) => {
+    const channel = /^channel (\d+)$/.exec(name);
+    if (channel) {
+      const index = Number(channel[1]);
+      return { group: "input channel", label: index % labelEvery === 0 ? channel[1]! : "", name };
+    }
     const match = /^(one-hot|profile) (.+)$/.exec(name);
     return match ? { group: match[1]!, label: match[2]!, name } : { group: "flag", label: name, name };
   });
@@ -61,20 +91,36 @@ function aminoAcidsByResidues(delta: (number | null)[][], alphabet: string): Flo
   return values;
 }
 
+/** Anything in a panel that is coloured on an attribution scale and drawn on canvas. */
+interface Figure {
+  readonly drawn: boolean;
+  setScale(scale: AttributionScale): void;
+  layout(): boolean;
+  dispose(): void;
+}
+
+/** The figures of one scale kind, with the colour bar drawn under them. */
+interface ScalePart {
+  kind: ScaleKind;
+  /** Sorted |values|, for percentile clipping. */
+  magnitudes: Float32Array;
+  figures: Figure[];
+  legend: HTMLElement;
+  scaled: boolean;
+}
+
 export class MethodPanel {
   readonly element: HTMLElement;
   result: ExplanationResult | null = null;
-  /** Sorted |values| of the map, for percentile clipping. */
-  magnitudes: Float32Array | null = null;
   /** The result's signed sum per residue. */
   residueSum: Float32Array | null = null;
   private readonly status: HTMLElement;
   private readonly body: HTMLElement;
-  private readonly legend = h("div", { class: "method-panel__legend" });
   private readonly badge = h("span", { class: "method-panel__badge" });
-  private maps: AttributionMap[] = [];
+  private readonly parts: ScalePart[] = [];
+  private pairView: PairView | null = null;
+  private grid: StateGridView | null = null;
   private track: AttributionTrack | null = null;
-  private scaled = false;
 
   constructor(
     readonly method: MethodInfo,
@@ -99,12 +145,13 @@ export class MethodPanel {
     this.setState("queued", null);
   }
 
-  get kind(): PanelKind | null {
-    return this.result === null ? null : isMutagenesis(this.result) ? "mutagenesis" : "features";
-  }
-
   get ready(): boolean {
     return this.element.dataset.state === "ready";
+  }
+
+  /** The sorted |values| of the figures of `kind`, or null when the panel has none (yet). */
+  magnitudes(kind: ScaleKind): Float32Array | null {
+    return this.parts.find((part) => part.kind === kind)?.magnitudes ?? null;
   }
 
   /** While the method computes: its state, the fraction done when running, the reason when it failed. */
@@ -145,9 +192,37 @@ export class MethodPanel {
     const { focus, sequence, hasStructure } = this.context;
     const name = this.method.name;
     const onDrawn = (): void => this.markReady();
-    const figures = isMutagenesis(result) ? mutagenesisFigures(result, name, focus, sequence, onDrawn) : featureFigures(result, name, focus, sequence, onDrawn);
-    this.maps = figures.maps;
-    this.magnitudes = sortedMagnitudes(figures.values);
+    const elements: HTMLElement[] = [];
+    const addPart = (kind: ScaleKind, values: Float32Array, figures: Figure[], figureElements: HTMLElement[]): void => {
+      const legend = h("div", { class: `method-panel__legend method-panel__legend--${kind}` });
+      this.parts.push({ kind, magnitudes: sortedMagnitudes(values), figures, legend, scaled: false });
+      elements.push(...figureElements, legend);
+    };
+    if (isMutagenesis(result)) {
+      const figures = mutagenesisFigures(result, name, focus, sequence, onDrawn);
+      addPart("mutagenesis", figures.values, figures.maps, figures.elements);
+    } else if (isPair(result)) {
+      this.pairView = new PairView(result, name, this.context, onDrawn);
+      addPart("pair", this.pairView.values, [this.pairView.map], [this.pairView.element]);
+      if (result.grid) {
+        const grid = new StateGridView({
+          testId: `panel-grid-${name}`,
+          label: `${methodTitle(name)}: attribution to each state pair of ${result.wrt}'s input around the target`,
+          grid: result.grid,
+          sequence,
+          focus,
+          statePair: this.context.statePair(),
+          onSelect: this.context.onStatePairChange,
+          onDrawn,
+        });
+        this.grid = grid;
+        elements.push(h("h4", { class: "method-panel__subtitle" }, `State pairs (the ${result.grid.states.length} × ${result.grid.states.length} input channels of ${result.wrt})`));
+        addPart("grid", grid.values, [grid], [grid.element]);
+      }
+    } else {
+      const figures = featureFigures(result, name, focus, sequence, onDrawn);
+      addPart("features", figures.values, figures.maps, figures.elements);
+    }
     const sum = Float32Array.from(result.residue_sum);
     this.residueSum = sum;
     const magnitude = Float32Array.from(result.residue_magnitude);
@@ -166,35 +241,46 @@ export class MethodPanel {
       h("p", { class: "method-panel__meta" }, `explained value ${formatAttribution(result.value)} · computed in ${result.seconds.toFixed(2)} s`),
     );
     this.body.replaceChildren(
-      ...figures.elements,
-      this.legend,
+      ...elements,
       this.track.element,
       h("h4", { class: "method-panel__subtitle" }, "Top residues"),
       topResidueTable(result.top, name, focus),
-      panelExports(result.key, name, hasStructure),
+      panelExports(result.key, name, { hasStructure, logo: !("wrt" in result) }),
     );
   }
 
-  /** Colours the maps (the track keeps its own axis); the panel is ready once all are drawn. */
-  setScale(scale: AttributionScale, title: string): void {
-    if (!this.track) return;
-    this.scaled = true;
-    for (const map of this.maps) map.setScale(scale);
-    this.legend.replaceChildren(colorBar({ scale, title, ticks: scale.ticks(), format: formatAttribution }));
-    for (const map of this.maps) map.layout();
+  /** Colours the figures of `kind` and draws its colour bar; the panel is ready once all are drawn. */
+  setScale(kind: ScaleKind, scale: AttributionScale, title: string): void {
+    const part = this.parts.find((p) => p.kind === kind);
+    if (!part || !this.track) return;
+    part.scaled = true;
+    for (const figure of part.figures) figure.setScale(scale);
+    part.legend.replaceChildren(colorBar({ scale, title, ticks: scale.ticks(), format: formatAttribution }));
+    for (const figure of part.figures) figure.layout();
     this.track.layout();
     this.markReady();
   }
 
+  /** Shows the whole pair map, or only the cells the target reaches. */
+  setWholePairMap(whole: boolean): void {
+    this.pairView?.setWhole(whole);
+  }
+
+  /** Enlarges the window of state pair `pair` in the grid, if the panel has one. */
+  showStatePair(pair: StatePair): void {
+    this.grid?.select(pair);
+  }
+
   dispose(): void {
-    for (const map of this.maps) map.dispose();
+    for (const part of this.parts) for (const figure of part.figures) figure.dispose();
     this.track?.dispose();
     this.element.remove();
   }
 
-  /** Called whenever a map or the track draws: the first time all have, the panel is ready. */
+  /** Called whenever a figure or the track draws: the first time all have, the panel is ready. */
   private markReady(): void {
-    if (this.ready || !this.scaled || !this.track?.drawn || !this.maps.every((map) => map.drawn)) return;
+    if (this.ready || !this.track?.drawn || this.parts.length === 0) return;
+    if (!this.parts.every((part) => part.scaled && part.figures.every((figure) => figure.drawn))) return;
     this.element.dataset.state = "ready";
     this.context.onReadyChange();
   }
@@ -208,6 +294,73 @@ export class MethodPanel {
   }
 }
 
+/**
+ * The L × L attribution to a 2D layer's input, zoomed at first to the cells the target reaches
+ * (the rest is 0), with a switch to the whole map.
+ */
+class PairView {
+  readonly element: HTMLElement;
+  readonly values: Float32Array;
+  readonly map: SquareMap;
+  private readonly reached: CellWindow;
+  private readonly length: number;
+  private readonly whole: HTMLInputElement | null = null;
+  private showingWhole: boolean;
+  private readonly caption = h("p", { class: "square-map__axes" });
+
+  constructor(result: PairResult, name: string, context: PanelContext, onDrawn: () => void) {
+    const { focus, sequence } = context;
+    this.length = result.pair.length;
+    this.values = Float32Array.from(result.pair.flat());
+    this.reached = nonZeroWindow(this.values, this.length);
+    const zoomable = !isWhole(this.reached, this.length);
+    this.showingWhole = !zoomable || context.wholePairMap();
+    this.map = new SquareMap({
+      testId: `panel-pair-${name}`,
+      label: `${methodTitle(name)}: attribution to the input of ${result.wrt} at each residue pair, summed over its channels`,
+      values: this.values,
+      length: this.length,
+      focus,
+      window: this.showingWhole ? wholeWindow(this.length) : this.reached,
+      describe: (i, j, value) => `i = ${residueName(sequence, i)}, j = ${residueName(sequence, j)} · ${formatAttribution(value)}`,
+      onDrawn,
+    });
+    if (zoomable) {
+      const id = `pair-whole-${name}`;
+      this.whole = h("input", { type: "checkbox", id, "data-testid": id, checked: this.showingWhole });
+      this.whole.addEventListener("change", () => context.onWholePairMapChange(this.whole!.checked));
+    }
+    this.showCaption();
+    this.element = h(
+      "div",
+      { class: "pair-view" },
+      h("p", { class: "method-panel__subtitle" }, `Residue pairs of the input of ${result.wrt}, summed over its channels`),
+      this.whole && h("span", { class: "pair-view__switch" }, this.whole, h("label", { for: this.whole.id }, "Show the whole map")),
+      this.map.element,
+      this.caption,
+    );
+  }
+
+  setWhole(whole: boolean): void {
+    if (!this.whole) return;
+    this.whole.checked = whole;
+    if (whole === this.showingWhole) return;
+    this.showingWhole = whole;
+    this.map.setWindow(whole ? wholeWindow(this.length) : this.reached);
+    this.showCaption();
+  }
+
+  private showCaption(): void {
+    const { rowStart, rowEnd, colStart, colEnd } = this.reached;
+    const reached = `i ${rangeText(rowStart, rowEnd)} × j ${rangeText(colStart, colEnd)}`;
+    this.caption.textContent = !this.whole
+      ? "rows: residue i, columns: residue j"
+      : this.showingWhole
+        ? `rows: residue i, columns: residue j; the target depends on the cells ${reached} only`
+        : `rows: residue i, columns: residue j; zoomed to the cells the target depends on, ${reached} (0 elsewhere)`;
+  }
+}
+
 /** A panel's heatmaps, what goes into the panel for them, and their values for the colour scale. */
 interface MapFigures {
   maps: AttributionMap[];
@@ -217,18 +370,22 @@ interface MapFigures {
 
 function featureFigures(result: FeatureResult, name: string, focus: FocusHub, sequence: string, onDrawn: () => void): MapFigures {
   const values = rowsByResidues(result.attribution);
+  const rows = featureRows(result.features);
   const map = new AttributionMap({
     testId: `panel-map-${name}`,
-    label: `${methodTitle(name)}: attribution to each input feature at each residue`,
-    rows: featureRows(result.features),
+    label: result.wrt
+      ? `${methodTitle(name)}: attribution to each input channel of ${result.wrt} at each residue`
+      : `${methodTitle(name)}: attribution to each input feature at each residue`,
+    rows,
     values,
     columns: new Columns(result.residue_sum.length),
-    rowHeight: FEATURE_ROW_HEIGHT,
+    rowHeight: rows.length > MANY_ROWS ? THIN_ROW_HEIGHT : FEATURE_ROW_HEIGHT,
     focus,
     describe: (row, i, value) => `${residueName(sequence, i)} · ${row.name} · ${formatAttribution(value)}`,
     onDrawn,
   });
-  return { maps: [map], elements: [map.element], values };
+  const elements = result.wrt ? [h("p", { class: "method-panel__subtitle" }, `The ${rows.length} input channels of ${result.wrt}`), map.element] : [map.element];
+  return { maps: [map], elements, values };
 }
 
 /**

@@ -14,20 +14,29 @@ interface ExportGroup {
   title: string;
   /** Only jobs with a known structure have one to annotate. */
   needsStructure?: boolean;
+  /** The sequence logo: attributions to amino acids, which a layer's input does not have. */
+  isLogo?: boolean;
+}
+
+/** Which of the optional downloads the result has. */
+export interface ExportChoice {
+  hasStructure: boolean;
+  logo: boolean;
 }
 
 const EXPORT_GROUPS: ExportGroup[] = [
   { label: "Figure", what: "figure", formats: ["png", "svg", "pdf"], title: "the panel as a figure" },
   { label: "Arrays", what: "arrays", formats: ["npz", "csv", "json"], title: "the numbers behind the panel" },
-  { label: "Logo", what: "logo", formats: ["png", "svg", "pdf"], title: "signed sequence logo of the attributions" },
+  { label: "Logo", what: "logo", formats: ["png", "svg", "pdf"], title: "signed sequence logo of the attributions", isLogo: true },
   { label: "Structure", what: "pdb", formats: [null], title: "PDB with the per-residue attribution as B-factor", needsStructure: true },
   { label: "PyMOL", what: "pymol", formats: [null], title: "PyMOL script colouring residues by their attribution" },
 ];
 
 const FORMAT_LABEL: Record<string, string> = { pdb: "PDB", pymol: "PML" };
 
-export function panelExports(key: string, method: string, hasStructure: boolean): HTMLElement {
-  const groups = EXPORT_GROUPS.filter((group) => hasStructure || !group.needsStructure).map((group) =>
+export function panelExports(key: string, method: string, { hasStructure, logo }: ExportChoice): HTMLElement {
+  const available = (group: ExportGroup): boolean => (hasStructure || !group.needsStructure) && (logo || !group.isLogo);
+  const groups = EXPORT_GROUPS.filter(available).map((group) =>
     h(
       "li",
       { title: group.title },
