@@ -259,6 +259,8 @@ def test_method_catalogue_lists_the_engine_and_mutagenesis() -> None:
         listed = method_catalogue(spec(name))
         assert [m.name for m in listed] == [*REGISTRY, MUTAGENESIS]
         assert all(m.exact for m in listed)
+        refusing = {m.name for m in listed if not m.layers}
+        assert refusing == {"occlusion", MUTAGENESIS}, "they perturb residues of the model input"
 
 
 @pytest.mark.parametrize(

@@ -20,6 +20,7 @@ from foldlens.protein.structure import read_structure
 from foldlens.server import create_app
 from foldlens.service import JobStore
 from foldlens.service.examples import examples
+from foldlens.service.explain import OVERVIEW_METHODS
 from foldlens.service.store import MAX_ATTEMPTS
 
 DATA = Path(__file__).parent / "data"
@@ -62,6 +63,11 @@ def test_models_and_examples(client: TestClient) -> None:
     assert [m["default"] for m in models] == [True, False]
     assert models[0]["version"] == version("default")
     assert models[0]["spec"] == spec("default").to_json()
+    assert models[0]["overview_methods"] == list(OVERVIEW_METHODS)
+    assert {m["name"] for m in models[0]["methods"] if not m["layers"]} == {
+        "occlusion",
+        "mutagenesis",
+    }
     listed = client.get("/api/examples").json()
     assert [e["id"] for e in listed] == list(examples())
     assert all(e["length"] == len(e["sequence"]) and e["has_structure"] for e in listed)

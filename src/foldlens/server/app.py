@@ -40,8 +40,8 @@ from ..service import (
 )
 from ..service.analyses import ANALYSES
 from ..service.examples import example, examples
+from ..service.explain import OVERVIEW_METHODS, method_catalogue
 from ..service.explain import MethodInfo as MethodEntry
-from ..service.explain import method_catalogue
 from ..service.explanations import ExplanationService, Task
 from ..service.exports import catalogue, render, residue_tracks
 from ..service.inputs import JOB_ID_LENGTH
@@ -205,6 +205,7 @@ def create_app(data_dir: Path, max_upload: int = MAX_UPLOAD) -> FastAPI:
                 version=version(name),
                 spec=spec(name).to_json(),
                 methods=[_method_info(method) for method in method_catalogue(spec(name))],
+                overview_methods=list(OVERVIEW_METHODS),
             )
             for name in available()
         ]
@@ -364,7 +365,13 @@ def create_app(data_dir: Path, max_upload: int = MAX_UPLOAD) -> FastAPI:
 
 def _method_info(method: MethodEntry) -> MethodInfo:
     options = {name: MethodOption(**asdict(option)) for name, option in method.options.items()}
-    return MethodInfo(name=method.name, summary=method.summary, exact=method.exact, options=options)
+    return MethodInfo(
+        name=method.name,
+        summary=method.summary,
+        exact=method.exact,
+        options=options,
+        layers=method.layers,
+    )
 
 
 def _task_status(task: Task) -> TaskStatus:

@@ -34,12 +34,16 @@ class MethodInfo(BaseModel):
     summary: str
     exact: bool = Field(description="False: a rule-based method on a model it is not exact for.")
     options: dict[str, MethodOption]
+    layers: bool = Field(description="Whether it can attribute to a layer's input (wrt).")
 
 
 class ModelInfo(BaseModel):
     name: str
     default: bool
     methods: list[MethodInfo] = Field(description="The explanation methods offered for it.")
+    overview_methods: list[str] = Field(
+        description="The methods the influence overview takes (one forward pass, no options)."
+    )
     version: str = Field(description="Spec version and a digest of the weights.")
     spec: dict[str, Any] = Field(
         description="Inputs, heads, layers, exact methods, receptive fields, length limit."

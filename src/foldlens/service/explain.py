@@ -94,13 +94,17 @@ class MethodInfo:
     summary: str
     exact: bool
     options: dict[str, ServiceOption] = field(default_factory=dict)
+    layers: bool = True
+    """Whether it can attribute to a layer's input (``wrt``) as well as to the model input."""
 
 
 def method_catalogue(model_spec: ModelSpec) -> list[MethodInfo]:
     """The methods offered for a model, in display order, with whether each is exact for it."""
     exact = set(model_spec.exact_methods)
     listed = [
-        MethodInfo(name, method.summary, name in exact, OPTIONS.get(name, {}))
+        MethodInfo(
+            name, method.summary, name in exact, OPTIONS.get(name, {}), name not in INPUT_ONLY
+        )
         for name, method in REGISTRY.items()
     ]
     listed.append(
@@ -110,6 +114,7 @@ def method_catalogue(model_spec: ModelSpec) -> list[MethodInfo]:
             "each amino acid (in-silico mutagenesis)",
             True,
             OPTIONS[MUTAGENESIS],
+            layers=False,
         )
     )
     return listed
