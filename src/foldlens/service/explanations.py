@@ -345,43 +345,16 @@ class ExplanationService:
         task.finished.set()
 
     def _run_group(self, task: Task, job: Job, methods: list[str]) -> None:
-        """Compute ``methods`` (several only when they share one forward pass) and store each."""
+        """Compute ``methods`` (several only when they share one forward pass) and store each;
+        a failure or a cancel marks them all and stores nothing."""
         if task.cancel.is_set():
             for method in methods:
                 task.update(method, "cancelled")
             return
-        model_spec = spec(job.inputs.model)
-        model = self._model(job.inputs.model)
-        x = self._input(job)
         for method in methods:
             task.update(method, "running")
-        answers: dict[str, Explanation | dict[str, Any]]
         try:
-            if task.analysis:
-                answers = {methods[0]: self._analysis(task, job, methods[0])}
-            elif len(methods) > 1:
-                answers = dict(
-                    explain_together(model, model_spec, x, task.target, methods, task.wrt)
-                )
-            else:
-                (method,) = methods
-
-                def progress(fraction: float) -> None:
-                    task.update(method, progress=fraction)
-
-                answers = {
-                    method: explain(
-                        model,
-                        model_spec,
-                        x,
-                        task.target,
-                        method,
-                        task.methods[method],
-                        task.cancel,
-                        progress,
-                        wrt=task.wrt,
-                    )
-                }
+            answers = self._compute(task, job, methods)
         except ExplanationCancelledError:
             for method in methods:
                 task.update(method, "cancelled")
@@ -396,7 +369,27 @@ class ExplanationService:
                 task.update(method, "failed", message=f"internal error ({type(error).__name__})")
             return
         for method, answer in answers.items():
-            self._save(task, job, model_spec, method, answer)
+            self._save(task, job, method, answer)
+
+    def _compute(
+        self, task: Task, job: Job, methods: list[str]
+    ) -> dict[str, Explanation | dict[str, Any]]:
+        if task.analysis:
+            return {methods[0]: self._analysis(task, job, methods[0])}
+        model_spec = spec(job.inputs.model)
+        model, x = self._model(job.inputs.model), self._input(job)
+        if len(methods) > 1:
+            return dict(explain_together(model, model_spec, x, task.target, methods, task.wrt))
+        (method,) = methods
+
+        def progress(fraction: float) -> None:
+            task.update(method, progress=fraction)
+
+        options = task.methods[method]
+        answer = explain(
+            model, model_spec, x, task.target, method, options, task.cancel, progress, task.wrt
+        )
+        return {method: answer}
 
     def _analysis(self, task: Task, job: Job, name: str) -> dict[str, Any]:
         result = self.store.result(job.id)
@@ -415,14 +408,10 @@ class ExplanationService:
         return run_analysis(name, subject, task.methods[name], task.cancel, progress)
 
     def _save(
-        self,
-        task: Task,
-        job: Job,
-        model_spec: ModelSpec,
-        method: str,
-        answer: Explanation | dict[str, Any],
+        self, task: Task, job: Job, method: str, answer: Explanation | dict[str, Any]
     ) -> None:
         """Store one finished explanation or analysis (whole, in one transaction)."""
+        model_spec = spec(job.inputs.model)
         body = answer if isinstance(answer, dict) else answer.to_json(job.inputs.sequence)
         document = {"key": task.keys[method], **body}
         kind = "analysis" if task.analysis else "method"
