@@ -22,14 +22,9 @@ from foldlens.protein.features import residue_features
 from foldlens.protein.labels import expected_distance
 from foldlens.server import create_app
 from foldlens.service.errors import InvalidInputError
-from foldlens.service.explain import (
-    MUTAGENESIS,
-    check_options,
-    check_target,
-    explain,
-    method_catalogue,
-    receptive_residues,
-)
+from foldlens.service.explain import explain
+from foldlens.service.method_options import MUTAGENESIS, check_options, method_catalogue
+from foldlens.service.targets import check_target, receptive_residues
 
 RULES = ("gradient", "deconvnet", "guided_backprop")
 HELIX = {"head": "ss3", "i": 1, "class": "H"}

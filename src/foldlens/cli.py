@@ -192,8 +192,10 @@ def _cmd_explain(args: argparse.Namespace) -> int:
     from .models import load, spec
     from .predict import read_queries
     from .protein.features import residue_features
-    from .service.explain import check_options, check_target, describe, explain
+    from .service.explain import explain
     from .service.explain_exports import EXPORTS, render_explanation
+    from .service.method_options import check_options
+    from .service.targets import check_target, describe
 
     queries = read_queries(args.input)
     if len(queries) != 1:
@@ -263,7 +265,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     from .predict import predict, read_queries
     from .protein.features import residue_features
     from .service.analyses import Subject, check_analysis, run_analysis, summary
-    from .service.explain import check_target, describe
+    from .service.targets import check_target, describe
 
     queries = read_queries(args.input)
     if len(queries) != 1:
@@ -297,7 +299,7 @@ def _cmd_aa_patterns(args: argparse.Namespace) -> int:
     from .models.views import OutputTarget
     from .predict import Query, predict
     from .service.analyses import aa_patterns_over
-    from .service.explain import check_target
+    from .service.targets import check_target
 
     model, model_spec = load(args.model), spec(args.model)
     head, _, class_name = args.target.partition(":")

@@ -40,11 +40,12 @@ from ..service import (
 )
 from ..service.analyses import ANALYSES
 from ..service.examples import example, examples
-from ..service.explain import OVERVIEW_METHODS, method_catalogue
-from ..service.explain import MethodInfo as MethodEntry
+from ..service.explain import OVERVIEW_METHODS
 from ..service.explanations import ExplanationService, Task
 from ..service.exports import catalogue, render, residue_tracks
 from ..service.inputs import JOB_ID_LENGTH
+from ..service.method_options import MethodInfo as MethodEntry
+from ..service.method_options import method_catalogue
 from .limits import UploadLimit
 from .schemas import (
     AnalysisInfo,

@@ -53,15 +53,9 @@ from ..models.views import OutputTarget, Readout, UnitTarget, output_view
 from ..protein.alphabet import AMINO_ACIDS
 from ..protein.features import FEATURE_NAMES, residue_features
 from .errors import InvalidInputError
-from .explain import (
-    ExplanationCancelledError,
-    ServiceOption,
-    check_options,
-    explain,
-    explain_batch_size,
-    receptive_residues,
-    target_view,
-)
+from .explain import ExplanationCancelledError, explain, explain_batch_size, target_view
+from .method_options import ServiceOption, check_options
+from .targets import receptive_residues
 
 MAP_METHODS = tuple(name for name in REGISTRY if name != "occlusion")
 """Methods the analyses take (their options at the service defaults)."""

@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -42,238 +42,10 @@ from ..protein.alphabet import AMINO_ACIDS
 from ..protein.features import FEATURE_NAMES
 from .errors import InvalidInputError
 from .layer_attribution import LayerAttribution, check_layer, layer_attribution
+from .method_options import INPUT_ONLY, MUTAGENESIS, method_catalogue
+from .targets import near_residues, receptive_residues
 
-MUTAGENESIS = "mutagenesis"
-INPUT_ONLY = ("occlusion", MUTAGENESIS)
-"""Methods that perturb residues of the model input, so they have no layer form."""
 TOP_RESIDUES = 10
-
-
-@dataclass(frozen=True)
-class ServiceOption:
-    """A user-facing option: default, bounds and meaning; ``choices`` for text options."""
-
-    default: Any
-    description: str
-    minimum: float | None = None
-    maximum: float | None = None
-    choices: tuple[str, ...] = ()
-
-
-RULE_BASES = ("gradient", "deconvnet", "guided_backprop")
-OPTIONS: dict[str, dict[str, ServiceOption]] = {
-    "integrated_gradients": {
-        "steps": ServiceOption(
-            32, "Gauss–Legendre points on the path from the all-zero input", 1, 256
-        ),
-    },
-    "smoothgrad": {
-        "base": ServiceOption(
-            "gradient", "the method averaged over noisy inputs", choices=RULE_BASES
-        ),
-        "samples": ServiceOption(16, "noisy copies of the input", 1, 128),
-        "noise": ServiceOption(0.15, "noise standard deviation (input range is 0–1)", 0.0, 1.0),
-    },
-    "occlusion": {
-        "window": ServiceOption(
-            1, "residues zeroed at once (all 41 features), sliding by one", 1, 51
-        ),
-    },
-    MUTAGENESIS: {
-        "window": ServiceOption(
-            3, "mutate residues this close to the target residue(s) (each costs 19 passes)", 0, 250
-        ),
-    },
-}
-"""Options the page and CLI may set, per method; the engine's other options keep their defaults."""
-
-
-@dataclass(frozen=True)
-class MethodInfo:
-    name: str
-    summary: str
-    exact: bool
-    options: dict[str, ServiceOption] = field(default_factory=dict)
-    layers: bool = True
-    """Whether it can attribute to a layer's input (``wrt``) as well as to the model input."""
-
-
-def method_catalogue(model_spec: ModelSpec) -> list[MethodInfo]:
-    """The methods offered for a model, in display order, with whether each is exact for it."""
-    exact = set(model_spec.exact_methods)
-    listed = [
-        MethodInfo(
-            name, method.summary, name in exact, OPTIONS.get(name, {}), name not in INPUT_ONLY
-        )
-        for name, method in REGISTRY.items()
-    ]
-    listed.append(
-        MethodInfo(
-            MUTAGENESIS,
-            "change of the target when each residue is mutated to "
-            "each amino acid (in-silico mutagenesis)",
-            True,
-            OPTIONS[MUTAGENESIS],
-            layers=False,
-        )
-    )
-    return listed
-
-
-def check_options(
-    method: str, given: dict[str, Any], allowed: dict[str, ServiceOption] | None = None
-) -> dict[str, Any]:
-    """``given`` checked against the options of ``method`` (or ``allowed``), defaults filled in.
-
-    A list-valued option takes 1 to ``maximum`` distinct items of its ``choices``."""
-    allowed = OPTIONS.get(method, {}) if allowed is None else allowed
-    unknown = sorted(set(given) - set(allowed))
-    if unknown:
-        raise InvalidInputError(
-            f"{method} has no option {', '.join(unknown)}; options: {sorted(allowed)}"
-        )
-    resolved = {}
-    for name, option in allowed.items():
-        value = given.get(name, option.default)
-        if isinstance(option.default, list):
-            value = _checked_list(method, name, value, option)
-        elif option.choices:
-            if value not in option.choices:
-                raise InvalidInputError(
-                    f"{method} {name} must be one of {list(option.choices)}, not {value!r}"
-                )
-        else:
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise InvalidInputError(f"{method} {name} must be a number, not {value!r}")
-            if isinstance(option.default, int) and value != int(value):
-                raise InvalidInputError(f"{method} {name} must be a whole number, not {value!r}")
-            assert option.minimum is not None and option.maximum is not None
-            if not option.minimum <= value <= option.maximum:
-                raise InvalidInputError(
-                    f"{method} {name} = {value} is outside {option.minimum:g}–{option.maximum:g}"
-                )
-            value = type(option.default)(value)
-        resolved[name] = value
-    return resolved
-
-
-def _checked_list(method: str, name: str, value: Any, option: ServiceOption) -> list[str]:
-    assert option.maximum is not None
-    if (
-        not isinstance(value, list)
-        or not 1 <= len(value) <= option.maximum
-        or len(set(value)) != len(value)
-        or any(item not in option.choices for item in value)
-    ):
-        raise InvalidInputError(
-            f"{method} {name} must list 1–{option.maximum:g} distinct items of "
-            f"{list(option.choices)}, not {value!r}"
-        )
-    return list(value)
-
-
-def _index(raw: dict[str, Any], key: str, length: int, what: str) -> int:
-    value = raw.get(key)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidInputError(f"the target needs {key} (a 0-based {what} index), got {value!r}")
-    if not 0 <= value < length:
-        unit = "channels" if what == "channel" else "residues"
-        raise InvalidInputError(
-            f"target {key} = {value} is out of range 0–{length - 1} (0-based; {length} {unit})"
-        )
-    return value
-
-
-def check_target(
-    raw: dict[str, Any], model_spec: ModelSpec, length: int
-) -> OutputTarget | UnitTarget:
-    """A JSON target checked against the model and the protein's length."""
-    if not isinstance(raw, dict):
-        raise InvalidInputError("the target must be an object")
-    if "layer" in raw:
-        layers = {layer.path: layer for layer in model_spec.layers}
-        layer = layers.get(raw["layer"])
-        if layer is None:
-            raise InvalidInputError(f"model {model_spec.name!r} has no layer {raw['layer']!r}")
-        channel = _index(raw, "channel", layer.out_channels, "channel")
-        i = _index(raw, "i", length, "residue")
-        j = _index(raw, "j", length, "residue") if layer.kind == "2d" else None
-        return UnitTarget(layer.path, channel, i, j)
-    heads = {head.name: head for head in model_spec.heads}
-    head = heads.get(raw.get("head", ""))
-    if head is None:
-        raise InvalidInputError(
-            f"model {model_spec.name!r} has no head {raw.get('head')!r}; heads: {list(heads)}"
-        )
-    i = _index(raw, "i", length, "residue")
-    j = _index(raw, "j", length, "residue") if head.kind == "pair" else None
-    index = 0
-    if head.classes:
-        if raw.get("class") not in head.classes:
-            raise InvalidInputError(f"head {head.name} needs a class, one of {head.classes}")
-        index = head.classes.index(raw["class"])
-    return OutputTarget(head.name, i, j, index)
-
-
-def target_json(target: OutputTarget | UnitTarget, model_spec: ModelSpec) -> dict[str, Any]:
-    """The canonical JSON of a target (what the cache key and the URL hold)."""
-    if isinstance(target, UnitTarget):
-        unit: dict[str, Any] = {"layer": target.layer, "channel": target.channel, "i": target.i}
-        return unit if target.j is None else {**unit, "j": target.j}
-    out: dict[str, Any] = {"head": target.head, "i": target.i}
-    if target.j is not None:
-        out["j"] = target.j
-    classes = model_spec.head(target.head).classes
-    if classes:
-        out["class"] = classes[target.index]
-    return out
-
-
-def describe(target: OutputTarget | UnitTarget, model_spec: ModelSpec, sequence: str) -> str:
-    """The target in words, residues 1-based as a person counts them."""
-
-    def residue(k: int) -> str:
-        return f"{sequence[k]}{k + 1}"
-
-    if isinstance(target, UnitTarget):
-        where = (
-            residue(target.i) if target.j is None else f"({residue(target.i)}, {residue(target.j)})"
-        )
-        return f"unit {target.channel} of layer {target.layer} at {where}"
-    head = model_spec.head(target.head)
-    if target.j is not None:
-        pair = f"i = {residue(target.i)}, j = {residue(target.j)}"
-        if head.transform == "expected distance":
-            return f"the predicted {head.meaning} for {pair} (expected value of the distogram, Å)"
-        if head.transform == "identity":
-            return f"the predicted {head.meaning} for {pair} ({head.units})"
-        return f"the logit of {head.meaning} for {pair}"
-    if head.classes:
-        return (
-            f"the logit of {head.meaning} class {head.classes[target.index]} at {residue(target.i)}"
-        )
-    return f"the logit of {head.meaning} at {residue(target.i)}"
-
-
-def receptive_residues(
-    target: OutputTarget | UnitTarget, model_spec: ModelSpec, length: int
-) -> np.ndarray:
-    """Boolean ``(L,)``: residues that can change the target (all of them when unbounded)."""
-    kind = "pair" if target.j is not None else "per-residue"
-    radius = model_spec.receptive_field.get(kind)
-    if radius is None:
-        return np.ones(length, dtype=bool)
-    positions = np.arange(length)
-    near = np.abs(positions - target.i) <= radius
-    if target.j is not None:
-        near |= np.abs(positions - target.j) <= radius
-    return near
-
-
-def _near(target: OutputTarget | UnitTarget, length: int, window: int) -> np.ndarray:
-    positions = np.arange(length)
-    near = np.abs(positions - target.i) <= window
-    return near if target.j is None else near | (np.abs(positions - target.j) <= window)
 
 
 @dataclass
@@ -572,7 +344,7 @@ def explain(
             prepared.readout,
             x,
             receptive_residues(target, model_spec, length)
-            & _near(target, length, options["window"]),
+            & near_residues(target, length, options["window"]),
             cancel,
             progress or (lambda f: None),
             batch=4 * explain_batch_size(target),

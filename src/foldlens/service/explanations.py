@@ -37,18 +37,15 @@ from .explain import (
     Explanation,
     ExplanationCancelledError,
     check_methods,
-    check_options,
-    check_target,
-    describe,
     explain,
     explain_together,
     influence_matrix,
-    method_catalogue,
-    target_json,
 )
 from .explain_exports import render_analysis, render_explanation
 from .exports import Rendered
+from .method_options import check_options, method_catalogue
 from .store import Job, JobStore
+from .targets import check_target, describe, target_json
 
 log = logging.getLogger(__name__)
 MAX_METHODS = 12

@@ -1,0 +1,121 @@
+"""Explanation targets from JSON: checked against the model and the protein, in canonical JSON
+and in words.
+
+A target is an output ``{"head", "i", "j"?, "class"?}`` (0-based residues) or an internal unit
+``{"layer", "channel", "i", "j"?}``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..models.spec import ModelSpec
+from ..models.views import OutputTarget, UnitTarget
+from .errors import InvalidInputError
+
+
+def _index(raw: dict[str, Any], key: str, length: int, what: str) -> int:
+    value = raw.get(key)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidInputError(f"the target needs {key} (a 0-based {what} index), got {value!r}")
+    if not 0 <= value < length:
+        unit = "channels" if what == "channel" else "residues"
+        raise InvalidInputError(
+            f"target {key} = {value} is out of range 0–{length - 1} (0-based; {length} {unit})"
+        )
+    return value
+
+
+def check_target(
+    raw: dict[str, Any], model_spec: ModelSpec, length: int
+) -> OutputTarget | UnitTarget:
+    """A JSON target checked against the model and the protein's length."""
+    if not isinstance(raw, dict):
+        raise InvalidInputError("the target must be an object")
+    if "layer" in raw:
+        layers = {layer.path: layer for layer in model_spec.layers}
+        layer = layers.get(raw["layer"])
+        if layer is None:
+            raise InvalidInputError(f"model {model_spec.name!r} has no layer {raw['layer']!r}")
+        channel = _index(raw, "channel", layer.out_channels, "channel")
+        i = _index(raw, "i", length, "residue")
+        j = _index(raw, "j", length, "residue") if layer.kind == "2d" else None
+        return UnitTarget(layer.path, channel, i, j)
+    heads = {head.name: head for head in model_spec.heads}
+    head = heads.get(raw.get("head", ""))
+    if head is None:
+        raise InvalidInputError(
+            f"model {model_spec.name!r} has no head {raw.get('head')!r}; heads: {list(heads)}"
+        )
+    i = _index(raw, "i", length, "residue")
+    j = _index(raw, "j", length, "residue") if head.kind == "pair" else None
+    index = 0
+    if head.classes:
+        if raw.get("class") not in head.classes:
+            raise InvalidInputError(f"head {head.name} needs a class, one of {head.classes}")
+        index = head.classes.index(raw["class"])
+    return OutputTarget(head.name, i, j, index)
+
+
+def target_json(target: OutputTarget | UnitTarget, model_spec: ModelSpec) -> dict[str, Any]:
+    """The canonical JSON of a target (what the cache key and the URL hold)."""
+    if isinstance(target, UnitTarget):
+        unit: dict[str, Any] = {"layer": target.layer, "channel": target.channel, "i": target.i}
+        return unit if target.j is None else {**unit, "j": target.j}
+    out: dict[str, Any] = {"head": target.head, "i": target.i}
+    if target.j is not None:
+        out["j"] = target.j
+    classes = model_spec.head(target.head).classes
+    if classes:
+        out["class"] = classes[target.index]
+    return out
+
+
+def describe(target: OutputTarget | UnitTarget, model_spec: ModelSpec, sequence: str) -> str:
+    """The target in words, residues 1-based as a person counts them."""
+
+    def residue(k: int) -> str:
+        return f"{sequence[k]}{k + 1}"
+
+    if isinstance(target, UnitTarget):
+        where = (
+            residue(target.i) if target.j is None else f"({residue(target.i)}, {residue(target.j)})"
+        )
+        return f"unit {target.channel} of layer {target.layer} at {where}"
+    head = model_spec.head(target.head)
+    if target.j is not None:
+        pair = f"i = {residue(target.i)}, j = {residue(target.j)}"
+        if head.transform == "expected distance":
+            return f"the predicted {head.meaning} for {pair} (expected value of the distogram, Å)"
+        if head.transform == "identity":
+            return f"the predicted {head.meaning} for {pair} ({head.units})"
+        return f"the logit of {head.meaning} for {pair}"
+    if head.classes:
+        return (
+            f"the logit of {head.meaning} class {head.classes[target.index]} at {residue(target.i)}"
+        )
+    return f"the logit of {head.meaning} at {residue(target.i)}"
+
+
+def receptive_residues(
+    target: OutputTarget | UnitTarget, model_spec: ModelSpec, length: int
+) -> np.ndarray:
+    """Boolean ``(L,)``: residues that can change the target (all of them when unbounded)."""
+    kind = "pair" if target.j is not None else "per-residue"
+    radius = model_spec.receptive_field.get(kind)
+    if radius is None:
+        return np.ones(length, dtype=bool)
+    positions = np.arange(length)
+    near = np.abs(positions - target.i) <= radius
+    if target.j is not None:
+        near |= np.abs(positions - target.j) <= radius
+    return near
+
+
+def near_residues(target: OutputTarget | UnitTarget, length: int, window: int) -> np.ndarray:
+    """Boolean ``(L,)``: residues within ``window`` of the target's residue(s)."""
+    positions = np.arange(length)
+    near = np.abs(positions - target.i) <= window
+    return near if target.j is None else near | (np.abs(positions - target.j) <= window)
