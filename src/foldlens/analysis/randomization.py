@@ -24,12 +24,13 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import torch
 from torch import nn
 
-from ..attribution import attribute
+from ..attribution import attribute, attribute_each
+from ..attribution.api import SHARED_FORWARD
 from ..attribution.methods import get_method
 from .errors import AnalysisCancelledError
 from .maps import as_map
@@ -244,14 +245,23 @@ def randomization_test(
 
     chosen = _choose(parameter_layers(model, forward), layers)
 
+    shared = [m for m in methods if m in SHARED_FORWARD and not options.get(m)]
+    shared = shared if len(shared) > 1 else []
+
     def maps_of(net: nn.Module) -> dict[str, Array]:
-        maps = {}
+        """Every method's map on ``net``; the gradient family from one forward pass."""
+        if cancelled is not None and cancelled():
+            raise AnalysisCancelledError("the randomization test was cancelled")
+        together = attribute_each(net, x, target, shared) if shared else {}
+        found = {m: cast(torch.Tensor, maps) for m, maps in together.items()}
         for method in methods:
+            if method in found:
+                continue
             if cancelled is not None and cancelled():
                 raise AnalysisCancelledError("the randomization test was cancelled")
-            found = as_map(attribute(net, x, target, method, **options.get(method, {})))
-            maps[method] = found if region is None else region(found)
-        return maps
+            found[method] = attribute(net, x, target, method, **options.get(method, {}))
+        maps = {method: as_map(found[method]) for method in methods}
+        return maps if region is None else {m: region(found) for m, found in maps.items()}
 
     original = maps_of(model)
     steps = len(chosen) + 1
