@@ -122,6 +122,15 @@ def test_each_analysis_of_a_pair_target(
         assert result["theoretical_radius"] == 180 and result["distances"][0] == 0
 
 
+def test_deletion_steps_beyond_the_length_give_one_point_per_residue_count(
+    client: TestClient, job: dict
+) -> None:
+    options = {"steps": 101, "random_orders": 1}
+    _, task = analyze(client, job, {"target": HELIX, "analysis": "deletion", "options": options})
+    result = client.get(task["results"]["deletion"]).json()
+    assert len(result["deletion"]["fractions"]) == job["length"] + 1
+
+
 def test_a_cancelled_analysis_leaves_nothing_in_the_cache(client: TestClient, job: dict) -> None:
     body = {
         "target": {"head": "contact", "i": 3, "j": 60},

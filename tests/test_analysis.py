@@ -470,6 +470,24 @@ def test_the_right_ranking_beats_random_and_reversed() -> None:
     assert set(encoded) == {"deletion", "insertion", "random_deletion", "random_insertion"}
 
 
+def test_perturbation_progress_and_cancel() -> None:
+    model = PositionLinear(torch.arange(6, dtype=torch.float64))
+    x = torch.ones(1, 2, 6, dtype=torch.float64)
+    fractions: list[float] = []
+    perturbation_test(model, x, (0, 0), np.arange(6.0), 0.0, random_orders=2,
+                      progress=fractions.append)  # fmt: skip
+    np.testing.assert_allclose(fractions, np.arange(1, 7) / 6)  # 2 curves + 2 × 2 random
+    polls: list[int] = []
+
+    def cancelled() -> bool:
+        polls.append(1)
+        return len(polls) > 2
+
+    with pytest.raises(AnalysisCancelledError):
+        perturbation_test(model, x, (0, 0), np.arange(6.0), 0.0, cancelled=cancelled)
+    assert len(polls) == 3
+
+
 def test_rankings() -> None:
     scores = np.array([0.1, 3.0, 0.0, 3.0, 0.0, 0.0, 2.0])
     np.testing.assert_array_equal(position_ranking(scores), [1, 3, 6, 0, 2, 4, 5])

@@ -17,6 +17,7 @@ by each perturbed copy, or a callable ``output -> (B,)``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +25,7 @@ import numpy as np
 import torch
 from numpy.typing import ArrayLike, NDArray
 
+from .errors import AnalysisCancelledError
 from .metrics import Array
 from .target_values import DEFAULT_BATCH_SIZE, BatchTarget, chunks, target_values
 
@@ -217,6 +219,8 @@ def perturbation_test(
     steps: int | None = None,
     position_axis: int = -1,
     batch_size: int = DEFAULT_BATCH_SIZE,
+    progress: Callable[[float], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
 ) -> PerturbationResult:
     """Deletion and insertion for the ranking by ``scores`` and for ``random_orders`` random ones.
 
@@ -224,7 +228,9 @@ def perturbation_test(
     broken at random. The random curves are the mean of the random rankings' values, so their
     area is the mean area. A map beats chance when its deletion area is below the random one and
     its insertion area above. One generator seeded with ``seed`` draws the tie-breaking and the
-    random rankings. The other parameters are those of :func:`deletion_curve`.
+    random rankings. ``progress`` is called with the fraction done after each curve;
+    ``cancelled`` is polled before each curve and, when it returns True, stops the test with
+    :class:`AnalysisCancelledError`. The other parameters are those of :func:`deletion_curve`.
     """
     if not isinstance(random_orders, int) or random_orders < 1:
         raise ValueError(f"random_orders must be a positive int, got {random_orders!r}")
@@ -232,10 +238,19 @@ def perturbation_test(
     order = position_ranking(scores, generator)
     randoms = [random_ranking(order.size, generator) for _ in range(random_orders)]
 
+    total, done = 2 * (1 + random_orders), 0
+
     def run(ranking: Ranking, deletion: bool) -> Curve:
-        return _curve(
+        nonlocal done
+        if cancelled is not None and cancelled():
+            raise AnalysisCancelledError("the deletion and insertion test was cancelled")
+        curve = _curve(
             model, x, target, ranking, baseline, steps, position_axis, batch_size, deletion
         )
+        done += 1
+        if progress is not None:
+            progress(done / total)
+        return curve
 
     return PerturbationResult(
         deletion=run(order, True),

@@ -47,6 +47,7 @@ from ..analysis import (
 )
 from ..analysis.follow_gradient import default_epsilons
 from ..analysis.metrics import default_k
+from ..analysis.randomization import BARELY_ABOVE, DEPENDS_BELOW
 from ..attribution.methods import REGISTRY
 from ..models.spec import ModelSpec
 from ..models.views import OutputTarget, Readout, UnitTarget, output_view
@@ -112,7 +113,9 @@ ANALYSES = {
             "order, against random orders",
             {
                 "method": _method_option(),
-                "steps": ServiceOption(21, "points on each curve", 3, 101),
+                "steps": ServiceOption(
+                    21, "points on each curve (at most one per number of residues)", 3, 101
+                ),
                 "random_orders": ServiceOption(4, "random orders averaged as the baseline", 1, 16),
             },
             outputs_only=True,
@@ -228,6 +231,7 @@ def _randomization(
     )
     answer = result.to_json()
     answer["layers"] = [path.removeprefix("net.") for path in answer["layers"]]
+    answer["thresholds"] = {"depends_below": DEPENDS_BELOW, "barely_above": BARELY_ABOVE}
     return answer
 
 
@@ -289,8 +293,10 @@ def _deletion(
         attribution.residue_scores()[0],
         baseline=0.0,
         random_orders=options["random_orders"],
-        steps=options["steps"],
+        steps=min(options["steps"], len(subject.sequence) + 1),
         batch_size=4 * explain_batch_size(subject.target),
+        progress=lambda fraction: progress(0.2 + 0.8 * fraction),
+        cancelled=cancel.is_set,
     )
     return {"value": attribution.value, "baseline": "all-zero features", **result.to_json()}
 
