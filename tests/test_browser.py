@@ -7,6 +7,7 @@ Pixels are read from screenshots, so an empty canvas fails the test; any request
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -229,6 +230,22 @@ def open_example_job(page: Page, server: str, model: str | None = None) -> None:
     page.wait_for_selector(READY, timeout=60_000)
 
 
+ExampleJob = tuple[Page, list[str]]
+
+
+@pytest.fixture
+def example_job(server: str, guarded_page: tuple[Page, OffsiteGuard, list[str]]) -> ExampleJob:
+    """The page of the first example's prediction (default model), and its console errors."""
+    page, _, errors = guarded_page
+    open_example_job(page, server)
+    return page, errors
+
+
+def goto_target(page: Page, target: str) -> None:
+    """Reload the job's page with only `target` in the URL."""
+    page.goto(f"{page.url.split('?')[0]}?target={target}")
+
+
 def click_map_cell(page: Page, testid: str, x: float, y: float) -> None:
     heatmap = page.get_by_test_id(testid)
     heatmap.scroll_into_view_if_needed()
@@ -250,11 +267,8 @@ def not_a_refusal(message: str) -> bool:
     return "status of 400" not in message
 
 
-def test_explorer_attributes_to_a_layer_and_reload(
-    server: str, guarded_page: tuple[Page, OffsiteGuard, list[str]]
-) -> None:
-    page, _, errors = guarded_page
-    open_example_job(page, server)
+def test_explorer_attributes_to_a_layer_and_reload(example_job: ExampleJob) -> None:
+    page, errors = example_job
     choice = page.get_by_test_id("attribute-to")
     choice.scroll_into_view_if_needed()
     expect(choice).to_have_value("")
@@ -296,18 +310,11 @@ def test_explorer_attributes_to_a_layer_and_reload(
     expect(page.get_by_test_id("state-gradient")).to_contain_text(
         "does not depend on the input of layer trunk2d.3.conv1"
     )
-
-    page.get_by_test_id("method-occlusion").check()
-    page.get_by_test_id("explain").click()
-    expect(page.get_by_test_id("explain-error")).to_contain_text("model input only")
     assert list(filter(not_a_refusal, errors)) == []
 
 
-def test_influence_overview_opens_a_row_in_the_explorer(
-    server: str, guarded_page: tuple[Page, OffsiteGuard, list[str]]
-) -> None:
-    page, _, errors = guarded_page
-    open_example_job(page, server)
+def test_influence_overview_opens_a_row_in_the_explorer(example_job: ExampleJob) -> None:
+    page, errors = example_job
     overview = page.get_by_test_id("overview")
     overview.scroll_into_view_if_needed()
     page.get_by_test_id("overview-head").select_option("ss3")
@@ -381,3 +388,144 @@ def test_seed2018_state_pair_grid(
     expect(title).to_contain_text("R_i × N_j")
     expect(page.get_by_test_id("pair-whole-gradient")).to_be_checked()
     assert errors == []
+
+
+def test_layer_choice_disables_methods_that_cannot_attribute_to_it(example_job: ExampleJob) -> None:
+    page, errors = example_job
+    page.get_by_test_id("method-occlusion").check()
+    choice = page.get_by_test_id("attribute-to")
+    choice.scroll_into_view_if_needed()
+    choice.select_option("trunk1d.3.conv1")
+    for method in ("occlusion", "mutagenesis"):
+        expect(page.get_by_test_id(f"method-{method}")).to_be_disabled()
+        expect(page.get_by_test_id(f"method-reason-{method}")).to_be_visible()
+    expect(page.get_by_test_id("method-gradient")).to_be_enabled()
+    expect(page.get_by_test_id("method-reason-gradient")).to_be_hidden()
+
+    # Without a target nothing is explained yet, so occlusion does not run for the model input.
+    choice.select_option("")
+    expect(page.get_by_test_id("method-occlusion")).to_be_enabled()
+    expect(page.get_by_test_id("method-occlusion")).to_be_checked()
+
+    choice.select_option("trunk1d.3.conv1")
+    click_map_cell(page, "map-dist_cb_cb", 0.25, 0.7)
+    wait_ready(page, "gradient", "panel-map-gradient")
+    expect(page.get_by_test_id("panel-occlusion")).to_have_count(0)
+    assert "occlusion" in page.url, "the checked method stays in the URL for the model input"
+    assert errors == []
+
+
+def test_click_a_residue_of_the_ss3_track(example_job: ExampleJob) -> None:
+    page, errors = example_job
+    tracks = page.get_by_test_id("tracks")
+    tracks.scroll_into_view_if_needed()
+    rows = json.loads(tracks.get_attribute("data-rows") or "[]")
+    columns = json.loads(tracks.get_attribute("data-columns") or "{}")
+    ss3 = next(row for row in rows if row["head"] == "ss3")
+    box = tracks.bounding_box()
+    assert box is not None
+    k = 20
+    cell = (box["width"] - columns["left"] - columns["right"]) / columns["count"]
+    x = box["x"] + columns["left"] + (k + 0.5) * cell
+    page.mouse.click(x, box["y"] + ss3["top"] + ss3["height"] / 2)
+
+    page.wait_for_url(re.compile(rf"target=ss3:[A-Z]:{k + 1}(&|$)"))
+    expect(page.get_by_test_id("target-description")).to_contain_text(f"{k + 1}")
+    for method in ("gradient", "deconvnet", "guided_backprop"):
+        wait_ready(page, method, f"panel-map-{method}")
+        check_drawn(page, f"panel-map-{method}")
+    assert errors == []
+
+
+def run_analysis(page: Page, name: str, options: dict[str, str | list[str]]) -> None:
+    """Choose analysis `name` in the explorer, set `options` (lists: the boxes to check), run it."""
+    section = page.get_by_test_id("analyses")
+    section.scroll_into_view_if_needed()
+    page.get_by_test_id("analysis-choice").select_option(name)
+    for option, value in options.items():
+        if isinstance(value, list):
+            boxes = section.locator(f"[data-testid='analysis-option-{option}'] input")
+            for k in range(boxes.count()):
+                boxes.nth(k).set_checked(boxes.nth(k).get_attribute("value") in value)
+        else:
+            field = page.get_by_test_id(f"analysis-option-{option}")
+            if field.evaluate("element => element.tagName") == "SELECT":
+                field.select_option(value)
+            else:
+                field.fill(value)
+    page.get_by_test_id("analysis-run").click()
+
+
+def download(page: Page, testid: str) -> object:
+    with page.expect_download() as info:
+        page.get_by_test_id(testid).click()
+    item = info.value
+    return parse_download(Path(item.path()).read_bytes(), item.suggested_filename)
+
+
+VERDICTS = ("depends on the weights", "partly", "barely changes")
+
+
+def test_randomization_analysis_verdicts_exports_and_reload(example_job: ExampleJob) -> None:
+    page, errors = example_job
+    goto_target(page, "ss3:H:12")
+    expect(page.get_by_test_id("analysis-run")).to_be_enabled()
+    run_analysis(page, "randomization", {"methods": ["gradient", "guided_backprop"]})
+
+    card = "[data-testid='analysis-card-randomization']"
+    page.wait_for_selector(f"{card}[data-state='ready']", timeout=60_000)
+    check_drawn(page, "analysis-chart-randomization")
+    for method in ("gradient", "guided_backprop"):
+        verdict = page.get_by_test_id(f"analysis-verdict-{method}")
+        assert any(phrase in verdict.inner_text() for phrase in VERDICTS)
+        wait_ready(page, method)
+        badge = page.get_by_test_id(f"panel-verdict-{method}")
+        assert badge.get_attribute("data-verdict") == verdict.get_attribute("data-verdict")
+    expect(page.get_by_test_id("analysis-verdict-deconvnet")).to_have_count(0)
+    assert "analysis=randomization" in page.url
+    assert "aoptions=methods:gradient+guided_backprop" in page.url
+
+    download(page, "analysis-export-randomization-png")
+    document = download(page, "analysis-export-randomization-json")
+    assert isinstance(document, dict)
+    assert set(document["verdicts"]) == {"gradient", "guided_backprop"}  # type: ignore[index]
+
+    analysed_url = page.url
+    page.reload()
+    page.wait_for_selector(f"{card}[data-state='ready']", timeout=30_000)
+    assert page.url == analysed_url
+    expect(page.get_by_test_id("analysis-option-methods-deconvnet")).not_to_be_checked()
+    check_drawn(page, "analysis-chart-randomization")
+    assert errors == []
+
+
+def test_cancel_a_long_analysis(example_job: ExampleJob) -> None:
+    page, errors = example_job
+    goto_target(page, "contact:8,40")
+    # Every predicted pair is one more map; the task checks for a cancel between them.
+    run_analysis(page, "aa_patterns", {"methods": ["gradient", "guided_backprop"], "pairs": "256"})
+    card = page.get_by_test_id("analysis-card-aa_patterns")
+    expect(card).to_have_attribute("data-state", "running")
+    expect(page.get_by_test_id("analysis-state-aa_patterns")).to_contain_text(
+        re.compile(r"Running · \d+ %"), timeout=30_000
+    )
+    page.get_by_test_id("analysis-cancel").click()
+    expect(card).to_have_attribute("data-state", "cancelled", timeout=30_000)
+    expect(page.get_by_test_id("analysis-cancel")).to_have_count(0)
+    assert "analysis=" not in page.url, "a reload would start the cancelled analysis again"
+    assert errors == []
+
+
+def test_analysis_option_out_of_range_shows_the_server_message(example_job: ExampleJob) -> None:
+    page, errors = example_job
+    analyses = page.get_by_test_id("analyses")
+    analyses.scroll_into_view_if_needed()
+    expect(page.get_by_test_id("analyses-hint")).to_contain_text("Pick a target first")
+    expect(page.get_by_test_id("analysis-run")).to_be_disabled()
+
+    goto_target(page, "ss3:E:30")
+    run_analysis(page, "deletion", {"steps": "1000"})
+    expect(page.get_by_test_id("analysis-error")).to_contain_text("steps = 1000 is outside")
+    expect(page.get_by_test_id("analysis-card-deletion")).to_have_count(0)
+    assert "analysis=" not in page.url
+    assert list(filter(not_a_refusal, errors)) == []

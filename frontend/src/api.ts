@@ -47,6 +47,8 @@ export interface MethodInfo {
   summary: string;
   /** False when the method is only an approximation for this model's architecture. */
   exact: boolean;
+  /** Whether it can attribute to a layer's input (`wrt`); occlusion and mutagenesis cannot. */
+  layers: boolean;
   options: Record<string, MethodOption>;
 }
 
@@ -57,6 +59,8 @@ export interface ModelInfo {
   spec: ModelSpec;
   /** Explanation methods this model offers; absent from servers without explanations. */
   methods?: MethodInfo[];
+  /** The methods the influence overview runs (all L targets in one pass). */
+  overview_methods?: string[];
 }
 
 export interface Example {
@@ -122,6 +126,11 @@ export class ApiError extends Error {
     super(detail);
     this.name = "ApiError";
   }
+}
+
+/** What went wrong, in words for the page: the server's message, or the error's. */
+export function failureText(failure: unknown): string {
+  return failure instanceof ApiError ? failure.detail : failure instanceof Error ? failure.message : String(failure);
 }
 
 /** Reads `{"detail": ...}` from an error response, falling back to the status line for non-JSON bodies. */

@@ -7,9 +7,9 @@
  */
 
 import type { AttributionScale } from "./attributionScale";
-import { MISSING_RGB } from "./colormaps";
+import { LABEL_FONT, cellImage } from "./figureCanvas";
 import type { FocusHub } from "./focus";
-import { Columns, LABEL_FONT, ResidueCanvas, drawRuler, type ColumnLayout } from "./residueCanvas";
+import { Columns, ResidueCanvas, drawRuler, type ColumnLayout } from "./residueCanvas";
 
 export interface MapRow {
   /** Short label drawn beside the row, e.g. "A". */
@@ -197,36 +197,21 @@ export class AttributionMap {
   private buildImage(width: number, scale: AttributionScale): HTMLCanvasElement {
     const { rows, values } = this.options;
     const count = this.options.columns.count;
-    const canvas = document.createElement("canvas");
-    canvas.width = width;
-    canvas.height = rows.length;
-    const context = canvas.getContext("2d")!;
-    const image = context.createImageData(width, rows.length);
-    const rgba = image.data;
-    const lut = scale.lut;
-    for (let r = 0; r < rows.length; r++) {
+    return cellImage(width, rows.length, scale, (r, x) => {
       const offset = r * count;
-      for (let x = 0; x < width; x++) {
-        const start = Math.floor((x * count) / width);
-        const end = Math.max(start + 1, Math.floor(((x + 1) * count) / width));
-        let value = Number.NaN;
-        let largest = -1;
-        for (let c = start; c < end; c++) {
-          const v = values[offset + c]!;
-          if (Math.abs(v) > largest) {
-            largest = Math.abs(v);
-            value = v;
-          }
+      const start = Math.floor((x * count) / width);
+      const end = Math.max(start + 1, Math.floor(((x + 1) * count) / width));
+      let value = Number.NaN;
+      let largest = -1;
+      for (let c = start; c < end; c++) {
+        const v = values[offset + c]!;
+        if (Math.abs(v) > largest) {
+          largest = Math.abs(v);
+          value = v;
         }
-        const k = scale.index(value);
-        const p = 4 * (r * width + x);
-        if (k < 0) rgba.set(MISSING_RGB, p);
-        else rgba.set(lut.subarray(3 * k, 3 * k + 3), p);
-        rgba[p + 3] = 255;
       }
-    }
-    context.putImageData(image, 0, 0);
-    return canvas;
+      return value;
+    });
   }
 
   private describeAt(i: number, y: number, column: number): string | null {

@@ -6,7 +6,8 @@
 
 import { formatAttribution } from "./attributionScale";
 import type { FocusHub } from "./focus";
-import { Columns, LABEL_FONT, ResidueCanvas, type ColumnLayout } from "./residueCanvas";
+import { LABEL_FONT } from "./figureCanvas";
+import { Columns, ResidueCanvas, type ColumnLayout } from "./residueCanvas";
 
 export interface AttributionTrackOptions {
   testId: string;

@@ -124,8 +124,6 @@ export const pollTask = (task: TaskStatus): Promise<TaskStatus> =>
 
 export const cancelTask = (task: TaskStatus): Promise<TaskStatus> => requestJson(task.cancel, { method: "DELETE" });
 
-export const fetchResult = (url: string): Promise<ExplanationResult> => requestJson(url);
-
 /** Row i: the head (class) at residue i attributed to every input residue k (signed sum over its features). */
 export interface Overview {
   head: string;

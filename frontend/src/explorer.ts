@@ -3,23 +3,26 @@
  * overview or an internal unit), pick methods and what to attribute to (the model input or a
  * layer's input), and see one panel per method side by side, each drawn the moment its result
  * arrives. The target is marked in every figure through the shared FocusHub; the whole state lives
- * in the URL, so a reload asks again and the server answers from its cache.
+ * in the URL, so a reload asks again and the server answers from its cache. Below the panels, the
+ * analyses of the target (analyses.ts) test its maps; the randomization verdict of a method is
+ * shown in its panel's header.
  */
 
-import { ApiError, type JobStatus, type ModelInfo } from "./api";
+import { failureText, type JobStatus, type ModelInfo } from "./api";
+import { Analyses } from "./analyses";
 import { AttributeTo } from "./attributeTo";
 import { AttributionScale, percentile, pooledPercentile, sortedMagnitudes, type ColourSettings } from "./attributionScale";
 import { ColourControls } from "./colourControls";
 import { h } from "./dom";
-import type { ExplainRequest, TaskStatus } from "./explainApi";
+import { requestExplanation, type ExplainAnswer, type ExplainRequest, type ExplanationResult, type TaskStatus } from "./explainApi";
 import { describeTarget, isUnitTarget, targetFocus, type ExplainTarget, type OutputTarget } from "./explainTarget";
-import { ExplanationRun } from "./explanationRun";
 import { readExplorerState, writeExplorerState, type StatePair } from "./explorerState";
 import type { FocusHub } from "./focus";
 import { DEFAULT_METHODS, MethodChooser } from "./methodChooser";
 import { MethodPanel, methodTitle, type ScaleKind } from "./methodPanel";
-import { InfluenceOverview, overviewMethods } from "./overview";
+import { InfluenceOverview } from "./overview";
 import { headLabel } from "./results";
+import { TaskRun } from "./taskRun";
 import type { ResiduePick } from "./tracks";
 import { UnitPicker } from "./unitPicker";
 
@@ -29,6 +32,8 @@ export interface ResidueAttribution {
   label: string;
   values: Float32Array | null;
 }
+
+type ExplanationRun = TaskRun<ExplainAnswer, ExplanationResult>;
 
 /** What a request's errors are shown beside: the Explain button or the unit picker. */
 type Origin = "explain" | "unit";
@@ -47,10 +52,6 @@ const INTRO =
   "Which inputs drive a prediction? Click a cell of a distance or contact map, a residue in the SS3, SS8 or RSA tracks (the class under the pointer is explained) or a row of the influence overview, or pick an internal unit below. Each method's attribution to every input feature at every residue (or, under “Attribute to”, to the input of a layer) appears in its own panel; the target is marked in green everywhere.";
 
 const NO_TARGET = "Pick a target first: click a cell of a distance or contact map, a residue in an SS3, SS8 or RSA track, or choose an internal unit.";
-
-function describeFailure(failure: unknown): string {
-  return failure instanceof ApiError ? failure.detail : failure instanceof Error ? failure.message : String(failure);
-}
 
 export class Explorer {
   readonly element: HTMLElement;
@@ -74,6 +75,9 @@ export class Explorer {
   private readonly unitPicker: UnitPicker | null;
   private readonly attributeTo: AttributeTo | null;
   private readonly overview: InfluenceOverview | null;
+  private readonly analyses: Analyses;
+  /** The randomization verdicts of the current target's maps, shown in the panels' headers. */
+  private verdicts: Record<string, string> | null = null;
   private readonly details: HTMLDetailsElement;
   private readonly description = h("span", { class: "explorer__description", "data-testid": "target-description" });
   private readonly runStatus = h("span", { class: "explorer__run-status", role: "status" });
@@ -101,6 +105,7 @@ export class Explorer {
     this.attributeTo =
       layers.length > 0 ? new AttributeTo(layers, model?.spec.input?.features?.length ?? null, state.wrt, (wrt) => this.setWrt(wrt)) : null;
     this.wrt = this.attributeTo?.value ?? null;
+    this.chooser.setLayer(this.wrt);
     // A layer this model does not have (a hand-edited or stale URL) leaves the model input.
     if (state.wrt !== this.wrt) writeExplorerState({ wrt: this.wrt });
     this.wholePairMap = state.wholePairMap;
@@ -110,7 +115,8 @@ export class Explorer {
         ? new UnitPicker(layers, job.length, state.target && isUnitTarget(state.target) ? state.target : null, () => this.explainUnit())
         : null;
     const residueHeads = (model?.spec.heads ?? []).filter((head) => head.kind === "per-residue");
-    const singlePass = overviewMethods(methods);
+    // The server names the methods that compute all L rows in one pass.
+    const singlePass = (model?.overview_methods ?? []).flatMap((name) => methods.filter((method) => method.name === name));
     this.overview =
       residueHeads.length > 0 && singlePass.length > 0
         ? new InfluenceOverview({
@@ -125,6 +131,16 @@ export class Explorer {
             onPickRow: (choice, i) => this.pick(choice.class === null ? { head: choice.head, i } : { head: choice.head, i, class: choice.class }),
           })
         : null;
+    this.analyses = new Analyses({
+      jobId: job.id,
+      target: this.target,
+      initial: state.analysis,
+      onChoice: (analysis) => writeExplorerState({ analysis }),
+      onVerdicts: (verdicts) => {
+        this.verdicts = verdicts;
+        for (const panel of this.panels) panel.setVerdict(verdicts?.[panel.method.name] ?? null);
+      },
+    });
     const colourControls = new ColourControls(this.colours, (colours) => {
       this.colours = colours;
       writeExplorerState({ colours });
@@ -143,6 +159,7 @@ export class Explorer {
       if (!this.details.open) return;
       this.explainCurrentTarget();
       this.overview?.showInitial();
+      this.analyses.showInitial();
     });
     this.element = this.details;
     this.showTarget();
@@ -151,6 +168,7 @@ export class Explorer {
     if (state.open) {
       this.explainCurrentTarget();
       this.overview?.showInitial();
+      this.analyses.showInitial();
     }
   }
 
@@ -213,6 +231,7 @@ export class Explorer {
       ),
       this.overview?.element,
       this.panelRow,
+      this.analyses.element,
     );
   }
 
@@ -230,6 +249,7 @@ export class Explorer {
   /** A new choice of what to attribute to: the current target is explained again. */
   private setWrt(wrt: string | null): void {
     this.wrt = wrt;
+    this.chooser.setLayer(wrt);
     writeExplorerState({ wrt });
     this.showTarget();
     if (this.details.open) this.explainCurrentTarget();
@@ -239,6 +259,7 @@ export class Explorer {
     this.target = target;
     writeExplorerState({ target });
     this.showTarget();
+    this.analyses.setTarget(target);
   }
 
   /** Marks the target everywhere and says it in words until the server's description arrives. */
@@ -262,8 +283,11 @@ export class Explorer {
   private explain(origin: Origin): void {
     this.clearError();
     if (!this.target) return this.showError(origin, NO_TARGET);
-    const methods = this.chooser.checked();
-    if (methods.length === 0) return this.showError(origin, "Check at least one method.");
+    const methods = this.chooser.requested();
+    if (methods.length === 0) {
+      const layer = this.wrt !== null && this.chooser.checked().length > 0;
+      return this.showError(origin, layer ? `None of the checked methods can attribute to the input of layer ${this.wrt}; check another.` : "Check at least one method.");
+    }
     const options = this.chooser.options();
     if ("invalid" in options) return this.showError(origin, options.invalid);
     const request: ExplainRequest = { target: this.target, methods, options: options.options, ...(this.wrt === null ? {} : { wrt: this.wrt }) };
@@ -278,7 +302,7 @@ export class Explorer {
     this.cancelButton.hidden = false;
     this.cancelButton.disabled = false;
     this.runStatus.textContent = "Asking the server…";
-    const run = new ExplanationRun(this.job.id, request, {
+    const run: ExplanationRun = new TaskRun(() => requestExplanation(this.job.id, request), {
       answered: (answer) => {
         this.dropReplaced(answer.task);
         this.description.textContent = answer.description;
@@ -288,14 +312,14 @@ export class Explorer {
         this.panelFor(method)?.show(result);
         this.applyColours();
       },
-      resultFailed: (method, failure) => this.panelFor(method)?.setState("failed", null, describeFailure(failure)),
+      resultFailed: (method, failure) => this.panelFor(method)?.setState("failed", null, failureText(failure)),
       failed: (failure) => {
         if (!run.task) this.dropReplaced(null);
         this.cancelButton.hidden = true;
         this.runStatus.textContent = "";
         if (!run.task) this.replacePanels([]);
         for (const panel of this.panels) if (!panel.result) panel.setState("failed", null, "the request was interrupted");
-        this.showError(origin, describeFailure(failure));
+        this.showError(origin, failureText(failure));
       },
       ended: () => {
         this.cancelButton.hidden = true;
@@ -315,7 +339,7 @@ export class Explorer {
       await this.run?.cancel();
     } catch (failure) {
       this.cancelButton.disabled = false;
-      this.showError("explain", `Could not cancel: ${describeFailure(failure)}`);
+      this.showError("explain", `Could not cancel: ${failureText(failure)}`);
     }
   }
 
@@ -355,6 +379,7 @@ export class Explorer {
       },
     };
     this.panels = this.chooser.methods.filter((method) => methods.includes(method.name)).map((method) => new MethodPanel(method, context));
+    for (const panel of this.panels) panel.setVerdict(this.verdicts?.[panel.method.name] ?? null);
     this.panelRow.replaceChildren(...this.panels.map((panel) => panel.element));
     this.showCount();
   }

@@ -6,8 +6,10 @@
  * structure), `wrt` (the layer whose input is attributed to; absent for the model input),
  * `pairmap=whole` when the pair maps show every cell rather than those the target reaches,
  * `statepair` (the state pair "L,V" enlarged beside the grids of a state-pair layer),
- * `overview` (the influence overview shown: "ss3:H:gradient" or "rsa:gradient") and
- * `explorer=closed` when the section is folded.
+ * `overview` (the influence overview shown: "ss3:H:gradient" or "rsa:gradient"), `analysis` (the
+ * analysis last run on the target) with `aoptions` (its options off their defaults,
+ * "methods:gradient+guided_backprop,mode:independent": list items joined by spaces, which the
+ * query writes as "+") and `explorer=closed` when the section is folded.
  */
 
 import { CLIP_RANGE, DEFAULT_COLOURS, GAMMA_RANGE, type ColourSettings } from "./attributionScale";
@@ -29,7 +31,27 @@ export interface ExplorerState {
   /** The state pair (a, b) whose window the state-pair grids enlarge; null for each grid's largest. */
   statePair: StatePair | null;
   overview: OverviewChoice | null;
+  analysis: AnalysisChoice | null;
 }
+
+/** An analysis and its options off their defaults, as text (list items separated by spaces). */
+export interface AnalysisChoice {
+  analysis: string;
+  options: Record<string, string>;
+}
+
+function parseAnalysis(name: string | null, text: string | null): AnalysisChoice | null {
+  if (!name) return null;
+  const options: Record<string, string> = {};
+  for (const item of (text ?? "").split(",")) {
+    const match = /^([^:]+):(.*)$/.exec(item);
+    if (match) options[match[1]!] = match[2]!;
+  }
+  return { analysis: name, options };
+}
+
+const formatAnalysisOptions = (options: Record<string, string>): string | null =>
+  Object.keys(options).length > 0 ? Object.entries(options).map(([name, value]) => `${name}:${value}`).join(",") : null;
 
 export type StatePair = [string, string];
 
@@ -97,6 +119,7 @@ export function readExplorerState(length: number): ExplorerState {
     wholePairMap: params.get("pairmap") === "whole",
     statePair: parseStatePair(params.get("statepair")),
     overview: parseOverview(params.get("overview")),
+    analysis: parseAnalysis(params.get("analysis"), params.get("aoptions")),
   };
 }
 
@@ -118,5 +141,9 @@ export function writeExplorerState(change: Partial<ExplorerState>): void {
   if (change.wholePairMap !== undefined) query.pairmap = change.wholePairMap ? "whole" : null;
   if (change.statePair !== undefined) query.statepair = change.statePair === null ? null : change.statePair.join(",");
   if (change.overview !== undefined) query.overview = change.overview === null ? null : formatOverview(change.overview);
+  if (change.analysis !== undefined) {
+    query.analysis = change.analysis?.analysis ?? null;
+    query.aoptions = change.analysis === null ? null : formatAnalysisOptions(change.analysis.options);
+  }
   writeQuery(query);
 }

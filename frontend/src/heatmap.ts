@@ -5,10 +5,10 @@
  */
 
 import { colorBar, type ColorBarOptions } from "./colorbar";
-import { ColorScale, MISSING_RGB } from "./colormaps";
+import type { ColorScale } from "./colormaps";
 import { h } from "./dom";
+import { CanvasLayers, arrowDown, arrowRight, bindCellInput, cellImage, drawFrame, outlineCell, ringTargets, tickStep } from "./figureCanvas";
 import { TARGET_COLOR, type Focus, type FocusHub } from "./focus";
-import { hideTooltip, showTooltip } from "./tooltip";
 
 export interface HeatmapOptions {
   testId: string;
@@ -30,53 +30,21 @@ export interface HeatmapOptions {
 
 /** Space for residue-number ticks on the top and left edges (and half a label on the right), in CSS pixels. */
 const MARGIN = { left: 38, top: 20, right: 16, bottom: 4 };
-const TICK_STEPS = [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500];
 const MARKER_COLOR = "#e8590c";
-
-/** Smallest "round" residue step whose ticks are at least `minGap` CSS pixels apart. */
-export function tickStep(cellSize: number, minGap = 34): number {
-  return TICK_STEPS.find((step) => step * cellSize >= minGap) ?? 1000;
-}
-
-function buildImage(values: Float32Array, length: number, scale: ColorScale): HTMLCanvasElement {
-  const canvas = document.createElement("canvas");
-  canvas.width = length;
-  canvas.height = length;
-  const context = canvas.getContext("2d")!;
-  const image = context.createImageData(length, length);
-  const pixels = image.data;
-  const lut = scale.lut;
-  for (let cell = 0; cell < values.length; cell++) {
-    const k = scale.index(values[cell]!);
-    const p = 4 * cell;
-    if (k < 0) {
-      pixels[p] = MISSING_RGB[0];
-      pixels[p + 1] = MISSING_RGB[1];
-      pixels[p + 2] = MISSING_RGB[2];
-    } else {
-      pixels[p] = lut[3 * k]!;
-      pixels[p + 1] = lut[3 * k + 1]!;
-      pixels[p + 2] = lut[3 * k + 2]!;
-    }
-    pixels[p + 3] = 255;
-  }
-  context.putImageData(image, 0, 0);
-  return canvas;
-}
+const TICK_FONT = "11px system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif";
 
 export class Heatmap {
   readonly element: HTMLElement;
   private readonly image: HTMLCanvasElement;
-  private readonly plot: HTMLDivElement;
+  private readonly layers: CanvasLayers;
   private readonly base: HTMLCanvasElement;
-  private readonly overlay: HTMLCanvasElement;
-  private width = 0;
   private cell = 0;
   private readonly unsubscribe: () => void;
   private readonly resizeObserver: ResizeObserver;
 
   constructor(private readonly options: HeatmapOptions) {
-    this.image = buildImage(options.values, options.length, options.scale);
+    const { values, length, scale } = options;
+    this.image = cellImage(length, length, scale, (i, j) => values[i * length + j]!);
 
     this.element = document.createElement("figure");
     this.element.className = "heatmap";
@@ -90,24 +58,14 @@ export class Heatmap {
       caption.append(sub);
     }
 
-    this.plot = document.createElement("div");
-    this.plot.className = "heatmap__plot";
-    this.base = document.createElement("canvas");
-    this.base.className = "heatmap__layer";
-    this.base.dataset.testid = options.testId;
-    this.base.tabIndex = 0;
-    this.base.setAttribute("role", "img");
-    this.base.setAttribute(
-      "aria-label",
-      `${options.title}, ${options.length} × ${options.length} residues; arrow keys move the selected cell, Escape clears it`,
-    );
-    // The overlay only paints; the image canvas (the one tests and users address) takes the events.
-    this.overlay = document.createElement("canvas");
-    this.overlay.className = "heatmap__layer heatmap__layer--overlay";
-    this.overlay.setAttribute("aria-hidden", "true");
-    this.plot.append(this.base, this.overlay);
+    this.layers = new CanvasLayers({
+      className: "heatmap__plot",
+      testId: options.testId,
+      label: `${options.title}, ${length} × ${length} residues; arrow keys move the selected cell, Escape clears it`,
+    });
+    this.base = this.layers.base;
 
-    this.element.append(caption, this.plot, colorBar({ scale: options.scale, ...options.colorBar }));
+    this.element.append(caption, this.layers.element, colorBar({ scale, ...options.colorBar }));
     if (options.markers && options.markerLegend) {
       this.element.append(
         h("p", { class: "legend" }, h("span", { class: "legend__marker", style: `border-color: ${MARKER_COLOR}` }), options.markerLegend),
@@ -117,7 +75,7 @@ export class Heatmap {
     this.bindPointer();
     this.unsubscribe = options.focus.subscribe(() => this.drawOverlay());
     this.resizeObserver = new ResizeObserver(() => this.layout());
-    this.resizeObserver.observe(this.plot);
+    this.resizeObserver.observe(this.layers.element);
   }
 
   /** Detaches the map from the shared focus and the page, for maps that get replaced. */
@@ -129,38 +87,20 @@ export class Heatmap {
 
   /** Sizes both layers to the plot's width and redraws them; false while the plot is not laid out. */
   layout(): boolean {
-    const width = this.plot.clientWidth;
+    const width = this.layers.element.clientWidth;
     if (width === 0) return false;
-    if (width === this.width) return true;
-    this.width = width;
+    if (width === this.layers.width) return true;
     const inner = width - MARGIN.left - MARGIN.right;
-    const height = inner + MARGIN.top + MARGIN.bottom;
     this.cell = inner / this.options.length;
-    this.plot.style.height = `${height}px`;
-    const ratio = window.devicePixelRatio || 1;
-    for (const canvas of [this.base, this.overlay]) {
-      canvas.width = Math.round(width * ratio);
-      canvas.height = Math.round(height * ratio);
-      canvas.style.width = `${width}px`;
-      canvas.style.height = `${height}px`;
-    }
+    this.layers.resize(width, inner + MARGIN.top + MARGIN.bottom);
     this.drawBase();
     this.drawOverlay();
     return true;
   }
 
-  private context(canvas: HTMLCanvasElement): CanvasRenderingContext2D {
-    const context = canvas.getContext("2d")!;
-    const ratio = canvas.width / this.width;
-    context.setTransform(ratio, 0, 0, ratio, 0, 0);
-    return context;
-  }
-
   private drawBase(): void {
-    const context = this.context(this.base);
-    const { length } = this.options;
-    const inner = this.cell * length;
-    context.clearRect(0, 0, this.width, inner + MARGIN.top + MARGIN.bottom);
+    const context = this.layers.context(this.base);
+    const inner = this.cell * this.options.length;
     // Crisp blocks when a cell covers at least a device pixel; averaging when the map is shrunk.
     context.imageSmoothingEnabled = this.cell * (window.devicePixelRatio || 1) < 1;
     context.drawImage(this.image, MARGIN.left, MARGIN.top, inner, inner);
@@ -200,36 +140,22 @@ export class Heatmap {
   }
 
   private drawAxes(context: CanvasRenderingContext2D, inner: number): void {
-    context.strokeStyle = "#8a94a3";
-    context.lineWidth = 1;
-    context.strokeRect(MARGIN.left - 0.5, MARGIN.top - 0.5, inner + 1, inner + 1);
-    context.fillStyle = "#4a5361";
-    context.font = "11px system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif";
     const step = tickStep(this.cell);
     const ticks = [1];
     for (let n = step; n <= this.options.length; n += step) if (n !== 1) ticks.push(n);
-    context.beginPath();
-    for (const n of ticks) {
-      const offset = (n - 0.5) * this.cell;
-      context.moveTo(MARGIN.left + offset, MARGIN.top - 4);
-      context.lineTo(MARGIN.left + offset, MARGIN.top);
-      context.moveTo(MARGIN.left - 4, MARGIN.top + offset);
-      context.lineTo(MARGIN.left, MARGIN.top + offset);
-    }
-    context.stroke();
-    context.textAlign = "center";
-    context.textBaseline = "bottom";
-    for (const n of ticks) context.fillText(String(n), MARGIN.left + (n - 0.5) * this.cell, MARGIN.top - 5);
-    context.textAlign = "right";
-    context.textBaseline = "middle";
-    for (const n of ticks) context.fillText(String(n), MARGIN.left - 6, MARGIN.top + (n - 0.5) * this.cell);
+    const at = ticks.map((n): [string, number] => [String(n), (n - 0.5) * this.cell]);
+    drawFrame(context, { left: MARGIN.left, top: MARGIN.top, width: inner, height: inner }, {
+      columns: at.map(([text, offset]) => [text, MARGIN.left + offset]),
+      rows: at.map(([text, offset]) => [text, MARGIN.top + offset]),
+      font: TICK_FONT,
+      tick: 4,
+    });
   }
 
   private drawOverlay(): void {
-    if (this.width === 0) return;
-    const context = this.context(this.overlay);
+    if (this.layers.width === 0) return;
+    const context = this.layers.context(this.layers.overlay);
     const inner = this.cell * this.options.length;
-    context.clearRect(0, 0, this.width, inner + MARGIN.top + MARGIN.bottom);
     const { hover, selection, target } = this.options.focus;
     if (target) this.drawTarget(context, target);
     if (selection) this.drawFocus(context, selection, inner, true);
@@ -243,22 +169,10 @@ export class Heatmap {
     const column = MARGIN.left + ((target.j ?? target.i) + 0.5) * cell;
     context.fillStyle = TARGET_COLOR;
     context.beginPath();
-    context.moveTo(column, MARGIN.top);
-    context.lineTo(column - 5, MARGIN.top - 8);
-    context.lineTo(column + 5, MARGIN.top - 8);
-    context.closePath();
-    context.moveTo(MARGIN.left, row);
-    context.lineTo(MARGIN.left - 8, row - 5);
-    context.lineTo(MARGIN.left - 8, row + 5);
-    context.closePath();
+    arrowDown(context, column, MARGIN.top);
+    arrowRight(context, MARGIN.left, row);
     context.fill();
-    if (target.j === null) return;
-    const radius = Math.max(cell, 8);
-    context.lineWidth = 2.5;
-    context.strokeStyle = TARGET_COLOR;
-    context.beginPath();
-    context.arc(column, row, radius, 0, 2 * Math.PI);
-    context.stroke();
+    if (target.j !== null) ringTargets(context, [[column, row]], Math.max(cell, 8));
   }
 
   /** A crosshair through row i and column j, or, for a single residue, its row and column. */
@@ -276,17 +190,10 @@ export class Heatmap {
     context.lineTo(column, MARGIN.top + inner);
     context.stroke();
     context.setLineDash([]);
-    if (focus.j === null) return;
-    const size = Math.max(cell, 7);
-    context.lineWidth = 2;
-    context.strokeStyle = "#000";
-    context.strokeRect(column - size / 2, row - size / 2, size, size);
-    context.lineWidth = 1;
-    context.strokeStyle = "#fff";
-    context.strokeRect(column - size / 2 - 1.5, row - size / 2 - 1.5, size + 3, size + 3);
+    if (focus.j !== null) outlineCell(context, column, row, Math.max(cell, 7));
   }
 
-  private cellAt(event: MouseEvent): Focus | null {
+  private cellAt(event: MouseEvent): { i: number; j: number } | null {
     const rect = this.base.getBoundingClientRect();
     const j = Math.floor((event.clientX - rect.left - MARGIN.left) / this.cell);
     const i = Math.floor((event.clientY - rect.top - MARGIN.top) / this.cell);
@@ -295,40 +202,17 @@ export class Heatmap {
   }
 
   private bindPointer(): void {
-    const { focus, describe, length } = this.options;
-    this.base.addEventListener("pointermove", (event) => {
-      const cell = this.cellAt(event);
-      focus.setHover(cell);
-      if (cell && cell.j !== null) showTooltip(describe(cell.i, cell.j), event.clientX, event.clientY);
-      else hideTooltip();
-    });
-    this.base.addEventListener("pointerleave", () => {
-      focus.setHover(null);
-      hideTooltip();
-    });
-    this.base.addEventListener("click", (event) => {
-      const cell = this.cellAt(event);
-      if (!cell) return;
-      focus.toggleSelection(cell);
-      this.options.onPick?.({ i: cell.i, j: cell.j ?? cell.i });
-    });
-    this.base.addEventListener("keydown", (event) => {
-      const moves: Record<string, [number, number]> = {
-        ArrowUp: [-1, 0],
-        ArrowDown: [1, 0],
-        ArrowLeft: [0, -1],
-        ArrowRight: [0, 1],
-      };
-      if (event.key === "Escape") {
-        focus.setSelection(null);
-        return;
-      }
-      const move = moves[event.key];
-      if (!move) return;
-      event.preventDefault();
-      const from = focus.selection ?? { i: 0, j: 0 };
-      const clamp = (n: number): number => Math.min(length - 1, Math.max(0, n));
-      focus.setSelection({ i: clamp(from.i + move[0]), j: clamp((from.j ?? from.i) + move[1]) });
+    const { focus, describe, length, onPick } = this.options;
+    const clamp = (n: number): number => Math.min(length - 1, Math.max(0, n));
+    bindCellInput(this.base, {
+      focus,
+      cellAt: (event) => this.cellAt(event),
+      describe: (cell) => describe(cell.i, cell.j),
+      onPick,
+      moved: (from, [di, dj]) => {
+        const start = from ?? { i: 0, j: 0 };
+        return { i: clamp(start.i + di), j: clamp((start.j ?? start.i) + dj) };
+      },
     });
   }
 }

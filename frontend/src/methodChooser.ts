@@ -2,6 +2,8 @@
  * Which methods to run and with which options, built entirely from the model's method list, so
  * that methods and options added on the server appear without a change here. Numbers are checked
  * against the option's range as they are typed, and a wrong one is reported beside its input.
+ * While a layer's input is attributed to, the methods that cannot do that (the server says which)
+ * are disabled with the reason, and left out of the request; they stay checked for the model input.
  */
 
 import type { MethodInfo, MethodOption } from "./api";
@@ -23,11 +25,43 @@ interface OptionInput {
   error: HTMLElement;
 }
 
-const isInteger = (value: number | string): boolean => typeof value === "number" && Number.isInteger(value);
+const isInteger = (value: unknown): boolean => typeof value === "number" && Number.isInteger(value);
+
+/** A setting as the server describes it: a number in a range, or one of some choices. */
+interface OptionSpec {
+  default: unknown;
+  minimum: number | null;
+  maximum: number | null;
+  choices: string[];
+}
+
+/**
+ * The input of one setting (also the analyses'): a select of its choices, or a number field with
+ * its range (whole numbers when the default is one), showing `text` or else the default.
+ */
+export function optionInput(id: string, option: OptionSpec, text: string | undefined): HTMLInputElement | HTMLSelectElement {
+  let input: HTMLInputElement | HTMLSelectElement;
+  if (option.choices.length > 0) {
+    input = h("select", { id, "data-testid": id });
+    input.append(...option.choices.map((choice) => new Option(methodTitle(choice), choice)));
+  } else {
+    input = h("input", {
+      type: "number",
+      id,
+      "data-testid": id,
+      min: option.minimum === null ? undefined : String(option.minimum),
+      max: option.maximum === null ? undefined : String(option.maximum),
+      step: isInteger(option.default) ? "1" : "any",
+    });
+  }
+  input.value = text ?? String(option.default);
+  return input;
+}
 
 export class MethodChooser {
   readonly element: HTMLElement;
   private readonly boxes = new Map<string, HTMLInputElement>();
+  private readonly reasons = new Map<string, HTMLElement>();
   private readonly inputs: OptionInput[] = [];
 
   constructor(
@@ -39,13 +73,28 @@ export class MethodChooser {
     this.element = h("div", { class: "method-chooser" }, ...methods.map((method) => this.methodRow(method, checked, texts)));
   }
 
+  /** The checked methods, those disabled for a layer included (for the URL). */
   checked(): string[] {
     return this.methods.filter((method) => this.boxes.get(method.name)!.checked).map((method) => method.name);
   }
 
-  /** The options of the checked methods, or the first invalid input (focused, its error shown). */
+  /** The checked methods that can run now: what a request asks for. */
+  requested(): string[] {
+    return this.methods.filter((method) => this.boxes.get(method.name)!.checked && !this.boxes.get(method.name)!.disabled).map((method) => method.name);
+  }
+
+  /** Disables the methods that cannot attribute to a layer's input while `wrt` names a layer. */
+  setLayer(wrt: string | null): void {
+    for (const method of this.methods) {
+      const disabled = wrt !== null && !method.layers;
+      this.boxes.get(method.name)!.disabled = disabled;
+      this.reasons.get(method.name)!.hidden = !disabled;
+    }
+  }
+
+  /** The options of the requested methods, or the first invalid input (focused, its error shown). */
   options(): { options: MethodOptions } | { invalid: string } {
-    const checked = new Set(this.checked());
+    const checked = new Set(this.requested());
     const options: MethodOptions = {};
     for (const entry of this.inputs) {
       if (!checked.has(entry.method)) continue;
@@ -72,6 +121,12 @@ export class MethodChooser {
     const id = `method-${method.name}`;
     const box = h("input", { type: "checkbox", id, "data-testid": id, checked: checked.includes(method.name) });
     this.boxes.set(method.name, box);
+    const reason = h(
+      "span",
+      { class: "method-chooser__reason", "data-testid": `method-reason-${method.name}`, hidden: true },
+      "model input only: it cannot attribute to a layer",
+    );
+    this.reasons.set(method.name, reason);
     const options = h(
       "div",
       { class: "method-chooser__options" },
@@ -91,6 +146,7 @@ export class MethodChooser {
         box,
         h("label", { for: id, title: method.summary }, methodTitle(method.name)),
         !method.exact && h("span", { class: "badge badge--approximate" }, "approximate for this model"),
+        reason,
       ),
       h("p", { class: "method-chooser__summary" }, method.summary),
       Object.keys(method.options).length > 0 && options,
@@ -99,22 +155,7 @@ export class MethodChooser {
 
   private optionField(method: string, name: string, option: MethodOption, text: string | undefined): HTMLElement {
     const id = `option-${method}-${name}`;
-    let input: HTMLInputElement | HTMLSelectElement;
-    if (option.choices.length > 0) {
-      input = h("select", { id, "data-testid": id });
-      input.append(...option.choices.map((choice) => new Option(methodTitle(choice), choice)));
-    } else {
-      input = h("input", {
-        type: "number",
-        id,
-        "data-testid": id,
-        min: option.minimum === null ? undefined : String(option.minimum),
-        max: option.maximum === null ? undefined : String(option.maximum),
-        step: isInteger(option.default) ? "1" : "any",
-      });
-    }
-    input.value = String(option.default);
-    if (text !== undefined) input.value = text;
+    const input = optionInput(id, option, text);
     const error = h("span", { class: "field-error", role: "alert" });
     const entry: OptionInput = { method, name, option, input, error };
     this.inputs.push(entry);

@@ -22,6 +22,7 @@ import { SquareMap, isWhole, nonZeroWindow, rangeText, wholeWindow, type CellWin
 import { StateGridView } from "./stateGrid";
 import { topResidueTable } from "./topResidues";
 import { residueName } from "./values";
+import { verdictBadge } from "./verdicts";
 
 /**
  * What a figure's colours measure. Each kind has its own colour scale (pooled over the panels when
@@ -117,6 +118,7 @@ export class MethodPanel {
   private readonly status: HTMLElement;
   private readonly body: HTMLElement;
   private readonly badge = h("span", { class: "method-panel__badge" });
+  private readonly verdict = h("span", { class: "method-panel__badge" });
   private readonly parts: ScalePart[] = [];
   private pairView: PairView | null = null;
   private grid: StateGridView | null = null;
@@ -136,6 +138,7 @@ export class MethodPanel {
         { class: "method-panel__header" },
         h("h3", { class: "method-panel__title", title: method.summary }, methodTitle(method.name)),
         this.badge,
+        this.verdict,
       ),
       h("p", { class: "method-panel__summary", title: method.summary }, method.summary),
       this.status,
@@ -259,6 +262,11 @@ export class MethodPanel {
     for (const figure of part.figures) figure.layout();
     this.track.layout();
     this.markReady();
+  }
+
+  /** The randomization test's verdict on this method's map of the target, or none. */
+  setVerdict(verdict: string | null): void {
+    this.verdict.replaceChildren(verdict === null ? "" : verdictBadge(`randomization: ${verdict}`, verdict, `panel-verdict-${this.method.name}`));
   }
 
   /** Shows the whole pair map, or only the cells the target reaches. */

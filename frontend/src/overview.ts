@@ -5,7 +5,7 @@
  * outputs along the whole chain; clicking row i explains that output in the panels below.
  */
 
-import { ApiError, type HeadSpec, type MethodInfo } from "./api";
+import { failureText, type HeadSpec, type MethodInfo } from "./api";
 import { AttributionScale, formatAttribution, percentile, sortedMagnitudes, type ColourSettings } from "./attributionScale";
 import { colorBar } from "./colorbar";
 import { h } from "./dom";
@@ -34,17 +34,6 @@ export interface OverviewOptions {
 
 const INTRO =
   "How every output residue depends on every input residue: row i is the chosen output at residue i, column k its attribution to residue k (summed over k's input features), all rows computed together. Click a row to explain that output below.";
-
-/**
- * Methods the overview can run for all L targets together: those computed in one backward pass,
- * which are the ones without settings (integrated gradients, SmoothGrad, occlusion and mutagenesis
- * take steps, samples or windows).
- */
-export const overviewMethods = (methods: MethodInfo[]): MethodInfo[] => methods.filter((method) => Object.keys(method.options).length === 0);
-
-function describeFailure(failure: unknown): string {
-  return failure instanceof ApiError ? failure.detail : failure instanceof Error ? failure.message : String(failure);
-}
 
 export class InfluenceOverview {
   readonly element: HTMLElement;
@@ -154,7 +143,7 @@ export class InfluenceOverview {
     } catch (failure) {
       if (asked !== this.asked) return;
       this.status.textContent = "";
-      this.error.textContent = `The overview could not be computed: ${describeFailure(failure)}`;
+      this.error.textContent = `The overview could not be computed: ${failureText(failure)}`;
       this.errorSlot.append(this.error);
     } finally {
       if (asked === this.asked) this.run.disabled = false;

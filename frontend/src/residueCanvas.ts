@@ -5,8 +5,8 @@
  * pointer and keyboard input feeding the shared focus. What is drawn underneath is up to `paint`.
  */
 
+import { AXIS_COLOR, AXIS_TEXT_COLOR, CanvasLayers, LABEL_FONT, arrowDown, markColumn, tickStep } from "./figureCanvas";
 import { TARGET_COLOR, residueStep, type Focus, type FocusHub } from "./focus";
-import { tickStep } from "./heatmap";
 import { hideTooltip, showTooltip } from "./tooltip";
 
 /** Row labels on the left, a little air on the right, in CSS pixels. */
@@ -67,14 +67,12 @@ export interface ResidueCanvasOptions {
   describe: (i: number, y: number, column: number) => string | null;
 }
 
-export const LABEL_FONT = "10px system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif";
-
 /** Residue numbers along the top, `height` CSS pixels tall, spaced to stay legible. */
 export function drawRuler(context: CanvasRenderingContext2D, layout: ColumnLayout, height: number): void {
   const step = tickStep(layout.cell, 36);
   context.font = LABEL_FONT;
-  context.fillStyle = "#4a5361";
-  context.strokeStyle = "#8a94a3";
+  context.fillStyle = AXIS_TEXT_COLOR;
+  context.strokeStyle = AXIS_COLOR;
   context.lineWidth = 1;
   context.textAlign = "center";
   context.textBaseline = "top";
@@ -93,8 +91,8 @@ export function drawRuler(context: CanvasRenderingContext2D, layout: ColumnLayou
 
 export class ResidueCanvas {
   readonly element: HTMLDivElement;
+  private readonly layers: CanvasLayers;
   private readonly base: HTMLCanvasElement;
-  private readonly overlay: HTMLCanvasElement;
   private layoutNow: ColumnLayout | null = null;
   private readonly unsubscribe: () => void;
   private readonly resizeObserver: ResizeObserver;
@@ -103,19 +101,14 @@ export class ResidueCanvas {
     private readonly options: ResidueCanvasOptions,
     private readonly onDrawn: () => void,
   ) {
-    this.element = document.createElement("div");
-    this.element.className = "residue-canvas";
+    this.layers = new CanvasLayers({
+      className: "residue-canvas",
+      testId: options.testId,
+      label: `${options.label}; arrow keys move the selected residue`,
+    });
+    this.element = this.layers.element;
     this.element.style.height = `${options.height}px`;
-    this.base = document.createElement("canvas");
-    this.base.className = "heatmap__layer";
-    this.base.dataset.testid = options.testId;
-    this.base.tabIndex = 0;
-    this.base.setAttribute("role", "img");
-    this.base.setAttribute("aria-label", `${options.label}; arrow keys move the selected residue`);
-    this.overlay = document.createElement("canvas");
-    this.overlay.className = "heatmap__layer heatmap__layer--overlay";
-    this.overlay.setAttribute("aria-hidden", "true");
-    this.element.append(this.base, this.overlay);
+    this.base = this.layers.base;
     this.bindPointer();
     this.unsubscribe = options.focus.subscribe(() => this.drawOverlay());
     this.resizeObserver = new ResizeObserver(() => this.layout());
@@ -132,14 +125,9 @@ export class ResidueCanvas {
     if (width === 0) return false;
     if (width === this.layoutNow?.width) return true;
     const { height, columns } = this.options;
+    this.layers.resize(width, height);
     const ratio = window.devicePixelRatio || 1;
     this.layoutNow = { width, height, left: LEFT, cell: (width - LEFT - RIGHT) / columns.count, columns, ratio };
-    for (const canvas of [this.base, this.overlay]) {
-      canvas.width = Math.round(width * ratio);
-      canvas.height = Math.round(height * ratio);
-      canvas.style.width = `${width}px`;
-      canvas.style.height = `${height}px`;
-    }
     this.repaint();
     this.drawOverlay();
     this.onDrawn();
@@ -150,9 +138,7 @@ export class ResidueCanvas {
   repaint(): void {
     const layout = this.layoutNow;
     if (!layout) return;
-    const context = this.context(this.base);
-    context.clearRect(0, 0, layout.width, layout.height);
-    this.options.paint(context, layout);
+    this.options.paint(this.layers.context(this.base), layout);
   }
 
   dispose(): void {
@@ -160,18 +146,10 @@ export class ResidueCanvas {
     this.resizeObserver.disconnect();
   }
 
-  private context(canvas: HTMLCanvasElement): CanvasRenderingContext2D {
-    const context = canvas.getContext("2d")!;
-    const ratio = this.layoutNow!.ratio;
-    context.setTransform(ratio, 0, 0, ratio, 0, 0);
-    return context;
-  }
-
   private drawOverlay(): void {
     const layout = this.layoutNow;
     if (!layout) return;
-    const context = this.context(this.overlay);
-    context.clearRect(0, 0, layout.width, layout.height);
+    const context = this.layers.context(this.layers.overlay);
     const { hover, selection, target } = this.options.focus;
     if (target) this.markColumns(context, layout, target, "target");
     if (selection) this.markColumns(context, layout, selection, "pinned");
@@ -190,14 +168,7 @@ export class ResidueCanvas {
         this.markTarget(context, layout, center, width);
         continue;
       }
-      const pinned = kind === "pinned";
-      context.fillStyle = pinned ? "rgba(0, 0, 0, 0.08)" : "rgba(29, 78, 137, 0.15)";
-      context.fillRect(x, top, width, layout.height - top);
-      context.lineWidth = 1;
-      context.strokeStyle = pinned ? "rgba(0, 0, 0, 0.6)" : "#1d4e89";
-      context.setLineDash(pinned ? [4, 3] : []);
-      context.strokeRect(x - 0.5, top + 0.5, width + 1, layout.height - top - 1);
-      context.setLineDash([]);
+      markColumn(context, { x, width, top, height: layout.height - top }, kind === "pinned", "rgba(29, 78, 137, 0.15)");
     }
   }
 
@@ -215,10 +186,7 @@ export class ResidueCanvas {
       return;
     }
     context.beginPath();
-    context.moveTo(center, top);
-    context.lineTo(center - 5, top - 8);
-    context.lineTo(center + 5, top - 8);
-    context.closePath();
+    arrowDown(context, center, top);
     context.fill();
   }
 

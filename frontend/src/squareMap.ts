@@ -8,11 +8,8 @@
  */
 
 import type { AttributionScale } from "./attributionScale";
-import { MISSING_RGB } from "./colormaps";
+import { CanvasLayers, LABEL_FONT, arrowDown, arrowRight, bindCellInput, cellImage, drawFrame, outlineCell, ringTargets, tickStep } from "./figureCanvas";
 import { TARGET_COLOR, type Focus, type FocusHub } from "./focus";
-import { tickStep } from "./heatmap";
-import { LABEL_FONT } from "./residueCanvas";
-import { hideTooltip, showTooltip } from "./tooltip";
 
 /** Half-open, 0-based ranges of the rows and columns shown. */
 export interface CellWindow {
@@ -80,12 +77,10 @@ function ticks(start: number, end: number, step: number): number[] {
 
 export class SquareMap {
   readonly element: HTMLDivElement;
-  private readonly base: HTMLCanvasElement;
-  private readonly overlay: HTMLCanvasElement;
+  private readonly layers: CanvasLayers;
   private window: CellWindow;
   private scale: AttributionScale | null = null;
   private image: HTMLCanvasElement | null = null;
-  private width = 0;
   private cell = 0;
   private painted = false;
   private readonly unsubscribe: () => void;
@@ -93,18 +88,12 @@ export class SquareMap {
 
   constructor(private readonly options: SquareMapOptions) {
     this.window = options.window ?? wholeWindow(options.length);
-    this.element = document.createElement("div");
-    this.element.className = "heatmap__plot square-map";
-    this.base = document.createElement("canvas");
-    this.base.className = "heatmap__layer";
-    this.base.dataset.testid = options.testId;
-    this.base.tabIndex = 0;
-    this.base.setAttribute("role", "img");
-    this.base.setAttribute("aria-label", `${options.label}; arrow keys move the selected cell, Escape clears it`);
-    this.overlay = document.createElement("canvas");
-    this.overlay.className = "heatmap__layer heatmap__layer--overlay";
-    this.overlay.setAttribute("aria-hidden", "true");
-    this.element.append(this.base, this.overlay);
+    this.layers = new CanvasLayers({
+      className: "heatmap__plot square-map",
+      testId: options.testId,
+      label: `${options.label}; arrow keys move the selected cell, Escape clears it`,
+    });
+    this.element = this.layers.element;
     this.bindPointer();
     this.unsubscribe = options.focus.subscribe(() => this.drawOverlay());
     this.resizeObserver = new ResizeObserver(() => this.layout());
@@ -126,7 +115,7 @@ export class SquareMap {
   setWindow(window: CellWindow): void {
     this.window = window;
     this.image = null;
-    this.width = 0;
+    this.layers.width = 0;
     this.layout();
   }
 
@@ -134,19 +123,10 @@ export class SquareMap {
   layout(): boolean {
     const width = this.element.clientWidth;
     if (width === 0) return false;
-    if (width === this.width) return true;
-    this.width = width;
+    if (width === this.layers.width) return true;
     const { rows, cols } = this.counts();
     this.cell = (width - MARGIN.left - MARGIN.right) / Math.max(rows, cols);
-    const height = MARGIN.top + rows * this.cell + MARGIN.bottom;
-    this.element.style.height = `${height}px`;
-    const ratio = window.devicePixelRatio || 1;
-    for (const canvas of [this.base, this.overlay]) {
-      canvas.width = Math.round(width * ratio);
-      canvas.height = Math.round(height * ratio);
-      canvas.style.width = `${width}px`;
-      canvas.style.height = `${height}px`;
-    }
+    this.layers.resize(width, MARGIN.top + rows * this.cell + MARGIN.bottom);
     this.drawBase();
     this.drawOverlay();
     return true;
@@ -163,13 +143,6 @@ export class SquareMap {
     return { rows: rowEnd - rowStart, cols: colEnd - colStart };
   }
 
-  private context(canvas: HTMLCanvasElement): CanvasRenderingContext2D {
-    const context = canvas.getContext("2d")!;
-    const ratio = canvas.width / this.width;
-    context.setTransform(ratio, 0, 0, ratio, 0, 0);
-    return context;
-  }
-
   /** x, y of the top left corner of cell (i, j), in CSS pixels. */
   private x(j: number): number {
     return MARGIN.left + (j - this.window.colStart) * this.cell;
@@ -180,17 +153,16 @@ export class SquareMap {
   }
 
   private drawBase(): void {
-    if (this.width === 0 || !this.scale) return;
+    if (this.layers.width === 0 || !this.scale) return;
     const { rows, cols } = this.counts();
     this.image ??= this.buildImage(this.scale);
-    const context = this.context(this.base);
-    context.clearRect(0, 0, this.width, this.base.height);
+    const context = this.layers.context(this.layers.base);
     // Crisp blocks when a cell covers at least a device pixel; averaging when the map is shrunk.
     context.imageSmoothingEnabled = this.cell * (window.devicePixelRatio || 1) < 1;
     context.drawImage(this.image, MARGIN.left, MARGIN.top, cols * this.cell, rows * this.cell);
     this.drawAxes(context, rows, cols);
     this.painted = true;
-    this.base.dataset.state = "ready";
+    this.layers.base.dataset.state = "ready";
     this.options.onDrawn?.();
   }
 
@@ -198,53 +170,18 @@ export class SquareMap {
     const { values, length } = this.options;
     const { rowStart, colStart } = this.window;
     const { rows, cols } = this.counts();
-    const canvas = document.createElement("canvas");
-    canvas.width = cols;
-    canvas.height = rows;
-    const context = canvas.getContext("2d")!;
-    const image = context.createImageData(cols, rows);
-    const lut = scale.lut;
-    for (let r = 0; r < rows; r++) {
-      for (let c = 0; c < cols; c++) {
-        const k = scale.index(values[(rowStart + r) * length + colStart + c]!);
-        const p = 4 * (r * cols + c);
-        if (k < 0) image.data.set(MISSING_RGB, p);
-        else image.data.set(lut.subarray(3 * k, 3 * k + 3), p);
-        image.data[p + 3] = 255;
-      }
-    }
-    context.putImageData(image, 0, 0);
-    return canvas;
+    return cellImage(cols, rows, scale, (r, c) => values[(rowStart + r) * length + colStart + c]!);
   }
 
   private drawAxes(context: CanvasRenderingContext2D, rows: number, cols: number): void {
     const { rowStart, rowEnd, colStart, colEnd } = this.window;
-    context.strokeStyle = "#8a94a3";
-    context.lineWidth = 1;
-    context.strokeRect(MARGIN.left - 0.5, MARGIN.top - 0.5, cols * this.cell + 1, rows * this.cell + 1);
-    context.fillStyle = "#4a5361";
-    context.font = LABEL_FONT;
     const step = tickStep(this.cell, 30);
-    const columnTicks = ticks(colStart, colEnd, step);
-    const rowTicks = ticks(rowStart, rowEnd, step);
-    context.beginPath();
-    for (const n of columnTicks) {
-      const x = this.x(n - 0.5);
-      context.moveTo(x, MARGIN.top - 4);
-      context.lineTo(x, MARGIN.top);
-    }
-    for (const n of rowTicks) {
-      const y = this.y(n - 0.5);
-      context.moveTo(MARGIN.left - 4, y);
-      context.lineTo(MARGIN.left, y);
-    }
-    context.stroke();
-    context.textAlign = "center";
-    context.textBaseline = "bottom";
-    for (const n of columnTicks) context.fillText(String(n), this.x(n - 0.5), MARGIN.top - 5);
-    context.textAlign = "right";
-    context.textBaseline = "middle";
-    for (const n of rowTicks) context.fillText(String(n), MARGIN.left - 6, this.y(n - 0.5));
+    drawFrame(context, { left: MARGIN.left, top: MARGIN.top, width: cols * this.cell, height: rows * this.cell }, {
+      columns: ticks(colStart, colEnd, step).map((n) => [String(n), this.x(n - 0.5)]),
+      rows: ticks(rowStart, rowEnd, step).map((n) => [String(n), this.y(n - 0.5)]),
+      font: LABEL_FONT,
+      tick: 4,
+    });
   }
 
   private inRows(i: number): boolean {
@@ -256,9 +193,8 @@ export class SquareMap {
   }
 
   private drawOverlay(): void {
-    if (this.width === 0) return;
-    const context = this.context(this.overlay);
-    context.clearRect(0, 0, this.width, this.overlay.height);
+    if (this.layers.width === 0) return;
+    const context = this.layers.context(this.layers.overlay);
     const { hover, selection, target } = this.options.focus;
     if (target) this.drawTarget(context, target);
     if (selection) this.drawFocus(context, selection, true);
@@ -271,37 +207,17 @@ export class SquareMap {
     context.fillStyle = TARGET_COLOR;
     context.beginPath();
     for (const n of residues) {
-      if (this.inCols(n)) {
-        const x = this.x(n + 0.5);
-        context.moveTo(x, MARGIN.top);
-        context.lineTo(x - 5, MARGIN.top - 8);
-        context.lineTo(x + 5, MARGIN.top - 8);
-        context.closePath();
-      }
-      if (this.inRows(n)) {
-        const y = this.y(n + 0.5);
-        context.moveTo(MARGIN.left, y);
-        context.lineTo(MARGIN.left - 8, y - 5);
-        context.lineTo(MARGIN.left - 8, y + 5);
-        context.closePath();
-      }
+      if (this.inCols(n)) arrowDown(context, this.x(n + 0.5), MARGIN.top);
+      if (this.inRows(n)) arrowRight(context, MARGIN.left, this.y(n + 0.5));
     }
     context.fill();
     if (target.j === null || this.options.ringTarget === false) return;
-    const radius = Math.max(this.cell * 0.75, 6);
-    context.lineWidth = 2.5;
-    context.strokeStyle = TARGET_COLOR;
-    context.beginPath();
-    for (const [i, j] of [
+    const cells: [number, number][] = [
       [target.i, target.j],
       [target.j, target.i],
-    ] as const) {
-      if (!this.inRows(i) || !this.inCols(j)) continue;
-      const [x, y] = [this.x(j + 0.5), this.y(i + 0.5)];
-      context.moveTo(x + radius, y);
-      context.arc(x, y, radius, 0, 2 * Math.PI);
-    }
-    context.stroke();
+    ];
+    const centres = cells.filter(([i, j]) => this.inRows(i) && this.inCols(j)).map(([i, j]): [number, number] => [this.x(j + 0.5), this.y(i + 0.5)]);
+    ringTargets(context, centres, Math.max(this.cell * 0.75, 6));
   }
 
   /** A crosshair through row i and column j (for a single residue: its row and its column). */
@@ -323,55 +239,30 @@ export class SquareMap {
     context.stroke();
     context.setLineDash([]);
     if (focus.j === null || !this.inRows(focus.i) || !this.inCols(j)) return;
-    const size = Math.max(this.cell, 7);
-    const [x, y] = [this.x(j + 0.5), this.y(focus.i + 0.5)];
-    context.lineWidth = 2;
-    context.strokeStyle = "#000";
-    context.strokeRect(x - size / 2, y - size / 2, size, size);
-    context.lineWidth = 1;
-    context.strokeStyle = "#fff";
-    context.strokeRect(x - size / 2 - 1.5, y - size / 2 - 1.5, size + 3, size + 3);
+    outlineCell(context, this.x(j + 0.5), this.y(focus.i + 0.5), Math.max(this.cell, 7));
   }
 
   private cellAt(event: MouseEvent): { i: number; j: number } | null {
-    if (this.width === 0) return null;
-    const rect = this.base.getBoundingClientRect();
+    if (this.layers.width === 0) return null;
+    const rect = this.layers.base.getBoundingClientRect();
     const j = this.window.colStart + Math.floor((event.clientX - rect.left - MARGIN.left) / this.cell);
     const i = this.window.rowStart + Math.floor((event.clientY - rect.top - MARGIN.top) / this.cell);
     return this.inRows(i) && this.inCols(j) ? { i, j } : null;
   }
 
   private bindPointer(): void {
-    const { focus, describe, values, length } = this.options;
-    this.base.addEventListener("pointermove", (event) => {
-      const cell = this.cellAt(event);
-      focus.setHover(cell);
-      if (cell) showTooltip(describe(cell.i, cell.j, values[cell.i * length + cell.j]!), event.clientX, event.clientY);
-      else hideTooltip();
-    });
-    this.base.addEventListener("pointerleave", () => {
-      focus.setHover(null);
-      hideTooltip();
-    });
-    this.base.addEventListener("click", (event) => {
-      const cell = this.cellAt(event);
-      if (!cell) return;
-      focus.toggleSelection(cell);
-      this.options.onPick?.(cell);
-    });
-    this.base.addEventListener("keydown", (event) => {
-      const moves: Record<string, [number, number]> = { ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1] };
-      if (event.key === "Escape") {
-        focus.setSelection(null);
-        return;
-      }
-      const move = moves[event.key];
-      if (!move) return;
-      event.preventDefault();
-      const { rowStart, rowEnd, colStart, colEnd } = this.window;
-      const from = focus.selection ?? { i: rowStart, j: colStart };
-      const clamp = (n: number, start: number, end: number): number => Math.min(end - 1, Math.max(start, n));
-      focus.setSelection({ i: clamp(from.i + move[0], rowStart, rowEnd), j: clamp((from.j ?? from.i) + move[1], colStart, colEnd) });
+    const { focus, describe, values, length, onPick } = this.options;
+    bindCellInput(this.layers.base, {
+      focus,
+      cellAt: (event) => this.cellAt(event),
+      describe: ({ i, j }) => describe(i, j, values[i * length + j]!),
+      onPick,
+      moved: (from, [di, dj]) => {
+        const { rowStart, rowEnd, colStart, colEnd } = this.window;
+        const start = from ?? { i: rowStart, j: colStart };
+        const clamp = (n: number, first: number, end: number): number => Math.min(end - 1, Math.max(first, n));
+        return { i: clamp(start.i + di, rowStart, rowEnd), j: clamp((start.j ?? start.i) + dj, colStart, colEnd) };
+      },
     });
   }
 }

@@ -7,13 +7,11 @@
  */
 
 import { formatAttribution, type AttributionScale } from "./attributionScale";
-import { MISSING_RGB } from "./colormaps";
 import { h } from "./dom";
 import type { StateGrid } from "./explainApi";
 import type { StatePair } from "./explorerState";
-import { TARGET_COLOR, type FocusHub } from "./focus";
-import { tickStep } from "./heatmap";
-import { LABEL_FONT } from "./residueCanvas";
+import { CanvasLayers, LABEL_FONT, cellImage, drawFrame, ringTargets, tickStep } from "./figureCanvas";
+import type { FocusHub } from "./focus";
 import { hideTooltip, showTooltip } from "./tooltip";
 import { residueName } from "./values";
 
@@ -51,43 +49,17 @@ function flatten(grid: StateGrid): Float32Array {
 }
 
 /** A canvas with an overlay, sized to its element's width with a height that follows from it. */
-class Layers {
-  readonly element: HTMLDivElement;
-  readonly base: HTMLCanvasElement;
-  readonly overlay: HTMLCanvasElement;
-  width = 0;
-  height = 0;
-
+class Layers extends CanvasLayers {
   constructor(testId: string, label: string) {
-    this.element = h("div", { class: "heatmap__plot state-grid__plot" });
-    this.base = h("canvas", { class: "heatmap__layer", "data-testid": testId, role: "img", "aria-label": label });
-    this.overlay = h("canvas", { class: "heatmap__layer heatmap__layer--overlay", "aria-hidden": "true" });
-    this.element.append(this.base, this.overlay);
+    super({ className: "heatmap__plot state-grid__plot", testId, label, focusable: false });
   }
 
   /** Resizes to the element's width, `heightFor` giving the height; false when nothing changed or it is hidden. */
-  resize(heightFor: (width: number) => number): boolean {
+  fit(heightFor: (width: number) => number): boolean {
     const width = this.element.clientWidth;
     if (width === 0 || width === this.width) return false;
-    this.width = width;
-    this.height = heightFor(width);
-    this.element.style.height = `${this.height}px`;
-    const ratio = window.devicePixelRatio || 1;
-    for (const canvas of [this.base, this.overlay]) {
-      canvas.width = Math.round(width * ratio);
-      canvas.height = Math.round(this.height * ratio);
-      canvas.style.width = `${width}px`;
-      canvas.style.height = `${this.height}px`;
-    }
+    this.resize(width, heightFor(width));
     return true;
-  }
-
-  context(canvas: HTMLCanvasElement): CanvasRenderingContext2D {
-    const context = canvas.getContext("2d")!;
-    const ratio = canvas.width / this.width;
-    context.setTransform(ratio, 0, 0, ratio, 0, 0);
-    context.clearRect(0, 0, this.width, this.height);
-    return context;
   }
 }
 
@@ -156,8 +128,8 @@ export class StateGridView {
       this.windowCell = (width - WINDOW.left - WINDOW.right) / size;
       return WINDOW.top + rows * this.windowCell + WINDOW.bottom;
     };
-    if (this.gridLayers.resize(gridHeight)) this.drawGrid();
-    if (this.windowLayers.resize(windowHeight)) this.drawWindow();
+    if (this.gridLayers.fit(gridHeight)) this.drawGrid();
+    if (this.windowLayers.fit(windowHeight)) this.drawWindow();
     return this.gridLayers.width > 0 && this.windowLayers.width > 0;
   }
 
@@ -202,26 +174,9 @@ export class StateGridView {
   /** One pixel per cell, window (a, b) at columns b·cols…, rows a·rows…, without gaps. */
   private buildImage(scale: AttributionScale): HTMLCanvasElement {
     const [rows, cols, n] = [this.rows.length, this.cols.length, this.states.length];
-    const canvas = h("canvas", {});
-    canvas.width = n * cols;
-    canvas.height = n * rows;
-    const context = canvas.getContext("2d")!;
-    const image = context.createImageData(canvas.width, canvas.height);
-    for (let a = 0; a < n; a++) {
-      for (let b = 0; b < n; b++) {
-        for (let r = 0; r < rows; r++) {
-          for (let c = 0; c < cols; c++) {
-            const k = scale.index(this.value({ a, b, r, c }));
-            const p = 4 * ((a * rows + r) * canvas.width + b * cols + c);
-            if (k < 0) image.data.set(MISSING_RGB, p);
-            else image.data.set(scale.lut.subarray(3 * k, 3 * k + 3), p);
-            image.data[p + 3] = 255;
-          }
-        }
-      }
-    }
-    context.putImageData(image, 0, 0);
-    return canvas;
+    return cellImage(n * cols, n * rows, scale, (y, x) =>
+      this.value({ a: Math.floor(y / rows), b: Math.floor(x / cols), r: y % rows, c: x % cols }),
+    );
   }
 
   private windowOrigin(a: number, b: number): { x: number; y: number } {
@@ -331,20 +286,16 @@ export class StateGridView {
     const cell = this.windowCell;
     context.imageSmoothingEnabled = false;
     context.drawImage(this.image, b * cols, a * rows, cols, rows, WINDOW.left, WINDOW.top, cols * cell, rows * cell);
-    context.strokeStyle = "#8a94a3";
-    context.lineWidth = 1;
-    context.strokeRect(WINDOW.left - 0.5, WINDOW.top - 0.5, cols * cell + 1, rows * cell + 1);
-    context.font = LABEL_FONT;
-    context.fillStyle = "#4a5361";
     const step = tickStep(cell, 26);
     const labelled = (residues: number[]): number[] =>
       residues.flatMap((residue, k) => (k === 0 || (residue + 1) % step === 0 ? [k] : []));
-    context.textAlign = "center";
-    context.textBaseline = "bottom";
-    for (const c of labelled(this.cols)) context.fillText(String(this.cols[c]! + 1), WINDOW.left + (c + 0.5) * cell, WINDOW.top - 3);
-    context.textAlign = "right";
-    context.textBaseline = "middle";
-    for (const r of labelled(this.rows)) context.fillText(String(this.rows[r]! + 1), WINDOW.left - 4, WINDOW.top + (r + 0.5) * cell);
+    drawFrame(context, { left: WINDOW.left, top: WINDOW.top, width: cols * cell, height: rows * cell }, {
+      columns: labelled(this.cols).map((c) => [String(this.cols[c]! + 1), WINDOW.left + (c + 0.5) * cell]),
+      rows: labelled(this.rows).map((r) => [String(this.rows[r]! + 1), WINDOW.top + (r + 0.5) * cell]),
+      font: LABEL_FONT,
+      tick: 2,
+      marks: false,
+    });
     this.drawWindowOverlay();
     this.options.onDrawn();
   }
@@ -361,13 +312,7 @@ export class StateGridView {
     };
     const { target, hover } = this.options.focus;
     const ring = target && target.j !== null ? at(target.i, target.j) : null;
-    if (ring) {
-      context.lineWidth = 2.5;
-      context.strokeStyle = TARGET_COLOR;
-      context.beginPath();
-      context.arc(ring.x, ring.y, Math.max(cell * 0.75, 6), 0, 2 * Math.PI);
-      context.stroke();
-    }
+    if (ring) ringTargets(context, [[ring.x, ring.y]], Math.max(cell * 0.75, 6));
     const pointed = hover && hover.j !== null ? at(hover.i, hover.j) : null;
     if (pointed) {
       context.lineWidth = 2;

@@ -6,8 +6,8 @@
 
 import { colorBar } from "./colorbar";
 import type { ColorScale } from "./colormaps";
+import { AXIS_COLOR, AXIS_TEXT_COLOR, CanvasLayers, arrowDown, markColumn, tickStep } from "./figureCanvas";
 import { TARGET_COLOR, residueStep, type Focus, type FocusHub } from "./focus";
-import { tickStep } from "./heatmap";
 import { CLASS_NAMES } from "./results";
 import { hideTooltip, showTooltip } from "./tooltip";
 
@@ -71,11 +71,16 @@ function rowHeight(row: TrackRow): number {
 /** DSSP writes "-" or a blank for residues without an assigned structure: those are coil. */
 const dsspClass = (letter: string): string => (CLASS_COLORS[letter] ? letter : "C");
 
+/**
+ * The tracks canvas says where it drew what, for tests and benchmarks that click a residue of a
+ * row: `data-columns` = {left, right, count} (residue k spans left + k·cell to left + (k + 1)·cell,
+ * cell = (width − left − right) / count) and `data-rows` = [{head, label, top, height}] in CSS
+ * pixels from the canvas's top left corner; `head` is null for rows that are not a model output.
+ */
 export class Tracks {
   readonly element: HTMLElement;
-  private readonly plot: HTMLDivElement;
+  private readonly layers: CanvasLayers;
   private readonly base: HTMLCanvasElement;
-  private readonly overlay: HTMLCanvasElement;
   private width = 0;
   private height = 0;
   private cell = 0;
@@ -85,29 +90,21 @@ export class Tracks {
   constructor(private readonly options: TracksOptions) {
     this.element = document.createElement("div");
     this.element.className = "tracks";
-    this.plot = document.createElement("div");
-    this.plot.className = "tracks__plot";
-    this.base = document.createElement("canvas");
-    this.base.className = "heatmap__layer";
-    this.base.dataset.testid = "tracks";
-    this.base.tabIndex = 0;
-    this.base.setAttribute("role", "img");
-    this.base.setAttribute(
-      "aria-label",
-      `per-residue tracks: ${options.rows.map((row) => row.label).join(", ") || "sequence"}; arrow keys move the selected residue`,
-    );
-    this.overlay = document.createElement("canvas");
-    this.overlay.className = "heatmap__layer heatmap__layer--overlay";
-    this.overlay.setAttribute("aria-hidden", "true");
-    this.plot.append(this.base, this.overlay);
-    this.element.append(this.plot, this.legend());
+    this.layers = new CanvasLayers({
+      className: "tracks__plot",
+      testId: "tracks",
+      label: `per-residue tracks: ${options.rows.map((row) => row.label).join(", ") || "sequence"}; arrow keys move the selected residue`,
+    });
+    this.base = this.layers.base;
+    this.base.dataset.columns = JSON.stringify({ left: GUTTER, right: RIGHT, count: options.sequence.length });
+    this.element.append(this.layers.element, this.legend());
     this.bindPointer();
     options.focus.subscribe(() => this.drawOverlay());
-    new ResizeObserver(() => this.layout()).observe(this.plot);
+    new ResizeObserver(() => this.layout()).observe(this.layers.element);
   }
 
   layout(): boolean {
-    const width = this.plot.clientWidth;
+    const width = this.layers.element.clientWidth;
     if (width === 0) return false;
     if (width === this.width) return true;
     this.width = width;
@@ -117,14 +114,7 @@ export class Tracks {
       (this.showLetters() ? LETTERS_HEIGHT : 0) +
       this.options.rows.reduce((sum, row) => sum + ROW_GAP + rowHeight(row), 0) +
       2;
-    this.plot.style.height = `${this.height}px`;
-    const ratio = window.devicePixelRatio || 1;
-    for (const canvas of [this.base, this.overlay]) {
-      canvas.width = Math.round(width * ratio);
-      canvas.height = Math.round(this.height * ratio);
-      canvas.style.width = `${width}px`;
-      canvas.style.height = `${this.height}px`;
-    }
+    this.layers.resize(width, this.height);
     this.drawBase();
     this.drawOverlay();
     return true;
@@ -135,20 +125,12 @@ export class Tracks {
     return this.cell >= 8;
   }
 
-  private context(canvas: HTMLCanvasElement): CanvasRenderingContext2D {
-    const context = canvas.getContext("2d")!;
-    const ratio = canvas.width / this.width;
-    context.setTransform(ratio, 0, 0, ratio, 0, 0);
-    return context;
-  }
-
   private x(i: number): number {
     return GUTTER + i * this.cell;
   }
 
   private drawBase(): void {
-    const context = this.context(this.base);
-    context.clearRect(0, 0, this.width, this.height);
+    const context = this.layers.context(this.base);
     let y = this.drawRuler(context);
     if (this.showLetters()) {
       this.drawLetters(context, this.options.sequence, y, LETTERS_HEIGHT, "#1f2933");
@@ -164,14 +146,17 @@ export class Tracks {
       this.rowLabel(context, row.label, y, height);
       y += height;
     }
+    this.base.dataset.rows = JSON.stringify(
+      this.bands.map(({ row, top, height }) => ({ head: ("head" in row && row.head) || null, label: row.label, top, height })),
+    );
   }
 
   private drawRuler(context: CanvasRenderingContext2D): number {
     const length = this.options.sequence.length;
     const step = tickStep(this.cell, 40);
     context.font = FONT;
-    context.fillStyle = "#4a5361";
-    context.strokeStyle = "#8a94a3";
+    context.fillStyle = AXIS_TEXT_COLOR;
+    context.strokeStyle = AXIS_COLOR;
     context.textAlign = "center";
     context.textBaseline = "top";
     context.beginPath();
@@ -271,8 +256,7 @@ export class Tracks {
 
   private drawOverlay(): void {
     if (this.width === 0) return;
-    const context = this.context(this.overlay);
-    context.clearRect(0, 0, this.width, this.height);
+    const context = this.layers.context(this.layers.overlay);
     const { hover, selection, target } = this.options.focus;
     if (target) this.markTarget(context, target);
     if (selection) this.markColumns(context, selection, true);
@@ -289,10 +273,7 @@ export class Tracks {
       context.fillRect(x - width / 2 - 1, RULER_HEIGHT, width + 2, this.height - RULER_HEIGHT);
       context.globalAlpha = 1;
       context.beginPath();
-      context.moveTo(x, RULER_HEIGHT);
-      context.lineTo(x - 5, RULER_HEIGHT - 8);
-      context.lineTo(x + 5, RULER_HEIGHT - 8);
-      context.closePath();
+      arrowDown(context, x, RULER_HEIGHT);
       context.fill();
     }
   }
@@ -301,14 +282,7 @@ export class Tracks {
     const columns = focus.j === null || focus.j === focus.i ? [focus.i] : [focus.i, focus.j];
     const width = Math.max(this.cell, 3);
     for (const i of columns) {
-      const x = this.x(i + 0.5) - width / 2;
-      context.fillStyle = pinned ? "rgba(0, 0, 0, 0.08)" : "rgba(29, 78, 137, 0.12)";
-      context.fillRect(x, 0, width, this.height);
-      context.lineWidth = 1;
-      context.strokeStyle = pinned ? "rgba(0, 0, 0, 0.6)" : "#1d4e89";
-      context.setLineDash(pinned ? [4, 3] : []);
-      context.strokeRect(x - 0.5, 0.5, width + 1, this.height - 1);
-      context.setLineDash([]);
+      markColumn(context, { x: this.x(i + 0.5) - width / 2, width, top: 0, height: this.height }, pinned, "rgba(29, 78, 137, 0.12)");
     }
   }
 

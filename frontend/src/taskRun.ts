@@ -1,25 +1,23 @@
 /**
- * One explanation request followed to its end: the first answer carries the cached methods and the
- * target's description; while the server's task runs it is long-polled (the server answers at its
- * next change), and every method is fetched the moment its result appears, so each panel can be drawn as soon as possible.
+ * One request to the server's background tasks (explanations, analyses) followed to its end: the
+ * first answer carries what was cached; while the server's task runs it is long-polled (the server
+ * answers at its next change), and every result is fetched the moment it appears, so each can be
+ * drawn as soon as possible.
  */
 
-import {
-  cancelTask,
-  fetchResult,
-  pollTask,
-  requestExplanation,
-  type ExplainAnswer,
-  type ExplainRequest,
-  type ExplanationResult,
-  type TaskStatus,
-} from "./explainApi";
+import { requestJson } from "./api";
+import { cancelTask, pollTask, type TaskStatus } from "./explainApi";
 
+/** The first answer: the results ready at once (by method or analysis) and the task computing the rest. */
+export interface TaskAnswer<Result> {
+  results: Record<string, Result>;
+  task: TaskStatus | null;
+}
 
-export interface RunListener {
-  answered(answer: ExplainAnswer): void;
+export interface RunListener<Answer, Result> {
+  answered(answer: Answer): void;
   progressed(task: TaskStatus): void;
-  resultReady(method: string, result: ExplanationResult): void;
+  resultReady(method: string, result: Result): void;
   /** A method's result could not be fetched although the task computed it. */
   resultFailed(method: string, failure: unknown): void;
   /** The request itself, or following its task, failed. */
@@ -28,7 +26,7 @@ export interface RunListener {
   ended(): void;
 }
 
-export class ExplanationRun {
+export class TaskRun<Answer extends TaskAnswer<Result>, Result> {
   /** The server's task, while one computes the methods that were not cached. */
   task: TaskStatus | null = null;
   private stopped = false;
@@ -38,10 +36,10 @@ export class ExplanationRun {
   private readonly fetched = new Set<string>();
   private readonly fetches: Promise<void>[] = [];
 
+  /** `ask` sends the request and gives its first answer. */
   constructor(
-    private readonly jobId: string,
-    readonly request: ExplainRequest,
-    private readonly listener: RunListener,
+    private readonly ask: () => Promise<Answer>,
+    private readonly listener: RunListener<Answer, Result>,
   ) {}
 
   /** From the request until every method is settled (or the run stopped). */
@@ -51,7 +49,7 @@ export class ExplanationRun {
 
   async start(): Promise<void> {
     try {
-      const answer = await requestExplanation(this.jobId, this.request);
+      const answer = await this.ask();
       this.task = answer.task;
       if (this.cancelAsked) await this.cancel();
       if (this.stopped) return;
@@ -96,7 +94,7 @@ export class ExplanationRun {
       if (this.fetched.has(method)) continue;
       this.fetched.add(method);
       this.fetches.push(
-        fetchResult(url).then(
+        requestJson<Result>(url).then(
           (result) => {
             if (!this.stopped) this.listener.resultReady(method, result);
           },
