@@ -179,8 +179,10 @@ def test_attribute_each_shares_one_forward_pass(architecture: type[nn.Module]) -
     net.register_forward_pre_hook(lambda module, args: calls.append(1))
     for target in (targets[0], targets):
         calls.clear()
-        together = fl.attribute_each(net, x, target, family)
+        early: dict[str, torch.Tensor] = {}
+        together = fl.attribute_each(net, x, target, family, on_result=early.__setitem__)
         assert len(calls) == 1
+        assert list(early) == list(family) and all(early[m] is together[m] for m in family)
         for method in family:
             torch.testing.assert_close(
                 together[method], fl.attribute(net, x, target, method=method)

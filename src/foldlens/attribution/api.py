@@ -4,7 +4,7 @@ methods of the gradient family from one forward pass."""
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Literal, overload
 
 import torch
@@ -170,6 +170,7 @@ def attribute_each(
     strict: bool = False,
     memory_budget: int = DEFAULT_MEMORY_BUDGET,
     packing: bool = True,
+    on_result: Callable[[str, Attribution], None] | None = None,
 ) -> dict[str, Attribution]:
     """Several methods of the gradient family from one forward pass.
 
@@ -177,7 +178,8 @@ def attribute_each(
     rule a backward pass applies at each ReLU, and every rule reads the same forward sign masks
     (see :mod:`foldlens.attribution.rules`); so one forward pass serves them all, each method
     adding only its backward passes. Arguments as in :func:`attribute`; the result maps each
-    method to what :func:`attribute` would return for it.
+    method to what :func:`attribute` would return for it. ``on_result(method, maps)`` is called as
+    each method's maps are done, in the order of ``methods`` (to show the first one early).
 
     Example
     -------
@@ -210,6 +212,8 @@ def attribute_each(
             session.switch.rule = rules[name]
             maps = spec.maps_at(session, fwd, targets)
             answers[name] = _shaped(maps, single_input, single_target)
+            if on_result is not None:
+                on_result(name, answers[name])
     for name, spec in shared.items():
         _report(session, name, spec.rule_based({}), rules[name], opaque)
     return answers

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -378,28 +378,27 @@ def explain_together(
     target: OutputTarget | UnitTarget,
     methods: list[str],
     wrt: str | None = None,
+    ready: Callable[[Explanation], None] | None = None,
 ) -> dict[str, Explanation]:
     """Methods of the gradient family (:data:`SHARED_FORWARD`, no options) explaining ``target``
-    from one forward pass of its view (:func:`foldlens.attribution.attribute_each`)."""
+    from one forward pass of its view (:func:`foldlens.attribution.attribute_each`); ``ready`` gets
+    each explanation as soon as its backward passes are done, its ``seconds`` counted to then."""
     length = x.shape[-1]
     start = time.perf_counter()
     prepared = _prepare(model, model_spec, target, length, methods, wrt)
     view, wrt_path = prepared.view, prepared.engine_wrt
     value = _target_value(view, x, prepared.readout, prepared.engine_target, wrt_path)
-    maps = fl.attribute_each(view, x, prepared.engine_target, methods, wrt=wrt_path)
-    seconds = time.perf_counter() - start
-    return {
-        method: _answer(
-            prepared,
-            method,
-            method in model_spec.exact_methods,
-            value,
-            seconds,
-            maps[method],  # type: ignore[arg-type]
-            length,
-        )
-        for method in methods
-    }
+    answers: dict[str, Explanation] = {}
+
+    def done(method: str, maps: Any) -> None:
+        exact = method in model_spec.exact_methods
+        seconds = time.perf_counter() - start
+        answers[method] = _answer(prepared, method, exact, value, seconds, maps, length)
+        if ready is not None:
+            ready(answers[method])
+
+    fl.attribute_each(view, x, prepared.engine_target, methods, wrt=wrt_path, on_result=done)
+    return answers
 
 
 OVERVIEW_METHODS = ("gradient", "deconvnet", "guided_backprop", "input_x_gradient")

@@ -353,17 +353,14 @@ class ExplanationService:
         try:
             answers = self._compute(task, job, methods)
         except ExplanationCancelledError:
-            for method in methods:
-                task.update(method, "cancelled")
+            _settle(task, methods, "cancelled")
             return
         except (InvalidInputError, ValueError, TypeError) as error:
-            for method in methods:
-                task.update(method, "failed", message=str(error))
+            _settle(task, methods, "failed", str(error))
             return
         except Exception as error:
             log.exception("explanation %s of job %s failed", methods, task.job)
-            for method in methods:
-                task.update(method, "failed", message=f"internal error ({type(error).__name__})")
+            _settle(task, methods, "failed", f"internal error ({type(error).__name__})")
             return
         for method, answer in answers.items():
             self._save(task, job, method, answer)
@@ -371,12 +368,18 @@ class ExplanationService:
     def _compute(
         self, task: Task, job: Job, methods: list[str]
     ) -> dict[str, Explanation | dict[str, Any]]:
+        """The answers still to store: methods computed together are stored as each is done."""
         if task.analysis:
             return {methods[0]: self._analysis(task, job, methods[0])}
         model_spec = spec(job.inputs.model)
         model, x = self._model(job.inputs.model), self._input(job)
         if len(methods) > 1:
-            return dict(explain_together(model, model_spec, x, task.target, methods, task.wrt))
+
+            def ready(answer: Explanation) -> None:
+                self._save(task, job, answer.method, answer)
+
+            explain_together(model, model_spec, x, task.target, methods, task.wrt, ready)
+            return {}
         (method,) = methods
 
         def progress(fraction: float) -> None:
@@ -423,6 +426,13 @@ class ExplanationService:
         blob = gzip.compress(json.dumps(document).encode(), 5)
         self.store.save_explanation(task.keys[method], task.job, method, request, blob)
         task.update(method, "done", progress=1.0)
+
+
+def _settle(task: Task, methods: list[str], state: str, message: str | None = None) -> None:
+    """Mark the methods not yet done (stored) as ``state``."""
+    for method in methods:
+        if task.states.get(method) != "done":
+            task.update(method, state, message=message)
 
 
 def _described(
