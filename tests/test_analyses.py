@@ -69,7 +69,7 @@ def test_randomization_runs_in_the_background_then_comes_from_the_cache(
     assert task["states"]["randomization"] == "done"
     result = client.get(task["results"]["randomization"]).json()
     layers = result["layers"]
-    assert layers[0] in ("ss3", "rsa", "ss8") and layers[-1] == "embed"
+    assert layers[0] == "ss3" and layers[-1] == "embed", "the heads ss8 and rsa do not make ss3"
     assert not any(name.startswith("trunk2d") for name in layers), "pair layers do not run"
     steps = result["similarities"]["gradient"]
     assert len(steps) == len(layers)

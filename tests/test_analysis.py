@@ -38,7 +38,8 @@ from foldlens.analysis import (
     verdict,
 )
 from foldlens.analysis.maps import as_map
-from foldlens.analysis.randomization import BARELY, DEPENDS, PARTLY
+from foldlens.analysis.metrics import MapSimilarity
+from foldlens.analysis.randomization import BARELY, DEPENDS, PARTLY, RandomizationResult
 
 # --- metrics ---------------------------------------------------------------------------------
 
@@ -288,6 +289,19 @@ def test_verdict_thresholds() -> None:
     assert verdict(0.8) == PARTLY
     assert verdict(0.8001) == BARELY
     assert verdict(1.0) == BARELY
+
+
+def test_unchanged_layers_count_what_the_verdict_hides() -> None:
+    def steps(*rhos: float) -> list[MapSimilarity]:
+        return [MapSimilarity(rho, rho, 1.0, 1.0) for rho in rhos]
+
+    layers = ["head", "b", "a", "embed"]
+    similarities = {"gbp": steps(0.99, 0.95, 0.9, 0.2), "gradient": steps(0.3, 0.9, 0.2, 0.1)}
+    cascade = RandomizationResult("cascade", layers, similarities, {})
+    assert cascade.unchanged_layers == {"gbp": 3, "gradient": 0}
+    independent = RandomizationResult("independent", layers, similarities, {})
+    assert independent.unchanged_layers == {"gbp": 3, "gradient": 1}
+    assert json.loads(json.dumps(cascade.to_json()))["unchanged_layers"]["gbp"] == 3
 
 
 def test_randomization_test_compares_with_each_randomized_copy() -> None:

@@ -62,6 +62,9 @@ export interface RandomizationResult extends AnalysisBase {
   verdicts: Record<string, string>;
   /** The verdicts' thresholds on ρ(|map|) after full randomization. */
   thresholds: { depends_below: number; barely_above: number };
+  /** Per method, the layers randomized while ρ(|map|) stays above `thresholds.barely_above`
+   * (the leading cascade steps; independent: the layers whose own randomization leaves it so). */
+  unchanged_layers: Record<string, number>;
 }
 
 export interface RandomTargetResult extends AnalysisBase {

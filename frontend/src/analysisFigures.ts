@@ -96,11 +96,21 @@ function randomization(result: RandomizationResult, testId: string, onDrawn: () 
         "li",
         {},
         verdictBadge(`${methodTitle(method)}: ${verdict}`, verdict, `analysis-verdict-${method}`),
-        h("span", { class: "verdicts__explanation" }, explainVerdict(verdict)),
+        h("span", { class: "verdicts__explanation" }, `${explainVerdict(verdict)}. ${survival(result, method)}`),
       );
     }),
   );
   return single(chart, note("solid: ρ of |map| (the verdict's measure); dashed: ρ of the signed map; compared over the residues that can change the target"), verdicts);
+}
+
+/** How many layers the map's ranking survives (ρ(|map|) above the upper threshold), in words. */
+function survival(result: RandomizationResult, method: string): string {
+  const kept = result.unchanged_layers[method] ?? 0;
+  const total = result.layers.length;
+  const above = `ρ(|map|) stays above ${result.thresholds.barely_above}`;
+  if (result.mode !== "cascade") return `${above} when any one of ${kept} of the ${total} layers is randomized alone.`;
+  if (kept === 0) return `${above} with no layer randomized.`;
+  return `${above} until ${kept} of the ${total} layers are randomized (down to ${result.layers[kept - 1]}).`;
 }
 
 function randomTarget(result: RandomTargetResult, testId: string, onDrawn: () => void): AnalysisFigure {

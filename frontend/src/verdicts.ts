@@ -15,7 +15,7 @@ interface VerdictLook {
 const LOOKS: Record<string, VerdictLook> = {
   "depends on the weights": {
     kind: "depends",
-    explanation: "the map changes when the learned weights are destroyed: it reflects what the network learned",
+    explanation: "once all the learned weights are destroyed the map is a different one: it depends on what the network learned",
   },
   partly: {
     kind: "partly",

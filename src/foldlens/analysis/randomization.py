@@ -164,6 +164,21 @@ class RandomizationResult:
     similarities: dict[str, list[MapSimilarity]]
     verdicts: dict[str, str]
 
+    @property
+    def unchanged_layers(self) -> dict[str, int]:
+        """Per method, how many layers can be randomized while the absolute map keeps ρ above
+        :data:`BARELY_ABOVE`: the leading cascade steps (``cascade``), or the layers whose own
+        randomization leaves it so (``independent``). A map can end up depending on the weights
+        and still survive the randomization of most layers; the verdict alone hides that."""
+        kept = {}
+        for method, steps in self.similarities.items():
+            above = [step.spearman_absolute > BARELY_ABOVE for step in steps]
+            if self.mode == "cascade":
+                kept[method] = above.index(False) if False in above else len(above)
+            else:
+                kept[method] = sum(above)
+        return kept
+
     def to_json(self) -> dict[str, Any]:
         return {
             "mode": self.mode,
@@ -173,6 +188,7 @@ class RandomizationResult:
                 for method, steps in self.similarities.items()
             },
             "verdicts": dict(self.verdicts),
+            "unchanged_layers": self.unchanged_layers,
         }
 
 

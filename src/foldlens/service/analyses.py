@@ -48,6 +48,7 @@ from ..analysis import (
 from ..analysis.follow_gradient import default_epsilons
 from ..analysis.metrics import default_k
 from ..analysis.randomization import BARELY_ABOVE, DEPENDS_BELOW
+from ..attribution import Neuron
 from ..attribution.methods import REGISTRY
 from ..models.spec import ModelSpec
 from ..models.views import OutputTarget, Readout, UnitTarget, output_view
@@ -223,6 +224,7 @@ def _randomization(
         subject.x,
         engine_target,
         methods,
+        layers=_layers_that_matter(view, subject.x, engine_target),
         mode=options["mode"],
         options={m: _engine_options(m, subject.target) for m in methods},
         progress=progress,
@@ -233,6 +235,34 @@ def _randomization(
     answer["layers"] = [path.removeprefix("net.") for path in answer["layers"]]
     answer["thresholds"] = {"depends_below": DEPENDS_BELOW, "barely_above": BARELY_ABOVE}
     return answer
+
+
+def _layers_that_matter(view: nn.Module, x: torch.Tensor, engine_target: Any) -> list[str]:
+    """The layers whose parameters the target depends on (the autograd graph from them to the
+    target): heads and branches the view runs but the target does not read are left out, so the
+    randomization curve has no steps that cannot change anything."""
+    owned = {
+        path: list(module.parameters(recurse=False))
+        for path, module in view.named_modules()
+        if next(module.parameters(recurse=False), None) is not None
+    }
+    parameters = [p for group in owned.values() for p in group]
+    with torch.enable_grad():
+        if isinstance(engine_target, Neuron):
+            captured: list[torch.Tensor] = []
+            module = view.get_submodule(engine_target.module)
+            handle = module.register_forward_hook(lambda m, args, out: captured.append(out))
+            try:
+                view(x)
+            finally:
+                handle.remove()
+            index: Any = engine_target.index
+            value = captured[0][index]
+        else:
+            value = engine_target(view(x))
+        grads = torch.autograd.grad(value, parameters, allow_unused=True)
+    reached = {id(p) for p, grad in zip(parameters, grads, strict=True) if grad is not None}
+    return [path for path, group in owned.items() if any(id(p) in reached for p in group)]
 
 
 def _engine_options(method: str, target: OutputTarget | UnitTarget) -> dict[str, Any]:
@@ -483,7 +513,12 @@ def summary(result: dict[str, Any]) -> str:
     """One line of what an analysis found, for the command line."""
     name = result["analysis"]
     if name == "randomization":
-        return "; ".join(f"{m}: {v}" for m, v in result["verdicts"].items())
+        total = len(result["layers"])
+        return "; ".join(
+            f"{m}: {v} (ρ(|map|) > {BARELY_ABOVE} with {result['unchanged_layers'][m]} of "
+            f"{total} layers randomized)"
+            for m, v in result["verdicts"].items()
+        )
     if name == "random_target":
         return "; ".join(
             f"{m}: mean Spearman |map| {np.mean([s['spearman_absolute'] for s in rows]):.2f}"
