@@ -264,7 +264,8 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     from .models import load, spec
     from .predict import predict, read_queries
     from .protein.features import residue_features
-    from .service.analyses import Subject, check_analysis, run_analysis, summary
+    from .service.analyses import check_analysis, run_analysis, summary
+    from .service.analysis_subject import Subject
     from .service.targets import check_target, describe
 
     queries = read_queries(args.input)
@@ -298,7 +299,7 @@ def _cmd_aa_patterns(args: argparse.Namespace) -> int:
     from .models import load, spec
     from .models.views import OutputTarget
     from .predict import Query, predict
-    from .service.analyses import aa_patterns_over
+    from .service.aa_patterns import aa_patterns_over
     from .service.targets import check_target
 
     model, model_spec = load(args.model), spec(args.model)

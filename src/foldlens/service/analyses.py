@@ -2,7 +2,8 @@
 
 The sanity checks of :mod:`foldlens.analysis` (model-agnostic) run here on the view of the target
 (:mod:`foldlens.models.views`), with the protein's residues as positions; the protein summaries
-(receptive-field profile, amino-acid patterns) live here. Every analysis returns plain JSON.
+(receptive-field profile, amino-acid patterns, :mod:`.aa_patterns`) live here. Every analysis
+returns plain JSON.
 
 ==================  ==========================================================================
 analysis            what it computes
@@ -50,19 +51,18 @@ from ..analysis.metrics import default_k
 from ..analysis.randomization import BARELY_ABOVE, DEPENDS_BELOW
 from ..attribution import Neuron
 from ..attribution.methods import REGISTRY
-from ..models.spec import ModelSpec
 from ..models.views import OutputTarget, Readout, UnitTarget, output_view
-from ..protein.alphabet import AMINO_ACIDS
-from ..protein.features import FEATURE_NAMES, residue_features
+from ..protein.features import FEATURE_NAMES
+from .aa_patterns import aa_patterns
+from .analysis_subject import Progress, Subject, input_map, map_of, residues_of
 from .errors import InvalidInputError
-from .explain import ExplanationCancelledError, explain, explain_batch_size, target_view
+from .explain import ExplanationCancelledError, explain_batch_size, target_view
 from .method_options import ServiceOption, check_options
 from .targets import receptive_residues
 
 MAP_METHODS = tuple(name for name in REGISTRY if name != "occlusion")
 """Methods the analyses take (their options at the service defaults)."""
 RULES = ["gradient", "deconvnet", "guided_backprop"]
-MIN_PAIR_SEPARATION = 6
 
 
 def _methods_option(default: list[str], description: str) -> ServiceOption:
@@ -168,22 +168,6 @@ def check_analysis(name: Any, given: Any, target: OutputTarget | UnitTarget) -> 
     return options
 
 
-@dataclass(frozen=True)
-class Subject:
-    """What an analysis looks at: the model, its input ``(1, 41, L)`` and the target."""
-
-    model: nn.Module
-    model_spec: ModelSpec
-    x: torch.Tensor
-    sequence: str
-    target: OutputTarget | UnitTarget
-    prediction: dict[str, Any] | None
-    """The job's prediction (readouts per head), for choosing pair targets."""
-
-
-Progress = Callable[[float], None]
-
-
 def run_analysis(
     name: str,
     subject: Subject,
@@ -199,17 +183,6 @@ def run_analysis(
     except AnalysisCancelledError as error:
         raise ExplanationCancelledError from error
     return {"analysis": name, "options": options, **result}
-
-
-def _map(subject: Subject, method: str, target: OutputTarget | UnitTarget | None = None) -> Any:
-    return explain(
-        subject.model,
-        subject.model_spec,
-        subject.x,
-        target or subject.target,
-        method,
-        check_options(method, {}),
-    )
 
 
 def _randomization(
@@ -286,16 +259,16 @@ def _random_target(
     methods = options["methods"]
     similarities: dict[str, list[dict[str, float]]] = {}
     for step, method in enumerate(methods):
-        original = _map(subject, method).attribution
+        original = input_map(subject, method)
         rows = []
         for other in others:
             if cancel.is_set():
                 raise ExplanationCancelledError
-            other_map = _map(subject, method, other).attribution
+            other_map = input_map(subject, method, other)
             rows.append(similarity(original, other_map, default_k(original.size)).to_json())
         similarities[method] = rows
         progress((step + 1) / len(methods))
-    return {"targets": [_where(t) for t in others], "similarities": similarities}
+    return {"targets": [residues_of(t) for t in others], "similarities": similarities}
 
 
 def _moved(target: OutputTarget | UnitTarget, i: int, j: int) -> OutputTarget | UnitTarget:
@@ -304,14 +277,10 @@ def _moved(target: OutputTarget | UnitTarget, i: int, j: int) -> OutputTarget | 
     return OutputTarget(target.head, i, None if target.j is None else j, target.index)
 
 
-def _where(target: OutputTarget | UnitTarget) -> list[int]:
-    return [target.i] if target.j is None else [target.i, target.j]
-
-
 def _deletion(
     subject: Subject, options: dict[str, Any], cancel: threading.Event, progress: Progress
 ) -> dict[str, Any]:
-    attribution = _map(subject, options["method"])
+    attribution = map_of(subject, options["method"])
     progress(0.2)
     view, readout = _output_view(subject)
     if cancel.is_set():
@@ -343,8 +312,8 @@ def _receptive_field(
     kind = "pair" if subject.target.j is not None else "per-residue"
     profiles = {}
     for step, method in enumerate(options["methods"]):
-        magnitude = _map(subject, method).residue_scores()[1]
-        distances, means = distance_profile(magnitude, _where(subject.target))
+        magnitude = map_of(subject, method).residue_scores()[1]
+        distances, means = distance_profile(magnitude, residues_of(subject.target))
         profiles[method] = means.tolist()
         progress((step + 1) / len(options["methods"]))
     return {
@@ -357,7 +326,8 @@ def _receptive_field(
 def _follow_gradient(
     subject: Subject, options: dict[str, Any], cancel: threading.Event, progress: Progress
 ) -> dict[str, Any]:
-    attribution = _map(subject, options["method"])
+    attribution = map_of(subject, options["method"])
+    assert attribution.attribution is not None
     direction = torch.as_tensor(attribution.attribution)[None]
     epsilons = default_epsilons(direction, subject.x, options["points"])
     view, readout = _output_view(subject)
@@ -370,143 +340,10 @@ def _input_correlation(
 ) -> dict[str, Any]:
     found = {}
     for step, method in enumerate(options["methods"]):
-        per_feature, overall = feature_correlation(
-            _map(subject, method).attribution, subject.x[0].numpy()
-        )
+        per_feature, overall = feature_correlation(input_map(subject, method), subject.x[0].numpy())
         found[method] = {"per_feature": per_feature.tolist(), "overall": overall}
         progress((step + 1) / len(options["methods"]))
     return {"features": list(FEATURE_NAMES), "correlation": found}
-
-
-def _nan_means(sums: np.ndarray, counts: np.ndarray) -> list[float | None]:
-    return [None if n == 0 else float(s / n) for s, n in zip(sums, counts, strict=True)]
-
-
-class _TypeTotals:
-    """Running sums of per-residue attribution by amino-acid type (and, for pair targets, of
-    ``s_i + s_j`` by the type pair of the target's residues, counted both ways)."""
-
-    def __init__(self) -> None:
-        size = len(AMINO_ACIDS)
-        self.sums, self.counts = np.zeros(size), np.zeros(size)
-        self.pair_sums, self.pair_counts = np.zeros((size, size)), np.zeros((size, size))
-
-    def add_map(self, signed: np.ndarray, types: np.ndarray) -> None:
-        self.sums += np.bincount(types, weights=signed, minlength=len(AMINO_ACIDS))
-        self.counts += np.bincount(types, minlength=len(AMINO_ACIDS))
-
-    def add_pair(self, signed: np.ndarray, types: np.ndarray, i: int, j: int) -> None:
-        for row, col in ((types[i], types[j]), (types[j], types[i])):
-            self.pair_sums[row, col] += signed[i] + signed[j]
-            self.pair_counts[row, col] += 1
-
-    def by_type(self) -> list[float | None]:
-        return _nan_means(self.sums, self.counts)
-
-    def pair_table(self) -> list[list[float | None]]:
-        return [_nan_means(s, n) for s, n in zip(self.pair_sums, self.pair_counts, strict=True)]
-
-
-def _types(sequence: str) -> np.ndarray:
-    return np.array([AMINO_ACIDS.index(c) for c in sequence])
-
-
-def _aa_patterns(
-    subject: Subject, options: dict[str, Any], cancel: threading.Event, progress: Progress
-) -> dict[str, Any]:
-    types = _types(subject.sequence)
-    pairs = _confident_pairs(subject, options["pairs"])
-    totals = {method: _TypeTotals() for method in options["methods"]}
-    steps, done = len(totals) * (1 + len(pairs)), 0
-    for method, total in totals.items():
-        total.add_map(_map(subject, method).residue_scores()[0], types)
-        done += 1
-        for pair in pairs:
-            if cancel.is_set():
-                raise ExplanationCancelledError
-            assert pair.j is not None
-            total.add_pair(_map(subject, method, pair).residue_scores()[0], types, pair.i, pair.j)
-            done += 1
-            progress(done / steps)
-        progress(done / steps)
-    answer = _patterns_json(totals, bool(pairs))
-    answer["counts"] = np.bincount(types, minlength=len(AMINO_ACIDS)).tolist()
-    if pairs:
-        answer["pairs"] = [_where(t) for t in pairs]
-    return answer
-
-
-def _patterns_json(totals: dict[str, _TypeTotals], pairs: bool) -> dict[str, Any]:
-    answer: dict[str, Any] = {
-        "alphabet": AMINO_ACIDS,
-        "by_type": {method: total.by_type() for method, total in totals.items()},
-    }
-    if pairs:
-        answer["pair_table"] = {method: total.pair_table() for method, total in totals.items()}
-        answer["pair_value"] = "mean of s_i + s_j, the attribution to the pair's own residues"
-    return answer
-
-
-def aa_patterns_over(
-    model: nn.Module,
-    model_spec: ModelSpec,
-    proteins: list[tuple[str, np.ndarray | None, dict[str, Any]]],
-    head: str,
-    index: int,
-    methods: list[str],
-    targets: int,
-    progress: Progress | None = None,
-) -> dict[str, Any]:
-    """Amino-acid patterns over many proteins ``(sequence, profile, prediction)``: for each,
-    ``targets`` targets of ``head`` (class ``index``) — evenly spaced residues for a per-residue
-    head, the most confident pairs for a pair head — explained by every method, and their
-    per-residue attributions summed by amino-acid type (pair heads: also by the type pair)."""
-    pair_head = model_spec.head(head).kind == "pair"
-    totals = {method: _TypeTotals() for method in methods}
-    counts = np.zeros(len(AMINO_ACIDS))
-    for done, (sequence, profile, prediction) in enumerate(proteins, 1):
-        types = _types(sequence)
-        x = residue_features(sequence, profile)[None]
-        if pair_head:
-            probe = Subject(model, model_spec, x, sequence, OutputTarget(head, 0, 1), prediction)
-            chosen: list[OutputTarget] = _confident_pairs(probe, targets)
-        else:
-            where = np.unique(np.linspace(0, len(sequence) - 1, targets).round().astype(int))
-            chosen = [OutputTarget(head, int(i), None, index) for i in where]
-        for method, total in totals.items():
-            for target in chosen:
-                found = explain(model, model_spec, x, target, method, check_options(method, {}))
-                signed = found.residue_scores()[0]
-                total.add_map(signed, types)
-                if target.j is not None:
-                    total.add_pair(signed, types, target.i, target.j)
-        counts += np.bincount(types, minlength=len(AMINO_ACIDS))
-        if progress is not None:
-            progress(done / len(proteins))
-    answer = _patterns_json(totals, pair_head)
-    answer.update(
-        analysis="aa_patterns",
-        options={"methods": methods, "targets per protein": targets},
-        proteins=len(proteins),
-        counts=counts.tolist(),
-    )
-    return answer
-
-
-def _confident_pairs(subject: Subject, count: int) -> list[OutputTarget]:
-    """The ``count`` pairs (i < j, |i − j| ≥ 6) of the target's pair head the model is most sure
-    of: the highest probability (contacts) or the shortest distance."""
-    target = subject.target
-    if count == 0 or not isinstance(target, OutputTarget) or target.j is None:
-        return []
-    if subject.prediction is None or target.head not in subject.prediction:
-        return []
-    values = np.asarray(subject.prediction[target.head], dtype=float)
-    head = subject.model_spec.head(target.head)
-    score = values if head.units != "Å" else -values
-    rows, cols = np.triu_indices(len(values), MIN_PAIR_SEPARATION)
-    best = np.argsort(-score[rows, cols], kind="stable")[:count]
-    return [OutputTarget(target.head, int(rows[k]), int(cols[k]), target.index) for k in best]
 
 
 def summary(result: dict[str, Any]) -> str:
@@ -546,5 +383,5 @@ _RUNNERS = {
     "receptive_field": _receptive_field,
     "follow_gradient": _follow_gradient,
     "input_correlation": _input_correlation,
-    "aa_patterns": _aa_patterns,
+    "aa_patterns": aa_patterns,
 }

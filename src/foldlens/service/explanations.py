@@ -31,7 +31,8 @@ from ..models.spec import ModelSpec
 from ..models.views import OutputTarget, UnitTarget
 from ..predict import from_npz
 from ..protein.features import residue_features
-from .analyses import Subject, check_analysis, run_analysis
+from .analyses import check_analysis, run_analysis
+from .analysis_subject import Subject
 from .errors import InvalidInputError, JobNotFoundError, NotReadyError
 from .explain import (
     Explanation,
