@@ -133,3 +133,18 @@ def test_bad_explain_targets_exit_2(
 ) -> None:
     assert main(["explain", "MKTAYIAKQR", "--target", text, "--out", str(tmp_path)]) == 2
     assert "foldlens: error:" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("command", "words"),
+    [
+        (["explain", "MKTAYIAKQR", "--target", "rsa@3", "--options", "{bad"], "not valid JSON"),
+        (["analyze", "MKTAYIAKQR", "--target", "rsa@3", "--options", "[1]"], "must map names"),
+        (["analyze", "MKTAYIAKQR", "--target", "rsa@3", "--analysis", "bogus"], "unknown analysis"),
+    ],
+)
+def test_bad_options_exit_2(
+    command: list[str], words: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([*command, "--out", str(tmp_path)]) == 2
+    assert words in capsys.readouterr().err

@@ -186,8 +186,20 @@ def parse_target(text: str) -> dict[str, object]:
     return {"head": parts[0], **target} | ({"class": parts[1]} if len(parts) == 2 else {})
 
 
-def _cmd_explain(args: argparse.Namespace) -> int:
+def _options(text: str | None) -> dict[str, Any]:
+    """``--options``: a JSON object mapping a method or analysis to its options."""
     import json
+
+    try:
+        options = json.loads(text) if text else {}
+    except json.JSONDecodeError as error:
+        raise ValueError(f"--options is not valid JSON ({error})") from error
+    if not isinstance(options, dict) or not all(isinstance(v, dict) for v in options.values()):
+        raise ValueError('--options must map names to objects, e.g. {"deletion": {"steps": 11}}')
+    return options
+
+
+def _cmd_explain(args: argparse.Namespace) -> int:
 
     from .models import load, spec
     from .predict import read_queries
@@ -206,7 +218,7 @@ def _cmd_explain(args: argparse.Namespace) -> int:
     description = describe(target, model_spec, query.sequence)
     if args.wrt is not None:
         description += f", attributed to the input of layer {args.wrt}"
-    options = json.loads(args.options) if args.options else {}
+    options = _options(args.options)
     x = residue_features(query.sequence, query.profile)[None]
     args.out.mkdir(parents=True, exist_ok=True)
     print(f"explaining {description}")
@@ -259,7 +271,6 @@ def _write_analysis(result: dict[str, Any], name: str, description: str, out: Pa
 
 
 def _cmd_analyze(args: argparse.Namespace) -> int:
-    import json
 
     from .models import load, spec
     from .predict import predict, read_queries
@@ -274,7 +285,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     query = queries[0]
     model, model_spec = load(args.model), spec(args.model)
     target = check_target(parse_target(args.target), model_spec, len(query.sequence))
-    options = json.loads(args.options) if args.options else {}
+    options = _options(args.options)
     stray = sorted(set(options) - set(args.analysis))
     if stray:
         raise ValueError(f"options given for {stray}, which are not among --analysis")
