@@ -23,6 +23,8 @@ from foldlens.server.background import CHROMIUM, CHROMIUM_ARGS, background_serve
 MAPS = ("dist_ca_ca", "dist_ca_cb", "dist_cb_ca", "dist_cb_cb", "contact")
 READY = "body[data-ready='true']"
 
+expect.set_options(timeout=20_000)
+
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
@@ -43,6 +45,8 @@ def guarded_page(browser: Browser) -> Iterator[tuple[Page, OffsiteGuard, list[st
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
     guard = OffsiteGuard()
     context.route("**/*", guard)
+    # Generous waits: a loaded 2-core machine can take seconds to draw (nothing here is timed).
+    context.set_default_timeout(60_000)
     page = context.new_page()
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)

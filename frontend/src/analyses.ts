@@ -18,6 +18,7 @@ import {
   type AnalysisRequest,
   type AnalysisResult,
   type AnalyzeAnswer,
+  type RandomizationResult,
 } from "./analysisApi";
 import { analysisFigure } from "./analysisFigures";
 import type { DrawnFigure } from "./charts";
@@ -36,8 +37,8 @@ export interface AnalysesOptions {
   initial: AnalysisChoice | null;
   /** An analysis was answered (or the cards cleared: null): the choice to keep in the URL. */
   onChoice: (choice: AnalysisChoice | null) => void;
-  /** The randomization verdicts (method → verdict) for the current target; null when there are none. */
-  onVerdicts: (verdicts: Record<string, string> | null) => void;
+  /** The randomization test of the current target's maps, for the panels' badges; null when none. */
+  onVerdicts: (randomization: RandomizationResult | null) => void;
 }
 
 const INTRO =
@@ -285,7 +286,7 @@ export class Analyses {
   /** The verdicts of a drawn randomization card, for the explorer's panels. */
   private reportVerdicts(): void {
     const result = this.cards.get("randomization")?.result;
-    this.options.onVerdicts(result?.analysis === "randomization" ? result.verdicts : null);
+    this.options.onVerdicts(result?.analysis === "randomization" ? result : null);
   }
 
   private showError(message: string): void {

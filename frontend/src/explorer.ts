@@ -8,6 +8,7 @@
  * shown in its panel's header.
  */
 
+import type { RandomizationResult } from "./analysisApi";
 import { failureText, type JobStatus, type ModelInfo } from "./api";
 import { Analyses } from "./analyses";
 import { AttributeTo } from "./attributeTo";
@@ -76,8 +77,8 @@ export class Explorer {
   private readonly attributeTo: AttributeTo | null;
   private readonly overview: InfluenceOverview | null;
   private readonly analyses: Analyses;
-  /** The randomization verdicts of the current target's maps, shown in the panels' headers. */
-  private verdicts: Record<string, string> | null = null;
+  /** The randomization test of the current target's maps, its verdicts shown in the panels' headers. */
+  private verdicts: RandomizationResult | null = null;
   private readonly details: HTMLDetailsElement;
   private readonly description = h("span", { class: "explorer__description", "data-testid": "target-description" });
   private readonly runStatus = h("span", { class: "explorer__run-status", role: "status" });
@@ -138,7 +139,7 @@ export class Explorer {
       onChoice: (analysis) => writeExplorerState({ analysis }),
       onVerdicts: (verdicts) => {
         this.verdicts = verdicts;
-        for (const panel of this.panels) panel.setVerdict(verdicts?.[panel.method.name] ?? null);
+        for (const panel of this.panels) panel.setVerdict(verdicts);
       },
     });
     const colourControls = new ColourControls(this.colours, (colours) => {
@@ -379,7 +380,7 @@ export class Explorer {
       },
     };
     this.panels = this.chooser.methods.filter((method) => methods.includes(method.name)).map((method) => new MethodPanel(method, context));
-    for (const panel of this.panels) panel.setVerdict(this.verdicts?.[panel.method.name] ?? null);
+    for (const panel of this.panels) panel.setVerdict(this.verdicts);
     this.panelRow.replaceChildren(...this.panels.map((panel) => panel.element));
     this.showCount();
   }

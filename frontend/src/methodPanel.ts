@@ -7,6 +7,7 @@
  * can be compared residue for residue.
  */
 
+import type { RandomizationResult } from "./analysisApi";
 import { AttributionMap, type MapRow } from "./attributionMap";
 import { AttributionScale, formatAttribution, sortedMagnitudes } from "./attributionScale";
 import { AttributionTrack } from "./attributionTrack";
@@ -264,9 +265,17 @@ export class MethodPanel {
     this.markReady();
   }
 
-  /** The randomization test's verdict on this method's map of the target, or none. */
-  setVerdict(verdict: string | null): void {
-    this.verdict.replaceChildren(verdict === null ? "" : verdictBadge(`randomization: ${verdict}`, verdict, `panel-verdict-${this.method.name}`));
+  /** The randomization test's verdict on this method's map of the target (none without a test
+   * of this method), with how many layers the map survived unchanged. */
+  setVerdict(randomization: RandomizationResult | null): void {
+    const name = this.method.name;
+    const verdict = randomization?.verdicts[name];
+    if (!randomization || verdict === undefined) {
+      this.verdict.replaceChildren();
+      return;
+    }
+    const kept = `ρ > ${randomization.thresholds.barely_above} for ${randomization.unchanged_layers[name] ?? 0}/${randomization.layers.length} layers`;
+    this.verdict.replaceChildren(verdictBadge(`randomization: ${verdict} · ${kept}`, verdict, `panel-verdict-${name}`));
   }
 
   /** Shows the whole pair map, or only the cells the target reaches. */
