@@ -111,7 +111,7 @@ def aa_patterns_over(
     per-residue attributions summed by amino-acid type (pair heads: also by the type pair)."""
     pair_head = model_spec.head(head).kind == "pair"
     totals = {method: _TypeTotals() for method in methods}
-    counts = np.zeros(len(AMINO_ACIDS))
+    counts = np.zeros(len(AMINO_ACIDS), dtype=np.int64)
     for done, (sequence, profile, prediction) in enumerate(proteins, 1):
         types = _types(sequence)
         x = residue_features(sequence, profile)[None]
