@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -15,26 +14,9 @@ import torch
 from fastapi.testclient import TestClient
 
 from foldlens.cli import main
-from foldlens.server import create_app
 
 HELIX = {"head": "ss3", "i": 20, "class": "H"}
 PAIR = {"head": "dist_cb_cb", "i": 5, "j": 40}
-
-
-@pytest.fixture(scope="module")
-def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    with TestClient(create_app(tmp_path_factory.mktemp("analyses"))) as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
-def job(client: TestClient) -> dict:
-    job = client.post("/api/jobs", json={"example": "2o38B"}).json()
-    while job["status"] not in ("done", "failed"):
-        time.sleep(0.05)
-        job = client.get(f"/api/jobs/{job['id']}").json()
-    assert job["status"] == "done"
-    return job
 
 
 def analyze(client: TestClient, job: dict, body: dict) -> tuple[dict, dict]:

@@ -4,7 +4,6 @@ written here, the method catalogue, and the explain API (cache, tasks, cancel, b
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -20,7 +19,6 @@ from foldlens.models.views import OutputTarget, UnitTarget
 from foldlens.protein.alphabet import AMINO_ACIDS
 from foldlens.protein.features import residue_features
 from foldlens.protein.labels import expected_distance
-from foldlens.server import create_app
 from foldlens.service.errors import InvalidInputError
 from foldlens.service.explain import explain
 from foldlens.service.method_options import MUTAGENESIS, check_options, method_catalogue
@@ -276,22 +274,6 @@ def test_bad_targets(raw: dict, words: str) -> None:
 
     with pytest.raises(InvalidInputError, match=words):
         check_target(raw, spec("default"), 70)
-
-
-@pytest.fixture(scope="module")
-def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    with TestClient(create_app(tmp_path_factory.mktemp("explain"))) as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
-def job(client: TestClient) -> dict:
-    job = client.post("/api/jobs", json={"example": "2o38B"}).json()
-    while job["status"] not in ("done", "failed"):
-        time.sleep(0.05)
-        job = client.get(f"/api/jobs/{job['id']}").json()
-    assert job["status"] == "done"
-    return job
 
 
 def finish(client: TestClient, answer: dict) -> dict:

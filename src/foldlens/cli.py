@@ -199,27 +199,34 @@ def _options(text: str | None) -> dict[str, Any]:
     return options
 
 
-def _cmd_explain(args: argparse.Namespace) -> int:
-
+def _one_target(args: argparse.Namespace) -> tuple[Any, Any, Any, Any, Any]:
+    """The one protein of ``args.input``, the model ``args.model`` (module and spec), the checked
+    ``args.target`` and the model input ``(1, 41, L)``."""
     from .models import load, spec
     from .predict import read_queries
     from .protein.features import residue_features
-    from .service.explain import explain
-    from .service.explain_exports import EXPORTS, render_explanation
-    from .service.method_options import check_options
-    from .service.targets import check_target, describe
+    from .service.targets import check_target
 
     queries = read_queries(args.input)
     if len(queries) != 1:
-        raise ValueError(f"{args.input} holds {len(queries)} proteins; explain takes one")
+        raise ValueError(f"{args.input} holds {len(queries)} proteins; {args.command} takes one")
     query = queries[0]
     model, model_spec = load(args.model), spec(args.model)
     target = check_target(parse_target(args.target), model_spec, len(query.sequence))
+    return query, model, model_spec, target, residue_features(query.sequence, query.profile)[None]
+
+
+def _cmd_explain(args: argparse.Namespace) -> int:
+    from .service.explain import explain
+    from .service.explain_exports import EXPORTS, render_explanation
+    from .service.method_options import check_options
+    from .service.targets import describe
+
+    query, model, model_spec, target, x = _one_target(args)
     description = describe(target, model_spec, query.sequence)
     if args.wrt is not None:
         description += f", attributed to the input of layer {args.wrt}"
     options = _options(args.options)
-    x = residue_features(query.sequence, query.profile)[None]
     args.out.mkdir(parents=True, exist_ok=True)
     print(f"explaining {description}")
     for method in args.method:
@@ -271,28 +278,20 @@ def _write_analysis(result: dict[str, Any], name: str, description: str, out: Pa
 
 
 def _cmd_analyze(args: argparse.Namespace) -> int:
-
-    from .models import load, spec
-    from .predict import predict, read_queries
-    from .protein.features import residue_features
-    from .service.analyses import check_analysis, run_analysis, summary
+    from .predict import predict
+    from .service.analyses import check_analysis, needs_prediction, run_analysis, summary
     from .service.analysis_subject import Subject
-    from .service.targets import check_target, describe
+    from .service.targets import describe
 
-    queries = read_queries(args.input)
-    if len(queries) != 1:
-        raise ValueError(f"{args.input} holds {len(queries)} proteins; analyze takes one")
-    query = queries[0]
-    model, model_spec = load(args.model), spec(args.model)
-    target = check_target(parse_target(args.target), model_spec, len(query.sequence))
+    query, model, model_spec, target, x = _one_target(args)
     options = _options(args.options)
     stray = sorted(set(options) - set(args.analysis))
     if stray:
         raise ValueError(f"options given for {stray}, which are not among --analysis")
     checked = {name: check_analysis(name, options.get(name, {}), target) for name in args.analysis}
     description = describe(target, model_spec, query.sequence)
-    x = residue_features(query.sequence, query.profile)[None]
-    prediction = predict(model, query, model_spec)
+    wanted = any(needs_prediction(name, target) for name in checked)
+    prediction = predict(model, query, model_spec) if wanted else None
     subject = Subject(model, model_spec, x, query.sequence, target, prediction)
     args.out.mkdir(parents=True, exist_ok=True)
     print(f"analysing {description}")

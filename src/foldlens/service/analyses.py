@@ -49,14 +49,13 @@ from ..analysis import (
 from ..analysis.follow_gradient import default_epsilons
 from ..analysis.metrics import default_k
 from ..analysis.randomization import BARELY_ABOVE, DEPENDS_BELOW
-from ..attribution import Neuron
 from ..attribution.methods import REGISTRY
 from ..models.views import OutputTarget, Readout, UnitTarget, output_view
 from ..protein.features import FEATURE_NAMES
 from .aa_patterns import aa_patterns
 from .analysis_subject import Progress, Subject, input_map, map_of, residues_of
 from .errors import InvalidInputError
-from .explain import ExplanationCancelledError, explain_batch_size, target_view
+from .explain import ExplanationCancelledError, explain_batch_size, target_tensor, target_view
 from .method_options import ServiceOption, check_options
 from .targets import receptive_residues
 
@@ -168,6 +167,12 @@ def check_analysis(name: Any, given: Any, target: OutputTarget | UnitTarget) -> 
     return options
 
 
+def needs_prediction(name: str, target: OutputTarget | UnitTarget) -> bool:
+    """Whether analysis ``name`` reads the prediction: the pair table of ``aa_patterns`` explains
+    the head's most confident pairs."""
+    return name == "aa_patterns" and target.j is not None
+
+
 def run_analysis(
     name: str,
     subject: Subject,
@@ -220,20 +225,8 @@ def _layers_that_matter(view: nn.Module, x: torch.Tensor, engine_target: Any) ->
         if next(module.parameters(recurse=False), None) is not None
     }
     parameters = [p for group in owned.values() for p in group]
-    with torch.enable_grad():
-        if isinstance(engine_target, Neuron):
-            captured: list[torch.Tensor] = []
-            module = view.get_submodule(engine_target.module)
-            handle = module.register_forward_hook(lambda m, args, out: captured.append(out))
-            try:
-                view(x)
-            finally:
-                handle.remove()
-            index: Any = engine_target.index
-            value = captured[0][index]
-        else:
-            value = engine_target(view(x))
-        grads = torch.autograd.grad(value, parameters, allow_unused=True)
+    value, _ = target_tensor(view, x, engine_target)
+    grads = torch.autograd.grad(value, parameters, allow_unused=True)
     reached = {id(p) for p, grad in zip(parameters, grads, strict=True) if grad is not None}
     return [path for path, group in owned.items() if any(id(p) in reached for p in group)]
 

@@ -202,11 +202,13 @@ def _watched(
         handle.remove()
 
 
-def _target_value(
-    view: nn.Module, x: torch.Tensor, readout: Readout | None, target: Any, wrt: str | None
-) -> float:
-    """The explained scalar: the readout of an output, or the unit's activation. With ``wrt``,
-    also check that it depends on that layer's input (else the map would be all zeros)."""
+def target_tensor(
+    view: nn.Module, x: torch.Tensor, engine_target: Any, wrt: str | None = None, grad: bool = True
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The explained scalar from one forward pass of ``view`` (in the autograd graph unless
+    ``grad`` is false and there is no ``wrt``): the engine target's value (a callable of the
+    output, or a :class:`~foldlens.attribution.Neuron`'s activation); with ``wrt``, also the leaf
+    that replaced that layer's input (``None`` when the layer did not run)."""
     leaves: list[torch.Tensor] = []
 
     def slot(module: nn.Module, args: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -215,19 +217,30 @@ def _target_value(
 
     captured: list[torch.Tensor] = []
     handles = []
-    if readout is None:
-        module = view.get_submodule(target.module)
+    if isinstance(engine_target, fl.Neuron):
+        module = view.get_submodule(engine_target.module)
         handles.append(module.register_forward_hook(lambda m, args, out: captured.append(out)))
     if wrt is not None:
         handles.append(view.get_submodule(wrt).register_forward_pre_hook(slot))
     try:
-        with torch.set_grad_enabled(wrt is not None):
+        with torch.set_grad_enabled(grad or wrt is not None):
             out = view(x)
+            if isinstance(engine_target, fl.Neuron):
+                index: Any = engine_target.index
+                value = captured[0][index]
+            else:
+                value = engine_target(out)
     finally:
         for handle in handles:
             handle.remove()
-    value = readout(out)[0] if readout is not None else captured[0][target.index]
-    if wrt is not None and not (leaves and _reaches(value, leaves[0])):
+    return value, leaves[0] if leaves else None
+
+
+def _target_value(view: nn.Module, x: torch.Tensor, engine_target: Any, wrt: str | None) -> float:
+    """The explained scalar; with ``wrt``, check that it depends on that layer's input (else the
+    map would be all zeros)."""
+    value, leaf = target_tensor(view, x, engine_target, wrt, grad=False)
+    if wrt is not None and not (leaf is not None and _reaches(value, leaf)):
         layer = wrt.removeprefix("net.")
         raise InvalidInputError(f"the target does not depend on the input of layer {layer}")
     return float(value.detach())
@@ -362,7 +375,7 @@ def explain(
         engine_options["batch_size"] = batch
     passes = _expected_passes(method, options, length, batch)
     view, wrt_path = prepared.view, prepared.engine_wrt
-    value = _target_value(view, x, prepared.readout, prepared.engine_target, wrt_path)
+    value = _target_value(view, x, prepared.engine_target, wrt_path)
     with _watched(view, cancel, progress or (lambda f: None), passes):
         maps = fl.attribute(
             view, x, prepared.engine_target, method=method, wrt=wrt_path, **engine_options
@@ -387,7 +400,7 @@ def explain_together(
     start = time.perf_counter()
     prepared = _prepare(model, model_spec, target, length, methods, wrt)
     view, wrt_path = prepared.view, prepared.engine_wrt
-    value = _target_value(view, x, prepared.readout, prepared.engine_target, wrt_path)
+    value = _target_value(view, x, prepared.engine_target, wrt_path)
     answers: dict[str, Explanation] = {}
 
     def done(method: str, maps: Any) -> None:

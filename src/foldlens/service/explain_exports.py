@@ -170,18 +170,28 @@ def _pymol(result: dict[str, Any], sequence: str, description: str) -> str:
 ANALYSIS_EXPORTS = {"figure": tuple(FIGURE_FORMATS), "json": ("json",)}
 
 
+def _checked_format(exports: dict[str, tuple[str, ...]], what: str, file_format: str | None) -> str:
+    """``file_format`` (default: the first) checked against what ``exports`` offers for ``what``."""
+    formats = exports.get(what)
+    if formats is None:
+        raise InvalidInputError(f"unknown export {what!r}; exports: {list(exports)}")
+    file_format = file_format or formats[0]
+    if file_format not in formats:
+        raise InvalidInputError(f"{what} comes as {', '.join(formats)}, not {file_format!r}")
+    return file_format
+
+
+def _stem(name: str, what: str) -> str:
+    """A file name stem safe on every system."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{name}-{what}")
+
+
 def render_analysis(
     result: dict[str, Any], name: str, description: str, what: str, file_format: str | None
 ) -> Rendered:
     """One download of one analysis ``result``: its figure or its JSON."""
-    formats = ANALYSIS_EXPORTS.get(what)
-    if formats is None:
-        raise InvalidInputError(f"an analysis exports {list(ANALYSIS_EXPORTS)}, not {what!r}")
-    file_format = file_format or formats[0]
-    if file_format not in formats:
-        raise InvalidInputError(f"{what} comes as {', '.join(formats)}, not {file_format!r}")
-    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{name}-{result['analysis']}")
-    filename = f"{stem}.{file_format}"
+    file_format = _checked_format(ANALYSIS_EXPORTS, what, file_format)
+    filename = f"{_stem(name, result['analysis'])}.{file_format}"
     if what == "json":
         document = {"description": description, **result}
         return Rendered(json.dumps(document).encode(), "application/json", filename)
@@ -200,14 +210,8 @@ def render_explanation(
     file_format: str | None,
 ) -> Rendered:
     """One download of one explanation ``result`` (the stored JSON document)."""
-    formats = EXPORTS.get(what)
-    if formats is None:
-        raise InvalidInputError(f"unknown export {what!r}; exports: {list(EXPORTS)}")
-    file_format = file_format or formats[0]
-    if file_format not in formats:
-        raise InvalidInputError(f"{what} comes as {', '.join(formats)}, not {file_format!r}")
-    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{name}-{result['method']}")
-    filename = f"{stem}-{what}.{file_format}"
+    file_format = _checked_format(EXPORTS, what, file_format)
+    filename = f"{_stem(name, result['method'])}-{what}.{file_format}"
     if what == "figure":
         figure = _figure(result, sequence, description)
         return Rendered(figure_bytes(figure, file_format), FIGURE_FORMATS[file_format], filename)

@@ -31,7 +31,7 @@ from ..models.spec import ModelSpec
 from ..models.views import OutputTarget, UnitTarget
 from ..predict import from_npz
 from ..protein.features import residue_features
-from .analyses import check_analysis, run_analysis
+from .analyses import check_analysis, needs_prediction, run_analysis
 from .analysis_subject import Subject
 from .errors import InvalidInputError, JobNotFoundError, NotReadyError
 from .explain import (
@@ -393,7 +393,7 @@ class ExplanationService:
         return {method: answer}
 
     def _analysis(self, task: Task, job: Job, name: str) -> dict[str, Any]:
-        result = self.store.result(job.id)
+        result = self.store.result(job.id) if needs_prediction(name, task.target) else None
         subject = Subject(
             self._model(job.inputs.model),
             spec(job.inputs.model),
