@@ -25,8 +25,10 @@ system:
 	if [ -n "$$missing" ]; then \
 		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing; fi
 
+# The suite's whole process tree (pytest and the servers and browsers it starts) may hold at most
+# 4 GB: scripts/peak_memory.py stops it and fails the run the moment it holds more.
 test: system setup lint
-	$(BIN)/pytest -q
+	$(BIN)/python scripts/peak_memory.py --limit-gb 4 -- $(BIN)/pytest -q
 
 lint:
 	$(BIN)/ruff check src tests benchmarks scripts

@@ -1,5 +1,4 @@
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,10 +10,25 @@ from foldlens.server import create_app
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from polling import DEADLINE, wait_job
+
 
 @pytest.fixture(autouse=True)
 def _deterministic() -> None:
     torch.manual_seed(0)
+
+
+@pytest.fixture(autouse=True)
+def _no_work_left_behind(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After a test that used the app: every explanation or analysis task cancelled and let go
+    by its worker, and no prediction job queued or running, so no test's work runs on into the
+    next one."""
+    client = request.getfixturevalue("client") if "client" in request.fixturenames else None
+    yield
+    if client is None:
+        return
+    assert client.app.state.explanations.cancel_all(DEADLINE), "a task did not stop when cancelled"
+    assert client.app.state.service.wait_idle(DEADLINE), "a prediction job did not finish"
 
 
 @pytest.fixture(scope="module")
@@ -27,9 +41,6 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
 @pytest.fixture(scope="module")
 def job(client: TestClient) -> dict:
     """The finished prediction of the example 2o38B (90 residues, with structure and profile)."""
-    job = client.post("/api/jobs", json={"example": "2o38B"}).json()
-    while job["status"] not in ("done", "failed"):
-        time.sleep(0.05)
-        job = client.get(f"/api/jobs/{job['id']}").json()
+    job = wait_job(client, client.post("/api/jobs", json={"example": "2o38B"}).json()["id"])
     assert job["status"] == "done"
     return job

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import time
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +13,7 @@ import torch
 from fastapi.testclient import TestClient
 
 from foldlens.cli import main
+from polling import finish_task
 
 HELIX = {"head": "ss3", "i": 20, "class": "H"}
 PAIR = {"head": "dist_cb_cb", "i": 5, "j": 40}
@@ -24,11 +24,7 @@ def analyze(client: TestClient, job: dict, body: dict) -> tuple[dict, dict]:
     answer = client.post(f"/api/jobs/{job['id']}/analyze", json=body)
     assert answer.status_code in (200, 202), answer.text
     first = answer.json()
-    task = first["task"]
-    while task is not None and task["status"] == "running":
-        time.sleep(0.05)
-        task = client.get(task["poll"]).json()
-    return first, task or {}
+    return first, finish_task(client, first["task"]) or {}
 
 
 def test_catalogue_lists_every_analysis_with_options(client: TestClient) -> None:
@@ -121,10 +117,9 @@ def test_a_cancelled_analysis_leaves_nothing_in_the_cache(client: TestClient, jo
         "wait": 0.2,
     }
     answer = client.post(f"/api/jobs/{job['id']}/analyze", json=body).json()
-    cancelled = client.delete(answer["task"]["cancel"]).json()
-    while cancelled["status"] == "running":
-        time.sleep(0.05)
-        cancelled = client.get(answer["task"]["poll"]).json()
+    client.delete(answer["task"]["cancel"])
+    cancelled = finish_task(client, answer["task"])
+    assert cancelled is not None
     assert cancelled["status"] == "cancelled" and cancelled["results"] == {}
     again = client.post(f"/api/jobs/{job['id']}/analyze", json={**body, "wait": 0})
     assert again.status_code == 202 and again.json()["result"] is None

@@ -3,10 +3,12 @@ bad input is refused with a clear message."""
 
 from __future__ import annotations
 
+import gc
 import math
 import threading
 import time
 import warnings
+import weakref
 from collections.abc import Callable
 
 import pytest
@@ -156,6 +158,30 @@ def test_model_untouched(method: str) -> None:
         method=method,
     )
     assert_untouched(net, before)
+
+
+@pytest.mark.parametrize("method", list(fl.methods()))
+def test_no_forward_pass_outlives_the_call(method: str) -> None:
+    """Every activation of every forward pass is freed once the call returns: a graph kept alive
+    by a reference cycle would pile up pass after pass (integrated gradients at 256 steps through
+    the default model grew by 0.2 GB a pass)."""
+    net = zoo.build(zoo.Residual1d, "nn.ReLU", 0)
+    activations: list[weakref.ref[torch.Tensor]] = []
+    handles = [
+        module.register_forward_hook(lambda m, args, out: activations.append(weakref.ref(out)))
+        for module in net.modules()
+        if isinstance(module, nn.ReLU)
+    ]
+    x = torch.randn(zoo.Residual1d.input_shape)
+    try:
+        fl.attribute(net, x, [(0, 1, 3), fl.Neuron("convs.0", (0, 2, 5))], method=method)
+    finally:
+        for handle in handles:
+            handle.remove()
+    gc.collect()
+    assert activations, "the test saw no activation"
+    alive = sum(ref() is not None for ref in activations)
+    assert alive == 0, f"{alive} of {len(activations)} activations outlived the call"
 
 
 @pytest.mark.parametrize(

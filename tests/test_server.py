@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,20 +21,11 @@ from foldlens.service import JobStore
 from foldlens.service.examples import examples
 from foldlens.service.explain import OVERVIEW_METHODS
 from foldlens.service.store import MAX_ATTEMPTS
+from polling import wait_job
 
 DATA = Path(__file__).parent / "data"
 WATER_ONLY = "HETATM    1  O   HOH A   1       0.000   0.000   0.000  1.00  0.00           O\nEND\n"
 SEQUENCE = "MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQAPILSRVGDGTQDNLSGAEKAVQVKVKALPDAQ"
-
-
-def wait(client: TestClient, job_id: str, timeout: float = 60.0) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        status = client.get(f"/api/jobs/{job_id}").json()
-        if status["status"] in ("done", "failed"):
-            return status
-        time.sleep(0.05)
-    raise AssertionError(f"job {job_id} did not finish in {timeout} s")
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +44,7 @@ def example_job(client: TestClient) -> dict:
     first = next(iter(examples()))
     response = client.post("/api/jobs", json={"example": first})
     assert response.status_code in (200, 202)
-    return wait(client, response.json()["id"])
+    return wait_job(client, response.json()["id"])
 
 
 def test_models_and_examples(client: TestClient) -> None:
@@ -77,7 +67,7 @@ def test_sequence_job_matches_the_model_and_is_found_again(client: TestClient) -
     response = client.post("/api/jobs", json={"sequence": f">my protein\n{SEQUENCE}\n"})
     assert response.status_code == 202
     job_id = response.json()["id"]
-    status = wait(client, job_id)
+    status = wait_job(client, job_id)
     assert status["status"] == "done" and status["progress"] == 1
     assert status["name"] == "my" and status["mode"] == "single" and not status["has_structure"]
     assert status["view"] == f"/view/{job_id}"
@@ -97,7 +87,7 @@ def test_other_model_and_other_version_make_other_jobs(client: TestClient) -> No
     default = client.post("/api/jobs", json={"sequence": SEQUENCE}).json()
     seed = client.post("/api/jobs", json={"sequence": SEQUENCE, "model": "seed2018"}).json()
     assert default["id"] != seed["id"] and seed["model_version"] == version("seed2018")
-    status = wait(client, seed["id"])
+    status = wait_job(client, seed["id"])
     assert status["status"] == "done" and status["tracks"] == []
     document = client.get(f"/api/jobs/{seed['id']}/predictions").json()
     assert set(document) == {
@@ -184,14 +174,14 @@ def test_uploads_msa_and_structure(client: TestClient) -> None:
         "/api/jobs", data={"model": "default"}, files={"msa": ("globins4.sto", msa)}
     )
     assert response.status_code == 202, response.text
-    status = wait(client, response.json()["id"])
+    status = wait_job(client, response.json()["id"])
     assert status["status"] == "done" and status["mode"] == "profile"
     assert status["sequence"] == parse_msa(msa).query and status["name"] == "HBB_HUMAN"
 
     example = next(iter(examples().values()))
     pdb = example.structure()
     response = client.post("/api/jobs", files={"structure": ("mine.pdb", pdb)})
-    status = wait(client, response.json()["id"])
+    status = wait_job(client, response.json()["id"])
     assert (
         status["has_structure"]
         and status["mode"] == "single"
@@ -290,7 +280,7 @@ def test_unknown_or_path_like_ids_are_404(client: TestClient, path: str) -> None
 
 def test_missing_results_and_bad_exports(client: TestClient, example_job: dict) -> None:
     plain = client.post("/api/jobs", json={"sequence": SEQUENCE}).json()
-    wait(client, plain["id"])
+    wait_job(client, plain["id"])
     assert client.get(f"/api/jobs/{plain['id']}/truth").status_code == 404
     assert client.get(f"/api/jobs/{plain['id']}/structure").status_code == 404
     export = f"/api/jobs/{plain['id']}/export"
@@ -318,7 +308,7 @@ def test_results_wait_for_the_worker(tmp_path: Path) -> None:
 def test_restart_keeps_results_and_resumes_running_jobs(tmp_path: Path) -> None:
     with TestClient(create_app(tmp_path)) as client:
         done = client.post("/api/jobs", json={"sequence": SEQUENCE}).json()
-        wait(client, done["id"])
+        wait_job(client, done["id"])
         before = client.get(f"/api/jobs/{done['id']}/predictions?format=npz").content
     store = JobStore(tmp_path / "foldlens.sqlite")
     from foldlens.service import job_input
@@ -330,12 +320,12 @@ def test_restart_keeps_results_and_resumes_running_jobs(tmp_path: Path) -> None:
         store.recover()
         store.start(hopeless.id)
     with TestClient(create_app(tmp_path)) as client:
-        assert wait(client, interrupted.id)["status"] == "done"
-        failed = wait(client, hopeless.id)
+        assert wait_job(client, interrupted.id)["status"] == "done"
+        failed = wait_job(client, hopeless.id)
         assert failed["status"] == "failed" and "stopped" in failed["message"]
         assert client.get(f"/api/jobs/{done['id']}/predictions?format=npz").content == before
         retried = client.post("/api/jobs", json={"sequence": SEQUENCE[:50]})
-        assert retried.status_code == 202 and wait(client, hopeless.id)["status"] == "done"
+        assert retried.status_code == 202 and wait_job(client, hopeless.id)["status"] == "done"
 
 
 def test_predictions_are_sent_gzipped(client: TestClient, example_job: dict) -> None:

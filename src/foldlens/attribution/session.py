@@ -137,6 +137,7 @@ class AttributionSession:
 
     def __exit__(self, *exc: object) -> None:
         self._exit.close()
+        self._leaves, self._captured, self._replacement = (), {}, None
 
     def _hook(self, handle: RemovableHandle) -> None:
         self._exit.callback(handle.remove)
@@ -228,7 +229,10 @@ class AttributionSession:
 
         def pack(tensor: torch.Tensor) -> torch.Tensor:
             saved[0] += tensor.numel() * tensor.element_size()
-            return tensor
+            # Not ``tensor`` itself: a node saving its own output through a hook would hold that
+            # output as a Python object, a cycle through C++ that no garbage collection frees
+            # (every pass's whole graph stayed in memory). A detached alias shares the storage.
+            return tensor.detach()
 
         counting = (
             torch.autograd.graph.saved_tensors_hooks(pack, _identity) if measure else nullcontext()

@@ -158,6 +158,16 @@ class ExplanationService:
             task.cancel.set()
         self._executor.shutdown(wait=True, cancel_futures=True)
 
+    def cancel_all(self, timeout: float) -> bool:
+        """Cancel every task and wait up to ``timeout`` s for the worker to let go of them all;
+        whether it did (a cancelled task stops at its next forward pass)."""
+        with self._lock:
+            tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel.set()
+        deadline = time.monotonic() + timeout
+        return all(task.finished.wait(max(0.0, deadline - time.monotonic())) for task in tasks)
+
     def check(
         self, job_id: str, raw_target: Any, methods: Any, options: Any, wrt: Any = None
     ) -> Request:
@@ -330,17 +340,18 @@ class ExplanationService:
         return features
 
     def _run(self, task: Task) -> None:
-        job = self.store.get(task.job)
-        if task.analysis:
-            self._run_group(task, job, list(task.methods))
+        try:
+            job = self.store.get(task.job)
+            if task.analysis:
+                self._run_group(task, job, list(task.methods))
+                return
+            together = [m for m in task.methods if m in SHARED_FORWARD and not task.methods[m]]
+            groups = [together] if len(together) > 1 else []
+            groups += [[m] for m in task.methods if not any(m in group for group in groups)]
+            for group in groups:
+                self._run_group(task, job, group)
+        finally:
             task.finished.set()
-            return
-        together = [m for m in task.methods if m in SHARED_FORWARD and not task.methods[m]]
-        groups = [together] if len(together) > 1 else []
-        groups += [[m] for m in task.methods if not any(m in group for group in groups)]
-        for group in groups:
-            self._run_group(task, job, group)
-        task.finished.set()
 
     def _run_group(self, task: Task, job: Job, methods: list[str]) -> None:
         """Compute ``methods`` (several only when they share one forward pass) and store each;

@@ -61,13 +61,26 @@ class JobService:
     def __init__(self, data_dir: Path) -> None:
         self.store = JobStore(data_dir / DATABASE)
         self._queue: queue.Queue[str | None] = queue.Queue()
+        self._unfinished = 0
+        """Jobs queued or running in this process."""
+        self._idle = threading.Condition()
         self._models: dict[str, nn.Module] = {}
         self._worker = threading.Thread(target=self._work, name="foldlens-jobs", daemon=True)
 
     def start(self) -> None:
         for job_id in self.store.recover():
-            self._queue.put(job_id)
+            self._enqueue(job_id)
         self._worker.start()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` s until no job is queued or running; whether that happened."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._unfinished == 0, timeout)
+
+    def _enqueue(self, job_id: str) -> None:
+        with self._idle:
+            self._unfinished += 1
+        self._queue.put(job_id)
 
     def stop(self, timeout: float = 30.0) -> None:
         """Let the running job finish (up to ``timeout`` s); queued jobs wait for the next start."""
@@ -78,7 +91,7 @@ class JobService:
         """The job of ``inputs`` and whether it was queued now (new, or failed before)."""
         job, queued = self.store.submit(inputs)
         if queued:
-            self._queue.put(job.id)
+            self._enqueue(job.id)
         return job, queued
 
     def get(self, job_id: str) -> Job:
@@ -104,17 +117,25 @@ class JobService:
 
     def _work(self) -> None:
         while (job_id := self._queue.get()) is not None:
-            if not self.store.start(job_id):
-                continue
             try:
-                self.store.finish(job_id, self._run(self.store.get(job_id)))
-            except ValueError as error:
-                self.store.fail(job_id, str(error))
-            except Exception as error:
-                log.exception("job %s failed", job_id)
-                self.store.fail(
-                    job_id, f"internal error ({type(error).__name__}); the server log has details"
-                )
+                self._attempt(job_id)
+            finally:
+                with self._idle:
+                    self._unfinished -= 1
+                    self._idle.notify_all()
+
+    def _attempt(self, job_id: str) -> None:
+        if not self.store.start(job_id):
+            return
+        try:
+            self.store.finish(job_id, self._run(self.store.get(job_id)))
+        except ValueError as error:
+            self.store.fail(job_id, str(error))
+        except Exception as error:
+            log.exception("job %s failed", job_id)
+            self.store.fail(
+                job_id, f"internal error ({type(error).__name__}); the server log has details"
+            )
 
     def _run(self, job: Job) -> JobResult:
         inputs = job.inputs
