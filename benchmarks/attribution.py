@@ -6,7 +6,8 @@ Model: five Conv1d layers (41 → 128 → 128 → 128 → 128 → 3 channels, ke
 receptive field 41 residues) on a random input of shape (1, 41, L).
 
 (a) One target (0, 0, L/2): a bare forward + backward with plain autograd, foldlens and Captum.
-(b) All L per-residue targets (0, 0, i): foldlens with one call (packed backward passes, and with
+(b) All L per-residue targets (class 0 at residue i), with the output laid out as (B, C, L),
+    (B, L, C) or flattened (B, L·C): foldlens with one call (packed backward passes, and with
     ``packing=False`` one batched backward seed per target), Captum's per-target loop, and Captum on
     L stacked copies of the input (one target per copy).
 (c) Gradient, deconvnet and guided backpropagation of one target: three ``attribute`` calls
@@ -79,17 +80,40 @@ def bare_forward_backward(net: nn.Module, x: torch.Tensor, target: tuple[int, ..
     return torch.autograd.grad(net(leaf)[target], leaf)[0]
 
 
-def captum_loop(net: nn.Module, method: str, x: torch.Tensor, length: int) -> torch.Tensor:
+class Layout(nn.Module):
+    """The five-layer net with its output ``(1, 3, L)`` laid out as ``layout``."""
+
+    def __init__(self, net: nn.Module, layout: str) -> None:
+        super().__init__()
+        self.net, self.layout = net, layout
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out: torch.Tensor = self.net(x)
+        if self.layout == "(B, L, C)":
+            return out.transpose(1, 2)
+        if self.layout == "(B, L*C)":
+            return out.transpose(1, 2).flatten(1)
+        return out
+
+
+LAYOUTS: dict[str, Callable[[int], tuple[int, ...]]] = {
+    "(B, C, L)": lambda i: (0, i),
+    "(B, L, C)": lambda i: (i, 0),
+    "(B, L*C)": lambda i: (3 * i,),
+}
+"""Each layout's target for residue i (class 0), without the batch index."""
+
+
+def captum_loop(net: nn.Module, method: str, x: torch.Tensor, targets: list) -> torch.Tensor:
     explainer = CAPTUM[method](net)
     return torch.stack(
-        [explainer.attribute(x, target=(0, i), **CAPTUM_OPTIONS[method]) for i in range(length)]
+        [explainer.attribute(x, target=t, **CAPTUM_OPTIONS[method]) for t in targets]
     )
 
 
-def captum_copies(net: nn.Module, method: str, x: torch.Tensor, length: int) -> torch.Tensor:
+def captum_copies(net: nn.Module, method: str, x: torch.Tensor, targets: list) -> torch.Tensor:
     explainer = CAPTUM[method](net)
-    copies = x.expand(length, *x.shape[1:]).contiguous()
-    targets = [(0, i) for i in range(length)]
+    copies = x.expand(len(targets), *x.shape[1:]).contiguous()
     return explainer.attribute(copies, target=targets, **CAPTUM_OPTIONS[method])[:, None]
 
 
@@ -111,19 +135,23 @@ def one_target_row(net: nn.Module, method: str, length: int, rounds: int) -> str
     )
 
 
-def all_targets_row(net: nn.Module, method: str, length: int, repeats: int) -> str:
+def all_targets_row(net: nn.Module, layout: str, method: str, length: int, repeats: int) -> str:
+    model = Layout(net, layout).eval()
     x = torch.randn(1, 41, length)
-    targets = [(0, 0, i) for i in range(length)]
-    ours, mine = median_seconds(partial(fl.attribute, net, x, targets, method=method), repeats)
+    captum_targets = [LAYOUTS[layout](i) for i in range(length)]
+    targets = [(0, *t) for t in captum_targets]
+    ours, mine = median_seconds(partial(fl.attribute, model, x, targets, method=method), repeats)
     unpacked, _ = median_seconds(
-        partial(fl.attribute, net, x, targets, method=method, packing=False),
+        partial(fl.attribute, model, x, targets, method=method, packing=False),
         repeats,
     )
-    loop, _ = median_seconds(partial(captum_loop, net, method, x, length), repeats)
-    copies, reference = median_seconds(partial(captum_copies, net, method, x, length), repeats)
+    loop, _ = median_seconds(partial(captum_loop, model, method, x, captum_targets), repeats)
+    copies, reference = median_seconds(
+        partial(captum_copies, model, method, x, captum_targets), repeats
+    )
     diff = float((mine - reference).abs().max())
     return (
-        f"{length:>5} {method:<16} {ours:>9.3f} {unpacked:>9.3f} {loop:>12.3f} "
+        f"{length:>5} {layout:<10} {method:<16} {ours:>9.3f} {unpacked:>9.3f} {loop:>12.3f} "
         f"{copies:>14.3f} {loop / ours:>14.2f} {copies / ours:>16.2f} {diff:>11.1e}"
     )
 
@@ -159,14 +187,17 @@ def run(lengths: list[int], repeats: int) -> None:
     for length in lengths:
         for method in CAPTUM:
             print(one_target_row(net, method, length, 10 * repeats))
-    print(f"\n(b) all L per-residue targets (0, 0, i); median of {repeats}")
+    print("\n(b) all L per-residue targets (class 0 at residue i) in three output layouts")
+    print(f"    median of {repeats}")
     print(
-        f"{'L':>5} {'method':<16} {'foldlens':>9} {'unpacked':>9} {'captum loop':>12} "
-        f"{'captum copies':>14} {'loop/foldlens':>14} {'copies/foldlens':>16} {'max |diff|':>11}"
+        f"{'L':>5} {'layout':<10} {'method':<16} {'foldlens':>9} {'unpacked':>9} "
+        f"{'captum loop':>12} {'captum copies':>14} {'loop/foldlens':>14} "
+        f"{'copies/foldlens':>16} {'max |diff|':>11}"
     )
     for length in lengths:
-        for method in CAPTUM:
-            print(all_targets_row(net, method, length, repeats))
+        for layout in LAYOUTS:
+            for method in CAPTUM:
+                print(all_targets_row(net, layout, method, length, repeats))
     print(f"\n(c) {', '.join(RULES)} of one target; calls interleaved, median of {10 * repeats}")
     print(f"{'L':>5} {'three calls':>15} {'attribute_each':>15} {'speed-up':>9} {'max |diff|':>11}")
     for length in lengths:

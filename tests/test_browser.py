@@ -19,11 +19,14 @@ from browser import OffsiteGuard, image_spread
 from downloads import parse_file
 from foldlens.predict import KEYS
 from foldlens.server.background import CHROMIUM, CHROMIUM_ARGS, background_server
+from polling import DEADLINE
 
 MAPS = ("dist_ca_ca", "dist_ca_cb", "dist_cb_ca", "dist_cb_cb", "contact")
 READY = "body[data-ready='true']"
 
-expect.set_options(timeout=20_000)
+WAIT = int(DEADLINE * 1000)
+"""Milliseconds any wait for the page may take: only a hang runs into it (nothing here is timed)."""
+expect.set_options(timeout=WAIT)
 
 
 @pytest.fixture(scope="module")
@@ -45,8 +48,7 @@ def guarded_page(browser: Browser) -> Iterator[tuple[Page, OffsiteGuard, list[st
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
     guard = OffsiteGuard()
     context.route("**/*", guard)
-    # Generous waits: a loaded 2-core machine can take seconds to draw (nothing here is timed).
-    context.set_default_timeout(60_000)
+    context.set_default_timeout(WAIT)
     page = context.new_page()
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
@@ -80,7 +82,7 @@ def test_example_prediction_end_to_end(
     expect(sequence_box).to_have_value(re.compile(r"^>\S+"))
     page.get_by_test_id("predict").click()
     page.wait_for_url(re.compile(r"/view/[0-9a-f]{32}"))
-    page.wait_for_selector(READY, timeout=60_000)
+    page.wait_for_selector(READY)
     job_url = page.url
 
     for name in MAPS:
@@ -100,7 +102,7 @@ def test_example_prediction_end_to_end(
     expect(values).to_contain_text("Å")
 
     page.reload()
-    page.wait_for_selector(READY, timeout=60_000)
+    page.wait_for_selector(READY)
     assert page.url == job_url
     check_drawn(page, "map-dist_ca_ca")
 
@@ -146,7 +148,7 @@ def test_pasted_sequence_without_structure(
     )
     page.get_by_test_id("predict").click()
     page.wait_for_url(re.compile(r"/view/[0-9a-f]{32}"))
-    page.wait_for_selector(READY, timeout=60_000)
+    page.wait_for_selector(READY)
     check_drawn(page, "map-contact")
     check_drawn(page, "tracks")
     assert (
@@ -170,7 +172,7 @@ def test_explorer_click_a_cell_compare_methods_and_reload(
     page.get_by_test_id("example").click()
     page.get_by_test_id("predict").click()
     page.wait_for_url(re.compile(r"/view/[0-9a-f]{32}"))
-    page.wait_for_selector(READY, timeout=60_000)
+    page.wait_for_selector(READY)
 
     explorer = page.get_by_test_id("explorer")
     explorer.scroll_into_view_if_needed()
@@ -187,9 +189,7 @@ def test_explorer_click_a_cell_compare_methods_and_reload(
     page.mouse.click(box["x"] + box["width"] * 0.25, box["y"] + box["height"] * 0.7)
     expect(page.get_by_test_id("target-description")).to_contain_text("distance for i = ")
     for method in ("gradient", "guided_backprop"):
-        page.wait_for_selector(
-            f"[data-testid='panel-{method}'][data-state='ready']", timeout=30_000
-        )
+        page.wait_for_selector(f"[data-testid='panel-{method}'][data-state='ready']")
         check_drawn(page, f"panel-map-{method}")
     gradient = page.get_by_test_id("panel-map-gradient").screenshot()
     guided = page.get_by_test_id("panel-map-guided_backprop").screenshot()
@@ -203,9 +203,7 @@ def test_explorer_click_a_cell_compare_methods_and_reload(
     explained_url = page.url
     assert "?" in explained_url
     page.reload()
-    page.wait_for_selector(
-        "[data-testid='panel-guided_backprop'][data-state='ready']", timeout=30_000
-    )
+    page.wait_for_selector("[data-testid='panel-guided_backprop'][data-state='ready']")
     expect(page.get_by_test_id("target-description")).to_contain_text("distance for i = ")
     assert page.url == explained_url
 
@@ -231,7 +229,7 @@ def open_example_job(page: Page, server: str, model: str | None = None) -> None:
     page.get_by_test_id("example").click()
     page.get_by_test_id("predict").click()
     page.wait_for_url(re.compile(r"/view/[0-9a-f]{32}"))
-    page.wait_for_selector(READY, timeout=60_000)
+    page.wait_for_selector(READY)
 
 
 ExampleJob = tuple[Page, list[str]]
@@ -263,7 +261,7 @@ def wait_ready(page: Page, method: str, inner: str = "") -> None:
     selector = f"[data-testid='panel-{method}'][data-state='ready']"
     if inner:
         selector += f" [data-testid='{inner}']"
-    page.wait_for_selector(selector, timeout=30_000)
+    page.wait_for_selector(selector)
 
 
 def not_a_refusal(message: str) -> bool:
@@ -310,7 +308,7 @@ def test_explorer_attributes_to_a_layer_and_reload(example_job: ExampleJob) -> N
 
     url = re.sub(r"target=[^&]+", "target=ss3:H:12", page.url)
     page.goto(re.sub(r"wrt=[^&]+", "wrt=trunk2d.3.conv1", url))
-    page.wait_for_selector("[data-testid='panel-gradient'][data-state='failed']", timeout=30_000)
+    page.wait_for_selector("[data-testid='panel-gradient'][data-state='failed']")
     expect(page.get_by_test_id("state-gradient")).to_contain_text(
         "does not depend on the input of layer trunk2d.3.conv1"
     )
@@ -325,7 +323,7 @@ def test_influence_overview_opens_a_row_in_the_explorer(example_job: ExampleJob)
     page.get_by_test_id("overview-class").select_option("H")
     page.get_by_test_id("overview-method").select_option("gradient")
     page.get_by_test_id("overview-run").click()
-    page.wait_for_selector("[data-testid='overview-map'][data-state='ready']", timeout=30_000)
+    page.wait_for_selector("[data-testid='overview-map'][data-state='ready']")
     check_drawn(page, "overview-map")
     assert "overview=ss3:H:gradient" in page.url
 
@@ -341,7 +339,7 @@ def test_influence_overview_opens_a_row_in_the_explorer(example_job: ExampleJob)
         check_drawn(page, f"panel-map-{method}")
 
     page.reload()
-    page.wait_for_selector("[data-testid='overview-map'][data-state='ready']", timeout=30_000)
+    page.wait_for_selector("[data-testid='overview-map'][data-state='ready']")
     check_drawn(page, "overview-map")
     expect(page.get_by_test_id("overview-head")).to_have_value("ss3")
     wait_ready(page, "gradient", "panel-map-gradient")
@@ -477,7 +475,7 @@ def test_randomization_analysis_verdicts_exports_and_reload(example_job: Example
     run_analysis(page, "randomization", {"methods": ["gradient", "guided_backprop"]})
 
     card = "[data-testid='analysis-card-randomization']"
-    page.wait_for_selector(f"{card}[data-state='ready']", timeout=60_000)
+    page.wait_for_selector(f"{card}[data-state='ready']")
     check_drawn(page, "analysis-chart-randomization")
     for method in ("gradient", "guided_backprop"):
         verdict = page.get_by_test_id(f"analysis-verdict-{method}")
@@ -496,7 +494,7 @@ def test_randomization_analysis_verdicts_exports_and_reload(example_job: Example
 
     analysed_url = page.url
     page.reload()
-    page.wait_for_selector(f"{card}[data-state='ready']", timeout=30_000)
+    page.wait_for_selector(f"{card}[data-state='ready']")
     assert page.url == analysed_url
     expect(page.get_by_test_id("analysis-option-methods-deconvnet")).not_to_be_checked()
     check_drawn(page, "analysis-chart-randomization")
@@ -511,10 +509,10 @@ def test_cancel_a_long_analysis(example_job: ExampleJob) -> None:
     card = page.get_by_test_id("analysis-card-aa_patterns")
     expect(card).to_have_attribute("data-state", "running")
     expect(page.get_by_test_id("analysis-state-aa_patterns")).to_contain_text(
-        re.compile(r"Running · \d+ %"), timeout=30_000
+        re.compile(r"Running · \d+ %")
     )
     page.get_by_test_id("analysis-cancel").click()
-    expect(card).to_have_attribute("data-state", "cancelled", timeout=30_000)
+    expect(card).to_have_attribute("data-state", "cancelled")
     expect(page.get_by_test_id("analysis-cancel")).to_have_count(0)
     assert "analysis=" not in page.url, "a reload would start the cancelled analysis again"
     assert errors == []

@@ -6,6 +6,7 @@ import captum.attr
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 import foldlens as fl
@@ -60,6 +61,71 @@ def test_integrated_gradients_against_a_loop(architecture: type[nn.Module]) -> N
     torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-6)
 
 
+class RowMixing(nn.Module):
+    """Each sample's output also reads the other sample: rows of the batch are not independent."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.net = zoo.build(zoo.Residual1d, "F.relu", 0)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out: torch.Tensor = self.net(x)
+        return out + 0.5 * out.flip(0)
+
+
+class SequenceFirst(nn.Module):
+    """Dimension 0 is time, not a batch: a running sum along it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.net = zoo.build(zoo.Residual1d, "F.relu", 0)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.relu(self.net(x)).cumsum(0)  # type: ignore[no-any-return]
+
+
+ROW_DEPENDENT = {
+    "rows mixed": RowMixing,
+    "sequence first": SequenceFirst,
+    "BatchNorm training": lambda: zoo.build(zoo.ConvNormPool, "F.relu", 0).train(),
+}
+
+
+@pytest.mark.parametrize("model", list(ROW_DEPENDENT))
+def test_stacking_methods_on_rows_that_depend_on_each_other(model: str) -> None:
+    """Integrated gradients and SmoothGrad evaluate their points one copy per pass when stacked
+    copies would mix; the loops here never stack."""
+    net = ROW_DEPENDENT[model]()
+    x = torch.randn(2, 3, 12, 12) if model == "BatchNorm training" else torch.randn(2, 5, 40)
+    target = (0, 1) if model == "BatchNorm training" else (0, 1, 11)
+    nodes, weights = np.polynomial.legendre.leggauss(6)
+    want = torch.zeros_like(x)
+    for node, weight in zip(nodes, weights, strict=True):
+        want += weight / 2 * grad_at(net, (node + 1) / 2 * x, target)
+    got, report = fl.attribute(
+        net, x, target, method="integrated_gradients", steps=6, return_report=True
+    )
+    torch.testing.assert_close(got, want * x, rtol=1e-4, atol=1e-6)
+    assert report.forward_passes >= 6
+    generator = torch.Generator().manual_seed(2)
+    sigma = 0.1 * float(x.max() - x.min())
+    want = sum(grad_at(net, x + sigma * torch.randn(x.shape, generator=generator), target)
+               for _ in range(4)) / 4  # fmt: skip
+    got = fl.attribute(
+        net, x, target, method="smoothgrad", base="gradient", noise=0.1, samples=4, seed=2
+    )
+    torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-6)
+
+
+def test_independent_rows_are_stacked() -> None:
+    net = zoo.build(zoo.Residual1d, "F.relu", 0)
+    _, report = fl.attribute(
+        net, torch.randn(2, 5, 40), (0, 1, 11), method="integrated_gradients", steps=32,
+        return_report=True,
+    )  # fmt: skip
+    assert report.forward_passes < 8
+
+
 @pytest.mark.parametrize("architecture", zoo.ARCHITECTURES, ids=lambda a: a.__name__)
 def test_integrated_gradients_completeness(architecture: type[nn.Module]) -> None:
     """sum IG = y(x) - y(baseline) within 1 % of |y(x) - y(baseline)| (+1e-3) at 256 steps."""
@@ -101,8 +167,11 @@ def test_smoothgrad_against_a_loop(base: str) -> None:
     torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-6)
 
 
-def test_occlusion_against_a_loop() -> None:
-    net = zoo.build(zoo.Residual1d, "F.relu", 0)
+@pytest.mark.parametrize("model", ["independent rows", "rows mixed"])
+def test_occlusion_against_a_loop(model: str) -> None:
+    """Each window hides one sample's values only: a row-0 target is attributed to row 1 only
+    when the model really reads row 1 for it."""
+    net = zoo.build(zoo.Residual1d, "F.relu", 0) if model == "independent rows" else RowMixing()
     x = torch.randn(zoo.Residual1d.input_shape)
     target = (0, 3, 11)
     window, stride = 4, 3
@@ -111,17 +180,19 @@ def test_occlusion_against_a_loop() -> None:
     if starts[-1] + window < length:
         starts.append(length - window)
     total, count = torch.zeros_like(x), torch.zeros_like(x)
-    for start in starts:
-        occluded = x.clone()
-        occluded[..., start : start + window] = -0.5
-        total[..., start : start + window] += value_at(net, x, target) - value_at(
-            net, occluded, target
-        )
-        count[..., start : start + window] += 1
+    for row in range(x.shape[0]):
+        for start in starts:
+            occluded = x.clone()
+            occluded[row, :, start : start + window] = -0.5
+            total[row, :, start : start + window] += value_at(net, x, target) - value_at(
+                net, occluded, target
+            )
+            count[row, :, start : start + window] += 1
     got = fl.attribute(
         net, x, target, method="occlusion", window=window, stride=stride, baseline=-0.5
     )
     torch.testing.assert_close(got, total / count, rtol=1e-4, atol=1e-6)
+    assert bool(got[1].eq(0).all()) == (model == "independent rows")
 
 
 def _captum_pairs(net: nn.Module) -> dict[str, tuple[object, dict[str, object], dict[str, object]]]:

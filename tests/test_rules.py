@@ -97,3 +97,27 @@ def test_compiled_submodule() -> None:
     torch.testing.assert_close(
         got, reference_attribution(reference, x, (0, 1, 5), "guided_backprop")
     )
+
+
+KINK_SPELLINGS = ["clamp(min=0)", "F.relu", "threshold(0, 0)", "Tensor.relu_", "nn.ReLU(inplace)"]
+
+
+@pytest.mark.parametrize("spelling", KINK_SPELLINGS)
+def test_gradient_is_autograd_at_the_kink(spelling: str) -> None:
+    """Pre-activations exactly 0 (one-hot inputs and zero biases make them common): each
+    spelling's own autograd decides whether gradient passes there (clamp: yes, relu: no), and
+    ``gradient`` must be that gradient, bit for bit."""
+    net = zoo.build(zoo.MLP, spelling, 0)
+    with torch.no_grad():
+        for module in net.modules():
+            if isinstance(module, nn.Linear):
+                module.bias.zero_()
+    x = torch.zeros(zoo.MLP.input_shape)
+    x[:, ::3] = 1.0  # one-hot-like: many pre-activations exactly 0
+    for target in [(0, 0), (1, 2)]:
+        leaf = x.clone().requires_grad_(True)
+        (want,) = torch.autograd.grad(net(leaf.clone())[target], leaf)
+        assert torch.equal(fl.attribute(net, x, target, method="gradient"), want)
+    guided = fl.attribute(net, x, (0, 0), method="guided_backprop")
+    shared = fl.attribute_each(net, x, (0, 0), ["gradient", "guided_backprop"])
+    assert torch.equal(shared["guided_backprop"], guided)

@@ -11,6 +11,7 @@ import warnings
 import weakref
 from collections.abc import Callable
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -161,6 +162,18 @@ def test_model_untouched(method: str) -> None:
 
 
 @pytest.mark.parametrize("method", list(fl.methods()))
+def test_buffers_untouched_in_training_mode(method: str) -> None:
+    """BatchNorm in training mode moves its running statistics at every forward pass; they are
+    given back after the call."""
+    net = zoo.build(zoo.ConvNormPool, "nn.ReLU", 0).train()
+    before = {name: b.clone() for name, b in net.named_buffers()}
+    fl.attribute(net, torch.randn(zoo.ConvNormPool.input_shape), (0, 1), method=method)
+    for name, buffer in net.named_buffers():
+        assert torch.equal(buffer, before[name]), name
+    assert net.training
+
+
+@pytest.mark.parametrize("method", list(fl.methods()))
 def test_no_forward_pass_outlives_the_call(method: str) -> None:
     """Every activation of every forward pass is freed once the call returns: a graph kept alive
     by a reference cycle would pile up pass after pass (integrated gradients at 256 steps through
@@ -257,6 +270,24 @@ def test_threads_do_not_see_each_others_rules() -> None:
     assert_untouched(net, snapshot(net), compare_parameters=False)
 
 
+class Scalar(nn.Module):
+    """A model that returns a Python float."""
+
+    def forward(self, x: torch.Tensor) -> float:
+        return float(x.sum())
+
+
+def test_numpy_integers_and_a_window_tuple_with_the_default_stride() -> None:
+    net = zoo.build(zoo.Residual1d, "F.relu", 0)
+    x = torch.randn(zoo.Residual1d.input_shape)
+    want = fl.attribute(net, x, (0, 1, 3))
+    assert torch.equal(fl.attribute(net, x, (np.int64(0), np.int32(1), np.int64(3))), want)
+    assert torch.equal(fl.attribute(net, x, fl.Neuron("head", np.array([0, 1, 3]).tolist())), want)
+    tuple_window = fl.attribute(net, x, (0, 1, 3), method="occlusion", window=(5, 3))
+    explicit = fl.attribute(net, x, (0, 1, 3), method="occlusion", window=(5, 3), stride=(1, 1))
+    assert torch.equal(tuple_window, explicit)
+
+
 @pytest.mark.parametrize(
     ("call", "error", "message"),
     [
@@ -348,6 +379,33 @@ def test_threads_do_not_see_each_others_rules() -> None:
             lambda net, x: fl.attribute(net, x, fl.Neuron("convs.0", (0, 1, 3)), wrt="head"),
             ValueError,
             "does not depend",
+        ),
+        (lambda net, x: fl.attribute(net, x, lambda out: torch.tensor(1.0)), ValueError, "with"),
+        (lambda net, x: fl.attribute(net, x, lambda out: out.argmax()), ValueError, "int64"),
+        (lambda net, x: fl.attribute(Scalar(), x, (0,)), ValueError, "returned a float"),
+        (lambda net, x: fl.attribute(Scalar(), x, lambda out: out), ValueError, "a float"),
+        (lambda net, x: fl.attribute(net, x, (0, True, 3)), TypeError, "booleans are refused"),
+        (lambda net, x: fl.attribute(net, x, (0, 1, 3), strict=1), TypeError, "strict must"),
+        (lambda net, x: fl.attribute(net, x, (0, 1, 3), packing="no"), TypeError, "packing"),
+        (lambda net, x: fl.attribute(net, x, 3, return_report=None), TypeError, "return_report"),
+        (
+            lambda net, x: fl.attribute(net, x, (0, 1, 3), method="smoothgrad", seed=True),
+            ValueError,
+            "seed must be an int",
+        ),
+        (
+            lambda net, x: fl.attribute(
+                net, x, (0, 1, 3), method="integrated_gradients", baseline=float("nan")
+            ),
+            ValueError,
+            "baseline must be finite",
+        ),
+        (
+            lambda net, x: fl.attribute(
+                net, x, (0, 1, 3), method="occlusion", baseline=torch.full_like(x, float("inf"))
+            ),
+            ValueError,
+            "baseline must be finite",
         ),
     ],
 )

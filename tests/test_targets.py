@@ -54,58 +54,6 @@ def test_list_in_small_memory_chunks(method: str) -> None:
     assert report.forward_passes + report.backward_passes >= 4
 
 
-@pytest.mark.parametrize("method", ["gradient", "deconvnet", "guided_backprop"])
-@pytest.mark.parametrize(
-    "architecture", [zoo.Residual1d, zoo.SkipPath, zoo.Nested], ids=lambda a: a.__name__
-)
-def test_all_positions_packed(architecture: type[nn.Module], method: str) -> None:
-    """All per-position targets of a conv net share backward passes, with the same maps."""
-    net = zoo.build(architecture, "F.relu", 1)
-    shape = list(architecture.input_shape)  # type: ignore[attr-defined]
-    shape[-1] = 96
-    x = torch.randn(shape)
-    targets = [(0, 1, i) for i in range(96)]
-    got, report = fl.attribute(net, x, targets, method=method, return_report=True)
-    assert (
-        report.packing is not None
-        and report.packing.groups < 48
-        and report.packing.fallback_groups == 0
-    )
-    assert report.backward_seeds < 96
-    torch.testing.assert_close(got, per_target(net, x, targets, method), rtol=1e-5, atol=1e-6)
-    unpacked, report = fl.attribute(
-        net, x, targets, method=method, packing=False, return_report=True
-    )
-    assert report.packing is None and report.backward_seeds == 96
-    torch.testing.assert_close(got, unpacked, rtol=1e-5, atol=1e-6)
-
-
-class PositionDependent(nn.Module):
-    """A conv net in which one output position also reads the whole input (not shift-invariant)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.conv1 = nn.Conv1d(3, 8, 5, padding=2)
-        self.conv2 = nn.Conv1d(8, 2, 5, padding=2)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.conv2(F.relu(self.conv1(x)))
-        out[:, :, 37] = out[:, :, 37] + F.relu(x.sum(dim=(1, 2)))[:, None]
-        return out
-
-
-@pytest.mark.parametrize("method", ["gradient", "guided_backprop"])
-def test_packing_verification_falls_back(method: str) -> None:
-    """The probe misses position 37's global reach; verification catches it and recomputes."""
-    torch.manual_seed(0)
-    net = PositionDependent().eval()
-    x = torch.randn(1, 3, 80).abs()
-    targets = [(0, 0, i) for i in range(80)]
-    got, report = fl.attribute(net, x, targets, method=method, return_report=True)
-    assert report.packing is not None and report.packing.fallback_groups >= 1
-    torch.testing.assert_close(got, per_target(net, x, targets, method), rtol=1e-5, atol=1e-6)
-
-
 def test_neuron_targets() -> None:
     net = zoo.build(zoo.Nested, "nn.ReLU", 0)
     reference = zoo.build(zoo.Nested, "reference", 0)

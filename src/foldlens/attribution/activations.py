@@ -42,9 +42,11 @@ NO_EXACT_RULE = frozenset(
 
 @dataclass(frozen=True)
 class ReLUCall:
-    """A call that computes ``max(f, 0)`` on ``f`` (in place when ``inplace``)."""
+    """A call that computes ``max(f, 0)`` on ``f`` (in place when ``inplace``); ``at_zero``: its
+    autograd lets the gradient through at ``f = 0`` (``clamp``), not only where ``f > 0``."""
 
     inplace: bool
+    at_zero: bool = False
 
 
 def _number(value: Any) -> float | None:
@@ -59,7 +61,7 @@ def as_relu(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> ReLUCal
         low = kwargs.get("min", args[1] if len(args) > 1 else None)
         high = kwargs.get("max", args[2] if len(args) > 2 else None)
         if _number(low) == 0.0 and high is None:
-            return ReLUCall(inplace=name.endswith("_"))
+            return ReLUCall(inplace=name.endswith("_"), at_zero=True)
         return None
     if name in THRESHOLD_NAMES:
         threshold = kwargs.get("threshold", args[1] if len(args) > 1 else None)

@@ -144,6 +144,7 @@ def attribute(
     >>> fl.attribute(net, x, [(0, 1, i) for i in range(32)], method="deconvnet").shape
     torch.Size([32, 1, 4, 32])
     """
+    _check_flags(strict=strict, return_report=return_report)
     spec = get_method(method)
     resolved = spec.resolve(options)
     inputs, single_input = _as_inputs(x, wrt)
@@ -190,6 +191,7 @@ def attribute_each(
     >>> sorted(maps), maps["deconvnet"].shape
     (['deconvnet', 'gradient', 'guided_backprop'], torch.Size([1, 4, 32]))
     """
+    _check_flags(strict=strict)
     specs = {name: get_method(name) for name in dict.fromkeys(methods)}
     shared = {name: spec for name, spec in specs.items() if isinstance(spec, SharedForward)}
     if not specs or len(shared) < len(specs):
@@ -223,6 +225,12 @@ SHARED_FORWARD = tuple(name for name, spec in REGISTRY.items() if isinstance(spe
 """The methods :func:`attribute_each` can compute together."""
 
 
+def _check_flags(**flags: Any) -> None:
+    for name, value in flags.items():
+        if not isinstance(value, bool):
+            raise TypeError(f"{name} must be True or False, got {value!r}")
+
+
 def _open(
     model: torch.nn.Module,
     inputs: tuple[torch.Tensor, ...],
@@ -233,7 +241,8 @@ def _open(
     memory_budget: int,
     packing: bool,
 ) -> AttributionSession:
-    if not isinstance(memory_budget, int) or memory_budget < 1:
+    _check_flags(packing=packing)
+    if isinstance(memory_budget, bool) or not isinstance(memory_budget, int) or memory_budget < 1:
         raise ValueError(f"memory_budget must be a positive number of bytes, got {memory_budget!r}")
     return AttributionSession(
         model, inputs, wrt, targets, rule, refuse_unsupported=refuse_unsupported,

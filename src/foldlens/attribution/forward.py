@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from .targets import Neuron, Target, select
+
+if TYPE_CHECKING:
+    from .supports import SupportMode
 
 
 @dataclass
@@ -27,6 +30,8 @@ class Forward:
     copies: int
     batch: int
     saved_bytes: int
+    supports: SupportMode | None = None
+    """The input positions each tensor depends on, when the pass derived them (for packing)."""
 
 
 @dataclass
@@ -90,6 +95,11 @@ def _callable_values(fwd: Forward, target: Callable[[Any], torch.Tensor]) -> lis
         value = target(output)
         if not isinstance(value, torch.Tensor) or value.numel() != 1:
             raise ValueError("a callable target must return a tensor with exactly one element")
+        if not (value.is_floating_point() or value.is_complex()):
+            raise ValueError(
+                f"a callable target returned a {value.dtype} value, which has no gradient (an "
+                "argmax or a comparison?); return a floating-point function of the output"
+            )
         values.append(value.reshape(()))
     return values
 
@@ -103,7 +113,12 @@ def seeds(fwd: Forward, targets: list[Target]) -> list[Seed]:
             result.append(Seed(points=[(tensor, e) for e in elements]))
             continue
         total = torch.stack(_callable_values(fwd, target)).sum()
-        tensors = _tensors(fwd.output)
+        if total.grad_fn is None:
+            raise ValueError(
+                "a callable target returned a value computed without the model output (or "
+                "detached from it): it does not depend on the input"
+            )
+        tensors = tensors_in(fwd.output)
         grads = torch.autograd.grad(total, tensors, retain_graph=True, allow_unused=True)
         result.append(
             Seed(dense=[(t, g) for t, g in zip(tensors, grads, strict=True) if g is not None])
@@ -123,13 +138,14 @@ def values(fwd: Forward, targets: list[Target]) -> torch.Tensor:
     return torch.stack(rows)
 
 
-def _tensors(value: Any) -> list[torch.Tensor]:
+def tensors_in(value: Any) -> list[torch.Tensor]:
+    """The tensors in ``value``: a tensor, or nested dicts, tuples and lists of them."""
     if isinstance(value, torch.Tensor):
         return [value]
     if isinstance(value, Mapping):
-        return [t for v in value.values() for t in _tensors(v)]
+        return [t for v in value.values() for t in tensors_in(v)]
     if isinstance(value, tuple | list):
-        return [t for v in value for t in _tensors(v)]
+        return [t for v in value for t in tensors_in(v)]
     return []
 
 

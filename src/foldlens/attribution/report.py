@@ -36,8 +36,10 @@ class PackingReport:
 
     targets: int
     groups: int
-    spacing: int
-    fallback_groups: int
+    axis: int
+    """The input axis along which the targets' supports were proven disjoint."""
+    widest: int
+    """Positions along ``axis`` in the widest target's support."""
 
 
 @dataclass
@@ -73,6 +75,6 @@ class AttributionReport:
             p = self.packing
             lines.append(
                 f"  packed {p.targets} targets into {p.groups} backward groups "
-                f"(spacing {p.spacing}, {p.fallback_groups} unpacked after verification)"
+                f"(supports disjoint along input axis {p.axis}, the widest {p.widest} positions)"
             )
         return "\n".join(lines)

@@ -69,7 +69,7 @@ class RuleMode(TorchFunctionMode):
         if relu is not None:
             self._relu_calls[name, self._where()] += 1
             rule_relu = RuleReLUInplace if relu.inplace else RuleReLU
-            return rule_relu.apply(args[0], self.switch)  # type: ignore[no-untyped-call]
+            return rule_relu.apply(args[0], self.switch, relu.at_zero)  # type: ignore[no-untyped-call]
         if lacks_exact_rule(name):
             where = self._where()
             if self._refuse_unsupported:

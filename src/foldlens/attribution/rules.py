@@ -11,10 +11,11 @@ rule               backward
 ``guided_backprop``  ``R_in = [f > 0] · [R > 0] · R``
 =================  ====================================
 
-A fourth rule, ``pass`` (``R_in = R``), lets every signal through; it is used to probe which
-elements a target can reach at all, whatever rule is applied later.
+``[f > 0]`` is the subgradient that the call's own autograd uses: ``[f ≥ 0]`` for
+``clamp(min=0)``, which lets gradient through at ``f = 0``, so that ``gradient`` equals plain
+autograd for every spelling, also at the kink (exact zeros are common with one-hot inputs).
 
-Every rule needs only the forward sign mask ``[f > 0]``, read off the ReLU's output, so one
+Every rule needs only the forward sign mask, read off the ReLU's output (or kept as a mask), so one
 forward pass serves them all: the :class:`RuleSwitch` is read when the backward pass runs, not when
 the forward pass ran.
 
@@ -35,40 +36,30 @@ from typing import Any
 
 import torch
 
-BackwardRule = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+BackwardRule = Callable[[Callable[[torch.Tensor], torch.Tensor], torch.Tensor], torch.Tensor]
+"""``rule(active, R)``, where ``active(g)`` is ``[f > 0] · g`` for the ReLU call at hand."""
+Active = Callable[[torch.Tensor], torch.Tensor]
 
 
-def _where_active(grad: torch.Tensor, output: torch.Tensor) -> torch.Tensor:
-    """``[f > 0] · grad``, read off the ReLU's output (``max(f, 0) > 0`` exactly when ``f > 0``)."""
-    active: torch.Tensor = torch.ops.aten.threshold_backward(grad, output, 0)
-    return active
-
-
-def gradient_rule(output: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
+def gradient_rule(active: Active, grad: torch.Tensor) -> torch.Tensor:
     """Vanilla backpropagation: ``R_in = [f > 0] · R``."""
-    return _where_active(grad, output)
+    return active(grad)
 
 
-def deconvnet_rule(output: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
+def deconvnet_rule(active: Active, grad: torch.Tensor) -> torch.Tensor:
     """Deconvnet (Zeiler & Fergus 2014): ``R_in = [R > 0] · R``; the forward pass is ignored."""
     return grad.clamp(min=0)
 
 
-def guided_backprop_rule(output: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
+def guided_backprop_rule(active: Active, grad: torch.Tensor) -> torch.Tensor:
     """Guided backpropagation (Springenberg et al. 2014): ``R_in = [f > 0] · [R > 0] · R``."""
-    return _where_active(grad.clamp(min=0), output)
-
-
-def pass_rule(output: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
-    """Pass everything: ``R_in = R``; its support contains the support of every other rule."""
-    return grad
+    return active(grad.clamp(min=0))
 
 
 RULES: dict[str, BackwardRule] = {
     "gradient": gradient_rule,
     "deconvnet": deconvnet_rule,
     "guided_backprop": guided_backprop_rule,
-    "pass": pass_rule,
 }
 
 
@@ -90,38 +81,60 @@ class RuleSwitch:
         self.backward = RULES[rule]
 
 
+def _active(ctx: Any) -> Active:
+    """``g ↦ [f > 0] · g`` from what the forward pass saved: the output, positive exactly where
+    ``f > 0``; or, for a call whose autograd lets gradient through at ``f = 0`` too
+    (``clamp(min=0)``), the mask ``[f ≥ 0]`` taken before the call."""
+    (saved,) = ctx.saved_tensors
+    if ctx.at_zero:
+        return lambda grad: torch.where(saved, grad, 0)
+    return lambda grad: torch.ops.aten.threshold_backward(grad, saved, 0)
+
+
 class RuleReLU(torch.autograd.Function):
-    """``max(f, 0)`` whose backward pass applies ``switch``'s rule."""
+    """``max(f, 0)`` whose backward pass applies ``switch``'s rule.
+
+    ``at_zero`` follows the subgradient that the call's own autograd uses at ``f = 0``: ``relu``
+    and ``threshold`` pass nothing there, ``clamp(min=0)`` passes the gradient. So the
+    ``gradient`` rule is exactly autograd's for every spelling, and the other rules read the same
+    forward mask.
+    """
 
     @staticmethod
-    def forward(ctx: Any, f: torch.Tensor, switch: RuleSwitch) -> torch.Tensor:
+    def forward(
+        ctx: Any, f: torch.Tensor, switch: RuleSwitch, at_zero: bool = False
+    ) -> torch.Tensor:
         output = torch.relu(f)
-        ctx.save_for_backward(output)
+        ctx.at_zero = at_zero
+        ctx.save_for_backward(f.ge(0) if at_zero else output)
         ctx.switch = switch
         return output
 
     @staticmethod
-    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
-        (output,) = ctx.saved_tensors
-        return ctx.switch.backward(output, grad), None
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None, None]:
+        return ctx.switch.backward(_active(ctx), grad), None, None
 
 
 class RuleReLUInplace(torch.autograd.Function):
-    """In-place ``f.relu_()`` whose backward pass applies ``switch``'s rule.
+    """In-place ``f.relu_()`` whose backward pass applies ``switch``'s rule (``at_zero`` as in
+    :class:`RuleReLU`).
 
     Like PyTorch's own ``relu_``, it keeps the output for the backward pass, so a later in-place
     change of that tensor is an error in both.
     """
 
     @staticmethod
-    def forward(ctx: Any, f: torch.Tensor, switch: RuleSwitch) -> torch.Tensor:
+    def forward(
+        ctx: Any, f: torch.Tensor, switch: RuleSwitch, at_zero: bool = False
+    ) -> torch.Tensor:
+        mask = f.ge(0) if at_zero else None
         f.relu_()
         ctx.mark_dirty(f)
-        ctx.save_for_backward(f)
+        ctx.at_zero = at_zero
+        ctx.save_for_backward(mask if mask is not None else f)
         ctx.switch = switch
         return f
 
     @staticmethod
-    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
-        (output,) = ctx.saved_tensors
-        return ctx.switch.backward(output, grad), None
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None, None]:
+        return ctx.switch.backward(_active(ctx), grad), None, None

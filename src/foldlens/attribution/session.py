@@ -3,8 +3,10 @@
 :class:`AttributionSession` is the single place that touches the user's model. While it is open it
 holds forward hooks (to read internal units, and to replace a layer's input for ``wrt=``); they act
 only on the thread that opened the session, and all of them are removed when it closes, also after
-an error. Each forward pass runs under a :class:`~foldlens.attribution.rule_mode.RuleMode`, which
-finds the module of each activation call from the interpreter's frames. Targets are read from the
+an error; the model's buffers (BatchNorm's running statistics move in training mode) get back the
+values they had when it opened. Each forward pass runs under a
+:class:`~foldlens.attribution.rule_mode.RuleMode`, which finds the module of each activation call
+from the interpreter's frames. Targets are read from the
 passes by :mod:`foldlens.attribution.forward`.
 
 The attributed quantity is the *slot* ``z``: the model's inputs, or the input of one layer
@@ -26,13 +28,16 @@ import torch
 from torch.utils.hooks import RemovableHandle
 
 from .compiled import compiled_code_runs_eagerly, uncompiled
-from .forward import Forward, Seed
+from .forward import Forward, Seed, tensors_in
 from .report import PackingReport
 from .rule_mode import RuleMode
 from .rules import RuleSwitch
+from .supports import SupportMode
 from .targets import Neuron, Target
 
 DEFAULT_MEMORY_BUDGET = 1 << 30
+PACK_FROM = 8
+"""Index targets from which a forward pass derives input supports, to pack backward passes."""
 
 
 class AttributionSession:
@@ -87,6 +92,9 @@ class AttributionSession:
         self._wrt_calls = 0
         self._captured: dict[str, list[Any]] = {}
         self._neuron_paths = sorted({t.module for t in targets if isinstance(t, Neuron)})
+        self._pack = packing and sum(isinstance(t, Neuron | tuple) for t in targets) >= PACK_FROM
+        self._supports: SupportMode | None = None
+        self._independent: bool | None = None
         self._exit = ExitStack()
         self.mode = RuleMode(
             self.switch, self._where, self._depends_on_input, refuse_unsupported=refuse_unsupported
@@ -126,6 +134,7 @@ class AttributionSession:
     def __enter__(self) -> AttributionSession:
         try:
             self._exit.enter_context(compiled_code_runs_eagerly())
+            self._exit.callback(_restore, _buffers(self.model))
             for path in self._neuron_paths:
                 self._hook(self._modules[path].register_forward_hook(self._capture_hook(path)))
             if self.wrt is not None:
@@ -172,6 +181,8 @@ class AttributionSession:
             self._leaves = (args[0].detach().requires_grad_(True),)
         else:
             self._leaves = self._replacement
+        if self._supports is not None:
+            self._supports.track_origin(self._leaves[0])
         return (self._leaves[0].clone(), *args[1:])
 
     # -- state read by the rule mode -----------------------------------------------------------
@@ -212,13 +223,17 @@ class AttributionSession:
         copies: int = 1,
         grad: bool = True,
         measure: bool = True,
+        derive: tuple[int, ...] | None = None,
     ) -> Forward:
         """Run the model once under the rules.
 
         With ``z=None`` the slot takes its own value (the inputs, or what reaches the ``wrt``
         layer). Otherwise ``z`` holds ``copies`` values of the slot stacked along dimension 0.
         ``measure`` counts the bytes saved for the backward pass (for :meth:`chunk_size` and the
-        size of stacked passes); a single backward seed does not need it.
+        size of stacked passes); a single backward seed does not need it. ``derive`` names slot
+        axes along which the pass derives the supports of its tensors
+        (:mod:`foldlens.attribution.supports`); a pass that may be packed derives them along
+        every axis by itself.
         """
         batch = self.inputs[0].shape[0] if self.inputs and self.inputs[0].dim() > 0 else 1
         self._captured = {}
@@ -237,29 +252,69 @@ class AttributionSession:
         counting = (
             torch.autograd.graph.saved_tensors_hooks(pack, _identity) if measure else nullcontext()
         )
-        with torch.set_grad_enabled(grad), counting:
-            if self.wrt is None:
-                self._leaves = leaves or tuple(t.detach().requires_grad_(True) for t in self.inputs)
-                with self.mode:
-                    output = self.model(*(leaf.clone() for leaf in self._leaves))
-            else:
-                self._replacement = leaves
-                inputs = (
-                    self.inputs if copies == 1 else tuple(_repeat(t, copies) for t in self.inputs)
-                )
-                try:
-                    with self.mode:
-                        output = self.model(*inputs)
-                finally:
-                    self._replacement = None
-                if self._wrt_calls != 1:
-                    raise ValueError(
-                        f"wrt={self.wrt!r}: the module ran {self._wrt_calls} times in one forward "
-                        "pass; attribute with respect to a module that runs exactly once"
-                    )
+        slots = len(self.inputs) if self.wrt is None else 1
+        if derive is not None:
+            self._supports = SupportMode(derive)
+        elif self._pack and grad and copies == 1 and slots == 1:
+            self._supports = SupportMode()
+        supports = self._supports
+        # The support derivation sits below the rules on the mode stack, so that it sees every op
+        # the rules let through and the ReLUs that the rules compute themselves.
+        try:
+            with torch.set_grad_enabled(grad), counting, supports or nullcontext():
+                output = self._run_model(leaves, copies)
+        finally:
+            self._supports = None
+        if not tensors_in(output):
+            raise ValueError(
+                f"the model returned a {type(output).__name__}, not a tensor (or a tuple, list or "
+                "dict of tensors): attribution needs the output's autograd graph"
+            )
         self.forward_passes += 1
         self.last_saved_bytes = saved[0] // copies
-        return Forward(self._leaves, output, self._captured, copies, batch, saved[0])
+        return Forward(self._leaves, output, self._captured, copies, batch, saved[0], supports)
+
+    def _run_model(self, leaves: tuple[torch.Tensor, ...] | None, copies: int) -> Any:
+        if self.wrt is None:
+            self._leaves = leaves or tuple(t.detach().requires_grad_(True) for t in self.inputs)
+            if self._supports is not None:
+                for leaf in self._leaves:
+                    self._supports.track_origin(leaf)
+            with self.mode:
+                return self.model(*(leaf.clone() for leaf in self._leaves))
+        self._replacement = leaves
+        inputs = self.inputs if copies == 1 else tuple(_repeat(t, copies) for t in self.inputs)
+        try:
+            with self.mode:
+                output = self.model(*inputs)
+        finally:
+            self._replacement = None
+        if self._wrt_calls != 1:
+            raise ValueError(
+                f"wrt={self.wrt!r}: the module ran {self._wrt_calls} times in one forward "
+                "pass; attribute with respect to a module that runs exactly once"
+            )
+        return output
+
+    def copies_independent(self) -> bool:
+        """Whether copies of the slot stacked along dimension 0 leave each other alone, so that
+        integrated gradients, SmoothGrad and occlusion may evaluate many in one pass.
+
+        Proven, not probed: one pass over two stacked copies derives, for every row of every
+        output and captured unit, the slot rows it depends on (along dimension 0,
+        :mod:`foldlens.attribution.supports`); each must stay inside its own copy. A model whose
+        rows mix (BatchNorm in training mode, a recurrent or cumulative op along dimension 0)
+        gets one copy per pass instead.
+        """
+        if self._independent is None:
+            z = self.slot_value()
+            if any(t.dim() == 0 for t in z):
+                self._independent = False
+            else:
+                twice = tuple(torch.cat([t, t]) for t in z)
+                fwd = self.forward(twice, copies=2, measure=False, derive=(0,))
+                self._independent = _rows_stay_in_their_copy(fwd, z[0].shape[0])
+        return self._independent
 
     # -- backward passes -----------------------------------------------------------------------
 
@@ -327,6 +382,43 @@ class AttributionSession:
             torch.zeros((rows, *z.shape), dtype=z.dtype) if g is None else g if batched else g[None]
             for g, z in zip(grads, fwd.z, strict=True)
         )
+
+
+def _rows_stay_in_their_copy(fwd: Forward, rows: int) -> bool:
+    """Every output row of a pass over two stacked copies (``rows`` slot rows each) depends only
+    on slot rows of its own copy."""
+    supports = fwd.supports
+    if supports is None or not supports.sound:
+        return False
+    captured = [value for calls in fwd.captured.values() for value in calls]
+    for tensor in tensors_in(fwd.output) + tensors_in(captured):
+        if not (tensor.is_floating_point() or tensor.is_complex()):
+            continue
+        if tensor.dim() == 0 or tensor.shape[0] % 2:
+            return False
+        bounds = supports.interval(tensor, 0)
+        if bounds is None:
+            continue  # computed without the slot
+        copy = torch.arange(tensor.shape[0]) // (tensor.shape[0] // 2)
+        copy = copy.reshape(-1, *[1] * (tensor.dim() - 1))
+        lo, hi = bounds
+        inside = ((lo >= copy * rows) & (hi < (copy + 1) * rows)) | (lo > hi)
+        if not bool(inside.all()):
+            return False
+    return True
+
+
+def _buffers(model: torch.nn.Module) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """Every buffer of ``model`` with a copy of its value (a forward pass in training mode moves
+    BatchNorm's running statistics, for one)."""
+    return [(buffer, buffer.detach().clone()) for buffer in model.buffers()]
+
+
+def _restore(saved: list[tuple[torch.Tensor, torch.Tensor]]) -> None:
+    with torch.no_grad():
+        for buffer, value in saved:
+            if not torch.equal(buffer, value):
+                buffer.copy_(value)
 
 
 def _identity(tensor: torch.Tensor) -> torch.Tensor:

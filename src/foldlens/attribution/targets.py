@@ -14,10 +14,12 @@ or a list of these, computed together.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
+import numpy as np
 import torch
 
 
@@ -38,6 +40,8 @@ class Neuron:
     call: int | None = None
 
     def __init__(self, module: str, index: int | Sequence[int | str], call: int | None = None):
+        if isinstance(call, bool):
+            raise TypeError(f"Neuron call must be a non-negative int, got {call!r}")
         if not isinstance(module, str):
             raise TypeError(f"Neuron module must be a dotted path string, got {module!r}")
         if call is not None and (not isinstance(call, int) or call < 0):
@@ -50,12 +54,26 @@ class Neuron:
 Target: TypeAlias = tuple[int | str, ...] | Neuron | Callable[[Any], torch.Tensor]
 
 
-def _as_index(index: int | Sequence[int | str]) -> tuple[int | str, ...]:
-    if isinstance(index, int):
-        return (index,)
-    if isinstance(index, tuple | list) and all(isinstance(i, int | str) for i in index):
-        return tuple(index)
-    raise TypeError(f"an index must be an int or a tuple of ints (and keys), got {index!r}")
+def _entry(value: Any) -> int | str | None:
+    """An index entry: an integer of any kind (``numpy.int64`` too) or a key; ``None`` for
+    anything else, booleans included (``True`` would silently mean 1)."""
+    if isinstance(value, bool | np.bool_):
+        return None
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, torch.Tensor) and value.dim() == 0 and not value.is_floating_point():
+        return None if value.dtype == torch.bool else int(value)
+    return value if isinstance(value, str) else None
+
+
+def _as_index(index: Any) -> tuple[int | str, ...]:
+    entries = [_entry(index)] if not isinstance(index, tuple | list) else [_entry(i) for i in index]
+    if entries and all(e is not None for e in entries):
+        return tuple(e for e in entries if e is not None)
+    raise TypeError(
+        f"an index must be an int or a tuple of ints (and keys); booleans are refused; "
+        f"got {index!r}"
+    )
 
 
 def normalize_targets(target: Any) -> tuple[list[Target], bool]:
@@ -70,9 +88,7 @@ def normalize_targets(target: Any) -> tuple[list[Target], bool]:
 def _one_target(target: Any) -> Target:
     if isinstance(target, Neuron) or callable(target):
         return target  # type: ignore[no-any-return]
-    if isinstance(target, int):
-        return (target,)
-    if isinstance(target, tuple):
+    if isinstance(target, tuple) or isinstance(_entry(target), int):
         return _as_index(target)
     raise TypeError(
         f"a target must be a tuple index into the output, foldlens.Neuron(path, index), "

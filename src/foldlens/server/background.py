@@ -4,6 +4,8 @@ must talk to the real server over real HTTP, and how they start Debian's Chromiu
 
 from __future__ import annotations
 
+import ctypes
+import signal
 import socket
 import subprocess
 import sys
@@ -24,6 +26,13 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
+
+
+def _stop_with_parent() -> None:
+    """In the child before it runs the server: be sent SIGTERM when the parent dies (Linux's
+    ``PR_SET_PDEATHSIG``), so a killed test run leaves no server behind."""
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 def free_port() -> int:
@@ -56,7 +65,12 @@ def background_server(data_dir: Path, timeout: float = 180.0) -> Iterator[str]:
     ]
     base = f"http://127.0.0.1:{port}"
     with log_path.open("w") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            command,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            preexec_fn=_stop_with_parent if sys.platform == "linux" else None,
+        )
         try:
             deadline = time.monotonic() + timeout
             while True:

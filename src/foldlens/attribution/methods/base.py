@@ -82,8 +82,11 @@ def stacked_passes(
     """Split ``count`` copies of the slot into chunks for stacked forward passes.
 
     Without ``batch_size`` the first chunk is a single copy; it measures how many bytes one copy's
-    forward pass saves, and the rest are sized to the session's memory budget.
+    forward pass saves, and the rest are sized to the session's memory budget. A model whose
+    stacked copies would mix (:meth:`AttributionSession.copies_independent`) gets one per pass.
     """
+    if not session.copies_independent():
+        batch_size = 1
     start = 0
     size = batch_size or 1
     while start < count:
@@ -122,6 +125,8 @@ def broadcast_baseline(
                 ) from error
         else:
             raise TypeError(f"{name} must be a number or a tensor, got {type(value).__name__}")
+        if not bool(result[-1].isfinite().all()):
+            raise ValueError(f"{name} must be finite (no NaN or infinity)")
     return tuple(result)
 
 

@@ -3,9 +3,10 @@
 For each placement ``W`` of a window (size ``window``, step ``stride``) the slot's values in ``W``
 are set to ``baseline`` and ``Δ_W = y(z) - y(z with W occluded)``. Each element's attribution is the
 mean ``Δ_W`` over the windows that cover it. ``window`` and ``stride`` give the sizes along the
-trailing dimensions; leading non-batch dimensions are covered whole. For a protein input of shape
-``(batch, features, length)``, ``window=5`` hides all features of 5 consecutive residues. A last
-window is added at the end of each dimension so that every element is covered.
+trailing dimensions; leading non-batch dimensions are covered whole, and each sample of a batch is
+occluded on its own. For a protein input of shape ``(batch, features, length)``, ``window=5`` hides
+all features of 5 consecutive residues of one sample. A last window is added at the end of each
+dimension so that every element is covered.
 
 Needs only forward passes, and no rule: exact for any model.
 """
@@ -74,6 +75,8 @@ class Occlusion(Method):
             raise ValueError("occlusion needs an input with at least one dimension after the batch")
         window = _sizes(options["window"], "window", dims)
         stride = _sizes(options["stride"], "stride", dims)
+        if isinstance(options["stride"], int):
+            stride = stride * len(window)  # one step along every windowed dimension
         if len(stride) != len(window):
             raise ValueError(f"stride {stride} must have as many entries as window {window}")
         trailing = zi.shape[zi.dim() - len(window) :]
@@ -82,30 +85,38 @@ class Occlusion(Method):
                 f"window {window} is larger than the input's trailing shape {tuple(trailing)}"
             )
         (fill,) = broadcast_baseline(options["baseline"], z)
-        placements = list(
-            itertools.product(
+        # Each batch row is occluded on its own: a window never hides two samples at once.
+        lead = (slice(None),) * (zi.dim() - 1 - len(window))
+        placements: list[tuple[Any, ...]] = [
+            (row, *lead, *windows)
+            for row in range(zi.shape[0])
+            for windows in itertools.product(
                 *[
                     [slice(s, s + w) for s in _starts(n, w, st)]
                     for n, w, st in zip(trailing, window, stride, strict=True)
                 ]
             )
-        )
-        lead = (slice(None),) * (zi.dim() - len(window))
+        ]
         session.forward((zi,))  # measures the bytes of one copy for the memory budget
-        total = torch.zeros((len(targets), *zi.shape), dtype=zi.dtype)
-        count = torch.zeros(zi.shape, dtype=zi.dtype)
+        total = torch.zeros((len(targets), *zi.shape), dtype=zi.dtype, device=zi.device)
+        count = torch.zeros(zi.shape, dtype=zi.dtype, device=zi.device)
+        # The unoccluded input rides in every stacked pass, so that both sides of each difference
+        # come from the same kernels and untouched outputs cancel exactly; a model whose stacked
+        # copies would mix gets it in a pass of its own, like each occluded copy.
+        stacked = session.copies_independent()
+        alone = None if stacked else values(session.evaluate((zi,)), targets)
         for chunk in stacked_passes(session, len(placements), options["batch_size"]):
-            # The unoccluded input rides in every stacked pass, so that both sides of each
-            # difference come from the same kernels and untouched outputs cancel exactly.
-            copies = [zi]
+            copies = [zi] if stacked else []
             for k in chunk:
                 occluded = zi.clone()
-                occluded[lead + placements[k]] = fill[lead + placements[k]]
+                occluded[placements[k]] = fill[placements[k]]
                 copies.append(occluded)
             found = values(session.evaluate((torch.cat(copies),), copies=len(copies)), targets)
+            if alone is not None:
+                found = torch.cat([alone, found], dim=1)
             drops = found[:, :1] - found[:, 1:]  # (targets, placements in the chunk)
             for j, k in enumerate(chunk):
-                region = (slice(None), *lead, *placements[k])
-                total[region] += drops[:, j].view(-1, *[1] * zi.dim()).to(zi.dtype)
-                count[lead + placements[k]] += 1
+                region = (slice(None), *placements[k])
+                total[region] += drops[:, j].view(-1, *[1] * (zi.dim() - 1)).to(zi.dtype)
+                count[placements[k]] += 1
         return (total / count.clamp(min=1),)

@@ -48,7 +48,7 @@ class SmoothGrad(Method):
             raise ValueError(f"noise must be a finite number >= 0, got {noise!r}")
         super().check(options)
         check_positive_int(options, "samples")
-        if not isinstance(options["seed"], int):
+        if not isinstance(options["seed"], int) or isinstance(options["seed"], bool):
             raise ValueError(f"seed must be an int, got {options['seed']!r}")
 
     def rule(self, options: dict[str, Any]) -> str:
