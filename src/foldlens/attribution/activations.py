@@ -1,89 +1,182 @@
-"""Which torch calls are activations, and which of them have an exact ReLU rule.
+"""Every op on the input's path, sorted by what a ReLU rule makes of it: an allow-list audit.
 
-Calls are recognised by the name under which they reach ``__torch_function__``, so every spelling
-of one operation is covered: ``nn.ReLU`` (with or without ``inplace``), ``F.relu``, ``F.relu_``,
-``torch.relu``, ``torch.relu_``, ``Tensor.relu`` and ``Tensor.relu_`` all arrive as ``relu`` or
-``relu_``. ``clamp(min=0)`` and ``threshold(f, 0, 0)`` compute the same function and get the
-same rule.
+Ops are recognised by the name under which they reach ``__torch_function__`` (``torch.relu``,
+``Tensor.relu_``, ``F.relu`` and ``torch.ops.aten.relu.default`` all arrive as ``relu``), and
+only ops on the input's path are audited (an argument computed from the input):
 
-Everything in :data:`NO_EXACT_RULE` is an element-wise non-linearity or a fused block (recurrent
-cells, attention) whose backward pass the ReLU rules cannot reach; a rule-based method passes the
-plain gradient through them and says so.
+``relu``
+    ``relu``, ``relu_``, ``clamp(min=0)``, ``clamp_min(0)``, ``threshold(f, 0, 0)``,
+    ``maximum(f, 0)``: the rule is applied.
+``linear``
+    Affine maps and data movement: sums and differences, convolutions, ``linear``, products and
+    quotients with a constant, sums and means, views, indexing, ``cat``, ``pad``, max/average
+    pooling (max selects), eval-mode batch norm, dropout, casts. No rule changes a linear map:
+    exact as they are.
+``product``
+    Products of two tensors computed from the input (gating, outer products, ``einsum``,
+    ``matmul``): the plain gradient, by the methods' definition; recorded, not flagged.
+``nonlinear``
+    Every other op: smooth activations, softmax, normalisation by the data, ``clamp`` with a
+    maximum, comparisons that make masks from the input (``h * (h > 0)``), recurrent cells,
+    attention. The plain gradient passes; named in a warning, an error under ``strict=True``.
+
+Anything not on the ``linear`` or ``product`` lists is ``nonlinear``: an op this module does not
+know is named, never passed silently.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-RELU_NAMES = frozenset({"relu", "relu_"})
-CLAMP_NAMES = frozenset({"clamp", "clamp_", "clip", "clip_", "clamp_min", "clamp_min_"})
-THRESHOLD_NAMES = frozenset({"threshold", "threshold_", "_threshold"})
+import torch
 
-NO_EXACT_RULE = frozenset(
-    {
-        # smooth or leaky element-wise activations
-        "gelu", "silu", "silu_", "mish", "elu", "elu_", "selu", "selu_", "celu", "celu_",
-        "softplus", "leaky_relu", "leaky_relu_", "prelu", "rrelu", "rrelu_", "relu6",
-        "hardtanh", "hardtanh_", "hardswish", "hardswish_", "hardsigmoid", "hardsigmoid_",
-        "sigmoid", "sigmoid_", "special_expit", "log_sigmoid", "logsigmoid", "tanh", "tanh_",
-        "softsign", "tanhshrink", "softshrink", "hardshrink", "erf", "erf_", "erfc", "erfc_",
-        "special_erf", "special_erfc", "glu",
-        # normalised exponentials
-        "softmax", "log_softmax", "softmin", "special_softmax", "special_log_softmax",
-        # fused blocks
-        "lstm", "gru", "rnn_tanh", "rnn_relu", "lstm_cell", "gru_cell", "rnn_tanh_cell",
-        "rnn_relu_cell", "scaled_dot_product_attention", "multi_head_attention_forward",
-        # thresholds other than threshold(f, 0, 0), which is a ReLU
-        "threshold", "threshold_", "_threshold",
-    }
-)  # fmt: skip
+RELU = "relu"
+LINEAR = "linear"
+PRODUCT = "product"
+NONLINEAR = "nonlinear"
+
+
+def _names(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+LINEAR_OPS = _names(
+    """
+    add add_ sub sub_ subtract rsub neg neg_ negative positive __add__ __radd__ __iadd__ __sub__
+    __rsub__ __isub__ __neg__ __pos__ sum nansum mean nanmean cumsum trace diff
+    conv1d conv2d conv3d conv_transpose1d conv_transpose2d conv_transpose3d convolution linear
+    embedding interpolate upsample upsample_nearest1d upsample_nearest2d upsample_linear1d
+    upsample_bilinear2d
+    view view_as reshape reshape_as _unsafe_view flatten unflatten permute transpose t movedim
+    moveaxis swapaxes swapdims squeeze squeeze_ unsqueeze unsqueeze_ expand expand_as broadcast_to
+    contiguous clone detach alias lift_fresh_copy to _to_copy type_as float double half bfloat16
+    select slice narrow __getitem__ __setitem__ index_select gather take take_along_dim
+    masked_select masked_fill masked_fill_ index_put index_put_ index_add index_add_ scatter
+    scatter_ scatter_add scatter_add_ where copy_ cat concat concatenate stack hstack vstack dstack
+    split split_with_sizes chunk unbind tensor_split roll flip fliplr flipud rot90 repeat tile pad
+    constant_pad_nd reflection_pad1d reflection_pad2d replication_pad1d replication_pad2d
+    diagonal diag_embed unfold fold tril triu
+    max_pool1d max_pool2d max_pool3d max_pool1d_with_indices max_pool2d_with_indices
+    max_pool3d_with_indices adaptive_max_pool1d adaptive_max_pool2d avg_pool1d avg_pool2d
+    avg_pool3d adaptive_avg_pool1d adaptive_avg_pool2d adaptive_avg_pool3d
+    max min amax amin sort topk kthvalue
+    _native_batch_norm_legit_no_training
+    dropout dropout_ dropout1d dropout2d dropout3d alpha_dropout feature_alpha_dropout
+    native_dropout
+    """
+)
+"""Linear in the input (piecewise, for selections) whatever the data: no rule applies."""
+
+PRODUCT_OPS = _names(
+    """
+    mul mul_ multiply __mul__ __rmul__ __imul__ matmul __matmul__ __rmatmul__ mm bmm addmm
+    addbmm baddbmm addmv mv dot inner outer ger einsum tensordot kron bilinear addcmul addcmul_
+    """
+)
+"""Linear when at most one operand is computed from the input, a product of two otherwise."""
+
+QUOTIENT_OPS = _names("div div_ divide true_divide __truediv__ __itruediv__")
+"""Linear when the divisor is constant."""
+
+MASK_OPS = _names(
+    """
+    gt ge lt le eq ne greater greater_equal less less_equal equal not_equal __gt__ __ge__ __lt__
+    __le__ __eq__ __ne__ sign sgn signbit argmax argmin argsort isclose heaviside
+    """
+)
+"""Ops that turn values computed from the input into masks or indices: a data-dependent gate."""
+
+QUERIES = _names(
+    """
+    __get__ __set__ size dim numel shape is_floating_point is_complex is_contiguous stride
+    storage_offset untyped_storage data_ptr element_size __len__ __format__ __repr__ __bool__
+    __index__ __int__ __float__ item tolist requires_grad_ retain_grad _is_view
+    is_inference is_conj is_neg device dtype
+    """
+)
+"""Reading a tensor's metadata or value: nothing to audit."""
 
 
 @dataclass(frozen=True)
 class ReLUCall:
-    """A call that computes ``max(f, 0)`` on ``f`` (in place when ``inplace``); ``at_zero``: its
-    autograd lets the gradient through at ``f = 0`` (``clamp``), not only where ``f > 0``."""
+    """A call that computes ``max(f, 0)`` on ``f`` (in place when ``inplace``); ``at_zero`` is the
+    share of the gradient that the call's own autograd passes where ``f = 0``: 0 for ``relu`` and
+    ``threshold``, 1 for ``clamp``, ½ for ``maximum`` (a tie)."""
 
     inplace: bool
-    at_zero: bool = False
+    at_zero: float = 0.0
 
 
-def _number(value: Any) -> float | None:
-    return float(value) if isinstance(value, int | float) else None
+def op_name(func: Callable[..., Any]) -> str:
+    """``relu`` for ``torch.relu``, ``Tensor.relu`` and ``torch.ops.aten.relu.default`` alike."""
+    return getattr(func, "__name__", "").split(".")[0]
 
 
-def as_relu(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> ReLUCall | None:
-    """Return how ``name(*args, **kwargs)`` computes a ReLU, or ``None`` if it does not."""
-    if name in RELU_NAMES:
+def _zero(value: Any) -> bool:
+    """``value`` is the number 0, or a constant tensor of zeros."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int | float):
+        return value == 0
+    if isinstance(value, torch.Tensor) and value.grad_fn is None and not value.requires_grad:
+        return value.numel() <= 1 and bool((value == 0).all())
+    return False
+
+
+def as_relu(
+    name: str, args: tuple[Any, ...], kwargs: dict[str, Any], on_graph: Callable[[Any], bool]
+) -> ReLUCall | None:
+    """How ``name(*args, **kwargs)`` computes a ReLU of ``args[0]``, or ``None`` if it does not."""
+    if name in ("relu", "relu_"):
         return ReLUCall(inplace=name.endswith("_") or bool(kwargs.get("inplace", False)))
-    if name in CLAMP_NAMES:
+    if name in ("clamp", "clamp_", "clip", "clip_", "clamp_min", "clamp_min_"):
         low = kwargs.get("min", args[1] if len(args) > 1 else None)
         high = kwargs.get("max", args[2] if len(args) > 2 else None)
-        if _number(low) == 0.0 and high is None:
-            return ReLUCall(inplace=name.endswith("_"), at_zero=True)
+        if _zero(low) and high is None:
+            return ReLUCall(inplace=name.endswith("_"), at_zero=1.0)
         return None
-    if name in THRESHOLD_NAMES:
+    if name in ("threshold", "threshold_", "_threshold"):
         threshold = kwargs.get("threshold", args[1] if len(args) > 1 else None)
         value = kwargs.get("value", args[2] if len(args) > 2 else None)
-        if _number(threshold) == 0.0 and _number(value) == 0.0:
+        if _zero(threshold) and _zero(value):
             inplace = name == "threshold_" or bool(kwargs.get("inplace", args[3:4] == (True,)))
             return ReLUCall(inplace=inplace)
         return None
+    if name in ("maximum", "max", "fmax") and len(args) == 2 and not kwargs:
+        f, other = args
+        if (
+            isinstance(f, torch.Tensor)
+            and on_graph(f)
+            and _zero(other)
+            and (other.dim() == 0 or other.dtype == f.dtype)
+        ):
+            return ReLUCall(inplace=False, at_zero=0.5)
     return None
 
 
-def is_activation(name: str) -> bool:
-    """True for every name that :func:`as_relu` or :func:`lacks_exact_rule` may claim."""
-    return name in _ACTIVATION_NAMES
+def classify(
+    name: str, args: tuple[Any, ...], kwargs: dict[str, Any], on_graph: Callable[[Any], bool]
+) -> str | None:
+    """The class of a call that is not a ReLU and whose arguments include the input's path
+    (see the module docstring); ``None`` for metadata queries."""
+    if name in QUERIES:
+        return None
+    if name in PRODUCT_OPS:
+        operands = [a for a in (*args, *kwargs.values()) if isinstance(a, torch.Tensor)]
+        return PRODUCT if sum(on_graph(a) for a in operands) > 1 else LINEAR
+    if name in QUOTIENT_OPS:
+        divisor = kwargs.get("other", args[1] if len(args) > 1 else None)
+        return NONLINEAR if isinstance(divisor, torch.Tensor) and on_graph(divisor) else LINEAR
+    if name == "batch_norm":
+        training = kwargs.get("training", args[5] if len(args) > 5 else False)
+        return NONLINEAR if training else LINEAR
+    if name in LINEAR_OPS:
+        return LINEAR
+    return NONLINEAR
 
 
-def lacks_exact_rule(name: str) -> bool:
-    """True for activations that no ReLU rule covers (the gradient passes through them).
-
-    Ask :func:`as_relu` first: ``threshold(f, 0, 0)`` is a ReLU, other thresholds are not.
-    """
-    return name in NO_EXACT_RULE
-
-
-_ACTIVATION_NAMES = RELU_NAMES | CLAMP_NAMES | THRESHOLD_NAMES | NO_EXACT_RULE
+def describe(name: str) -> str:
+    """How a nonlinear call is named in the report."""
+    return f"{name} (a mask computed from the input)" if name in MASK_OPS else name

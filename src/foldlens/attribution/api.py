@@ -269,6 +269,7 @@ def _report(
         rule_based=rule_based,
         activations=session.mode.records(rule)
         + [ActivationRecord("TorchScript module", path, PLAIN_GRADIENT, 1) for path in opaque],
+        operations={kind: dict(calls) for kind, calls in session.mode.operations.items()},
         forward_passes=session.forward_passes,
         backward_passes=session.backward_passes,
         backward_seeds=session.backward_seeds,

@@ -1,4 +1,5 @@
-"""What an attribution call did: which activation calls got which rule, and how it was computed."""
+"""What an attribution call did: which calls got which rule, which ops it audited, and how it
+was computed."""
 
 from __future__ import annotations
 
@@ -49,6 +50,10 @@ class AttributionReport:
     method: str
     rule_based: bool
     activations: list[ActivationRecord] = field(default_factory=list)
+    operations: dict[str, dict[str, int]] = field(default_factory=dict)
+    """The other ops on the input's path, by class (``linear``: no rule changes them;
+    ``product``: products of two tensors computed from the input, which pass the plain gradient
+    by the methods' definition), each a map from op name to calls."""
     forward_passes: int = 0
     backward_passes: int = 0
     backward_seeds: int = 0
@@ -67,6 +72,10 @@ class AttributionReport:
     def __str__(self) -> str:
         lines = [f"method {self.method}: {'exact' if self.exact else 'NOT exact'}"]
         lines += [f"  {record.describe()}: {record.rule}" for record in self.activations]
+        for kind, calls in self.operations.items():
+            if calls:
+                listed = ", ".join(f"{name} ×{n}" for name, n in sorted(calls.items()))
+                lines.append(f"  {kind}: {listed}")
         lines.append(
             f"  {self.forward_passes} forward pass(es), {self.backward_passes} batched backward "
             f"pass(es) over {self.backward_seeds} seed(s)"

@@ -1,9 +1,12 @@
-"""Route every activation call of a forward pass to its rule, and record what each call got.
+"""Route every ReLU call of a forward pass to its rule, and audit every other op on the way.
 
 :class:`RuleMode` is a :class:`torch.overrides.TorchFunctionMode`: while it is active, every torch
 function call on this thread passes through :meth:`RuleMode.__torch_function__`. ReLU calls, however
-they are spelled, become :class:`~foldlens.attribution.rules.RuleReLU` calls; calls to activations
-without an exact rule are recorded (and, under ``strict``, refused). Torch function modes live on a
+they are spelled, become :class:`~foldlens.attribution.rules.RuleReLU` calls; every other call on
+the input's path is sorted by :mod:`foldlens.attribution.activations` (linear, product, or
+nonlinear: recorded, and refused under ``strict``). A tensor on the input's path that no audited
+call produced (TorchScript, a custom ``autograd.Function``, torch functions disabled) is recorded
+as nonlinear too: the rules could not reach what computed it. Torch function modes live on a
 per-thread stack, so two threads explaining at once never see each other's rules, and nothing is
 attached to the user's model.
 """
@@ -16,9 +19,11 @@ from typing import Any
 
 import torch
 from torch.overrides import TorchFunctionMode
+from torch.utils.weak import WeakIdKeyDictionary
 
-from .activations import as_relu, is_activation, lacks_exact_rule
+from .activations import LINEAR, NONLINEAR, PRODUCT, as_relu, classify, describe, op_name
 from .errors import UnsupportedActivationError
+from .forward import tensors_in
 from .report import PLAIN_GRADIENT, ActivationRecord
 from .rules import RuleReLU, RuleReLUInplace, RuleSwitch
 
@@ -52,6 +57,10 @@ class RuleMode(TorchFunctionMode):
         self._refuse_unsupported = refuse_unsupported
         self._relu_calls: Counter[tuple[str, str]] = Counter()
         self._unsupported_calls: Counter[tuple[str, str]] = Counter()
+        self.operations: dict[str, Counter[str]] = {LINEAR: Counter(), PRODUCT: Counter()}
+        """Calls of linear ops and of products on the input's path, by name."""
+        self._audited: WeakIdKeyDictionary = WeakIdKeyDictionary()
+        """Tensors with a gradient history that an audited call produced."""
 
     def __torch_function__(
         self,
@@ -62,31 +71,54 @@ class RuleMode(TorchFunctionMode):
     ) -> Any:
         kwargs = kwargs or {}
         args = tuple(args)
-        name = getattr(func, "__name__", "")
-        if not is_activation(name) or not torch.is_grad_enabled() or not self._on_graph(args):
+        if not torch.is_grad_enabled():
             return func(*args, **kwargs)
-        relu = as_relu(name, args, kwargs)
+        if not self._on_graph((*args, *kwargs.values())):
+            return self._produced(func(*args, **kwargs))  # e.g. from parameters alone
+        name = op_name(func)
+        relu = as_relu(name, args, kwargs, self._depends_on_input)
         if relu is not None:
             self._relu_calls[name, self._where()] += 1
             rule_relu = RuleReLUInplace if relu.inplace else RuleReLU
-            return rule_relu.apply(args[0], self.switch, relu.at_zero)  # type: ignore[no-untyped-call]
-        if lacks_exact_rule(name):
-            where = self._where()
-            if self._refuse_unsupported:
-                raise UnsupportedActivationError(
-                    f"{self.switch.rule} has no exact rule for {name} at {where or '<model>'}; "
-                    "call without strict=True to pass the plain gradient through it"
-                )
-            self._unsupported_calls[name, where] += 1
-        return func(*args, **kwargs)
+            result = rule_relu.apply(args[0], self.switch, relu.at_zero)  # type: ignore[no-untyped-call]
+            return self._produced(result)
+        kind = classify(name, args, kwargs, self._depends_on_input)
+        if kind == NONLINEAR:
+            self._unsupported(describe(name))
+        elif kind is not None:
+            self.operations[kind][name] += 1
+        return self._produced(func(*args, **kwargs))
+
+    def _produced(self, result: Any) -> Any:
+        for tensor in tensors_in(result):
+            if tensor.grad_fn is not None:
+                self._audited[tensor] = True
+        return result
+
+    def _unsupported(self, what: str) -> None:
+        where = self._where()
+        if self._refuse_unsupported:
+            raise UnsupportedActivationError(
+                f"{self.switch.rule} has no exact rule for {what} at {where or '<model>'}; "
+                "call without strict=True to pass the plain gradient through it"
+            )
+        self._unsupported_calls[what, where] += 1
 
     def _on_graph(self, args: tuple[Any, ...]) -> bool:
-        for arg in args:
-            if isinstance(arg, torch.Tensor) and self._depends_on_input(arg):
-                return True
-            if isinstance(arg, list | tuple) and self._on_graph(tuple(arg)):
-                return True
-        return False
+        """Whether an argument is on the input's path; one with a gradient history that no
+        audited call produced is recorded as computed out of sight."""
+        found = False
+        for tensor in tensors_in(list(args)):
+            if not self._depends_on_input(tensor):
+                continue
+            found = True
+            if tensor.grad_fn is not None and tensor not in self._audited:
+                self._audited[tensor] = True  # name it once
+                self._unsupported(
+                    f"{type(tensor.grad_fn).__name__} (computed out of the audit's sight: "
+                    "TorchScript, a custom autograd.Function or torch functions disabled)"
+                )
+        return found
 
     def records(self, rule: str) -> list[ActivationRecord]:
         """What the activation calls seen so far got when ``rule`` is applied."""

@@ -11,9 +11,10 @@ rule               backward
 ``guided_backprop``  ``R_in = [f > 0] · [R > 0] · R``
 =================  ====================================
 
-``[f > 0]`` is the subgradient that the call's own autograd uses: ``[f ≥ 0]`` for
-``clamp(min=0)``, which lets gradient through at ``f = 0``, so that ``gradient`` equals plain
-autograd for every spelling, also at the kink (exact zeros are common with one-hot inputs).
+``[f > 0]`` is the subgradient that the call's own autograd uses: at ``f = 0`` exactly,
+``clamp(min=0)`` passes the whole gradient and ``maximum(f, 0)`` half of it (a tie), so that
+``gradient`` equals plain autograd for every spelling, also at the kink (exact zeros are common with
+one-hot inputs).
 
 Every rule needs only the forward sign mask, read off the ReLU's output (or kept as a mask), so one
 forward pass serves them all: the :class:`RuleSwitch` is read when the backward pass runs, not when
@@ -81,32 +82,38 @@ class RuleSwitch:
         self.backward = RULES[rule]
 
 
+def _gate(f: torch.Tensor, at_zero: float) -> torch.Tensor:
+    """The share of the gradient the call passes at each element: 1 where ``f > 0``,
+    ``at_zero`` where ``f = 0``, 0 elsewhere."""
+    return f.gt(0).to(f.dtype) + at_zero * f.eq(0).to(f.dtype)
+
+
 def _active(ctx: Any) -> Active:
     """``g ↦ [f > 0] · g`` from what the forward pass saved: the output, positive exactly where
-    ``f > 0``; or, for a call whose autograd lets gradient through at ``f = 0`` too
-    (``clamp(min=0)``), the mask ``[f ≥ 0]`` taken before the call."""
+    ``f > 0``; or, for a call whose autograd passes gradient at ``f = 0`` too, the gate taken
+    before the call (:func:`_gate`)."""
     (saved,) = ctx.saved_tensors
     if ctx.at_zero:
-        return lambda grad: torch.where(saved, grad, 0)
+        return lambda grad: grad * saved
     return lambda grad: torch.ops.aten.threshold_backward(grad, saved, 0)
 
 
 class RuleReLU(torch.autograd.Function):
     """``max(f, 0)`` whose backward pass applies ``switch``'s rule.
 
-    ``at_zero`` follows the subgradient that the call's own autograd uses at ``f = 0``: ``relu``
-    and ``threshold`` pass nothing there, ``clamp(min=0)`` passes the gradient. So the
-    ``gradient`` rule is exactly autograd's for every spelling, and the other rules read the same
-    forward mask.
+    ``at_zero`` is the share of the gradient that the call's own autograd passes at ``f = 0``:
+    none for ``relu`` and ``threshold``, all for ``clamp(min=0)``, half for ``maximum(f, 0)`` (a
+    tie). So the ``gradient`` rule is exactly autograd's for every spelling, and the other rules
+    read the same forward gate.
     """
 
     @staticmethod
     def forward(
-        ctx: Any, f: torch.Tensor, switch: RuleSwitch, at_zero: bool = False
+        ctx: Any, f: torch.Tensor, switch: RuleSwitch, at_zero: float = 0.0
     ) -> torch.Tensor:
         output = torch.relu(f)
         ctx.at_zero = at_zero
-        ctx.save_for_backward(f.ge(0) if at_zero else output)
+        ctx.save_for_backward(_gate(f, at_zero) if at_zero else output)
         ctx.switch = switch
         return output
 
@@ -125,13 +132,13 @@ class RuleReLUInplace(torch.autograd.Function):
 
     @staticmethod
     def forward(
-        ctx: Any, f: torch.Tensor, switch: RuleSwitch, at_zero: bool = False
+        ctx: Any, f: torch.Tensor, switch: RuleSwitch, at_zero: float = 0.0
     ) -> torch.Tensor:
-        mask = f.ge(0) if at_zero else None
+        gate = _gate(f, at_zero) if at_zero else None
         f.relu_()
         ctx.mark_dirty(f)
         ctx.at_zero = at_zero
-        ctx.save_for_backward(mask if mask is not None else f)
+        ctx.save_for_backward(gate if gate is not None else f)
         ctx.switch = switch
         return f
 
