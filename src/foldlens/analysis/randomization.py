@@ -113,7 +113,7 @@ def randomize_layer(module: nn.Module, generator: torch.Generator) -> None:
         for parameter, old in zip(own, before, strict=True):
             if torch.equal(parameter, old):
                 spread = float(old.std()) if old.numel() > 1 else 0.0
-                noise = torch.randn(old.shape, generator=generator, dtype=old.dtype)
+                noise = torch.randn(old.shape, generator=generator, dtype=old.dtype).to(old.device)
                 parameter.copy_(noise.to(old.device) * (spread or NOISE_STD))
 
 

@@ -347,7 +347,8 @@ class AttributionSession:
             for tensor in seed.tensors():
                 sources.setdefault(id(tensor), tensor)
         grad_outputs = {
-            key: torch.zeros((len(seeds), *t.shape), dtype=t.dtype) for key, t in sources.items()
+            key: torch.zeros((len(seeds), *t.shape), dtype=t.dtype, device=t.device)
+            for key, t in sources.items()
         }
         for row, seed in enumerate(seeds):
             for tensor, element in seed.points:
@@ -379,7 +380,11 @@ class AttributionSession:
             slot = f"the input of {self.wrt!r}" if self.wrt else "the model input"
             raise ValueError(f"the target does not depend on {slot}")
         return tuple(
-            torch.zeros((rows, *z.shape), dtype=z.dtype) if g is None else g if batched else g[None]
+            torch.zeros((rows, *z.shape), dtype=z.dtype, device=z.device)
+            if g is None
+            else g
+            if batched
+            else g[None]
             for g, z in zip(grads, fwd.z, strict=True)
         )
 
@@ -399,7 +404,7 @@ def _rows_stay_in_their_copy(fwd: Forward, rows: int) -> bool:
         bounds = supports.interval(tensor, 0)
         if bounds is None:
             continue  # computed without the slot
-        copy = torch.arange(tensor.shape[0]) // (tensor.shape[0] // 2)
+        copy = torch.arange(tensor.shape[0], device=tensor.device) // (tensor.shape[0] // 2)
         copy = copy.reshape(-1, *[1] * (tensor.dim() - 1))
         lo, hi = bounds
         inside = ((lo >= copy * rows) & (hi < (copy + 1) * rows)) | (lo > hi)

@@ -151,7 +151,8 @@ class SupportMode(TorchFunctionMode):
         for axis in self.axes:
             shape = [1] * z.dim()
             shape[axis] = z.shape[axis]
-            position = torch.arange(z.shape[axis], dtype=_BOUND_DTYPE).reshape(shape)
+            position = torch.arange(z.shape[axis], dtype=_BOUND_DTYPE, device=z.device)
+            position = position.reshape(shape)
             bounds[axis] = (position, position)
         self._known[z] = bounds
 
@@ -276,7 +277,8 @@ class SupportMode(TorchFunctionMode):
         if isinstance(entry, dict):
             return entry[axis]  # type: ignore[no-any-return]
         ndim = tensor.dim() if isinstance(tensor, torch.Tensor) else 0
-        empty = torch.full((1,) * ndim, math.inf, dtype=_BOUND_DTYPE)
+        device = tensor.device if isinstance(tensor, torch.Tensor) else None
+        empty = torch.full((1,) * ndim, math.inf, dtype=_BOUND_DTYPE, device=device)
         return empty, -empty
 
     def _union(self, axis: int, tracked: list[torch.Tensor], output: torch.Tensor) -> Interval:
@@ -285,8 +287,8 @@ class SupportMode(TorchFunctionMode):
         lo = min(float(self._bounds(t, axis)[0].min()) for t in tracked)
         hi = max(float(self._bounds(t, axis)[1].max()) for t in tracked)
         return (
-            torch.full(shape, lo, dtype=_BOUND_DTYPE),
-            torch.full(shape, hi, dtype=_BOUND_DTYPE),
+            torch.full(shape, lo, dtype=_BOUND_DTYPE, device=output.device),
+            torch.full(shape, hi, dtype=_BOUND_DTYPE, device=output.device),
         )
 
     def _pointwise(self, axis: int, tracked: list[torch.Tensor], ndim: int) -> Interval:

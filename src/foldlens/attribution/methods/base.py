@@ -117,7 +117,7 @@ def broadcast_baseline(
             result.append(torch.full_like(zi, float(value)))
         elif isinstance(value, torch.Tensor):
             try:
-                result.append(value.to(zi.dtype).expand_as(zi).clone())
+                result.append(value.to(zi.device, zi.dtype).expand_as(zi).clone())
             except RuntimeError as error:
                 raise ValueError(
                     f"{name} of shape {tuple(value.shape)} does not broadcast to the input's "
@@ -137,7 +137,7 @@ def weighted_sum_over_copies(
     targets, rows = grads.shape[:2]
     per_copy = grads.reshape(targets, copies, rows // copies, *grads.shape[2:])
     shape = (1, copies) + (1,) * (per_copy.dim() - 2)
-    return (per_copy * weights.to(grads.dtype).view(shape)).sum(dim=1)
+    return (per_copy * weights.to(grads.device, grads.dtype).view(shape)).sum(dim=1)
 
 
 SlotMaker = Callable[[range], tuple[torch.Tensor, ...]]

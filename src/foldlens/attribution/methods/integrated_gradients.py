@@ -57,7 +57,9 @@ class IntegratedGradients(Method):
         z = session.slot_value()
         z0 = broadcast_baseline(options["baseline"], z)
         alphas, weights = gauss_legendre(options["steps"])
-        total = [torch.zeros((len(targets), *zi.shape), dtype=zi.dtype) for zi in z]
+        total = [
+            torch.zeros((len(targets), *zi.shape), dtype=zi.dtype, device=zi.device) for zi in z
+        ]
         for chunk in stacked_passes(session, len(alphas), options["batch_size"]):
             path = tuple(
                 torch.cat([b + float(alphas[k]) * (zi - b) for k in chunk])

@@ -64,7 +64,9 @@ class SmoothGrad(Method):
         noisy = [
             torch.stack(
                 [
-                    zi + sigma * torch.randn(zi.shape, generator=generator, dtype=zi.dtype)
+                    zi
+                    + sigma
+                    * torch.randn(zi.shape, generator=generator, dtype=zi.dtype).to(zi.device)
                     for _ in range(samples)
                 ]
             )
@@ -72,7 +74,9 @@ class SmoothGrad(Method):
         ]
         weights = torch.full((samples,), 1.0 / samples, dtype=torch.float64)
         times_input = options["base"] == "input_x_gradient"
-        total = [torch.zeros((len(targets), *zi.shape), dtype=zi.dtype) for zi in z]
+        total = [
+            torch.zeros((len(targets), *zi.shape), dtype=zi.dtype, device=zi.device) for zi in z
+        ]
         for chunk in stacked_passes(session, samples, options["batch_size"]):
             stacked = tuple(n[chunk.start : chunk.stop].flatten(0, 1) for n in noisy)
             fwd = session.forward(stacked, copies=len(chunk))
