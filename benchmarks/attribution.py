@@ -12,6 +12,8 @@ receptive field 41 residues) on a random input of shape (1, 41, L).
     L stacked copies of the input (one target per copy).
 (c) Gradient, deconvnet and guided backpropagation of one target: three ``attribute`` calls
     against one ``attribute_each`` call (one shared forward pass, three backward passes).
+(d) The op audit: a forward pass under the rules and the allow-list audit against a plain forward
+    pass, and their difference as a share of one guided-backpropagation call.
 
 Each time is the median of ``--repeats`` runs; the ratio columns are Captum's time over foldlens'.
 The last column is the largest difference between foldlens' maps and Captum's.
@@ -30,6 +32,7 @@ import torch
 from torch import nn
 
 import foldlens as fl
+from foldlens.attribution.session import AttributionSession
 
 CAPTUM = {
     "gradient": lambda net: captum.attr.Saliency(net),
@@ -174,6 +177,33 @@ def shared_forward_row(net: nn.Module, length: int, rounds: int) -> str:
     )
 
 
+def audit_row(net: nn.Module, length: int, rounds: int) -> str:
+    """A forward pass under the rules and the op audit (as every call makes one) against a plain
+    forward pass; the difference bounds what the audit adds to a one-target call."""
+    x = torch.randn(1, 41, length)
+    target = (0, 0, length // 2)
+    session = AttributionSession(net, (x,), None, [target], "guided_backprop", False)
+
+    def plain() -> torch.Tensor:
+        return net(x.clone().requires_grad_(True))  # type: ignore[no-any-return]
+
+    def audited() -> torch.Tensor:
+        return session.forward(measure=False).output  # type: ignore[no-any-return]
+
+    with session:
+        calls = {
+            "plain": plain,
+            "audited": audited,
+            "call": partial(fl.attribute, net, x, target, method="guided_backprop"),
+        }
+        times, _ = interleaved_medians(calls, rounds)
+    extra = max(times["audited"] - times["plain"], 0.0)
+    return (
+        f"{length:>5} {times['plain']:>13.4f} {times['audited']:>13.4f} {times['call']:>13.4f} "
+        f"{extra / times['call']:>18.1%}"
+    )
+
+
 def run(lengths: list[int], repeats: int) -> None:
     net = five_layer_net()
     print(
@@ -202,6 +232,13 @@ def run(lengths: list[int], repeats: int) -> None:
     print(f"{'L':>5} {'three calls':>15} {'attribute_each':>15} {'speed-up':>9} {'max |diff|':>11}")
     for length in lengths:
         print(shared_forward_row(net, length, 10 * repeats))
+    print(f"\n(d) a forward pass under the rules and the op audit; median of {10 * repeats}")
+    print(
+        f"{'L':>5} {'plain forward':>13} {'audited':>13} {'one call':>13} "
+        f"{'(audited-plain)/call':>18}"
+    )
+    for length in lengths:
+        print(audit_row(net, length, 10 * repeats))
 
 
 def main() -> None:
