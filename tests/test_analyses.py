@@ -150,6 +150,15 @@ def test_a_cancelled_analysis_leaves_nothing_in_the_cache(client: TestClient, jo
             "not an internal unit",
         ),
         ({"target": {**HELIX, "i": 10_000}, "analysis": "receptive_field"}, "out of range"),
+        (
+            {"target": HELIX, "analysis": "randomization", "options": {"methods": [["gradient"]]}},
+            "must list",
+        ),
+        (
+            {"target": HELIX, "analysis": "randomization", "options": {"methods": [{"a": 1}]}},
+            "must list",
+        ),
+        ({"target": {"head": ["ss3"], "i": 1}, "analysis": "receptive_field"}, "no head"),
     ],
 )
 def test_bad_analysis_requests(client: TestClient, job: dict, body: dict, words: str) -> None:

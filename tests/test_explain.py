@@ -380,6 +380,42 @@ def test_explain_api_bad_requests(
     assert words in response.json()["detail"]
 
 
+HOSTILE = [
+    ('{"target": {"head": ["ss3"], "i": 1, "class": "H"}, "methods": ["gradient"]}', "no head"),
+    ('{"target": {"head": {"a": 1}, "i": 1}, "methods": ["gradient"]}', "no head"),
+    ('{"target": {"layer": ["trunk1d.0.conv1"], "channel": 0, "i": 1}, "methods": ["gradient"]}',
+     "no layer"),
+    ('{"target": {"head": "ss3", "i": 1, "class": ["H"]}, "methods": ["gradient"]}', "class"),
+    ('{"target": {"head": "ss3", "i": 1.5, "class": "H"}, "methods": ["gradient"]}', "index"),
+    ('{"target": {"head": "ss3", "i": 1, "class": "H"}, "methods": [["gradient"]]}', "methods"),
+    ('{"target": {"head": "ss3", "i": 1, "class": "H"}, "methods": [{"m": 1}]}', "methods"),
+    ('{"target": {"head": "ss3", "i": 1, "class": "H"}, "methods": ["smoothgrad"], '
+     '"options": {"smoothgrad": [1]}}', "smoothgrad"),
+    ('{"target": {"head": "ss3", "i": 1, "class": "H"}, "methods": ["smoothgrad"], '
+     '"options": {"smoothgrad": {"samples": 1e999}}}', "finite"),
+    ('{"target": {"head": "ss3", "i": 1, "class": "H"}, "methods": ["smoothgrad"], '
+     '"options": {"smoothgrad": {"samples": NaN}}}', "finite"),
+    ('{"target": {"head": "ss3", "i": 1, "class": "H"}, "methods": ["integrated_gradients"], '
+     '"options": {"integrated_gradients": {"steps": -Infinity}}}', "finite"),
+    ('{"target": {"head": "ss3", "i": 1, "class": "H"}, "methods": ["smoothgrad"], '
+     '"options": {"smoothgrad": {"noise": Infinity}}}', "finite"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("text", "words"), HOSTILE)
+def test_explain_api_hostile_bodies_are_4xx_not_500(
+    client: TestClient, job: dict, text: str, words: str
+) -> None:
+    """Values of the wrong JSON type or out of the number line: a readable 4xx (400 from the
+    checks, 422 where the request schema already types the field), never a 500."""
+    response = client.post(
+        f"/api/jobs/{job['id']}/explain", content=text, headers={"content-type": "application/json"}
+    )
+    assert response.status_code in (400, 422), response.text
+    detail = response.json()["detail"]
+    assert isinstance(detail, str) and words in detail
+
+
 def test_explain_api_attributes_to_a_layer(client: TestClient, job: dict) -> None:
     """``wrt`` through the API: the L × L map of a 2D layer and channels × residues of a 1D
     layer, cached apart from the input attribution, with their exports; bad layers are 400."""

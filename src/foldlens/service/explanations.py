@@ -175,7 +175,12 @@ class ExplanationService:
         job = self._done(job_id)
         model_spec = spec(job.inputs.model)
         offered = {m.name for m in method_catalogue(model_spec)}
-        if not isinstance(methods, list) or not methods or len(methods) > MAX_METHODS:
+        if (
+            not isinstance(methods, list)
+            or not methods
+            or len(methods) > MAX_METHODS
+            or not all(isinstance(m, str) for m in methods)
+        ):
             raise InvalidInputError(f"give 1–{MAX_METHODS} methods, from {sorted(offered)}")
         unknown = [m for m in methods if m not in offered]
         if unknown:

@@ -7,6 +7,7 @@ values.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -97,6 +98,8 @@ def check_options(
 
     A list-valued option takes 1 to ``maximum`` distinct items of its ``choices``."""
     allowed = OPTIONS.get(method, {}) if allowed is None else allowed
+    if not isinstance(given, dict):
+        raise InvalidInputError(f"the options of {method} must be an object, not {given!r}")
     unknown = sorted(set(given) - set(allowed))
     if unknown:
         raise InvalidInputError(
@@ -115,6 +118,8 @@ def check_options(
         else:
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise InvalidInputError(f"{method} {name} must be a number, not {value!r}")
+            if not math.isfinite(value):
+                raise InvalidInputError(f"{method} {name} must be a finite number, not {value!r}")
             if isinstance(option.default, int) and value != int(value):
                 raise InvalidInputError(f"{method} {name} must be a whole number, not {value!r}")
             assert option.minimum is not None and option.maximum is not None
@@ -131,6 +136,7 @@ def _checked_list(method: str, name: str, value: Any, option: ServiceOption) -> 
     assert option.maximum is not None
     if (
         not isinstance(value, list)
+        or not all(isinstance(item, str) for item in value)
         or not 1 <= len(value) <= option.maximum
         or len(set(value)) != len(value)
         or any(item not in option.choices for item in value)

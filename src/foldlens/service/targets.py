@@ -36,7 +36,7 @@ def check_target(
         raise InvalidInputError("the target must be an object")
     if "layer" in raw:
         layers = {layer.path: layer for layer in model_spec.layers}
-        layer = layers.get(raw["layer"])
+        layer = layers.get(raw["layer"]) if isinstance(raw["layer"], str) else None
         if layer is None:
             raise InvalidInputError(f"model {model_spec.name!r} has no layer {raw['layer']!r}")
         channel = _index(raw, "channel", layer.out_channels, "channel")
@@ -44,7 +44,7 @@ def check_target(
         j = _index(raw, "j", length, "residue") if layer.kind == "2d" else None
         return UnitTarget(layer.path, channel, i, j)
     heads = {head.name: head for head in model_spec.heads}
-    head = heads.get(raw.get("head", ""))
+    head = heads.get(raw["head"]) if isinstance(raw.get("head"), str) else None
     if head is None:
         raise InvalidInputError(
             f"model {model_spec.name!r} has no head {raw.get('head')!r}; heads: {list(heads)}"
@@ -53,7 +53,7 @@ def check_target(
     j = _index(raw, "j", length, "residue") if head.kind == "pair" else None
     index = 0
     if head.classes:
-        if raw.get("class") not in head.classes:
+        if not isinstance(raw.get("class"), str) or raw["class"] not in head.classes:
             raise InvalidInputError(f"head {head.name} needs a class, one of {head.classes}")
         index = head.classes.index(raw["class"])
     return OutputTarget(head.name, i, j, index)
