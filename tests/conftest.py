@@ -10,7 +10,7 @@ from foldlens.server import create_app
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from polling import DEADLINE, wait_job
+from polling import DEADLINE, LOCAL, wait_job
 
 
 @pytest.fixture(autouse=True)
@@ -34,7 +34,7 @@ def _no_work_left_behind(request: pytest.FixtureRequest) -> Iterator[None]:
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     """The app on an empty data folder of this test module's own."""
-    with TestClient(create_app(tmp_path_factory.mktemp("app"))) as client:
+    with TestClient(create_app(tmp_path_factory.mktemp("app")), base_url=LOCAL) as client:
         yield client
 
 

@@ -12,6 +12,9 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+LOCAL = "http://127.0.0.1"
+"""The test clients' base URL: a loopback host, which the server answers by default."""
+
 DEADLINE = 600.0
 """Seconds before a wait gives up: a task or job still going then is taken to hang."""
 

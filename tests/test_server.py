@@ -21,7 +21,7 @@ from foldlens.service import JobStore
 from foldlens.service.examples import examples
 from foldlens.service.explain import OVERVIEW_METHODS
 from foldlens.service.store import MAX_ATTEMPTS
-from polling import wait_job
+from polling import LOCAL, wait_job
 
 DATA = Path(__file__).parent / "data"
 WATER_ONLY = "HETATM    1  O   HOH A   1       0.000   0.000   0.000  1.00  0.00           O\nEND\n"
@@ -35,7 +35,7 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def client(data_dir: Path) -> Iterator[TestClient]:
-    with TestClient(create_app(data_dir)) as client:
+    with TestClient(create_app(data_dir), base_url=LOCAL) as client:
         yield client
 
 
@@ -257,7 +257,9 @@ def test_upload_over_the_limit_is_413(client: TestClient) -> None:
     assert response.status_code == 413
     assert response.json()["detail"] == "the upload is over the 20 MB limit"
     chunks = (big[k : k + 65536] for k in range(0, len(big), 65536))  # no Content-Length
-    response = client.post("/api/jobs", content=chunks, headers={"content-type": "text/plain"})
+    response = client.post(
+        "/api/jobs", content=chunks, headers={"content-type": "application/json"}
+    )
     assert response.status_code == 413
     assert client.get("/api/examples").json() == before
 
@@ -298,7 +300,7 @@ def test_missing_results_and_bad_exports(client: TestClient, example_job: dict) 
 
 def test_results_wait_for_the_worker(tmp_path: Path) -> None:
     """Without its lifespan the app's worker never starts: the job stays queued, results are 409."""
-    client = TestClient(create_app(tmp_path))
+    client = TestClient(create_app(tmp_path), base_url=LOCAL)
     job = client.post("/api/jobs", json={"sequence": SEQUENCE})
     assert job.status_code == 202 and job.json()["status"] == "queued"
     response = client.get(f"/api/jobs/{job.json()['id']}/predictions")
@@ -306,7 +308,7 @@ def test_results_wait_for_the_worker(tmp_path: Path) -> None:
 
 
 def test_restart_keeps_results_and_resumes_running_jobs(tmp_path: Path) -> None:
-    with TestClient(create_app(tmp_path)) as client:
+    with TestClient(create_app(tmp_path), base_url=LOCAL) as client:
         done = client.post("/api/jobs", json={"sequence": SEQUENCE}).json()
         wait_job(client, done["id"])
         before = client.get(f"/api/jobs/{done['id']}/predictions?format=npz").content
@@ -319,7 +321,7 @@ def test_restart_keeps_results_and_resumes_running_jobs(tmp_path: Path) -> None:
     for _ in range(MAX_ATTEMPTS - 1):  # the hopeless job has crashed the server every time
         store.recover()
         store.start(hopeless.id)
-    with TestClient(create_app(tmp_path)) as client:
+    with TestClient(create_app(tmp_path), base_url=LOCAL) as client:
         assert wait_job(client, interrupted.id)["status"] == "done"
         failed = wait_job(client, hopeless.id)
         assert failed["status"] == "failed" and "stopped" in failed["message"]

@@ -344,13 +344,19 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from .server import create_app
+    from .server.security import LOOPBACK_HOSTS, bind_warning
 
     args.data_dir.mkdir(parents=True, exist_ok=True)
+    warning = bind_warning(args.host)
+    if warning is not None:
+        print(f"foldlens: warning: {warning}", file=sys.stderr)
     print(
         f"foldlens: jobs in {args.data_dir / 'foldlens.sqlite'}; open http://{args.host}:{args.port}/",
         file=sys.stderr,
     )
-    uvicorn.run(create_app(args.data_dir), host=args.host, port=args.port, log_level=args.log_level)
+    hosts = (*LOOPBACK_HOSTS, *args.allowed_host)
+    app = create_app(args.data_dir, allowed_hosts=hosts)
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
     return 0
 
 
@@ -517,6 +523,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="where the job database lives (default: %(default)s)",
     )
     serving.add_argument("--log-level", default="info", choices=["warning", "info", "debug"])
+    serving.add_argument(
+        "--allowed-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a host name clients use to reach the server, besides the loopback names "
+        "(repeatable; requests naming any other host are refused)",
+    )
     serving.set_defaults(run=_cmd_serve)
     return parser
 

@@ -65,6 +65,7 @@ from .schemas import (
     OverviewRequest,
     TaskStatus,
 )
+from .security import LOOPBACK_HOSTS, Guard
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
@@ -143,9 +144,12 @@ async def _upload_text(form: Any, field: str, label: str) -> tuple[str | None, s
         raise InvalidInputError(f"the {label} file is not UTF-8 text") from error
 
 
-def create_app(data_dir: Path, max_upload: int = MAX_UPLOAD) -> FastAPI:
+def create_app(
+    data_dir: Path, max_upload: int = MAX_UPLOAD, allowed_hosts: tuple[str, ...] = LOOPBACK_HOSTS
+) -> FastAPI:
     """The app, with its jobs stored under ``data_dir``; request bodies over ``max_upload`` bytes
-    are refused with 413."""
+    are refused with 413; only requests to ``allowed_hosts`` are served
+    (:mod:`foldlens.server.security`)."""
     service = JobService(data_dir)
     explanations = ExplanationService(service.store)
 
@@ -163,9 +167,14 @@ def create_app(data_dir: Path, max_upload: int = MAX_UPLOAD) -> FastAPI:
         description="Predict protein structure and see why the network predicts it.",
         lifespan=lifespan,
         responses=ERRORS,
+        # Swagger UI and ReDoc load their scripts from a CDN: the page makes no request beyond
+        # its own origin, so the schema is served as /openapi.json only.
+        docs_url=None,
+        redoc_url=None,
     )
     app.add_middleware(GZipMiddleware, minimum_size=2048)
     app.add_middleware(UploadLimit, max_bytes=max_upload)
+    app.add_middleware(Guard, allowed_hosts=allowed_hosts)
     app.state.service = service
     app.state.explanations = explanations
 
