@@ -237,7 +237,17 @@ CONTAINMENT_MODELS: dict[str, Callable[[], tuple[nn.Module, torch.Tensor]]] = {
     "global at 37": lambda: (GlobalAt37().eval(), torch.randn(1, 5, LENGTH)),
     "pooled 2d": lambda: (_pooled_2d(), torch.randn(1, 2, 16, 12)),
     "attention": lambda: (_Attention().eval(), torch.randn(2, 10, 6)),
+    "weights from the input": lambda: (_InputWeights().eval(), torch.randn(1, 5, 30)),
 }
+
+
+class _InputWeights(nn.Module):
+    """A convolution and a linear map whose weights are computed from the whole input."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        weight = x.mean(dim=(0, 2)).reshape(1, -1, 1).expand(4, -1, 3)
+        h = F.conv1d(x, weight, padding=1)
+        return F.linear(h.transpose(1, 2), h.mean(dim=2)[0].reshape(1, 4).expand(2, 4))
 
 
 class _Attention(nn.Module):

@@ -252,6 +252,8 @@ class SupportMode(TorchFunctionMode):
             return [self._pointwise(axis, tracked, outputs[0].dim())]
         if base in MOVEMENT or name == "__setitem__":
             return self._mirror(func, name, axis, args, kwargs)
+        if any(t is not args[0] for t in tracked):
+            return None  # the rules below follow the data argument only (not, say, a weight)
         if name in CONVOLUTIONS:
             return [self._window(name, axis, args, kwargs, CONVOLUTIONS[name])]
         if name in POOLS:
