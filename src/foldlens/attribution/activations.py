@@ -38,11 +38,12 @@ PRODUCT = "product"
 NONLINEAR = "nonlinear"
 
 
-def _names(text: str) -> frozenset[str]:
+def name_set(text: str) -> frozenset[str]:
+    """The whitespace-separated names in ``text``."""
     return frozenset(text.split())
 
 
-LINEAR_OPS = _names(
+LINEAR_OPS = name_set(
     """
     add add_ sub sub_ subtract rsub neg neg_ negative positive __add__ __radd__ __iadd__ __sub__
     __rsub__ __isub__ __neg__ __pos__ sum nansum mean nanmean cumsum trace diff
@@ -69,7 +70,7 @@ LINEAR_OPS = _names(
 )
 """Linear in the input (piecewise, for selections) whatever the data: no rule applies."""
 
-PRODUCT_OPS = _names(
+PRODUCT_OPS = name_set(
     """
     mul mul_ multiply __mul__ __rmul__ __imul__ matmul __matmul__ __rmatmul__ mm bmm addmm
     addbmm baddbmm addmv mv dot inner outer ger einsum tensordot kron bilinear addcmul addcmul_
@@ -77,10 +78,10 @@ PRODUCT_OPS = _names(
 )
 """Linear when at most one operand is computed from the input, a product of two otherwise."""
 
-QUOTIENT_OPS = _names("div div_ divide true_divide __truediv__ __itruediv__")
+QUOTIENT_OPS = name_set("div div_ divide true_divide __truediv__ __itruediv__")
 """Linear when the divisor is constant."""
 
-MASK_OPS = _names(
+MASK_OPS = name_set(
     """
     gt ge lt le eq ne greater greater_equal less less_equal equal not_equal __gt__ __ge__ __lt__
     __le__ __eq__ __ne__ sign sgn signbit argmax argmin argsort isclose heaviside
@@ -88,7 +89,7 @@ MASK_OPS = _names(
 )
 """Ops that turn values computed from the input into masks or indices: a data-dependent gate."""
 
-QUERIES = _names(
+QUERIES = name_set(
     """
     __get__ __set__ size dim numel shape is_floating_point is_complex is_contiguous stride
     storage_offset untyped_storage data_ptr element_size __len__ __format__ __repr__ __bool__

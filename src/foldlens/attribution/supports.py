@@ -50,6 +50,7 @@ import torch.nn.functional as F
 from torch.overrides import TorchFunctionMode
 from torch.utils.weak import WeakIdKeyDictionary
 
+from .activations import name_set, op_name
 from .forward import tensors_in
 from .rules import RuleReLU, RuleReLUInplace
 
@@ -60,13 +61,9 @@ CONSTANT = None
 """The entry of a tensor computed without ``z``."""
 
 
-def _names(text: str) -> frozenset[str]:
-    return frozenset(text.split())
-
-
 _BOUND_DTYPE = torch.float64  # exact for positions below 2**53; ±inf marks the empty interval
 
-POINTWISE = _names(
+POINTWISE = name_set(
     """
     abs absolute add sub subtract rsub mul multiply div divide true_divide floor_divide
     remainder fmod pow float_power neg negative positive reciprocal square sqrt rsqrt exp exp2
@@ -86,7 +83,7 @@ POINTWISE = _names(
     """
 )
 
-MOVEMENT = _names(
+MOVEMENT = name_set(
     """
     view view_as reshape reshape_as flatten unflatten permute transpose t movedim moveaxis
     swapaxes swapdims squeeze unsqueeze expand expand_as broadcast_to contiguous clone select
@@ -103,11 +100,6 @@ POOLS = {
 }  # fmt: skip
 REDUCTIONS = frozenset(["sum", "mean", "amax", "amin", "logsumexp", "nansum", "nanmean"])
 ALONG_DIM = frozenset(["softmax", "log_softmax", "softmin"])
-
-
-def _name(func: Callable[..., Any]) -> str:
-    """``add`` for ``torch.add``, ``Tensor.add`` and ``torch.ops.aten.add.Tensor`` alike."""
-    return getattr(func, "__name__", "").split(".")[0]
 
 
 def _replace(value: Any, swap: Callable[[torch.Tensor], torch.Tensor]) -> Any:
@@ -175,7 +167,7 @@ class SupportMode(TorchFunctionMode):
         kwargs: dict[str, Any] | None = None,
     ) -> Any:
         kwargs = kwargs or {}
-        name = _name(func)
+        name = op_name(func)
         if name in ("register_hook", "register_post_accumulate_grad_hook"):
             self.sound = False  # a hook may move gradients anywhere
         if kwargs.get("out") is not None:
