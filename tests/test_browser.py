@@ -23,6 +23,7 @@ from polling import DEADLINE
 
 MAPS = ("dist_ca_ca", "dist_ca_cb", "dist_cb_ca", "dist_cb_cb", "contact")
 READY = "body[data-ready='true']"
+INPUT_READY = "body[data-input-ready='true']"
 
 WAIT = int(DEADLINE * 1000)
 """Milliseconds any wait for the page may take: only a hang runs into it (nothing here is timed)."""
@@ -76,7 +77,7 @@ def test_example_prediction_end_to_end(
     server: str, guarded_page: tuple[Page, OffsiteGuard, list[str]]
 ) -> None:
     page, _, errors = guarded_page
-    page.goto(server)
+    open_input_page(page, server)
     page.get_by_test_id("example").click()
     sequence_box = page.get_by_test_id("sequence")
     expect(sequence_box).to_have_value(re.compile(r"^>\S+"))
@@ -130,7 +131,7 @@ def test_bad_sequence_shows_the_message(
     server: str, guarded_page: tuple[Page, OffsiteGuard, list[str]]
 ) -> None:
     page, _, _ = guarded_page
-    page.goto(server)
+    open_input_page(page, server)
     page.get_by_test_id("sequence").fill("MKTAYIAKQRQJSFVKSHFSRQ")
     page.get_by_test_id("predict").click()
     error = page.get_by_test_id("error")
@@ -142,7 +143,7 @@ def test_pasted_sequence_without_structure(
     server: str, guarded_page: tuple[Page, OffsiteGuard, list[str]]
 ) -> None:
     page, _, errors = guarded_page
-    page.goto(server)
+    open_input_page(page, server)
     page.get_by_test_id("sequence").fill(
         ">pasted\nMKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQAPILSRVGDGTQDNLSGAEKAVQVKVKALPDAQ"
     )
@@ -168,7 +169,7 @@ def test_explorer_click_a_cell_compare_methods_and_reload(
     server: str, guarded_page: tuple[Page, OffsiteGuard, list[str]]
 ) -> None:
     page, _, errors = guarded_page
-    page.goto(server)
+    open_input_page(page, server)
     page.get_by_test_id("example").click()
     page.get_by_test_id("predict").click()
     page.wait_for_url(re.compile(r"/view/[0-9a-f]{32}"))
@@ -221,9 +222,16 @@ def test_explorer_click_a_cell_compare_methods_and_reload(
     assert errors == []
 
 
+def open_input_page(page: Page, server: str) -> None:
+    """Open the input page and wait until it has the server's models and examples (before, the
+    Example button is disabled)."""
+    page.goto(server)
+    page.wait_for_selector(INPUT_READY)
+
+
 def open_example_job(page: Page, server: str, model: str | None = None) -> None:
     """Predict the first example (with `model`, else the default) and wait for the result page."""
-    page.goto(server)
+    open_input_page(page, server)
     if model is not None:
         page.get_by_test_id("model").select_option(model)
     page.get_by_test_id("example").click()

@@ -46,6 +46,8 @@ export function renderInputPage(root: HTMLElement): void {
   });
   const predict = h("button", { type: "submit", class: "button", "data-testid": "predict" }, "Predict");
   const example = h("button", { type: "button", class: "button button--secondary", "data-testid": "example" }, "Example Sequence");
+  // Until the server's examples have arrived there is nothing to cycle through.
+  example.disabled = true;
   const lengthHelp = h("span", {});
 
   const form = h(
@@ -185,7 +187,9 @@ export function renderInputPage(root: HTMLElement): void {
       showError(`The model list could not be loaded: ${(modelResult.reason as Error).message}`);
     }
     if (exampleResult.status === "fulfilled") examples = exampleResult.value;
+    example.disabled = false;
     await prefillFromJob();
+    document.body.dataset.inputReady = "true";
   })();
 
   /**
