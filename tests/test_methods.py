@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import captum.attr
 import numpy as np
 import pytest
@@ -84,9 +86,31 @@ class SequenceFirst(nn.Module):
         return F.relu(self.net(x)).cumsum(0)  # type: ignore[no-any-return]
 
 
+class MixingBackward(torch.autograd.Function):
+    """Rows kept apart forward; the backward pass hands each row's gradient to the other row."""
+
+    @staticmethod
+    def forward(ctx: Any, h: torch.Tensor) -> torch.Tensor:
+        return h.clone()
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> torch.Tensor:
+        return grad + 0.5 * grad.flip(0)
+
+
+class CustomRows(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.net = zoo.build(zoo.Residual1d, "F.relu", 0)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(MixingBackward.apply(x))  # type: ignore[no-any-return]
+
+
 ROW_DEPENDENT = {
     "rows mixed": RowMixing,
     "sequence first": SequenceFirst,
+    "custom backward mixes rows": CustomRows,
     "BatchNorm training": lambda: zoo.build(zoo.ConvNormPool, "F.relu", 0).train(),
 }
 

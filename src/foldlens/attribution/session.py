@@ -32,7 +32,7 @@ from .forward import Forward, Seed, tensors_in
 from .report import PackingReport
 from .rule_mode import RuleMode
 from .rules import RuleSwitch
-from .supports import SupportMode
+from .supports import SupportMode, custom_backward
 from .targets import Neuron, Target
 
 DEFAULT_MEMORY_BUDGET = 1 << 30
@@ -396,7 +396,10 @@ def _rows_stay_in_their_copy(fwd: Forward, rows: int) -> bool:
     if supports is None or not supports.sound:
         return False
     captured = [value for calls in fwd.captured.values() for value in calls]
-    for tensor in tensors_in(fwd.output) + tensors_in(captured):
+    outputs = tensors_in(fwd.output) + tensors_in(captured)
+    if custom_backward(outputs):
+        return False  # a backward of its own may mix the rows that its forward kept apart
+    for tensor in outputs:
         if not (tensor.is_floating_point() or tensor.is_complex()):
             continue
         if tensor.dim() == 0 or tensor.shape[0] % 2:
