@@ -308,8 +308,8 @@ class AttributionSession:
         """
         if self._independent is None:
             z = self.slot_value()
-            if any(t.dim() == 0 for t in z):
-                self._independent = False
+            if any(t.dim() == 0 for t in z) or len({t.shape[0] for t in z}) > 1:
+                self._independent = False  # no batch dimension the inputs share
             else:
                 twice = tuple(torch.cat([t, t]) for t in z)
                 fwd = self.forward(twice, copies=2, measure=False, derive=(0,))
