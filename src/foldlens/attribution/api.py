@@ -113,7 +113,10 @@ def attribute(
     method
         A name from :func:`foldlens.methods`.
     wrt
-        Attribute to the input of the module at this dotted path instead of to ``x``.
+        Attribute to the input of the module at this dotted path instead of to ``x``. That input
+        is replaced by a leaf for the module alone, so the map follows the paths *through the
+        module*: when the same tensor also feeds a skip path, that path's share is not in the map
+        (Captum's layer-input attribution gives the total derivative with respect to the tensor).
     strict
         For rule-based methods (``deconvnet``, ``guided_backprop``, SmoothGrad over them), raise
         :class:`UnsupportedActivationError` at an activation without an exact rule instead of
