@@ -114,6 +114,12 @@ def test_example_job_has_truth_and_structure(client: TestClient, example_job: di
     assert backbone.sequence == example_job["sequence"]
 
 
+def test_the_schema_documents_found_jobs_and_refusals(client: TestClient) -> None:
+    submit = client.get("/openapi.json").json()["paths"]["/api/jobs"]["post"]["responses"]
+    assert {"200", "202", "400", "403", "413", "415", "422"} <= set(submit)
+    assert "submitted before" in submit["200"]["description"]
+
+
 def test_every_download_parses(client: TestClient, example_job: dict) -> None:
     job_id, length, sequence = example_job["id"], example_job["length"], example_job["sequence"]
     predictions = np.load(
@@ -132,10 +138,13 @@ def test_every_download_parses(client: TestClient, example_job: dict) -> None:
         ("tracks", "pdf"),
         ("structure", "pdb"),
     }
+    documented = client.get("/openapi.json").json()["paths"]["/api/jobs/{job_id}/export"]
+    media_types = set(documented["get"]["responses"]["200"]["content"])
     for item in example_job["exports"]:
         response = client.get(item["url"])
         assert response.status_code == 200, item
         assert "attachment" in response.headers["content-disposition"]
+        assert response.headers["content-type"].split(";")[0] in media_types, item
         parsed = parse_file(response.content, item["format"])
         if item["what"] == "predictions":
             assert set(parsed) == set(KEYS)  # type: ignore[arg-type]
@@ -261,6 +270,11 @@ def test_upload_over_the_limit_is_413(client: TestClient) -> None:
         "/api/jobs", content=chunks, headers={"content-type": "application/json"}
     )
     assert response.status_code == 413
+    chunks = (big[k : k + 65536] for k in range(0, len(big), 65536))
+    explain = f"/api/jobs/{'0' * 32}/explain"  # a JSON route, which reads the body itself
+    response = client.post(explain, content=chunks, headers={"content-type": "application/json"})
+    assert response.status_code == 413
+    assert response.json()["detail"] == "the upload is over the 20 MB limit"
     assert client.get("/api/examples").json() == before
 
 

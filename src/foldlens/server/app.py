@@ -71,8 +71,20 @@ log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 MAX_UPLOAD = 20 * 1024 * 1024
 ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorMessage} for code in (400, 404, 409, 413, 422)
+    code: {"model": ErrorMessage} for code in (400, 403, 404, 409, 413, 415, 422)
 }
+DOWNLOADS: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "the file, as an attachment",
+        "content": {
+            media: {"schema": {"type": "string", "format": "binary"}}
+            for media in (
+                "image/png", "image/svg+xml", "application/pdf", "application/octet-stream",
+                "text/csv", "application/json", "chemical/x-pdb", "text/plain",
+            )
+        },
+    }
+}  # fmt: skip
 
 
 def _job_id(job_id: str) -> str:
@@ -240,6 +252,13 @@ def create_app(
         response_model=JobStatus,
         status_code=202,
         tags=["jobs"],
+        responses={
+            200: {
+                "model": JobStatus,
+                "description": "the same inputs were submitted "
+                "before: that job (done, queued or running), computed once",
+            }
+        },
         openapi_extra={
             "requestBody": {
                 "required": True,
@@ -341,7 +360,7 @@ def create_app(
             raise NotAvailableError(f"job {job_id} has no structure")
         return Response(backbone.to_pdb(), media_type="chemical/x-pdb")
 
-    @app.get("/api/jobs/{job_id}/export", tags=["jobs"])
+    @app.get("/api/jobs/{job_id}/export", tags=["jobs"], responses=DOWNLOADS)
     def export(
         job_id: JobId,
         what: Annotated[str, Query(max_length=40)],
@@ -493,7 +512,7 @@ def _explanation_routes(app: FastAPI, explanations: ExplanationService) -> None:
             }
         )
 
-    @app.get("/api/explanations/results/{key}/export", tags=["explanations"])
+    @app.get("/api/explanations/results/{key}/export", tags=["explanations"], responses=DOWNLOADS)
     def export_explanation(
         key: str,
         what: Annotated[str, Query(max_length=20)],

@@ -1,7 +1,8 @@
 """A cap on the size of request bodies, answered with ``413`` and a JSON message.
 
 The declared ``Content-Length`` is checked before anything is read; bodies sent without one
-(chunked) are counted as they stream in and cut off as soon as they pass the cap.
+(chunked) are counted as they stream in and cut off as soon as they pass the cap; whatever the app
+then answers (a JSON route says it could not parse the body) is replaced by the 413.
 """
 
 from __future__ import annotations
@@ -44,24 +45,35 @@ class UploadLimit:
             await self._refuse(send)
             return
         received = 0
-        started = False
+        exceeded = started = answered = False
 
         async def counting_receive() -> Message:
-            nonlocal received
+            nonlocal received, exceeded
             message = await receive()
             received += len(message.get("body", b""))
             if received > self.max_bytes:
+                exceeded = True
                 raise BodyTooLargeError
             return message
 
         async def tracking_send(message: Message) -> None:
-            nonlocal started
+            nonlocal started, answered
+            if exceeded and not started:
+                # The app answered a body cut off at the cap (a JSON route turns any error while
+                # reading into 400 "error parsing the body"): the answer is 413 all the same.
+                started = answered = True
+                await self._refuse(send)
+                return
+            if answered:
+                return
             started = started or message["type"] == "http.response.start"
             await send(message)
 
         try:
             await self.app(scope, counting_receive, tracking_send)
         except BodyTooLargeError:
+            if answered:
+                return
             if started:
                 raise
             await self._refuse(send)
