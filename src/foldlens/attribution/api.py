@@ -126,7 +126,7 @@ def attribute(
     memory_budget
         Bytes one batched backward or stacked forward pass may use (an estimate).
     packing
-        Let targets whose receptive fields do not overlap share a backward pass (verified, see
+        Let targets whose input supports are proven disjoint share a backward pass (see
         :mod:`foldlens.attribution.packing`). ``False`` gives every target its own backward seed.
     **options
         The method's options (see ``foldlens.attribution.methods.REGISTRY[method].options``).
