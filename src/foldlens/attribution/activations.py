@@ -32,7 +32,6 @@ from typing import Any
 
 import torch
 
-RELU = "relu"
 LINEAR = "linear"
 PRODUCT = "product"
 NONLINEAR = "nonlinear"

@@ -27,6 +27,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware.gzip import GZipMiddleware
 
 from .. import __version__
+from ..figures import FIGURE_FORMATS
 from ..models import available, spec, version
 from ..predict import from_npz, to_json
 from ..service import (
@@ -79,8 +80,8 @@ DOWNLOADS: dict[int | str, dict[str, Any]] = {
         "content": {
             media: {"schema": {"type": "string", "format": "binary"}}
             for media in (
-                "image/png", "image/svg+xml", "application/pdf", "application/octet-stream",
-                "text/csv", "application/json", "chemical/x-pdb", "text/plain",
+                *FIGURE_FORMATS.values(), "application/octet-stream", "text/csv",
+                "application/json", "chemical/x-pdb", "text/plain",
             )
         },
     }

@@ -154,8 +154,7 @@ class ExplanationService:
         self._executor.submit(self._model, model)
 
     def stop(self) -> None:
-        for task in list(self._tasks.values()):
-            task.cancel.set()
+        self.cancel_all(timeout=0.0)
         self._executor.shutdown(wait=True, cancel_futures=True)
 
     def cancel_all(self, timeout: float) -> bool:
