@@ -150,7 +150,7 @@ def attribute(
     _check_flags(strict=strict, return_report=return_report)
     spec = get_method(method)
     resolved = spec.resolve(options)
-    inputs, single_input = _as_inputs(x, wrt)
+    inputs, single_input = _as_inputs(x, wrt, spec.needs_gradients)
     targets, single_target = normalize_targets(target)
     rule_based = spec.rule_based(resolved)
     rule = spec.rule(resolved)
@@ -202,7 +202,7 @@ def attribute_each(
         raise ValueError(
             f"attribute_each shares one forward pass between {SHARED_FORWARD}, not {others}"
         )
-    inputs, single_input = _as_inputs(x, wrt)
+    inputs, single_input = _as_inputs(x, wrt, needs_gradients=True)
     targets, single_target = normalize_targets(target)
     rules = {name: spec.rule({}) for name, spec in shared.items()}
     rule_based = any(spec.rule_based({}) for spec in shared.values())
@@ -277,6 +277,7 @@ def _report(
         backward_passes=session.backward_passes,
         backward_seeds=session.backward_seeds,
         packing=session.packing,
+        convergence_delta=session.convergence_delta,
     )
     if not report.exact:
         unsupported = ", ".join(record.describe() for record in report.unsupported)
@@ -294,7 +295,9 @@ def _shaped(maps: tuple[torch.Tensor, ...], single_input: bool, single_target: b
     return result[0] if single_input else result
 
 
-def _as_inputs(x: Any, wrt: str | None) -> tuple[tuple[torch.Tensor, ...], bool]:
+def _as_inputs(
+    x: Any, wrt: str | None, needs_gradients: bool
+) -> tuple[tuple[torch.Tensor, ...], bool]:
     single = isinstance(x, torch.Tensor)
     inputs = (x,) if single else x
     if (
@@ -307,12 +310,12 @@ def _as_inputs(x: Any, wrt: str | None) -> tuple[tuple[torch.Tensor, ...], bool]
         )
     if wrt is not None and not isinstance(wrt, str):
         raise TypeError(f"wrt must be a dotted module path, got {wrt!r}")
-    if wrt is None:
+    if wrt is None and needs_gradients:
         for position, tensor in enumerate(inputs):
             if not (tensor.is_floating_point() or tensor.is_complex()):
                 raise TypeError(
                     f"input {position} has dtype {tensor.dtype} and cannot carry gradients; pass a "
                     "floating-point tensor, or attribute to a layer's input with wrt='module.path' "
-                    "(e.g. the layer after an embedding)"
+                    "(e.g. the layer after an embedding), or use occlusion or feature_ablation"
                 )
     return inputs, single

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import torch
+
 PLAIN_GRADIENT = "plain gradient (no exact rule)"
 
 
@@ -58,6 +60,9 @@ class AttributionReport:
     backward_passes: int = 0
     backward_seeds: int = 0
     packing: PackingReport | None = None
+    convergence_delta: torch.Tensor | None = None
+    """Integrated gradients: ``Σ map - (y(z) - y(z0))`` per target, the error of the quadrature
+    along the path (zero for an exact integral)."""
 
     @property
     def unsupported(self) -> list[ActivationRecord]:
@@ -80,6 +85,9 @@ class AttributionReport:
             f"  {self.forward_passes} forward pass(es), {self.backward_passes} batched backward "
             f"pass(es) over {self.backward_seeds} seed(s)"
         )
+        if self.convergence_delta is not None:
+            worst = float(self.convergence_delta.abs().max())
+            lines.append(f"  convergence delta: largest |Σ map - (y(z) - y(z0))| = {worst:.3g}")
         if self.packing is not None:
             p = self.packing
             lines.append(

@@ -104,6 +104,7 @@ class AttributionSession:
         self.backward_seeds = 0
         self.last_saved_bytes = 0
         self.packing: PackingReport | None = None
+        self.convergence_delta: torch.Tensor | None = None
 
     # -- set-up and tear-down ------------------------------------------------------------------
 
@@ -239,7 +240,7 @@ class AttributionSession:
         self._captured = {}
         self._leaves = ()
         self._wrt_calls = 0
-        leaves = None if z is None else tuple(t.detach().requires_grad_(True) for t in z)
+        leaves = None if z is None else tuple(_leaf(t) for t in z)
         saved = [0]
 
         def pack(tensor: torch.Tensor) -> torch.Tensor:
@@ -271,12 +272,14 @@ class AttributionSession:
                 "dict of tensors): attribution needs the output's autograd graph"
             )
         self.forward_passes += 1
-        self.last_saved_bytes = saved[0] // copies
+        # At least the slot itself: a pass that saves nothing (no parameter needs a gradient)
+        # still holds its copies.
+        self.last_saved_bytes = max(saved[0], sum(map(_nbytes, self._leaves))) // copies
         return Forward(self._leaves, output, self._captured, copies, batch, saved[0], supports)
 
     def _run_model(self, leaves: tuple[torch.Tensor, ...] | None, copies: int) -> Any:
         if self.wrt is None:
-            self._leaves = leaves or tuple(t.detach().requires_grad_(True) for t in self.inputs)
+            self._leaves = leaves or tuple(_leaf(t) for t in self.inputs)
             if self._supports is not None:
                 for leaf in self._leaves:
                     self._supports.track_origin(leaf)
@@ -427,6 +430,12 @@ def _restore(saved: list[tuple[torch.Tensor, torch.Tensor]]) -> None:
         for buffer, value in saved:
             if not torch.equal(buffer, value):
                 buffer.copy_(value)
+
+
+def _leaf(tensor: torch.Tensor) -> torch.Tensor:
+    """A fresh leaf with ``tensor``'s value; it records gradients unless it holds integers."""
+    leaf = tensor.detach()
+    return leaf.requires_grad_(True) if leaf.is_floating_point() or leaf.is_complex() else leaf
 
 
 def _identity(tensor: torch.Tensor) -> torch.Tensor:

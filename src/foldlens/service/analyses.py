@@ -56,10 +56,10 @@ from .aa_patterns import aa_patterns
 from .analysis_subject import Progress, Subject, input_map, map_of, residues_of
 from .errors import InvalidInputError
 from .explain import ExplanationCancelledError, explain_batch_size, target_tensor, target_view
-from .method_options import ServiceOption, check_options
+from .method_options import ENGINE_ONLY, ServiceOption, check_options
 from .targets import receptive_residues
 
-MAP_METHODS = tuple(name for name in REGISTRY if name != "occlusion")
+MAP_METHODS = tuple(name for name in REGISTRY if name not in ("occlusion", *ENGINE_ONLY))
 """Methods the analyses take (their options at the service defaults)."""
 RULES = ["gradient", "deconvnet", "guided_backprop"]
 

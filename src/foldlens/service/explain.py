@@ -42,7 +42,7 @@ from ..protein.alphabet import AMINO_ACIDS
 from ..protein.features import FEATURE_NAMES
 from .errors import InvalidInputError
 from .layer_attribution import LayerAttribution, check_layer, layer_attribution
-from .method_options import INPUT_ONLY, MUTAGENESIS, method_catalogue
+from .method_options import ENGINE_ONLY, INPUT_ONLY, MUTAGENESIS, method_catalogue
 from .targets import near_residues, receptive_residues
 
 TOP_RESIDUES = 10
@@ -363,7 +363,7 @@ def explain(
             batch=4 * explain_batch_size(target),
         )
         return Explanation(method, exact, value, time.perf_counter() - start, delta=delta)
-    if method not in REGISTRY:
+    if method not in REGISTRY or method in ENGINE_ONLY:
         raise InvalidInputError(
             f"unknown method {method!r}; methods: {[m.name for m in method_catalogue(model_spec)]}"
         )

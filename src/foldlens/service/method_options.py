@@ -18,6 +18,9 @@ from .errors import InvalidInputError
 MUTAGENESIS = "mutagenesis"
 INPUT_ONLY = ("occlusion", MUTAGENESIS)
 """Methods that perturb residues of the model input, so they have no layer form."""
+ENGINE_ONLY = ("feature_ablation",)
+"""Engine methods the service does not offer: ablating each of the 41 features of every residue
+on its own costs a forward pass each; occlusion of residue windows is the service's form."""
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,7 @@ def method_catalogue(model_spec: ModelSpec) -> list[MethodInfo]:
             name, method.summary, name in exact, OPTIONS.get(name, {}), name not in INPUT_ONLY
         )
         for name, method in REGISTRY.items()
+        if name not in ENGINE_ONLY
     ]
     listed.append(
         MethodInfo(

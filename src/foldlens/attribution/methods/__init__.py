@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .base import Method, Option
+from .feature_ablation import FeatureAblation
 from .gradient import Deconvnet, Gradient, GuidedBackprop, InputXGradient
 from .integrated_gradients import IntegratedGradients
 from .occlusion import Occlusion
@@ -18,6 +19,7 @@ REGISTRY: dict[str, Method] = {
         IntegratedGradients(),
         SmoothGrad(),
         Occlusion(),
+        FeatureAblation(),
     )
 }
 

@@ -33,6 +33,8 @@ class Method(ABC):
     name: ClassVar[str]
     summary: ClassVar[str]
     options: ClassVar[dict[str, Option]] = {}
+    needs_gradients: ClassVar[bool] = True
+    """False for methods that only run forward passes (they also take integer inputs)."""
 
     def resolve(self, given: dict[str, Any]) -> dict[str, Any]:
         """Defaults overridden by ``given``; an unknown name raises a ``TypeError``."""
@@ -94,6 +96,11 @@ def stacked_passes(
         start += size
         if batch_size is None:
             size = max(1, session.memory_budget // max(session.last_saved_bytes, 1))
+
+
+def check_bool(options: dict[str, Any], name: str) -> None:
+    if not isinstance(options[name], bool):
+        raise ValueError(f"{name} must be True or False, got {options[name]!r}")
 
 
 def check_positive_int(options: dict[str, Any], name: str, allow_none: bool = False) -> None:

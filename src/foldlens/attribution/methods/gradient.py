@@ -4,7 +4,7 @@ For a target ``y`` and slot ``z``, each of the first three computes ``∂y/∂z`
 differing only in how the signal ``R`` passes a ReLU ``max(f, 0)`` (see
 :mod:`foldlens.attribution.rules`):
 
-- ``gradient``: ``[f > 0] · R`` (Simonyan et al. 2014),
+- ``gradient``: ``[f > 0] · R`` (Simonyan et al. 2014; ``abs=True`` gives ``|∂y/∂z|``),
 - ``deconvnet``: ``[R > 0] · R`` (Zeiler & Fergus 2014),
 - ``guided_backprop``: ``[f > 0] · [R > 0] · R`` (Springenberg et al. 2014).
 
@@ -13,12 +13,12 @@ differing only in how the signal ``R`` passes a ReLU ``max(f, 0)`` (see
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from ..forward import Forward
 from ..session import AttributionSession
 from ..targets import Target
-from .base import Maps, Method, gradients_at
+from .base import Maps, Method, Option, check_bool, gradients_at
 
 
 class SharedForward(Method):
@@ -46,6 +46,20 @@ class RuleGradient(SharedForward):
 class Gradient(RuleGradient):
     name = "gradient"
     summary = "vanilla gradient ∂y/∂z (Simonyan et al. 2014)"
+    options: ClassVar[dict[str, Option]] = {
+        "abs": Option(
+            False, "return |∂y/∂z| (the saliency map of Simonyan et al., Captum's default)"
+        )
+    }
+
+    def check(self, options: dict[str, Any]) -> None:
+        check_bool(options, "abs")
+
+    def attribute(
+        self, session: AttributionSession, targets: list[Target], options: dict[str, Any]
+    ) -> Maps:
+        maps = super().attribute(session, targets, options)
+        return tuple(m.abs() for m in maps) if options["abs"] else maps
 
 
 class Deconvnet(RuleGradient):
