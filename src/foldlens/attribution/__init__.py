@@ -9,13 +9,14 @@ from .api import attribute, attribute_each
 from .errors import UnsupportedActivationError, UnsupportedActivationWarning
 from .methods import methods
 from .report import ActivationRecord, AttributionReport, PackingReport
-from .targets import Neuron
+from .targets import Neuron, PerRow
 
 __all__ = [
     "ActivationRecord",
     "AttributionReport",
     "Neuron",
     "PackingReport",
+    "PerRow",
     "UnsupportedActivationError",
     "UnsupportedActivationWarning",
     "attribute",

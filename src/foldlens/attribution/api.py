@@ -13,8 +13,8 @@ from .errors import UnsupportedActivationError, UnsupportedActivationWarning
 from .methods import REGISTRY, get_method
 from .methods.gradient import SharedForward
 from .report import PLAIN_GRADIENT, ActivationRecord, AttributionReport
-from .session import DEFAULT_MEMORY_BUDGET, AttributionSession
-from .targets import normalize_targets
+from .session import DEFAULT_MEMORY_BUDGET, WRT_KINDS, AttributionSession
+from .targets import PerRow, normalize_targets
 
 Attribution = torch.Tensor | tuple[torch.Tensor, ...]
 
@@ -94,6 +94,9 @@ def attribute(
     return_report: bool = False,
     memory_budget: int = DEFAULT_MEMORY_BUDGET,
     packing: bool = True,
+    wrt_output: str | None = None,
+    wrt_tensor: str | None = None,
+    forward_args: Any = (),
     **options: Any,
 ) -> Attribution | tuple[Attribution, AttributionReport]:
     """Attribute ``target`` to the input of ``model`` (or of one of its layers).
@@ -109,14 +112,16 @@ def attribute(
         A tuple index into the output (batch dimension included; the first entry picks the output
         of a model returning a tuple or dict), ``Neuron("module.path", index, call=None)``, a
         callable ``output -> scalar``, or a list of these (the result gets a leading dimension of
-        that length; all share one forward pass).
+        that length; all share one forward pass); or :class:`PerRow` (an index per batch row,
+        Captum's list of targets: one map shaped like ``x``, each row for its own target).
     method
         A name from :func:`foldlens.methods`.
     wrt
         Attribute to the input of the module at this dotted path instead of to ``x``. That input
         is replaced by a leaf for the module alone, so the map follows the paths *through the
         module*: when the same tensor also feeds a skip path, that path's share is not in the map
-        (Captum's layer-input attribution gives the total derivative with respect to the tensor).
+        (Captum's layer-input attribution gives the total derivative with respect to the tensor:
+        ``wrt_tensor``).
     strict
         For rule-based methods (``deconvnet``, ``guided_backprop``, SmoothGrad over them), raise
         :class:`UnsupportedActivationError` at an activation without an exact rule instead of
@@ -128,6 +133,18 @@ def attribute(
     packing
         Let targets whose input supports are proven disjoint share a backward pass (see
         :mod:`foldlens.attribution.packing`). ``False`` gives every target its own backward seed.
+    wrt_output
+        Attribute to the output of the module at this dotted path: it is replaced by a leaf that
+        everything downstream reads (Captum's layer attribution).
+    wrt_tensor
+        Attribute to the tensor entering the module at this dotted path, with the total
+        derivative: every consumer of that tensor, a skip path too, reads the leaf (Captum's
+        layer-input attribution; see :mod:`foldlens.attribution.tensor_slot`).
+    forward_args
+        Further positional arguments of the model, passed after ``x`` and not attributed
+        (Captum's ``additional_forward_args``); a single value or a tuple. Tensors whose first
+        dimension is the batch are tiled along with the copies that integrated gradients,
+        SmoothGrad and occlusion stack.
     **options
         The method's options (see ``foldlens.attribution.methods.REGISTRY[method].options``).
 
@@ -150,17 +167,20 @@ def attribute(
     _check_flags(strict=strict, return_report=return_report)
     spec = get_method(method)
     resolved = spec.resolve(options)
-    inputs, single_input = _as_inputs(x, wrt, spec.needs_gradients)
+    slot = _slot(wrt, wrt_output, wrt_tensor)
+    inputs, single_input = _as_inputs(x, slot[0], spec.needs_gradients)
     targets, single_target = normalize_targets(target)
     rule_based = spec.rule_based(resolved)
     rule = spec.rule(resolved)
     refuse = strict and rule_based
-    session = _open(model, inputs, wrt, targets, rule, refuse, memory_budget, packing)
+    session = _open(
+        model, inputs, slot, targets, rule, refuse, memory_budget, packing, forward_args
+    )  # fmt: skip
     opaque = _opaque(session, method, rule_based, strict)
     with session:
         maps = spec.attribute(session, targets, resolved)
     report = _report(session, method, rule_based, rule, opaque)
-    attribution = _shaped(maps, single_input, single_target)
+    attribution = _shaped(maps, single_input, single_target, isinstance(target, PerRow))
     return (attribution, report) if return_report else attribution
 
 
@@ -175,6 +195,9 @@ def attribute_each(
     memory_budget: int = DEFAULT_MEMORY_BUDGET,
     packing: bool = True,
     on_result: Callable[[str, Attribution], None] | None = None,
+    wrt_output: str | None = None,
+    wrt_tensor: str | None = None,
+    forward_args: Any = (),
 ) -> dict[str, Attribution]:
     """Several methods of the gradient family from one forward pass.
 
@@ -202,13 +225,16 @@ def attribute_each(
         raise ValueError(
             f"attribute_each shares one forward pass between {SHARED_FORWARD}, not {others}"
         )
-    inputs, single_input = _as_inputs(x, wrt, needs_gradients=True)
+    slot = _slot(wrt, wrt_output, wrt_tensor)
+    inputs, single_input = _as_inputs(x, slot[0], needs_gradients=True)
     targets, single_target = normalize_targets(target)
     rules = {name: spec.rule({}) for name, spec in shared.items()}
     rule_based = any(spec.rule_based({}) for spec in shared.values())
     first = next(iter(rules.values()))
     refuse = strict and rule_based
-    session = _open(model, inputs, wrt, targets, first, refuse, memory_budget, packing)
+    session = _open(
+        model, inputs, slot, targets, first, refuse, memory_budget, packing, forward_args
+    )  # fmt: skip
     opaque = _opaque(session, "/".join(shared), rule_based, strict)
     answers: dict[str, Attribution] = {}
     with session:
@@ -216,7 +242,7 @@ def attribute_each(
         for name, spec in shared.items():
             session.switch.rule = rules[name]
             maps = spec.maps_at(session, fwd, targets)
-            answers[name] = _shaped(maps, single_input, single_target)
+            answers[name] = _shaped(maps, single_input, single_target, isinstance(target, PerRow))
             if on_result is not None:
                 on_result(name, answers[name])
     for name, spec in shared.items():
@@ -234,22 +260,40 @@ def _check_flags(**flags: Any) -> None:
             raise TypeError(f"{name} must be True or False, got {value!r}")
 
 
+def _slot(wrt: Any, wrt_output: Any, wrt_tensor: Any) -> tuple[str | None, str]:
+    """The module path the call attributes to (``None``: the inputs), and what of it."""
+    given = {
+        kind: path
+        for kind, path in zip(WRT_KINDS, (wrt, wrt_output, wrt_tensor), strict=True)
+        if path is not None
+    }
+    if len(given) > 1:
+        raise ValueError(f"give one of {[WRT_KINDS[kind] for kind in given]}, not several")
+    for kind, path in given.items():
+        if not isinstance(path, str):
+            raise TypeError(f"{WRT_KINDS[kind]} must be a dotted module path, got {path!r}")
+        return path, kind
+    return None, "input"
+
+
 def _open(
     model: torch.nn.Module,
     inputs: tuple[torch.Tensor, ...],
-    wrt: str | None,
+    slot: tuple[str | None, str],
     targets: list[Any],
     rule: str,
     refuse_unsupported: bool,
     memory_budget: int,
     packing: bool,
+    forward_args: Any,
 ) -> AttributionSession:
     _check_flags(packing=packing)
     if isinstance(memory_budget, bool) or not isinstance(memory_budget, int) or memory_budget < 1:
         raise ValueError(f"memory_budget must be a positive number of bytes, got {memory_budget!r}")
     return AttributionSession(
-        model, inputs, wrt, targets, rule, refuse_unsupported=refuse_unsupported,
-        memory_budget=memory_budget, packing=packing,
+        model, inputs, slot[0], targets, rule, refuse_unsupported=refuse_unsupported,
+        memory_budget=memory_budget, packing=packing, wrt_kind=slot[1],
+        forward_args=forward_args if isinstance(forward_args, tuple) else (forward_args,),
     )  # fmt: skip
 
 
@@ -290,9 +334,25 @@ def _report(
     return report
 
 
-def _shaped(maps: tuple[torch.Tensor, ...], single_input: bool, single_target: bool) -> Attribution:
-    result = tuple(m[0] if single_target else m for m in maps)
+def _shaped(
+    maps: tuple[torch.Tensor, ...], single_input: bool, single_target: bool, per_row: bool
+) -> Attribution:
+    if per_row:
+        result = tuple(_own_rows(m) for m in maps)
+    else:
+        result = tuple(m[0] if single_target else m for m in maps)
     return result[0] if single_input else result
+
+
+def _own_rows(maps: torch.Tensor) -> torch.Tensor:
+    """Row ``b`` of target ``b``'s map, for each ``b`` (maps of :class:`PerRow` targets)."""
+    rows = maps.shape[0]
+    if maps.dim() < 2 or maps.shape[1] != rows:
+        raise ValueError(
+            f"PerRow gave {rows} targets for an input with "
+            f"{maps.shape[1] if maps.dim() > 1 else 0} rows; give one index per row"
+        )
+    return maps[torch.arange(rows), torch.arange(rows)]
 
 
 def _as_inputs(
@@ -308,8 +368,6 @@ def _as_inputs(
         raise TypeError(
             f"x must be a tensor or a non-empty tuple of tensors, got {type(x).__name__}"
         )
-    if wrt is not None and not isinstance(wrt, str):
-        raise TypeError(f"wrt must be a dotted module path, got {wrt!r}")
     if wrt is None and needs_gradients:
         for position, tensor in enumerate(inputs):
             if not (tensor.is_floating_point() or tensor.is_complex()):

@@ -34,7 +34,13 @@ from .rule_mode import RuleMode
 from .rules import RuleSwitch
 from .supports import SupportMode, custom_backward
 from .targets import Neuron, Target
+from .tensor_slot import CallCounter, CallSite
 
+WRT_KINDS = {"input": "wrt", "output": "wrt_output", "tensor": "wrt_tensor"}
+"""What of the module at the ``wrt`` path is attributed, and the argument that asks for it:
+its (first) input with only the paths through the module (a leaf for the module alone), its
+output with every path downstream, or the tensor entering it with every path (the total
+derivative: a skip path reading the same tensor counts too)."""
 DEFAULT_MEMORY_BUDGET = 1 << 30
 PACK_FROM = 8
 """Index targets from which a forward pass derives input supports, to pack backward passes."""
@@ -50,8 +56,8 @@ class AttributionSession:
     inputs
         The model's positional inputs.
     wrt
-        ``None`` to attribute to ``inputs``, or the dotted path of a module whose (first) input
-        is attributed instead.
+        ``None`` to attribute to ``inputs``, or the dotted path of a module; ``wrt_kind`` says
+        what of that module is attributed (see :data:`WRT_KINDS`).
     targets
         Used here only to check module paths before anything runs.
     rule
@@ -62,6 +68,11 @@ class AttributionSession:
         Bytes that one batched backward pass may use (an estimate, see :meth:`chunk_size`).
     packing
         Whether targets may share backward passes (see :mod:`foldlens.attribution.packing`).
+    wrt_kind
+        A key of :data:`WRT_KINDS`.
+    forward_args
+        Further positional arguments of the model after ``inputs``; tensors whose first dimension
+        is the batch are tiled along with stacked copies of the slot.
     """
 
     def __init__(
@@ -74,12 +85,17 @@ class AttributionSession:
         refuse_unsupported: bool,
         memory_budget: int = DEFAULT_MEMORY_BUDGET,
         packing: bool = True,
+        wrt_kind: str = "input",
+        forward_args: tuple[Any, ...] = (),
     ) -> None:
         if not isinstance(model, torch.nn.Module):
             raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
         self.model = uncompiled(model)
         self.inputs = inputs
         self.wrt = wrt
+        self.wrt_kind = wrt_kind
+        self._wrt_name = WRT_KINDS[wrt_kind]
+        self.forward_args = forward_args
         self.memory_budget = memory_budget
         self.packing_allowed = packing
         self.switch = RuleSwitch(rule)
@@ -90,6 +106,9 @@ class AttributionSession:
         self._leaves: tuple[torch.Tensor, ...] = ()
         self._replacement: tuple[torch.Tensor, ...] | None = None
         self._wrt_calls = 0
+        self._site: CallSite | None = None
+        self._locator: CallCounter | None = None
+        self._substituted: torch.Tensor | None = None
         self._captured: dict[str, list[Any]] = {}
         self._neuron_paths = sorted({t.module for t in targets if isinstance(t, Neuron)})
         self._pack = packing and sum(isinstance(t, Neuron | tuple) for t in targets) >= PACK_FROM
@@ -139,7 +158,12 @@ class AttributionSession:
             for path in self._neuron_paths:
                 self._hook(self._modules[path].register_forward_hook(self._capture_hook(path)))
             if self.wrt is not None:
-                self._hook(self._modules[self.wrt].register_forward_pre_hook(self._slot_hook))
+                module = self._modules[self.wrt]
+                if self.wrt_kind == "output":
+                    self._hook(module.register_forward_hook(self._output_hook))
+                else:
+                    hook = self._slot_hook if self.wrt_kind == "input" else self._tensor_hook
+                    self._hook(module.register_forward_pre_hook(hook))
         except BaseException:
             self._exit.close()
             raise
@@ -166,25 +190,71 @@ class AttributionSession:
         return hook
 
     def _slot_hook(self, module: torch.nn.Module, args: tuple[Any, ...]) -> Any:
+        """``wrt``: the module's input becomes a leaf for the module alone."""
         if not self._mine():
             return None
         self._wrt_calls += 1
-        if not args or not isinstance(args[0], torch.Tensor):
-            raise ValueError(
-                f"wrt={self.wrt!r}: the module's first positional input is not a tensor"
+        leaf = self._slot_leaf(args[0] if args else None, "first positional input")
+        return (leaf.clone(), *args[1:])
+
+    def _output_hook(self, module: torch.nn.Module, args: Any, output: Any) -> Any:
+        """``wrt_output``: the module's output becomes a leaf for everything downstream."""
+        if not self._mine():
+            return None
+        self._wrt_calls += 1
+        return self._slot_leaf(output, "output").clone()
+
+    def _tensor_hook(self, module: torch.nn.Module, args: tuple[Any, ...]) -> Any:
+        """``wrt_tensor``: check that the module's input is the substituted tensor (or, in the
+        locating pass, find the call that produced it)."""
+        if not self._mine():
+            return None
+        self._wrt_calls += 1
+        received = args[0] if args else None
+        if self._locator is not None:
+            self._site = (
+                self._locator.site_of(received) if isinstance(received, torch.Tensor) else None
             )
-        if not args[0].is_floating_point():
+            if self._site is None:
+                raise ValueError(
+                    f"wrt_tensor={self.wrt!r}: no torch operation that foldlens can see produced "
+                    "the module's input (a model input, or a tensor made inside TorchScript); "
+                    "use wrt= instead"
+                )
+        elif received is None or received is not self._substituted:
+            raise ValueError(
+                f"wrt_tensor={self.wrt!r}: the module did not receive the tensor that this pass "
+                "substituted (an in-place change after the operation that produced it, or a model "
+                "whose operations differ from pass to pass); use wrt= instead"
+            )
+        return None
+
+    def _substitute(self, value: torch.Tensor) -> torch.Tensor:
+        self._substituted = self._slot_leaf(value, "input").clone()
+        return self._substituted
+
+    def _slot_leaf(self, value: Any, what: str) -> torch.Tensor:
+        """The leaf that stands for ``value`` (the module's ``what``) in this pass."""
+        where = f"{self._wrt_name}={self.wrt!r}"
+        if not isinstance(value, torch.Tensor):
+            raise ValueError(f"{where}: the module's {what} is not a tensor")
+        if not value.is_floating_point():
             raise TypeError(
-                f"wrt={self.wrt!r}: the module's input has dtype {args[0].dtype} and cannot carry "
-                "gradients; pick a layer whose input is floating point"
+                f"{where}: the module's {what} has dtype {value.dtype} and cannot carry "
+                "gradients; pick a layer whose value is floating point"
             )
         if self._replacement is None:
-            self._leaves = (args[0].detach().requires_grad_(True),)
+            self._leaves = (value.detach().requires_grad_(True),)
+        elif self._replacement[0].shape != value.shape:
+            raise ValueError(
+                f"{where}: the module's {what} has shape {tuple(value.shape)} in this pass, "
+                f"{tuple(self._replacement[0].shape)} expected"
+            )
         else:
             self._leaves = self._replacement
         if self._supports is not None:
             self._supports.track_origin(self._leaves[0])
-        return (self._leaves[0].clone(), *args[1:])
+        return self._leaves[0]
 
     # -- state read by the rule mode -----------------------------------------------------------
 
@@ -284,20 +354,56 @@ class AttributionSession:
                 for leaf in self._leaves:
                     self._supports.track_origin(leaf)
             with self.mode:
-                return self.model(*(leaf.clone() for leaf in self._leaves))
+                return self.model(*(leaf.clone() for leaf in self._leaves), *self._extra(copies))
         self._replacement = leaves
         inputs = self.inputs if copies == 1 else tuple(_repeat(t, copies) for t in self.inputs)
+        if self.wrt_kind == "tensor" and self._site is None:
+            self._locate()
+        self._substituted = None
+        counter = (
+            CallCounter(self._site, self._substitute)
+            if self.wrt_kind == "tensor"
+            else nullcontext()
+        )
+        extra = self._extra(copies)  # outside the counter: it numbers the model's calls only
         try:
-            with self.mode:
-                output = self.model(*inputs)
+            with self.mode, counter:
+                output = self.model(*inputs, *extra)
         finally:
             self._replacement = None
+        self._check_ran_once()
+        return output
+
+    def _locate(self) -> None:
+        """``wrt_tensor``: one pass that finds the call producing the module's input."""
+        self._locator = CallCounter(record=True)
+        try:
+            with self.mode, self._locator:
+                self.model(*self.inputs, *self.forward_args)
+        finally:
+            self._locator = None
+        self._check_ran_once()
+        self._wrt_calls = 0
+
+    def _check_ran_once(self) -> None:
         if self._wrt_calls != 1:
             raise ValueError(
-                f"wrt={self.wrt!r}: the module ran {self._wrt_calls} times in one forward "
-                "pass; attribute with respect to a module that runs exactly once"
+                f"{self._wrt_name}={self.wrt!r}: the module ran {self._wrt_calls} times in one "
+                "forward pass; attribute with respect to a module that runs exactly once"
             )
-        return output
+
+    def _extra(self, copies: int) -> tuple[Any, ...]:
+        """The forward arguments, tensors with the batch as first dimension tiled ``copies``
+        times (as the slot is)."""
+        if copies == 1:
+            return self.forward_args
+        batch = self.inputs[0].shape[0] if self.inputs[0].dim() else None
+        return tuple(
+            _repeat(a, copies)
+            if isinstance(a, torch.Tensor) and a.dim() and a.shape[0] == batch
+            else a
+            for a in self.forward_args
+        )
 
     def copies_independent(self) -> bool:
         """Whether copies of the slot stacked along dimension 0 leave each other alone, so that
@@ -380,7 +486,7 @@ class AttributionSession:
         self.backward_passes += 1
         self.backward_seeds += rows
         if all(g is None for g in grads):
-            slot = f"the input of {self.wrt!r}" if self.wrt else "the model input"
+            slot = f"{self._wrt_name}={self.wrt!r}" if self.wrt else "the model input"
             raise ValueError(f"the target does not depend on {slot}")
         return tuple(
             torch.zeros((rows, *z.shape), dtype=z.dtype, device=z.device)

@@ -51,6 +51,44 @@ class Neuron:
         object.__setattr__(self, "call", call)
 
 
+@dataclass(frozen=True)
+class PerRow:
+    """One target per batch row (Captum's list of targets): row ``b`` of the map is the
+    attribution of ``indices[b]`` in row ``b`` of the output, and the result has the input's shape.
+
+    Each index leaves out the batch dimension (``3`` or ``(3,)`` for ``output[b, 3]``; ``()`` for
+    an output of shape ``(batch,)``); ``output`` picks the output of a model returning a tuple,
+    list or dict. ``indices`` may also be an integer tensor or array (a label per row). Each row's
+    map comes from its own backward seed, so rows never mix, also in a model whose rows interact.
+
+    Example
+    -------
+    >>> PerRow([3, 1]).targets()
+    [(0, 3), (1, 1)]
+    """
+
+    indices: tuple[tuple[int | str, ...], ...]
+    output: int | str | None = None
+
+    def __init__(self, indices: Any, output: int | str | None = None) -> None:
+        if isinstance(indices, torch.Tensor | np.ndarray):
+            indices = indices.tolist()
+        if not isinstance(indices, Sequence) or isinstance(indices, str) or not indices:
+            raise TypeError(
+                f"PerRow takes a non-empty list of indices, one per row, got {indices!r}"
+            )
+        if output is not None and _entry(output) is None:
+            raise TypeError(f"PerRow output must be a position or a key, got {output!r}")
+        rows = tuple(() if i in ((), []) else _as_index(i) for i in indices)
+        object.__setattr__(self, "indices", rows)
+        object.__setattr__(self, "output", None if output is None else _entry(output))
+
+    def targets(self) -> list[tuple[int | str, ...]]:
+        """The full index of each row's target, batch position included."""
+        prefix = () if self.output is None else (self.output,)
+        return [(*prefix, row, *index) for row, index in enumerate(self.indices)]
+
+
 Target: TypeAlias = tuple[int | str, ...] | Neuron | Callable[[Any], torch.Tensor]
 
 
@@ -78,6 +116,8 @@ def _as_index(index: Any) -> tuple[int | str, ...]:
 
 def normalize_targets(target: Any) -> tuple[list[Target], bool]:
     """Return the targets as a list, and whether a single target (not a list) was given."""
+    if isinstance(target, PerRow):
+        return list(target.targets()), False
     if isinstance(target, list):
         if not target:
             raise ValueError("the target list is empty")

@@ -40,7 +40,9 @@ class FeatureAblation(Method):
         zi, fill = one_slot(session, options["baseline"], self.name)
         mask = _groups(options["mask"], zi)
         placements: list[Placement] = [
-            (row, mask[row] == value) for row in range(zi.shape[0]) for value in mask[row].unique()
+            (row, mask[row] == value)
+            for row in range(zi.shape[0])
+            for value in torch.unique(mask[row])
         ]
         return (replacement_drops(session, targets, zi, fill, placements, options["batch_size"]),)
 
@@ -54,10 +56,9 @@ def _groups(mask: Any, zi: torch.Tensor) -> torch.Tensor:
         return per_row.expand_as(zi)
     if not isinstance(mask, torch.Tensor) or mask.is_floating_point() or mask.is_complex():
         raise ValueError("mask must be a tensor of integers (group labels)")
-    if mask.dtype == torch.bool:
-        mask = mask.long()
+    labels: torch.Tensor = mask.long() if mask.dtype == torch.bool else mask
     try:
-        return mask.to(zi.device).expand_as(zi)
+        return labels.to(zi.device).expand_as(zi)
     except RuntimeError as error:
         raise ValueError(
             f"mask of shape {tuple(mask.shape)} does not broadcast to the input's shape "

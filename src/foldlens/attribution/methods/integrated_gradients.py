@@ -16,6 +16,7 @@ stacked copies apart (:meth:`AttributionSession.copies_independent`), otherwise 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 from typing import Any, ClassVar
 
@@ -62,7 +63,7 @@ def riemann(kind: str, steps: int) -> tuple[torch.Tensor, torch.Tensor]:
     return (k + offset) / n, torch.full((n,), 1 / n, dtype=torch.float64)
 
 
-RULES = {
+RULES: dict[str, Callable[[int], tuple[torch.Tensor, torch.Tensor]]] = {
     "gauss_legendre": gauss_legendre,
     **{
         f"riemann_{kind}": partial(riemann, kind)
