@@ -48,7 +48,7 @@ def attribute(
     memory_budget: int = ...,
     packing: bool = ...,
     **options: Any,
-) -> tuple[torch.Tensor, ...]: ...
+) -> Attribution: ...
 
 
 @overload
@@ -80,7 +80,7 @@ def attribute(
     memory_budget: int = ...,
     packing: bool = ...,
     **options: Any,
-) -> tuple[tuple[torch.Tensor, ...], AttributionReport]: ...
+) -> tuple[Attribution, AttributionReport]: ...
 
 
 def attribute(
@@ -150,7 +150,8 @@ def attribute(
 
     Returns
     -------
-    A tensor shaped like ``x`` (a tuple for tuple inputs), with a leading target dimension when
+    A tensor shaped like ``x`` (a tuple for tuple inputs; one tensor shaped like the layer's tensor
+    under ``wrt``, ``wrt_tensor`` or ``wrt_output``), with a leading target dimension when
     ``target`` is a list; and the report when ``return_report``.
 
     Example
@@ -358,8 +359,7 @@ def _own_rows(maps: torch.Tensor) -> torch.Tensor:
 def _as_inputs(
     x: Any, wrt: str | None, needs_gradients: bool
 ) -> tuple[tuple[torch.Tensor, ...], bool]:
-    single = isinstance(x, torch.Tensor)
-    inputs = (x,) if single else x
+    inputs = (x,) if isinstance(x, torch.Tensor) else x
     if (
         not isinstance(inputs, tuple)
         or not inputs
@@ -376,4 +376,5 @@ def _as_inputs(
                     "floating-point tensor, or attribute to a layer's input with wrt='module.path' "
                     "(e.g. the layer after an embedding), or use occlusion or feature_ablation"
                 )
-    return inputs, single
+    # A layer slot is one tensor, whatever the model takes: its map is one tensor too.
+    return inputs, isinstance(x, torch.Tensor) or wrt is not None

@@ -5,8 +5,11 @@ are set to ``baseline`` and ``Δ_W = y(z) - y(z with W occluded)``. Each element
 mean ``Δ_W`` over the windows that cover it. ``window`` and ``stride`` give the sizes along the
 trailing dimensions; leading non-batch dimensions are covered whole, and each sample of a batch is
 occluded on its own. For a protein input of shape ``(batch, features, length)``, ``window=5`` hides
-all features of 5 consecutive residues of one sample. A last window is added at the end of each
-dimension so that every element is covered (Captum places only complete strides).
+all features of 5 consecutive residues of one sample. Windows start at multiples of the stride, and
+where they do not reach the end of a dimension a last full window is added flush with the end, so
+every element is covered by windows of one size. (Captum instead crops the windows that overhang the
+end: on ``[20, 50, 30]`` with window 2 and stride 2 it hides ``[0:2]`` and ``[2:3]``, foldlens
+``[0:2]`` and ``[1:3]``.)
 
 Needs only forward passes, and no rule: exact for any model, integer inputs (token ids) included.
 """
