@@ -19,7 +19,12 @@ from foldlens.protein.features import residue_features
 from foldlens.protein.labels import expected_distance
 from foldlens.service.errors import InvalidInputError
 from foldlens.service.explain import explain
-from foldlens.service.method_options import MUTAGENESIS, check_options, method_catalogue
+from foldlens.service.method_options import (
+    ENGINE_ONLY,
+    MUTAGENESIS,
+    check_options,
+    method_catalogue,
+)
 from foldlens.service.targets import check_target, receptive_residues
 from polling import finish_task, wait_for
 
@@ -251,7 +256,8 @@ def test_receptive_residues_and_mutagenesis_outside_them(default_net: DefaultNet
 def test_method_catalogue_lists_the_engine_and_mutagenesis() -> None:
     for name in ("default", "seed2018"):
         listed = method_catalogue(spec(name))
-        assert [m.name for m in listed] == [*REGISTRY, MUTAGENESIS]
+        offered = [name for name in REGISTRY if name not in ENGINE_ONLY]
+        assert [m.name for m in listed] == [*offered, MUTAGENESIS]
         assert all(m.exact for m in listed)
         refusing = {m.name for m in listed if not m.layers}
         assert refusing == {"occlusion", MUTAGENESIS}, "they perturb residues of the model input"

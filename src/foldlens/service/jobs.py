@@ -3,6 +3,8 @@
 Requests never compute: :meth:`JobService.submit` stores the job and queues its id, and the worker
 thread runs the network. On start, jobs left ``running`` by a server that died are queued again (or
 failed after :data:`~foldlens.service.store.MAX_ATTEMPTS` starts), so no job stays running forever.
+An orderly stop (SIGTERM) interrupts the running job at its next layer and queues it again without
+counting the start, so restarts never fail a job.
 """
 
 from __future__ import annotations
@@ -31,17 +33,27 @@ log = logging.getLogger(__name__)
 DATABASE = "foldlens.sqlite"
 
 
+class StoppingError(Exception):
+    """The service is stopping: the running job gives up at its next layer."""
+
+
 @contextmanager
 def _layer_progress(
-    model: nn.Module, report: Callable[[float], None], every: float = 0.5
+    model: nn.Module,
+    report: Callable[[float], None],
+    stopping: threading.Event,
+    every: float = 0.5,
 ) -> Iterator[None]:
-    """Call ``report(fraction of layers run)`` at most every ``every`` seconds during a forward."""
+    """Call ``report(fraction of layers run)`` at most every ``every`` seconds during a forward,
+    and raise :class:`StoppingError` after any layer once ``stopping`` is set."""
     leaves = [m for m in model.modules() if not any(m.children())]
     done = 0
     last = time.monotonic()
 
     def after_layer(module: nn.Module, inputs: object, output: object) -> None:
         nonlocal done, last
+        if stopping.is_set():
+            raise StoppingError
         done += 1
         if time.monotonic() - last >= every:
             last = time.monotonic()
@@ -65,6 +77,7 @@ class JobService:
         """Jobs queued or running in this process."""
         self._idle = threading.Condition()
         self._models: dict[str, nn.Module] = {}
+        self._stopping = threading.Event()
         self._worker = threading.Thread(target=self._work, name="foldlens-jobs", daemon=True)
 
     def start(self) -> None:
@@ -83,7 +96,9 @@ class JobService:
         self._queue.put(job_id)
 
     def stop(self, timeout: float = 30.0) -> None:
-        """Let the running job finish (up to ``timeout`` s); queued jobs wait for the next start."""
+        """Interrupt the running job at its next layer and queue it again; queued jobs wait for
+        the next start. Waits up to ``timeout`` s for the worker."""
+        self._stopping.set()
         self._queue.put(None)
         self._worker.join(timeout)
 
@@ -118,7 +133,8 @@ class JobService:
     def _work(self) -> None:
         while (job_id := self._queue.get()) is not None:
             try:
-                self._attempt(job_id)
+                if not self._stopping.is_set():  # queued jobs wait for the next start
+                    self._attempt(job_id)
             finally:
                 with self._idle:
                     self._unfinished -= 1
@@ -129,6 +145,8 @@ class JobService:
             return
         try:
             self.store.finish(job_id, self._run(self.store.get(job_id)))
+        except StoppingError:
+            self.store.requeue(job_id)
         except ValueError as error:
             self.store.fail(job_id, str(error))
         except Exception as error:
@@ -142,11 +160,15 @@ class JobService:
         self.store.report(job.id, 0.1, "computing the profile" if inputs.msa else "reading inputs")
         profile = inputs.profile()
         structure = inputs.backbone()
+        if self._stopping.is_set():
+            raise StoppingError
         self.store.report(job.id, 0.3, "running the network")
         query = Query(inputs.name, inputs.sequence, profile, structure)
         model = self._model(inputs.model)
         with _layer_progress(
-            model, lambda f: self.store.report(job.id, 0.3 + 0.5 * f, "running the network")
+            model,
+            lambda f: self.store.report(job.id, 0.3 + 0.5 * f, "running the network"),
+            self._stopping,
         ):
             prediction = predict(model, query, spec(inputs.model))
         self.store.report(job.id, 0.8, "storing the results")

@@ -170,6 +170,17 @@ class JobStore:
                 (time.time(), job_id),
             )
 
+    def requeue(self, job_id: str) -> None:
+        """Queue a running job again that the server interrupted on purpose (it is stopping):
+        the start does not count towards ``MAX_ATTEMPTS``."""
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE jobs SET status = 'queued', progress = 0, stage = 'queued again after a "
+                "restart', attempts = MAX(attempts - 1, 0), updated = ? "
+                "WHERE id = ? AND status = 'running'",
+                (time.time(), job_id),
+            )
+
     def fail(self, job_id: str, message: str) -> None:
         with self._transaction() as db:
             db.execute(
