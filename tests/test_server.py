@@ -21,7 +21,7 @@ from foldlens.service import JobStore
 from foldlens.service.examples import examples
 from foldlens.service.explain import OVERVIEW_METHODS
 from foldlens.service.store import MAX_ATTEMPTS
-from polling import LOCAL, wait_job
+from polling import DEADLINE, LOCAL, wait_for, wait_job
 
 DATA = Path(__file__).parent / "data"
 WATER_ONLY = "HETATM    1  O   HOH A   1       0.000   0.000   0.000  1.00  0.00           O\nEND\n"
@@ -342,6 +342,29 @@ def test_restart_keeps_results_and_resumes_running_jobs(tmp_path: Path) -> None:
         assert client.get(f"/api/jobs/{done['id']}/predictions?format=npz").content == before
         retried = client.post("/api/jobs", json={"sequence": SEQUENCE[:50]})
         assert retried.status_code == 202 and wait_job(client, hopeless.id)["status"] == "done"
+
+
+def test_a_stop_queues_the_running_job_again_without_counting_it(tmp_path: Path) -> None:
+    """SIGTERM's path: the running job gives up at its next layer and is queued again with its
+    start not counted, so ordinary restarts never fail it; the next start runs it."""
+    from foldlens.service import job_input
+    from foldlens.service.jobs import JobService
+
+    service = JobService(tmp_path)
+    service.start()
+    long_job = job_input(sequence=(SEQUENCE * 10)[:600])  # seconds of network: caught running
+    job, _ = service.submit(long_job)
+    wait_for(lambda: service.get(job.id), lambda j: j.stage == "running the network", "the job")
+    service.stop(timeout=DEADLINE)
+    assert not service._worker.is_alive()
+    stopped = service.get(job.id)
+    assert (stopped.status, stopped.attempts) == ("queued", 0), stopped
+    for _ in range(MAX_ATTEMPTS):  # restarts that stop it again and again never fail it
+        again = JobService(tmp_path)
+        assert again.store.recover() == [job.id]
+        assert again.store.start(job.id)
+        again.store.requeue(job.id)
+        assert again.get(job.id).attempts == 0
 
 
 def test_predictions_are_sent_gzipped(client: TestClient, example_job: dict) -> None:

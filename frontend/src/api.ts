@@ -96,6 +96,10 @@ export interface JobStatus {
   has_structure: boolean;
   created: number;
   updated: number;
+  /** While queued: 1 when the job runs next, 2 after that, ...; else null. */
+  queue_position: number | null;
+  /** While queued: seconds it may wait to start; null before any job has run on the server. */
+  estimated_wait: number | null;
   view: string;
   exports: JobExport[];
   tracks: string[];

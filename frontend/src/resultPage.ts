@@ -130,9 +130,20 @@ function showMissing(page: HTMLElement, header: HTMLElement, status: HTMLElement
   );
 }
 
+/** "waiting in the queue: next (about 20 s)" from the job's place and the server's estimate. */
+function queueText(job: JobStatus): string {
+  const place = job.queue_position;
+  if (place === null) return "waiting in the queue";
+  const where = place === 1 ? "next in line" : `${place - 1} ahead in line`;
+  const wait = job.estimated_wait;
+  if (wait === null) return `waiting in the queue: ${where}`;
+  const about = wait < 90 ? `${Math.max(1, Math.round(wait))} s` : `${Math.round(wait / 60)} min`;
+  return `waiting in the queue: ${where} (about ${about})`;
+}
+
 function progressBox(job: JobStatus): HTMLElement {
   const percent = Math.round(100 * Math.min(1, Math.max(0, job.progress)));
-  const stage = job.status === "queued" ? "waiting in the queue" : (job.stage || "running");
+  const stage = job.status === "queued" ? queueText(job) : (job.stage || "running");
   return h(
     "div",
     { class: "card progress-card" },

@@ -12,6 +12,7 @@ import numpy as np
 
 from . import __version__
 from .attribution import methods
+from .service.admission import Limits
 from .service.errors import ServiceError
 from .train import TrainConfig
 
@@ -355,7 +356,10 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     hosts = (*LOOPBACK_HOSTS, *args.allowed_host)
-    app = create_app(args.data_dir, allowed_hosts=hosts)
+    limits = Limits(args.max_jobs, args.max_jobs_per_client, args.submissions_per_minute)
+    app = create_app(
+        args.data_dir, allowed_hosts=hosts, limits=limits, trusted_proxies=tuple(args.trusted_proxy)
+    )
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
     return 0
 
@@ -530,6 +534,32 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help="a host name clients use to reach the server, besides the loopback names "
         "(repeatable; requests naming any other host are refused)",
+    )
+    serving.add_argument(
+        "--trusted-proxy",
+        action="append",
+        default=[],
+        metavar="ADDRESS",
+        help="a reverse proxy whose X-Forwarded-For names the client (repeatable; from any other "
+        "peer the header is ignored)",
+    )
+    serving.add_argument(
+        "--max-jobs",
+        type=int,
+        default=Limits.jobs,
+        help="jobs queued or running, all clients together (default: %(default)s)",
+    )
+    serving.add_argument(
+        "--max-jobs-per-client",
+        type=int,
+        default=Limits.jobs_per_client,
+        help="jobs one client address may have queued or running (default: %(default)s)",
+    )
+    serving.add_argument(
+        "--submissions-per-minute",
+        type=int,
+        default=Limits.submissions_per_minute,
+        help="submissions one client address may make in any minute (default: %(default)s)",
     )
     serving.set_defaults(run=_cmd_serve)
     return parser

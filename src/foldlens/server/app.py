@@ -39,6 +39,7 @@ from ..service import (
     ServiceError,
     job_input,
 )
+from ..service.admission import BusyError, Limits
 from ..service.analyses import ANALYSES
 from ..service.examples import example, examples
 from ..service.explain import OVERVIEW_METHODS
@@ -47,6 +48,7 @@ from ..service.exports import catalogue, render, residue_tracks
 from ..service.inputs import JOB_ID_LENGTH
 from ..service.method_options import MethodInfo as MethodEntry
 from ..service.method_options import method_catalogue
+from .clients import client_of, normalized
 from .limits import UploadLimit
 from .schemas import (
     AnalysisInfo,
@@ -100,8 +102,9 @@ def _job_id(job_id: str) -> str:
 JobId = Annotated[str, Depends(_job_id)]
 
 
-def _status(job: Job) -> JobStatus:
+def _status(job: Job, service: JobService) -> JobStatus:
     inputs = job.inputs
+    place, wait = service.place_in_line(job)
     has_structure = inputs.structure is not None
     exports = []
     if job.status == "done":
@@ -126,6 +129,8 @@ def _status(job: Job) -> JobStatus:
         has_structure=has_structure,
         created=job.created,
         updated=job.updated,
+        queue_position=place,
+        estimated_wait=wait,
         view=f"/view/{job.id}",
         exports=exports,
         tracks=residue_tracks(spec(inputs.model)),
@@ -158,12 +163,18 @@ async def _upload_text(form: Any, field: str, label: str) -> tuple[str | None, s
 
 
 def create_app(
-    data_dir: Path, max_upload: int = MAX_UPLOAD, allowed_hosts: tuple[str, ...] = LOOPBACK_HOSTS
+    data_dir: Path,
+    max_upload: int = MAX_UPLOAD,
+    allowed_hosts: tuple[str, ...] = LOOPBACK_HOSTS,
+    limits: Limits | None = None,
+    trusted_proxies: tuple[str, ...] = (),
 ) -> FastAPI:
     """The app, with its jobs stored under ``data_dir``; request bodies over ``max_upload`` bytes
     are refused with 413; only requests to ``allowed_hosts`` are served
-    (:mod:`foldlens.server.security`)."""
-    service = JobService(data_dir)
+    (:mod:`foldlens.server.security`); submissions are admitted within ``limits``, per client
+    address (``X-Forwarded-For`` read from ``trusted_proxies`` only, :mod:`.clients`)."""
+    service = JobService(data_dir, limits)
+    trusted = frozenset(normalized(address) for address in trusted_proxies)
     explanations = ExplanationService(service.store)
 
     @asynccontextmanager
@@ -193,7 +204,8 @@ def create_app(
 
     @app.exception_handler(ServiceError)
     async def service_error(request: Request, error: ServiceError) -> JSONResponse:
-        return JSONResponse({"detail": str(error)}, status_code=error.status)
+        headers = {"Retry-After": str(error.retry_after)} if isinstance(error, BusyError) else None
+        return JSONResponse({"detail": str(error)}, status_code=error.status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
@@ -258,7 +270,12 @@ def create_app(
                 "model": JobStatus,
                 "description": "the same inputs were submitted "
                 "before: that job (done, queued or running), computed once",
-            }
+            },
+            429: {
+                "model": ErrorMessage,
+                "description": "too many jobs queued (by this address or in all), or too many "
+                "submissions a minute; the Retry-After header says when to try again",
+            },
         },
         openapi_extra={
             "requestBody": {
@@ -293,8 +310,12 @@ def create_app(
     async def submit_job(request: Request) -> Response:
         """Submit a protein: JSON ``{sequence | example, model}`` or a multipart form with files.
 
-        202 with the new (or re-queued failed) job; 200 with the existing job for the same inputs.
+        202 with the new (or re-queued failed) job; 200 with the existing job for the same inputs;
+        429 when this address or the server has as many jobs as it may, or this address submits
+        too often.
         """
+        client = client_of(request, trusted)
+        service.admission.count_submission(client)
         fields: dict[str, Any] = {}
         if request.headers.get("content-type", "").startswith("multipart/form-data"):
             async with request.form(max_files=4, max_fields=8) as form:
@@ -318,14 +339,14 @@ def create_app(
             chosen = example(example_id)
             fields["example"] = (chosen.id, chosen.sequence, chosen.structure())
         inputs = await run_in_threadpool(lambda: job_input(**fields))
-        job, queued = service.submit(inputs)
-        content = _status(job).model_dump(mode="json")
+        job, queued = service.submit(inputs, client)
+        content = _status(job, service).model_dump(mode="json")
         return JSONResponse(content, status_code=202 if queued else 200)
 
     @app.get("/api/jobs/{job_id}", response_model=JobStatus, tags=["jobs"])
     def get_job(job_id: JobId) -> JobStatus:
-        """Status, progress and, once done, the downloads of one job."""
-        return _status(service.get(job_id))
+        """Status, progress, place in the queue and, once done, the downloads of one job."""
+        return _status(service.get(job_id), service)
 
     @app.get(
         "/api/jobs/{job_id}/predictions",

@@ -82,6 +82,13 @@ class JobStatus(BaseModel):
     has_structure: bool
     created: float
     updated: float
+    queue_position: int | None = Field(
+        description="While queued: 1 when this job runs next, 2 after that, ...; else null."
+    )
+    estimated_wait: float | None = Field(
+        description="While queued: seconds it may wait to start, from how long jobs have taken "
+        "here; null before any job has run."
+    )
     view: str = Field(description="The result page of this job.")
     exports: list[ExportLink] = Field(description="Every download of this job once it is done.")
     tracks: list[str] = Field(description="Per-residue values that can colour the structure.")

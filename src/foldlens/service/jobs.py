@@ -24,6 +24,7 @@ from torch import nn
 
 from ..models import load, spec
 from ..predict import Query, predict, to_json, to_npz, true_maps
+from .admission import Admission, Limits
 from .errors import NotAvailableError, NotReadyError
 from .examples import example
 from .inputs import JobInput
@@ -31,6 +32,8 @@ from .store import Job, JobResult, JobStore
 
 log = logging.getLogger(__name__)
 DATABASE = "foldlens.sqlite"
+DEFAULT_RETRY = 30.0
+"""Seconds a refused client is told to wait before any job has shown how long jobs take."""
 
 
 class StoppingError(Exception):
@@ -68,10 +71,15 @@ def _layer_progress(
 
 
 class JobService:
-    """Jobs stored in ``data_dir/foldlens.sqlite`` and run by one worker thread."""
+    """Jobs stored in ``data_dir/foldlens.sqlite`` and run by one worker thread, admitted within
+    ``limits`` (:mod:`foldlens.service.admission`)."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, limits: Limits | None = None) -> None:
         self.store = JobStore(data_dir / DATABASE)
+        self.admission = Admission(limits or Limits())
+        self._submitting = threading.Lock()
+        self._typical_seconds: float | None = None
+        """A running average of how long a job takes here (``None`` before the first)."""
         self._queue: queue.Queue[str | None] = queue.Queue()
         self._unfinished = 0
         """Jobs queued or running in this process."""
@@ -102,12 +110,29 @@ class JobService:
         self._queue.put(None)
         self._worker.join(timeout)
 
-    def submit(self, inputs: JobInput) -> tuple[Job, bool]:
-        """The job of ``inputs`` and whether it was queued now (new, or failed before)."""
-        job, queued = self.store.submit(inputs)
-        if queued:
-            self._enqueue(job.id)
+    def submit(self, inputs: JobInput, client: str = "local") -> tuple[Job, bool]:
+        """The job of ``inputs`` and whether it was queued now (new, or failed before).
+
+        A job that would be queued counts against ``client``'s and the server's caps; a
+        :class:`~foldlens.service.admission.BusyError` refuses it when either is full.
+        """
+        with self._submitting:
+            if self.store.status(inputs.job_id()) in (None, "failed"):
+                retry = self._typical_seconds or DEFAULT_RETRY
+                self.admission.check_room(client, self._unfinished, retry)
+            job, queued = self.store.submit(inputs)
+            if queued:
+                self.admission.admitted(client, job.id)
+                self._enqueue(job.id)
         return job, queued
+
+    def place_in_line(self, job: Job) -> tuple[int | None, float | None]:
+        """The job's place among queued jobs (1: next) and the seconds it may wait to start
+        (``None`` unless queued, or before any job has run here)."""
+        place = self.store.place_in_line(job)
+        if place is None or self._typical_seconds is None:
+            return place, None
+        return place, place * self._typical_seconds
 
     def get(self, job_id: str) -> Job:
         return self.store.get(job_id)
@@ -136,6 +161,7 @@ class JobService:
                 if not self._stopping.is_set():  # queued jobs wait for the next start
                     self._attempt(job_id)
             finally:
+                self.admission.finished(job_id)
                 with self._idle:
                     self._unfinished -= 1
                     self._idle.notify_all()
@@ -143,8 +169,12 @@ class JobService:
     def _attempt(self, job_id: str) -> None:
         if not self.store.start(job_id):
             return
+        started = time.monotonic()
         try:
             self.store.finish(job_id, self._run(self.store.get(job_id)))
+            seconds = time.monotonic() - started
+            typical = self._typical_seconds
+            self._typical_seconds = seconds if typical is None else 0.8 * typical + 0.2 * seconds
         except StoppingError:
             self.store.requeue(job_id)
         except ValueError as error:

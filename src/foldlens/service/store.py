@@ -3,7 +3,8 @@
 Each write is one transaction, so a crash leaves a job either without a result or with a whole one.
 A job's row moves ``queued → running → done | failed``; a result row exists exactly when the job is
 ``done``. Connections are opened per operation, which keeps the store safe to use from the request
-threads and the worker at once.
+threads and the worker at once. The schema is versioned (``PRAGMA user_version``): opening a data
+folder written by an older foldlens applies the :data:`MIGRATIONS` it lacks, in one transaction.
 """
 
 from __future__ import annotations
@@ -45,6 +46,13 @@ CREATE TABLE IF NOT EXISTS explanations (
     created REAL NOT NULL
 );
 """
+MIGRATIONS = (
+    # 1: when a job joined the queue, for its place in line (a failed job submitted again
+    # queues anew; a job the server stopped on purpose keeps its place).
+    "ALTER TABLE jobs ADD COLUMN queued REAL; UPDATE jobs SET queued = created;",
+)
+"""Schema changes after :data:`SCHEMA`, in order: migration ``k`` brings the version to
+``k + 1``."""
 MAX_ATTEMPTS = 2
 """A job that was running when the server stopped is retried until it has started this often."""
 
@@ -60,6 +68,7 @@ class Job:
     attempts: int
     created: float
     updated: float
+    queued: float
 
 
 @dataclass(frozen=True)
@@ -81,6 +90,19 @@ class JobStore:
         with self._connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(SCHEMA)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        with self._transaction() as db:
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if version > len(MIGRATIONS):
+                raise RuntimeError(
+                    f"{self.path} was written by a newer foldlens (schema {version}); upgrade"
+                )
+            for migration in MIGRATIONS[version:]:
+                for statement in filter(str.strip, migration.split(";")):
+                    db.execute(statement)
+            db.execute(f"PRAGMA user_version = {len(MIGRATIONS)}")
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -118,18 +140,36 @@ class JobStore:
             row = db.execute("SELECT status FROM jobs WHERE id = ?", (job_id,)).fetchone()
             if row is None:
                 db.execute(
-                    "INSERT INTO jobs (id, status, inputs, created, updated) "
-                    "VALUES (?, 'queued', ?, ?, ?)",
-                    (job_id, inputs.to_json(), now, now),
+                    "INSERT INTO jobs (id, status, inputs, created, updated, queued) "
+                    "VALUES (?, 'queued', ?, ?, ?, ?)",
+                    (job_id, inputs.to_json(), now, now, now),
                 )
             elif row["status"] == "failed":
                 db.execute(
                     "UPDATE jobs SET status = 'queued', progress = 0, stage = '', message = NULL, "
-                    "attempts = 0, updated = ? WHERE id = ?",
-                    (now, job_id),
+                    "attempts = 0, updated = ?, queued = ? WHERE id = ?",
+                    (now, now, job_id),
                 )
             queued = row is None or row["status"] == "failed"
         return self.get(job_id), queued
+
+    def status(self, job_id: str) -> str | None:
+        """The job's status, or ``None`` when there is no such job."""
+        with self._connect() as db:
+            row = db.execute("SELECT status FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        return None if row is None else str(row["status"])
+
+    def place_in_line(self, job: Job) -> int | None:
+        """1 for the next queued job to run, 2 for the one after, ...; ``None`` unless queued."""
+        if job.status != "queued":
+            return None
+        with self._connect() as db:
+            ahead = db.execute(
+                "SELECT COUNT(*) FROM jobs WHERE status = 'queued' AND (queued < ? OR "
+                "(queued = ? AND id < ?))",
+                (job.queued, job.queued, job.id),
+            ).fetchone()[0]
+        return int(ahead) + 1
 
     def get(self, job_id: str) -> Job:
         with self._connect() as db:
@@ -211,7 +251,7 @@ class JobStore:
                 "restart' WHERE status = 'running'"
             )
             rows = db.execute(
-                "SELECT id FROM jobs WHERE status = 'queued' ORDER BY created"
+                "SELECT id FROM jobs WHERE status = 'queued' ORDER BY queued, id"
             ).fetchall()
         return [row["id"] for row in rows]
 
