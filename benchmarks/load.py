@@ -138,7 +138,12 @@ def main() -> int:
     latencies: dict[str, list[float]] = defaultdict(list)
     errors: list[str] = []
     jobs_done: list[int] = []
-    with tempfile.TemporaryDirectory() as folder, background_server(Path(folder)) as base:
+    # Every client here comes from 127.0.0.1: one address, so its caps are the whole load's.
+    flags = ("--max-jobs-per-client", str(args.clients), "--submissions-per-minute", "100000")
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        background_server(Path(folder), flags=flags) as base,
+    ):
         start = time.perf_counter()
         threads = [
             threading.Thread(

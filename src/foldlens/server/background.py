@@ -42,8 +42,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def background_server(data_dir: Path, timeout: float = 180.0) -> Iterator[str]:
-    """Start the server with its jobs in ``data_dir``; yield its base URL; stop it on exit.
+def background_server(
+    data_dir: Path, timeout: float = 180.0, flags: tuple[str, ...] = ()
+) -> Iterator[str]:
+    """Start the server with its jobs in ``data_dir`` and further ``serve`` ``flags``; yield its
+    base URL; stop it on exit.
 
     The server's log goes to ``data_dir/server.log`` and is raised with the error when it does not
     come up within ``timeout`` seconds.
@@ -62,6 +65,7 @@ def background_server(data_dir: Path, timeout: float = 180.0) -> Iterator[str]:
         str(data_dir),
         "--log-level",
         "warning",
+        *flags,
     ]
     base = f"http://127.0.0.1:{port}"
     with log_path.open("w") as log:
