@@ -375,10 +375,12 @@ class AttributionSession:
         return output
 
     def _locate(self) -> None:
-        """``wrt_tensor``: one pass that finds the call producing the module's input."""
+        """``wrt_tensor``: one pass that finds the call producing the module's input. It runs
+        without the rules (they act below the counter, so the numbering is the same) and so stays
+        out of the report."""
         self._locator = CallCounter(record=True)
         try:
-            with self.mode, self._locator:
+            with self._locator:
                 self.model(*self.inputs, *self.forward_args)
         finally:
             self._locator = None
