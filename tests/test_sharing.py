@@ -7,7 +7,9 @@ queued: what is capped is decided by state, never by timing.
 
 from __future__ import annotations
 
+import json
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -89,10 +91,12 @@ def test_limits_must_be_positive_whole_numbers(limits: dict[str, float]) -> None
 
 
 def test_an_older_data_folder_is_migrated(tmp_path: Path) -> None:
-    """A database written before schema versions (no ``queued`` column) opens, keeps its jobs,
-    and gains the column; one from a newer foldlens is refused rather than damaged."""
+    """A database written before schema versions opens with its jobs: each gains its place in
+    the queue, and its uploaded files move to a table of their own; a database from a newer
+    foldlens is refused rather than damaged."""
     path = tmp_path / "foldlens.sqlite"
-    inputs = job_input(sequence=SEQUENCE)
+    msa = f"{SEQUENCE}\n{SEQUENCE[:-3]}---"
+    inputs = replace(job_input(sequence=SEQUENCE), msa=msa)
     with sqlite3.connect(path) as db:
         db.executescript(SCHEMA)
         db.execute(
@@ -100,10 +104,14 @@ def test_an_older_data_folder_is_migrated(tmp_path: Path) -> None:
             (inputs.job_id(), inputs.to_json()),
         )
     store = JobStore(path)
-    job = store.get(inputs.job_id())
-    assert job.queued == 5 and store.place_in_line(job) == 1
+    assert store.get(inputs.job_id()).inputs == inputs  # the upload moved, unchanged
+    summary = store.summary(inputs.job_id())
+    assert (summary.queued, summary.mode, summary.has_structure) == (5, "profile", False)
+    assert store.place_in_line(summary) == 1
     with sqlite3.connect(path) as db:
         assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+        (light,) = db.execute("SELECT inputs FROM jobs").fetchone()
+        assert "msa" not in json.loads(light)  # a status poll reads no upload
         db.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
     with pytest.raises(RuntimeError, match="newer foldlens"):
         JobStore(path)

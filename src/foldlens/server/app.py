@@ -32,7 +32,6 @@ from ..models import available, spec, version
 from ..predict import from_npz, to_json
 from ..service import (
     InvalidInputError,
-    Job,
     JobNotFoundError,
     JobService,
     NotAvailableError,
@@ -48,6 +47,7 @@ from ..service.exports import catalogue, render, residue_tracks
 from ..service.inputs import JOB_ID_LENGTH
 from ..service.method_options import MethodInfo as MethodEntry
 from ..service.method_options import method_catalogue
+from ..service.store import JobSummary
 from .clients import client_of, normalized
 from .limits import UploadLimit
 from .schemas import (
@@ -102,13 +102,11 @@ def _job_id(job_id: str) -> str:
 JobId = Annotated[str, Depends(_job_id)]
 
 
-def _status(job: Job, service: JobService) -> JobStatus:
-    inputs = job.inputs
+def _status(job: JobSummary, service: JobService) -> JobStatus:
     place, wait = service.place_in_line(job)
-    has_structure = inputs.structure is not None
     exports = []
     if job.status == "done":
-        for item in catalogue(inputs.model, has_structure):
+        for item in catalogue(job.model, job.has_structure):
             query = {"what": item.what, "format": item.format}
             if item.track is not None:
                 query["track"] = item.track
@@ -120,20 +118,20 @@ def _status(job: Job, service: JobService) -> JobStatus:
         progress=job.progress,
         stage=job.stage,
         message=job.message,
-        name=inputs.name,
-        sequence=inputs.sequence,
-        length=len(inputs.sequence),
-        model=inputs.model,
-        model_version=inputs.model_version,
-        mode=inputs.mode,  # type: ignore[arg-type]
-        has_structure=has_structure,
+        name=job.name,
+        sequence=job.sequence,
+        length=len(job.sequence),
+        model=job.model,
+        model_version=job.model_version,
+        mode=job.mode,  # type: ignore[arg-type]
+        has_structure=job.has_structure,
         created=job.created,
         updated=job.updated,
         queue_position=place,
         estimated_wait=wait,
         view=f"/view/{job.id}",
         exports=exports,
-        tracks=residue_tracks(spec(inputs.model)),
+        tracks=residue_tracks(spec(job.model)),
     )
 
 
@@ -340,13 +338,13 @@ def create_app(
             fields["example"] = (chosen.id, chosen.sequence, chosen.structure())
         inputs = await run_in_threadpool(lambda: job_input(**fields))
         job, queued = service.submit(inputs, client)
-        content = _status(job, service).model_dump(mode="json")
+        content = _status(JobSummary.of(job), service).model_dump(mode="json")
         return JSONResponse(content, status_code=202 if queued else 200)
 
     @app.get("/api/jobs/{job_id}", response_model=JobStatus, tags=["jobs"])
     def get_job(job_id: JobId) -> JobStatus:
         """Status, progress, place in the queue and, once done, the downloads of one job."""
-        return _status(service.get(job_id), service)
+        return _status(service.summary(job_id), service)
 
     @app.get(
         "/api/jobs/{job_id}/predictions",
@@ -593,7 +591,7 @@ def _frontend(app: FastAPI, service: JobService) -> None:
     @app.get("/view/{job_id}", include_in_schema=False)
     def view(job_id: str) -> Response:
         try:
-            service.get(_job_id(job_id))
+            service.summary(_job_id(job_id))
         except JobNotFoundError:
             return page(404)
         return page()

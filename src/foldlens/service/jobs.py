@@ -28,7 +28,7 @@ from .admission import Admission, Limits
 from .errors import NotAvailableError, NotReadyError
 from .examples import example
 from .inputs import JobInput
-from .store import Job, JobResult, JobStore
+from .store import Job, JobResult, JobStore, JobSummary
 
 log = logging.getLogger(__name__)
 DATABASE = "foldlens.sqlite"
@@ -126,7 +126,7 @@ class JobService:
                 self._enqueue(job.id)
         return job, queued
 
-    def place_in_line(self, job: Job) -> tuple[int | None, float | None]:
+    def place_in_line(self, job: JobSummary) -> tuple[int | None, float | None]:
         """The job's place among queued jobs (1: next) and the seconds it may wait to start
         (``None`` unless queued, or before any job has run here)."""
         place = self.store.place_in_line(job)
@@ -136,6 +136,10 @@ class JobService:
 
     def get(self, job_id: str) -> Job:
         return self.store.get(job_id)
+
+    def summary(self, job_id: str) -> JobSummary:
+        """The job without its uploaded files: what a status poll needs, whatever their size."""
+        return self.store.summary(job_id)
 
     def result(self, job_id: str) -> JobResult:
         job = self.store.get(job_id)

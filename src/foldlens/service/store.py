@@ -9,6 +9,7 @@ folder written by an older foldlens applies the :data:`MIGRATIONS` it lacks, in 
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -50,6 +51,16 @@ MIGRATIONS = (
     # 1: when a job joined the queue, for its place in line (a failed job submitted again
     # queues anew; a job the server stopped on purpose keeps its place).
     "ALTER TABLE jobs ADD COLUMN queued REAL; UPDATE jobs SET queued = created;",
+    # 2: uploaded files (an MSA can be 20 MB) in a table of their own, so that reading a job's
+    # status never reads them.
+    """CREATE TABLE uploads (id TEXT PRIMARY KEY REFERENCES jobs (id), msa TEXT, structure TEXT);
+    INSERT INTO uploads (id, msa, structure)
+        SELECT id, json_extract(inputs, '$.msa'), json_extract(inputs, '$.structure') FROM jobs;
+    ALTER TABLE jobs ADD COLUMN has_msa INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE jobs ADD COLUMN has_structure INTEGER NOT NULL DEFAULT 0;
+    UPDATE jobs SET has_msa = json_extract(inputs, '$.msa') IS NOT NULL,
+        has_structure = json_extract(inputs, '$.structure') IS NOT NULL,
+        inputs = json_remove(inputs, '$.msa', '$.structure');""",
 )
 """Schema changes after :data:`SCHEMA`, in order: migration ``k`` brings the version to
 ``k + 1``."""
@@ -69,6 +80,42 @@ class Job:
     created: float
     updated: float
     queued: float
+
+
+@dataclass(frozen=True)
+class JobSummary:
+    """A job's state and its inputs without the uploaded files: what a status poll reads."""
+
+    id: str
+    status: str
+    progress: float
+    stage: str
+    message: str | None
+    attempts: int
+    created: float
+    updated: float
+    queued: float
+    name: str
+    sequence: str
+    model: str
+    model_version: str
+    example: str | None
+    has_msa: bool
+    has_structure: bool
+
+    @property
+    def mode(self) -> str:
+        return "single" if not self.has_msa and self.example is None else "profile"
+
+    @classmethod
+    def of(cls, job: Job) -> JobSummary:
+        fields = {k: v for k, v in vars(job).items() if k != "inputs"}
+        inputs = job.inputs
+        return cls(
+            **fields, name=inputs.name, sequence=inputs.sequence, model=inputs.model,
+            model_version=inputs.model_version, example=inputs.example,
+            has_msa=inputs.msa is not None, has_structure=inputs.structure is not None,
+        )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -128,7 +175,9 @@ class JobStore:
     @staticmethod
     def _job(row: sqlite3.Row) -> Job:
         fields = dict(row)
-        fields["inputs"] = JobInput.from_json(fields["inputs"])
+        del fields["has_msa"], fields["has_structure"]
+        uploads = {"msa": fields.pop("msa"), "structure": fields.pop("structure")}
+        fields["inputs"] = JobInput(**json.loads(fields["inputs"]), **uploads)
         return Job(**fields)
 
     def submit(self, inputs: JobInput) -> tuple[Job, bool]:
@@ -139,10 +188,16 @@ class JobStore:
         with self._transaction() as db:
             row = db.execute("SELECT status FROM jobs WHERE id = ?", (job_id,)).fetchone()
             if row is None:
+                light = {k: v for k, v in vars(inputs).items() if k not in ("msa", "structure")}
                 db.execute(
-                    "INSERT INTO jobs (id, status, inputs, created, updated, queued) "
-                    "VALUES (?, 'queued', ?, ?, ?, ?)",
-                    (job_id, inputs.to_json(), now, now, now),
+                    "INSERT INTO jobs (id, status, inputs, created, updated, queued, has_msa, "
+                    "has_structure) VALUES (?, 'queued', ?, ?, ?, ?, ?, ?)",
+                    (job_id, json.dumps(light), now, now, now, inputs.msa is not None,
+                     inputs.structure is not None),
+                )  # fmt: skip
+                db.execute(
+                    "INSERT INTO uploads (id, msa, structure) VALUES (?, ?, ?)",
+                    (job_id, inputs.msa, inputs.structure),
                 )
             elif row["status"] == "failed":
                 db.execute(
@@ -159,7 +214,7 @@ class JobStore:
             row = db.execute("SELECT status FROM jobs WHERE id = ?", (job_id,)).fetchone()
         return None if row is None else str(row["status"])
 
-    def place_in_line(self, job: Job) -> int | None:
+    def place_in_line(self, job: JobSummary) -> int | None:
         """1 for the next queued job to run, 2 for the one after, ...; ``None`` unless queued."""
         if job.status != "queued":
             return None
@@ -172,11 +227,31 @@ class JobStore:
         return int(ahead) + 1
 
     def get(self, job_id: str) -> Job:
+        """The job with all its inputs, the uploaded files included."""
+        with self._connect() as db:
+            row = db.execute(
+                "SELECT * FROM jobs LEFT JOIN uploads USING (id) WHERE id = ?", (job_id,)
+            ).fetchone()
+        if row is None:
+            raise JobNotFoundError(f"no job {job_id}")
+        return self._job(row)
+
+    def summary(self, job_id: str) -> JobSummary:
+        """The job without its uploaded files (cheap, whatever their size)."""
         with self._connect() as db:
             row = db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
         if row is None:
             raise JobNotFoundError(f"no job {job_id}")
-        return self._job(row)
+        fields = dict(row)
+        inputs = json.loads(fields.pop("inputs"))
+        fields["has_msa"], fields["has_structure"] = (
+            bool(fields["has_msa"]),
+            bool(fields["has_structure"]),
+        )
+        return JobSummary(
+            **fields, **{k: inputs.get(k) for k in ("name", "sequence", "model", "model_version",
+                                                    "example")},
+        )  # fmt: skip
 
     def start(self, job_id: str) -> bool:
         """Mark a queued job running; ``False`` when it is not queued (already taken or gone)."""
