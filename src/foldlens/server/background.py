@@ -51,6 +51,15 @@ def background_server(
     The server's log goes to ``data_dir/server.log`` and is raised with the error when it does not
     come up within ``timeout`` seconds.
     """
+    with server_process(data_dir, timeout, flags) as (base, _):
+        yield base
+
+
+@contextmanager
+def server_process(
+    data_dir: Path, timeout: float = 180.0, flags: tuple[str, ...] = ()
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """:func:`background_server`, yielding the server's process too (to signal or kill it)."""
     data_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     log_path = data_dir / "server.log"
@@ -87,7 +96,7 @@ def background_server(
                             f"the server did not start:\n{log_path.read_text()}"
                         ) from None
                     time.sleep(0.2)
-            yield base
+            yield base, process
         finally:
             process.terminate()
             try:
