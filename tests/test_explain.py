@@ -343,6 +343,35 @@ def test_explain_api_cancel_stops_and_stores_nothing(
     client.delete(again.json()["task"]["cancel"])
 
 
+def test_a_shared_task_stops_only_when_every_requester_cancels(
+    client: TestClient, job: dict
+) -> None:
+    """Two clients asking the same thing share one task but hold tickets of their own: the
+    second cannot cancel it for the first, nor can anyone without a ticket."""
+    body = {
+        "target": {"head": "contact", "i": 6, "j": 60},
+        "methods": ["integrated_gradients"],
+        "options": {"integrated_gradients": {"steps": 256}},
+        "wait": 0,
+    }
+    first = client.post(f"/api/jobs/{job['id']}/explain", json=body).json()["task"]
+    second = client.post(f"/api/jobs/{job['id']}/explain", json=body).json()["task"]
+    assert first["id"] == second["id"] and first["cancel"] != second["cancel"]
+    bare = f"/api/explanations/{first['id']}"
+    for forged in (bare, bare + "?ticket=guess"):
+        refused = client.delete(forged)
+        assert refused.status_code == 403 and "ticket" in refused.json()["detail"]
+    task = client.app.state.explanations.task(first["id"])
+    assert client.delete(second["cancel"]).status_code == 200
+    assert not task.cancel.is_set()  # the first requester still wants it
+    assert client.delete(second["cancel"]).status_code == 403  # a ticket is spent once
+    polled = client.get(first["poll"]).json()
+    assert polled["cancel"] == first["cancel"]  # the holder's links keep its ticket
+    assert client.delete(first["cancel"]).status_code == 200
+    assert task.cancel.is_set()
+    finish_task(client, first)
+
+
 @pytest.mark.parametrize(
     ("body", "status", "words"),
     [

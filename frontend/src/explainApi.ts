@@ -120,7 +120,7 @@ export const requestExplanation = (jobId: string, request: ExplainRequest): Prom
 
 /** The task's next state: the server answers as soon as anything changes (or after a few seconds). */
 export const pollTask = (task: TaskStatus): Promise<TaskStatus> =>
-  requestJson(`${task.poll}?after=${task.version}&wait=${POLL_WAIT_S}`);
+  requestJson(`${task.poll}${task.poll.includes("?") ? "&" : "?"}after=${task.version}&wait=${POLL_WAIT_S}`);
 
 export const cancelTask = (task: TaskStatus): Promise<TaskStatus> => requestJson(task.cancel, { method: "DELETE" });
 

@@ -423,8 +423,11 @@ def _method_info(method: MethodEntry) -> MethodInfo:
     )
 
 
-def _task_status(task: Task) -> TaskStatus:
+def _task_status(task: Task, ticket: str | None = None) -> TaskStatus:
+    """The task's status; the poll and cancel links carry ``ticket`` when it is one of the task's
+    (only its holder can cancel)."""
     base = f"/api/explanations/{task.id}"
+    mine = f"{base}?{urlencode({'ticket': ticket})}" if ticket in task.tickets else base
     return TaskStatus(
         id=task.id,
         job=task.job,
@@ -435,8 +438,8 @@ def _task_status(task: Task) -> TaskStatus:
         states=dict(task.states),
         messages=dict(task.messages),
         results={m: f"{base}/{m}" for m, state in task.states.items() if state == "done"},
-        poll=base,
-        cancel=base,
+        poll=mine,
+        cancel=mine,
     )
 
 
@@ -454,16 +457,16 @@ def _explanation_routes(app: FastAPI, explanations: ExplanationService) -> None:
             explanations.check, job_id, body.target, body.methods, body.options, body.wrt
         )
         results = await run_in_threadpool(explanations.cached, request)
-        task = None
+        task, ticket = None, None
         if len(results) < len(request.methods):
-            task = explanations.start(request, set(results))
+            task, ticket = explanations.start(request, set(results))
             await run_in_threadpool(task.finished.wait, body.wait)
             results = await run_in_threadpool(explanations.cached, request)
         answer = ExplainAnswer(
             target=body.target,
             description=request.description,
             results=results,
-            task=None if task is None else _task_status(task),
+            task=None if task is None else _task_status(task, ticket),
         )
         complete = len(results) == len(request.methods)
         return JSONResponse(answer.model_dump(mode="json"), status_code=200 if complete else 202)
@@ -495,9 +498,9 @@ def _explanation_routes(app: FastAPI, explanations: ExplanationService) -> None:
             explanations.check_analysis, job_id, body.target, body.analysis, body.options
         )
         results = await run_in_threadpool(explanations.cached, request)
-        task = None
+        task, ticket = None, None
         if not results:
-            task = explanations.start(request, set())
+            task, ticket = explanations.start(request, set())
             await run_in_threadpool(task.finished.wait, body.wait)
             results = await run_in_threadpool(explanations.cached, request)
         answer = AnalyzeAnswer(
@@ -505,7 +508,7 @@ def _explanation_routes(app: FastAPI, explanations: ExplanationService) -> None:
             description=request.description,
             analysis=body.analysis,
             result=results.get(body.analysis),
-            task=None if task is None else _task_status(task),
+            task=None if task is None else _task_status(task, ticket),
         )
         return JSONResponse(answer.model_dump(mode="json"), status_code=200 if results else 202)
 
@@ -552,18 +555,24 @@ def _explanation_routes(app: FastAPI, explanations: ExplanationService) -> None:
         task_id: str,
         after: Annotated[int | None, Query(ge=0)] = None,
         wait: Annotated[float, Query(ge=0, le=10)] = 0.0,
+        ticket: Annotated[str | None, Query(max_length=64)] = None,
     ) -> TaskStatus:
         """Progress and per-method state of an explanation task; with ``after`` (a ``version``),
-        the answer waits up to ``wait`` seconds for the next change (long polling)."""
+        the answer waits up to ``wait`` seconds for the next change (long polling). With this
+        request's ``ticket`` the links in the answer keep it."""
         task = explanations.task(task_id)
         if after is not None and wait > 0:
             await run_in_threadpool(task.wait_for_change, after, wait)
-        return _task_status(task)
+        return _task_status(task, ticket)
 
     @app.delete("/api/explanations/{task_id}", response_model=TaskStatus, tags=["explanations"])
-    def cancel_task(task_id: str) -> TaskStatus:
-        """Cancel the task: methods not finished are dropped; nothing half-done is stored."""
-        return _task_status(explanations.cancel(task_id))
+    def cancel_task(
+        task_id: str, ticket: Annotated[str | None, Query(max_length=64)] = None
+    ) -> TaskStatus:
+        """Withdraw this request's interest (its ``ticket`` is in the task's cancel link): when no
+        request wants the task any more, methods not finished are dropped and nothing half-done is
+        stored. 403 without a ticket of this task."""
+        return _task_status(explanations.cancel(task_id, ticket), ticket)
 
     @app.get("/api/explanations/{task_id}/{method}", tags=["explanations"])
     def task_result(task_id: str, method: str) -> dict[str, Any]:

@@ -17,6 +17,12 @@ class JobNotFoundError(ServiceError):
     status = 404
 
 
+class NotYoursError(ServiceError):
+    """The request lacks the ticket that would let it change this (403)."""
+
+    status = 403
+
+
 class NotReadyError(ServiceError):
     """The job has not finished, so its results do not exist yet (409)."""
 

@@ -6,6 +6,10 @@ has a key, the SHA-256 of its canonical JSON; finished explanations are cached i
 store under it, so a repeated request is answered at once. Missing ones run as one *task* in a
 background thread (never in the request thread), method after method; the task reports each
 method's state and can be cancelled, and only whole explanations are ever stored.
+
+Identical requests share one task, but not its cancellation: each request that starts or joins a
+task gets a *ticket* of its own, and the task stops only when every ticket holder has cancelled.
+Another client replaying a request can follow the task, never cancel it for the first.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import gzip
 import hashlib
 import json
 import logging
+import secrets
 import threading
 import time
 from collections import OrderedDict
@@ -33,7 +38,7 @@ from ..predict import from_npz
 from ..protein.features import residue_features
 from .analyses import check_analysis, needs_prediction, run_analysis
 from .analysis_subject import Subject
-from .errors import InvalidInputError, JobNotFoundError, NotReadyError
+from .errors import InvalidInputError, JobNotFoundError, NotReadyError, NotYoursError
 from .explain import (
     Explanation,
     ExplanationCancelledError,
@@ -74,6 +79,8 @@ class Task:
     method_progress: dict[str, float] = field(default_factory=dict)
     """Method → fraction done."""
     cancel: threading.Event = field(default_factory=threading.Event)
+    tickets: set[str] = field(default_factory=set)
+    """The tickets of the requests that want this task; it is cancelled when none is left."""
     finished: threading.Event = field(default_factory=threading.Event)
     version: int = 0
     """Counts the changes of state and progress, so that a client can wait for the next one."""
@@ -224,15 +231,17 @@ class ExplanationService:
                 found[method] = json.loads(gzip.decompress(blob))
         return found
 
-    def start(self, request: Request, done: set[str]) -> Task:
+    def start(self, request: Request, done: set[str]) -> tuple[Task, str]:
         """The task computing the methods of ``request`` not in ``done`` (an identical running
-        task is reused)."""
+        task is reused), and this request's ticket to cancel its interest in it."""
         pending = {m: o for m, o in request.methods.items() if m not in done}
         task_id = _digest(sorted(request.keys[m] for m in pending))[:TASK_ID_LENGTH]
+        ticket = secrets.token_urlsafe(16)
         with self._lock:
             running = self._tasks.get(task_id)
             if running is not None and running.status == "running" and not running.cancel.is_set():
-                return running
+                running.tickets.add(ticket)
+                return running, ticket
             task = Task(
                 task_id,
                 request.job.id,
@@ -243,9 +252,10 @@ class ExplanationService:
                 request.analysis,
             )
             task.states = dict.fromkeys(pending, "queued")
+            task.tickets.add(ticket)
             self._tasks[task_id] = task
         self._executor.submit(self._run, task)
-        return task
+        return task, ticket
 
     def task(self, task_id: str) -> Task:
         with self._lock:
@@ -254,9 +264,19 @@ class ExplanationService:
             raise JobNotFoundError(f"no explanation task {task_id[:80]!r}")
         return task
 
-    def cancel(self, task_id: str) -> Task:
+    def cancel(self, task_id: str, ticket: str | None) -> Task:
+        """Withdraw the interest of the request holding ``ticket``; the task is cancelled when
+        no request wants it any more."""
         task = self.task(task_id)
-        task.cancel.set()
+        with self._lock:
+            if ticket not in task.tickets:
+                raise NotYoursError(
+                    "this task can only be cancelled with the ticket in its cancel link, given to "
+                    "the request that started or joined it"
+                )
+            task.tickets.discard(ticket)
+            if not task.tickets:
+                task.cancel.set()
         return task
 
     def result(self, task_id: str, method: str) -> dict[str, Any]:
