@@ -148,7 +148,7 @@ def test_pasted_sequence_without_structure(
         ">pasted\nMKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQAPILSRVGDGTQDNLSGAEKAVQVKVKALPDAQ"
     )
     page.get_by_test_id("predict").click()
-    page.wait_for_url(re.compile(r"/view/[0-9a-f]{32}"))
+    page.wait_for_url(re.compile(r"/view/[0-9a-f]{32}\?submission=[0-9a-f]{32}"))
     page.wait_for_selector(READY)
     check_drawn(page, "map-contact")
     check_drawn(page, "tracks")
@@ -156,7 +156,19 @@ def test_pasted_sequence_without_structure(
         page.get_by_test_id("viewer3d").count() == 0
         or not page.get_by_test_id("viewer3d").is_visible()
     )
+    expect(page.locator("h1")).to_have_text("pasted")  # the submitter's own name
+    job_url = page.url.split("?")[0]
+    others = page.context.new_page()  # the bare link: the shared name, no delete
+    others.goto(job_url)
+    expect(others.locator("h1")).to_have_text("query")
+    assert others.get_by_test_id("delete-job").count() == 0
+    others.close()
     assert errors == []
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_test_id("delete-job").click()
+    page.wait_for_url(f"{server}/")
+    page.goto(job_url)  # the submitter's delete took the job: no one else had submitted it
+    expect(page.get_by_test_id("error")).to_contain_text("no job")
 
 
 def test_unknown_job_page(server: str, guarded_page: tuple[Page, OffsiteGuard, list[str]]) -> None:

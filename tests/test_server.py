@@ -66,11 +66,14 @@ def test_models_and_examples(client: TestClient) -> None:
 def test_sequence_job_matches_the_model_and_is_found_again(client: TestClient) -> None:
     response = client.post("/api/jobs", json={"sequence": f">my protein\n{SEQUENCE}\n"})
     assert response.status_code == 202
-    job_id = response.json()["id"]
+    job_id, submission = response.json()["id"], response.json()["submission"]
+    assert response.json()["name"] == "my" and response.json()["token"]
+    assert response.json()["view"] == f"/view/{job_id}?submission={submission}"
     status = wait_job(client, job_id)
     assert status["status"] == "done" and status["progress"] == 1
-    assert status["name"] == "my" and status["mode"] == "single" and not status["has_structure"]
-    assert status["view"] == f"/view/{job_id}"
+    assert status["mode"] == "single" and not status["has_structure"]
+    assert status["name"] == "query" and status["created"] is None  # no submission named
+    assert status["token"] is None
     again = client.post("/api/jobs", json={"sequence": SEQUENCE.lower()})
     assert again.status_code == 200 and again.json()["id"] == job_id
 
@@ -183,19 +186,17 @@ def test_uploads_msa_and_structure(client: TestClient) -> None:
         "/api/jobs", data={"model": "default"}, files={"msa": ("globins4.sto", msa)}
     )
     assert response.status_code == 202, response.text
+    assert response.json()["name"] == "HBB_HUMAN"
     status = wait_job(client, response.json()["id"])
     assert status["status"] == "done" and status["mode"] == "profile"
-    assert status["sequence"] == parse_msa(msa).query and status["name"] == "HBB_HUMAN"
+    assert status["sequence"] == parse_msa(msa).query
 
     example = next(iter(examples().values()))
     pdb = example.structure()
     response = client.post("/api/jobs", files={"structure": ("mine.pdb", pdb)})
+    assert response.json()["name"] == f"mine{example.id[-1]}"
     status = wait_job(client, response.json()["id"])
-    assert (
-        status["has_structure"]
-        and status["mode"] == "single"
-        and status["name"] == f"mine{example.id[-1]}"
-    )
+    assert status["has_structure"] and status["mode"] == "single"
     assert len(client.get(f"/api/jobs/{status['id']}/truth").json()["dssp"]) == status["length"]
 
 
@@ -353,7 +354,7 @@ def test_a_stop_queues_the_running_job_again_without_counting_it(tmp_path: Path)
     service = JobService(tmp_path)
     service.start()
     long_job = job_input(sequence=(SEQUENCE * 10)[:600])  # seconds of network: caught running
-    job, _ = service.submit(long_job)
+    job = service.submit(long_job).job
     wait_for(lambda: service.get(job.id), lambda j: j.stage == "running the network", "the job")
     service.stop(timeout=DEADLINE)
     assert not service._worker.is_alive()

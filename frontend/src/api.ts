@@ -94,8 +94,13 @@ export interface JobStatus {
   model_version: string;
   mode: "single" | "profile";
   has_structure: boolean;
-  created: number;
+  /** When the shown submission was made; null when the page names none. */
+  created: number | null;
   updated: number;
+  /** The submission whose name and time are shown, if any. */
+  submission: string | null;
+  /** Only in the answer to a submission: the secret that deletes it. */
+  token?: string | null;
   /** While queued: 1 when the job runs next, 2 after that, ...; else null. */
   queue_position: number | null;
   /** While queued: seconds it may wait to start; null before any job has run on the server. */
@@ -152,7 +157,7 @@ async function errorFrom(response: Response): Promise<ApiError> {
   return new ApiError(response.status, detail);
 }
 
-async function request(url: string, init?: RequestInit): Promise<Response> {
+export async function request(url: string, init?: RequestInit): Promise<Response> {
   let response: Response;
   try {
     response = await fetch(url, { credentials: "same-origin", ...init });
@@ -173,7 +178,9 @@ export const listModels = (): Promise<ModelInfo[]> => requestJson("/api/models")
 
 export const listExamples = (): Promise<Example[]> => requestJson("/api/examples");
 
-export const getJob = (id: string): Promise<JobStatus> => requestJson(jobUrl(id));
+/** The job; with a submission, under that submission's name and time. */
+export const getJob = (id: string, submission: string | null = null): Promise<JobStatus> =>
+  requestJson(submission === null ? jobUrl(id) : `${jobUrl(id)}?${new URLSearchParams({ submission })}`);
 
 export const getPredictions = (id: string): Promise<Predictions> =>
   requestJson(`${jobUrl(id)}/predictions`);

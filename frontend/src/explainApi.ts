@@ -5,6 +5,7 @@
 
 import { requestJson } from "./api";
 import type { ExplainTarget } from "./explainTarget";
+import { currentSubmission } from "./submissions";
 
 /** Option values as the API takes them: numbers, or one of an option's choices. */
 export type MethodOptions = Record<string, Record<string, number | string>>;
@@ -150,5 +151,7 @@ export const requestOverview = (jobId: string, request: OverviewRequest): Promis
 export function exportUrl(key: string, what: string, format: string | null): string {
   const query = new URLSearchParams({ what });
   if (format) query.set("format", format);
+  const submission = currentSubmission();
+  if (submission !== null) query.set("submission", submission);  // files named as the submitter named the job
   return `/api/explanations/results/${encodeURIComponent(key)}/export?${query}`;
 }

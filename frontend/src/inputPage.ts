@@ -5,6 +5,7 @@
  */
 
 import { ApiError, getJob, listExamples, listModels, submitJob, type Example, type JobStatus, type ModelInfo } from "./api";
+import { rememberToken } from "./submissions";
 import { h } from "./dom";
 
 /** Letters of the sequence part of raw or FASTA text, for the live residue count. */
@@ -169,6 +170,7 @@ export function renderInputPage(root: HTMLElement): void {
         ...(msaFile ? { msa: msaFile } : {}),
         ...(structureFile ? { structure: structureFile } : {}),
       });
+      if (job.submission && job.token) rememberToken(job.id, job.submission, job.token);
       window.location.assign(job.view);
     } catch (failure) {
       showError(failure instanceof ApiError ? failure.detail : String(failure));

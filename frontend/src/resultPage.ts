@@ -25,6 +25,7 @@ import { DISTANCE_CAP, contactPrecision, distanceErrors } from "./metrics";
 import { buildResult, headLabel, resolveTrack, type PairMap, type ResidueHead, type ResidueTrack, type ResultData } from "./results";
 import { readViewState, writeViewState } from "./state";
 import { initialColorTrack, structureSection } from "./structureSection";
+import { currentSubmission, deleteSubmission, tokenFor } from "./submissions";
 import { Tracks, type TrackRow } from "./tracks";
 import { formatDifference, formatPairValue, residueName, scalarValue, shortPairLabel, topClass, trueDssp, ValuesPanel } from "./values";
 import { StructureViewer } from "./viewer3d";
@@ -59,7 +60,7 @@ async function follow(id: string, page: HTMLElement, header: HTMLElement, status
   let shownStatus: string | null = null;
   for (;;) {
     try {
-      job = await getJob(id);
+      job = await getJob(id, currentSubmission());
     } catch (failure) {
       if (failure instanceof ApiError && failure.status === 404) {
         showMissing(page, header, status, failure.detail);
@@ -164,6 +165,30 @@ function progressBox(job: JobStatus): HTMLElement {
   );
 }
 
+/** A "Delete" button when this browser holds the token of the submission the page shows. */
+function deleteButton(job: JobStatus): HTMLElement[] {
+  const submission = job.submission;
+  const token = tokenFor(job.id, submission);
+  if (submission === null || token === null) return [];
+  const button = h(
+    "button",
+    { type: "button", class: "button button--secondary button--small", "data-testid": "delete-job", title: "Delete your submission; the job goes too unless someone else submitted it" },
+    "Delete",
+  );
+  button.addEventListener("click", async () => {
+    if (!window.confirm("Delete this prediction? The link will stop working for you.")) return;
+    button.disabled = true;
+    try {
+      await deleteSubmission(job.id, submission, token);
+      window.location.assign("/");
+    } catch (failure) {
+      button.disabled = false;
+      button.textContent = `Not deleted: ${describe(failure)}`;
+    }
+  });
+  return [button];
+}
+
 function renderHeader(header: HTMLElement, job: JobStatus): void {
   document.title = `${job.name} · foldlens`;
   const permalink = h("input", {
@@ -197,7 +222,7 @@ function renderHeader(header: HTMLElement, job: JobStatus): void {
       meta("Mode", job.mode === "profile" ? "profile (from an alignment)" : "single sequence"),
       meta("Known structure", job.has_structure ? "yes, compared below" : "none given"),
     ),
-    h("div", { class: "permalink" }, h("label", { for: "permalink" }, "Permalink"), permalink, copy),
+    h("div", { class: "permalink" }, h("label", { for: "permalink" }, "Permalink"), permalink, copy, ...deleteButton(job)),
   );
 }
 

@@ -17,7 +17,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 import numpy as np
-from fastapi import Depends, FastAPI, Query, Request
+from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -47,7 +47,7 @@ from ..service.exports import catalogue, render, residue_tracks
 from ..service.inputs import JOB_ID_LENGTH
 from ..service.method_options import MethodInfo as MethodEntry
 from ..service.method_options import method_catalogue
-from ..service.store import JobSummary
+from ..service.store import JobSummary, Submission
 from .clients import client_of, normalized
 from .limits import UploadLimit
 from .schemas import (
@@ -100,16 +100,23 @@ def _job_id(job_id: str) -> str:
 
 
 JobId = Annotated[str, Depends(_job_id)]
+SubmissionId = Annotated[str | None, Query(max_length=64, description="a submission of the job")]
 
 
-def _status(job: JobSummary, service: JobService) -> JobStatus:
+def _status(
+    job: JobSummary, service: JobService, submission: Submission | None = None
+) -> JobStatus:
+    """The job as one submitter sees it: their name and time with ``submission``, else the
+    job's shared name and no time."""
     place, wait = service.place_in_line(job)
+    mine = {} if submission is None else {"submission": submission.id}
     exports = []
     if job.status == "done":
         for item in catalogue(job.model, job.has_structure):
             query = {"what": item.what, "format": item.format}
             if item.track is not None:
                 query["track"] = item.track
+            query.update(mine)
             url = f"/api/jobs/{job.id}/export?{urlencode(query)}"
             exports.append(ExportLink(**item.__dict__, url=url))
     return JobStatus(
@@ -118,18 +125,19 @@ def _status(job: JobSummary, service: JobService) -> JobStatus:
         progress=job.progress,
         stage=job.stage,
         message=job.message,
-        name=job.name,
+        name=job.name if submission is None else submission.name,
         sequence=job.sequence,
         length=len(job.sequence),
         model=job.model,
         model_version=job.model_version,
         mode=job.mode,  # type: ignore[arg-type]
         has_structure=job.has_structure,
-        created=job.created,
+        created=None if submission is None else submission.created,
         updated=job.updated,
+        submission=None if submission is None else submission.id,
         queue_position=place,
         estimated_wait=wait,
-        view=f"/view/{job.id}",
+        view=f"/view/{job.id}" + (f"?{urlencode(mine)}" if mine else ""),
         exports=exports,
         tracks=residue_tracks(spec(job.model)),
     )
@@ -337,14 +345,28 @@ def create_app(
             chosen = example(example_id)
             fields["example"] = (chosen.id, chosen.sequence, chosen.structure())
         inputs = await run_in_threadpool(lambda: job_input(**fields))
-        job, queued = service.submit(inputs, client)
-        content = _status(JobSummary.of(job), service).model_dump(mode="json")
-        return JSONResponse(content, status_code=202 if queued else 200)
+        submitted = service.submit(inputs, client)
+        status = _status(JobSummary.of(submitted.job), service, submitted.submission)
+        content = status.model_copy(update={"token": submitted.token}).model_dump(mode="json")
+        return JSONResponse(content, status_code=202 if submitted.queued else 200)
 
     @app.get("/api/jobs/{job_id}", response_model=JobStatus, tags=["jobs"])
-    def get_job(job_id: JobId) -> JobStatus:
-        """Status, progress, place in the queue and, once done, the downloads of one job."""
-        return _status(service.summary(job_id), service)
+    def get_job(job_id: JobId, submission: SubmissionId = None) -> JobStatus:
+        """Status, progress, place in the queue and, once done, the downloads of one job; with
+        ``submission``, under that submission's name and time."""
+        mine = None if submission is None else service.store.submission(job_id, submission)
+        return _status(service.summary(job_id), service, mine)
+
+    @app.delete("/api/jobs/{job_id}", status_code=204, tags=["jobs"])
+    def delete_job(
+        job_id: JobId, token: Annotated[str, Header(alias="X-Foldlens-Token", max_length=64)]
+    ) -> Response:
+        """Delete your submission (the ``token`` its answer gave, in header
+        ``X-Foldlens-Token``); when no other submitter wants the job, the job goes too, with its
+        results, uploads and explanations (a running one stops). 403 with another token."""
+        if service.withdraw(job_id, token):
+            explanations.cancel_job(job_id)
+        return Response(status_code=204)
 
     @app.get(
         "/api/jobs/{job_id}/predictions",
@@ -386,12 +408,17 @@ def create_app(
         what: Annotated[str, Query(max_length=40)],
         format: Annotated[str, Query(max_length=10)],
         track: Annotated[str | None, Query(max_length=40)] = None,
+        submission: SubmissionId = None,
     ) -> Response:
-        """One download; ``GET /api/jobs/{id}`` lists every (what, format, track) a job offers."""
+        """One download; ``GET /api/jobs/{id}`` lists every (what, format, track) a job offers.
+        With ``submission``, named as that submission named the job."""
         job = service.get(job_id)
         result = service.result(job_id)
+        name = job.inputs.name
+        if submission is not None:
+            name = service.store.submission(job_id, submission).name
         rendered = render(
-            name=job.inputs.name,
+            name=name,
             model=job.inputs.model,
             what=what,
             file_format=format,
@@ -540,10 +567,12 @@ def _explanation_routes(app: FastAPI, explanations: ExplanationService) -> None:
         key: str,
         what: Annotated[str, Query(max_length=20)],
         format: Annotated[str | None, Query(max_length=10)] = None,
+        submission: SubmissionId = None,
     ) -> Response:
         """One download of an explanation (its ``key`` is in the result): ``what`` = figure
-        (png/svg/pdf), arrays (npz/csv/json), pdb, pymol (pml) or logo (png/svg/pdf)."""
-        rendered = explanations.export(key, what, format)
+        (png/svg/pdf), arrays (npz/csv/json), pdb, pymol (pml) or logo (png/svg/pdf); with
+        ``submission``, named as that submission named the job."""
+        rendered = explanations.export(key, what, format, submission)
         return Response(
             rendered.content,
             media_type=rendered.media_type,

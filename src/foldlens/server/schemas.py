@@ -80,8 +80,19 @@ class JobStatus(BaseModel):
     model_version: str
     mode: Literal["single", "profile"]
     has_structure: bool
-    created: float
+    created: float | None = Field(
+        description="When the submission named by `submission` was made; null without one."
+    )
     updated: float
+    submission: str | None = Field(
+        description="The submission whose name and time are shown (`?submission=`); without one "
+        "the job shows its shared name, never another submitter's."
+    )
+    token: str | None = Field(
+        default=None,
+        description="Only in the answer to a submission: the secret that deletes it "
+        "(`DELETE /api/jobs/{id}` with header `X-Foldlens-Token`). Keep it.",
+    )
     queue_position: int | None = Field(
         description="While queued: 1 when this job runs next, 2 after that, ...; else null."
     )

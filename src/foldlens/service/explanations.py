@@ -264,6 +264,13 @@ class ExplanationService:
             raise JobNotFoundError(f"no explanation task {task_id[:80]!r}")
         return task
 
+    def cancel_job(self, job_id: str) -> None:
+        """Cancel every task of a job that was deleted (tickets do not matter any more)."""
+        with self._lock:
+            for task in self._tasks.values():
+                if task.job == job_id:
+                    task.cancel.set()
+
     def cancel(self, task_id: str, ticket: str | None) -> Task:
         """Withdraw the interest of the request holding ``ticket``; the task is cancelled when
         no request wants it any more."""
@@ -288,24 +295,32 @@ class ExplanationService:
             raise NotReadyError(f"{method} is {task.states[method]}")
         return dict(json.loads(gzip.decompress(blob)))
 
-    def export(self, key: str, what: str, file_format: str | None) -> Rendered:
-        """One download of the cached explanation ``key``."""
+    def export(
+        self, key: str, what: str, file_format: str | None, submission: str | None = None
+    ) -> Rendered:
+        """One download of the cached explanation ``key``, named as ``submission`` named the job
+        (else by the job's shared name)."""
         record = self.store.explanation_record(key) if len(key) == 64 else None
         if record is None:
             raise JobNotFoundError(f"no explanation {key[:80]!r}")
         job_id, request_json, blob = record
         job = self.store.get(job_id)
+        name = (
+            job.inputs.name
+            if submission is None
+            else self.store.submission(job_id, submission).name
+        )
         request = json.loads(request_json)
         model_spec = spec(job.inputs.model)
         target = check_target(request["target"], model_spec, len(job.inputs.sequence))
         if "analysis" in request:
             words = describe(target, model_spec, job.inputs.sequence)
             return render_analysis(
-                json.loads(gzip.decompress(blob)), job.inputs.name, words, what, file_format
+                json.loads(gzip.decompress(blob)), name, words, what, file_format
             )
         return render_explanation(
             json.loads(gzip.decompress(blob)),
-            name=job.inputs.name,
+            name=name,
             sequence=job.inputs.sequence,
             description=_described(target, model_spec, job.inputs.sequence, request.get("wrt")),
             structure=job.inputs.backbone(),

@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,7 @@ from .admission import Admission, Limits
 from .errors import NotAvailableError, NotReadyError
 from .examples import example
 from .inputs import JobInput
-from .store import Job, JobResult, JobStore, JobSummary
+from .store import Job, JobResult, JobStore, JobSummary, Submission
 
 log = logging.getLogger(__name__)
 DATABASE = "foldlens.sqlite"
@@ -40,23 +41,39 @@ class StoppingError(Exception):
     """The service is stopping: the running job gives up at its next layer."""
 
 
+class AbandonedError(Exception):
+    """Every submitter of the running job deleted it: it gives up at its next layer."""
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """What a submission gets back: the job, whether it was queued now, the submission (the
+    submitter's name and time) and its token, the one thing that can delete it."""
+
+    job: Job
+    queued: bool
+    submission: Submission
+    token: str
+
+
 @contextmanager
 def _layer_progress(
     model: nn.Module,
     report: Callable[[float], None],
-    stopping: threading.Event,
+    stopping: Callable[[], Exception | None],
     every: float = 0.5,
 ) -> Iterator[None]:
     """Call ``report(fraction of layers run)`` at most every ``every`` seconds during a forward,
-    and raise :class:`StoppingError` after any layer once ``stopping`` is set."""
+    and raise the exception ``stopping()`` returns after any layer (once it returns one)."""
     leaves = [m for m in model.modules() if not any(m.children())]
     done = 0
     last = time.monotonic()
 
     def after_layer(module: nn.Module, inputs: object, output: object) -> None:
         nonlocal done, last
-        if stopping.is_set():
-            raise StoppingError
+        reason = stopping()
+        if reason is not None:
+            raise reason
         done += 1
         if time.monotonic() - last >= every:
             last = time.monotonic()
@@ -86,6 +103,8 @@ class JobService:
         self._idle = threading.Condition()
         self._models: dict[str, nn.Module] = {}
         self._stopping = threading.Event()
+        self._abandoned: set[str] = set()
+        """Running jobs that every submitter deleted."""
         self._worker = threading.Thread(target=self._work, name="foldlens-jobs", daemon=True)
 
     def start(self) -> None:
@@ -110,8 +129,9 @@ class JobService:
         self._queue.put(None)
         self._worker.join(timeout)
 
-    def submit(self, inputs: JobInput, client: str = "local") -> tuple[Job, bool]:
-        """The job of ``inputs`` and whether it was queued now (new, or failed before).
+    def submit(self, inputs: JobInput, client: str = "local") -> Submitted:
+        """A submission of ``inputs``: its job (new, queued again when it had failed, or as it
+        is), and the submission under the name ``inputs`` gave.
 
         A job that would be queued counts against ``client``'s and the server's caps; a
         :class:`~foldlens.service.admission.BusyError` refuses it when either is full.
@@ -121,10 +141,22 @@ class JobService:
                 retry = self._typical_seconds or DEFAULT_RETRY
                 self.admission.check_room(client, self._unfinished, retry)
             job, queued = self.store.submit(inputs)
+            submission, token = self.store.add_submission(job.id, inputs.name)
             if queued:
                 self.admission.admitted(client, job.id)
                 self._enqueue(job.id)
-        return job, queued
+        return Submitted(job, queued, submission, token)
+
+    def withdraw(self, job_id: str, token: str) -> bool:
+        """Delete the submission holding ``token``; when it was the job's last, delete the job
+        and everything stored for it (a running job stops at its next layer). Whether the job
+        goes."""
+        with self._submitting:
+            if self.store.withdraw(job_id, token):
+                return False
+            if not self.store.remove(job_id):
+                self._abandoned.add(job_id)  # running: the worker drops it
+        return True
 
     def place_in_line(self, job: JobSummary) -> tuple[int | None, float | None]:
         """The job's place among queued jobs (1: next) and the seconds it may wait to start
@@ -166,6 +198,10 @@ class JobService:
                     self._attempt(job_id)
             finally:
                 self.admission.finished(job_id)
+                with self._submitting:  # a job deleted while it ran goes now, result and all
+                    if job_id in self._abandoned:
+                        self._abandoned.discard(job_id)
+                        self.store.remove(job_id, running_too=True)
                 with self._idle:
                     self._unfinished -= 1
                     self._idle.notify_all()
@@ -181,6 +217,8 @@ class JobService:
             self._typical_seconds = seconds if typical is None else 0.8 * typical + 0.2 * seconds
         except StoppingError:
             self.store.requeue(job_id)
+        except AbandonedError:
+            pass  # removed by the worker loop
         except ValueError as error:
             self.store.fail(job_id, str(error))
         except Exception as error:
@@ -189,20 +227,29 @@ class JobService:
                 job_id, f"internal error ({type(error).__name__}); the server log has details"
             )
 
+    def _interruption(self, job_id: str) -> Exception | None:
+        """Why the running job must stop now, if it must."""
+        if self._stopping.is_set():
+            return StoppingError()
+        if job_id in self._abandoned:
+            return AbandonedError()
+        return None
+
     def _run(self, job: Job) -> JobResult:
         inputs = job.inputs
         self.store.report(job.id, 0.1, "computing the profile" if inputs.msa else "reading inputs")
         profile = inputs.profile()
         structure = inputs.backbone()
-        if self._stopping.is_set():
-            raise StoppingError
+        reason = self._interruption(job.id)
+        if reason is not None:
+            raise reason
         self.store.report(job.id, 0.3, "running the network")
         query = Query(inputs.name, inputs.sequence, profile, structure)
         model = self._model(inputs.model)
         with _layer_progress(
             model,
             lambda f: self.store.report(job.id, 0.3 + 0.5 * f, "running the network"),
-            self._stopping,
+            lambda: self._interruption(job.id),
         ):
             prediction = predict(model, query, spec(inputs.model))
         self.store.report(job.id, 0.8, "storing the results")

@@ -9,7 +9,9 @@ folder written by an older foldlens applies the :data:`MIGRATIONS` it lacks, in 
 
 from __future__ import annotations
 
+import hashlib
 import json
+import secrets
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -17,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import JobNotFoundError
+from .errors import JobNotFoundError, NotYoursError
 from .inputs import JobInput
 
 SCHEMA = """
@@ -61,6 +63,18 @@ MIGRATIONS = (
     UPDATE jobs SET has_msa = json_extract(inputs, '$.msa') IS NOT NULL,
         has_structure = json_extract(inputs, '$.structure') IS NOT NULL,
         inputs = json_remove(inputs, '$.msa', '$.structure');""",
+    # 3: who asked: a submission per submitter, with its own name, time and (hashed) token; the
+    # shared job keeps a neutral name. Jobs from before keep their first name in a submission
+    # that no token matches.
+    """CREATE TABLE submissions (
+        id TEXT PRIMARY KEY, job TEXT NOT NULL REFERENCES jobs (id), name TEXT NOT NULL,
+        created REAL NOT NULL, token TEXT NOT NULL);
+    CREATE INDEX submissions_of_job ON submissions (job);
+    INSERT INTO submissions (id, job, name, created, token)
+        SELECT lower(hex(randomblob(16))), id, json_extract(inputs, '$.name'), created, ''
+        FROM jobs;
+    UPDATE jobs SET inputs = json_set(inputs, '$.name',
+        coalesce(json_extract(inputs, '$.example'), 'query'));""",
 )
 """Schema changes after :data:`SCHEMA`, in order: migration ``k`` brings the version to
 ``k + 1``."""
@@ -80,6 +94,27 @@ class Job:
     created: float
     updated: float
     queued: float
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One submitter's request for a job: the name they gave it and when they asked."""
+
+    id: str
+    job: str
+    name: str
+    created: float
+
+
+def shared_name(inputs: JobInput) -> str:
+    """The name a job shows to everyone: a shipped example's id, else ``query``; the name a
+    submitter gave stays with their submission."""
+    return inputs.example or "query"
+
+
+def token_digest(token: str) -> str:
+    """What the store keeps of a submission's token: its SHA-256, never the token."""
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -189,6 +224,7 @@ class JobStore:
             row = db.execute("SELECT status FROM jobs WHERE id = ?", (job_id,)).fetchone()
             if row is None:
                 light = {k: v for k, v in vars(inputs).items() if k not in ("msa", "structure")}
+                light["name"] = shared_name(inputs)
                 db.execute(
                     "INSERT INTO jobs (id, status, inputs, created, updated, queued, has_msa, "
                     "has_structure) VALUES (?, 'queued', ?, ?, ?, ?, ?, ?)",
@@ -207,6 +243,59 @@ class JobStore:
                 )
             queued = row is None or row["status"] == "failed"
         return self.get(job_id), queued
+
+    def add_submission(self, job_id: str, name: str) -> tuple[Submission, str]:
+        """A new submission of the job, and its token (returned once, stored hashed)."""
+        submission = Submission(secrets.token_hex(16), job_id, name, time.time())
+        token = secrets.token_urlsafe(24)
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO submissions (id, job, name, created, token) VALUES (?, ?, ?, ?, ?)",
+                (submission.id, job_id, name, submission.created, token_digest(token)),
+            )
+        return submission, token
+
+    def submission(self, job_id: str, submission_id: str) -> Submission:
+        with self._connect() as db:
+            row = db.execute(
+                "SELECT id, job, name, created FROM submissions WHERE id = ? AND job = ?",
+                (submission_id, job_id),
+            ).fetchone()
+        if row is None:
+            raise JobNotFoundError(f"job {job_id} has no submission {submission_id[:40]!r}")
+        return Submission(**dict(row))
+
+    def withdraw(self, job_id: str, token: str) -> int:
+        """Remove the submission whose token this is; how many submissions of the job remain."""
+        with self._transaction() as db:
+            removed = db.execute(
+                "DELETE FROM submissions WHERE job = ? AND token = ?", (job_id, token_digest(token))
+            ).rowcount
+            if not removed:
+                raise NotYoursError(
+                    f"job {job_id} has no submission with this token; only a submitter can "
+                    "delete a job, with the token its submission returned"
+                )
+            (remaining,) = db.execute(
+                "SELECT COUNT(*) FROM submissions WHERE job = ?", (job_id,)
+            ).fetchone()
+        return int(remaining)
+
+    def remove(self, job_id: str, running_too: bool = False) -> bool:
+        """Delete the job with everything stored for it — unless it is running (``running_too``
+        deletes it anyway); whether it was deleted."""
+        with self._transaction() as db:
+            condition = "" if running_too else " AND status != 'running'"
+            if not db.execute(f"DELETE FROM jobs WHERE id = ?{condition}", (job_id,)).rowcount:
+                return False
+            for table, column in (
+                ("results", "id"),
+                ("uploads", "id"),
+                ("explanations", "job"),
+                ("submissions", "job"),
+            ):
+                db.execute(f"DELETE FROM {table} WHERE {column} = ?", (job_id,))
+        return True
 
     def status(self, job_id: str) -> str | None:
         """The job's status, or ``None`` when there is no such job."""
@@ -272,8 +361,11 @@ class JobStore:
             )
 
     def finish(self, job_id: str, result: JobResult) -> None:
-        """Store the result and mark the job done, atomically."""
+        """Store the result and mark the job done, atomically (nothing, if the job was deleted
+        meanwhile)."""
         with self._transaction() as db:
+            if db.execute("SELECT 1 FROM jobs WHERE id = ?", (job_id,)).fetchone() is None:
+                return
             db.execute(
                 "INSERT OR REPLACE INTO results (id, predictions, predictions_json, truth) "
                 "VALUES (?, ?, ?, ?)",
@@ -347,8 +439,11 @@ class JobStore:
     def save_explanation(
         self, key: str, job_id: str, method: str, request: str, result: bytes
     ) -> None:
-        """Cache one finished explanation; ``request`` is the JSON of target, method and options."""
+        """Cache one finished explanation; ``request`` is the JSON of target, method and options
+        (nothing, if the job was deleted meanwhile)."""
         with self._transaction() as db:
+            if db.execute("SELECT 1 FROM jobs WHERE id = ?", (job_id,)).fetchone() is None:
+                return
             db.execute(
                 "INSERT OR REPLACE INTO explanations (key, job, method, request, result, created) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
