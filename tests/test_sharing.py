@@ -1,5 +1,6 @@
 """Fair sharing of one server: queue caps and submission rates per client address (429 with
-Retry-After), places in the queue, and a store that migrates older data folders.
+Retry-After), places in the queue, retention of finished jobs, and a store that migrates older
+data folders.
 
 The apps here run without their lifespan, so the worker never starts and submitted jobs stay
 queued: what is capped is decided by state, never by timing.
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,7 +20,8 @@ from fastapi.testclient import TestClient
 from foldlens.server import create_app
 from foldlens.service import JobStore, job_input
 from foldlens.service.admission import Limits
-from foldlens.service.store import MIGRATIONS, SCHEMA
+from foldlens.service.retention import DAY, Retention
+from foldlens.service.store import MIGRATIONS, SCHEMA, JobResult
 from polling import LOCAL
 
 SEQUENCE = "MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQAPILSRVGDGTQDNLSGAEKAVQVKVKALPDAQ"
@@ -115,3 +118,47 @@ def test_an_older_data_folder_is_migrated(tmp_path: Path) -> None:
         db.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
     with pytest.raises(RuntimeError, match="newer foldlens"):
         JobStore(path)
+
+
+def finished_jobs(store: JobStore, count: int, updated: float) -> list[str]:
+    """``count`` done jobs with a result each, last updated at ``updated``."""
+    ids = []
+    for sequence in sequences(count):
+        job, _ = store.submit(job_input(sequence=sequence))
+        store.start(job.id)
+        store.finish(job.id, JobResult(b"x" * 200_000, b"y", None))
+        ids.append(job.id)
+    with sqlite3.connect(store.path) as db:
+        db.execute("UPDATE jobs SET updated = ?", (updated,))
+    return ids
+
+
+def test_retention_expires_old_finished_jobs_only(tmp_path: Path) -> None:
+    store = JobStore(tmp_path / "foldlens.sqlite")
+    old = finished_jobs(store, 2, updated=time.time() - 3 * DAY)
+    waiting, _ = store.submit(job_input(sequence="MKTAYIAKQRQ"))
+    with sqlite3.connect(store.path) as db:  # a job queued for days is still wanted
+        db.execute("UPDATE jobs SET updated = ? WHERE id = ?", (time.time() - 9 * DAY, waiting.id))
+    assert Retention(days=5).sweep(store) == []
+    assert sorted(Retention(days=2).sweep(store)) == sorted(old)
+    assert store.status(waiting.id) == "queued"
+    assert all(store.status(job_id) is None and store.result(job_id) is None for job_id in old)
+
+
+def test_max_disk_deletes_the_least_recently_updated_first(tmp_path: Path) -> None:
+    store = JobStore(tmp_path / "foldlens.sqlite")
+    ids = finished_jobs(store, 6, updated=1000.0)
+    with sqlite3.connect(store.path) as db:
+        for k, job_id in enumerate(ids):
+            db.execute("UPDATE jobs SET updated = ? WHERE id = ?", (1000.0 + k, job_id))
+    limit = store.used_bytes() - 500_000  # about three results too many
+    deleted = Retention(max_bytes=limit).sweep(store)
+    assert deleted == ids[: len(deleted)] and 2 <= len(deleted) <= 4
+    assert store.used_bytes() <= limit
+    assert all(store.status(job_id) == "done" for job_id in ids[len(deleted) :])
+
+
+@pytest.mark.parametrize("policy", [{"days": 0}, {"days": -1.0}, {"max_bytes": 0}])
+def test_retention_must_be_positive(policy: dict[str, float]) -> None:
+    with pytest.raises(ValueError, match="must be positive"):
+        Retention(**policy)  # type: ignore[arg-type]

@@ -14,6 +14,7 @@ from . import __version__
 from .attribution import methods
 from .service.admission import Limits
 from .service.errors import ServiceError
+from .service.retention import Retention
 from .train import TrainConfig
 
 TEST_SPLIT = Path(__file__).parent / "resources" / "test_split.npz"
@@ -357,8 +358,13 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     )
     hosts = (*LOOPBACK_HOSTS, *args.allowed_host)
     limits = Limits(args.max_jobs, args.max_jobs_per_client, args.submissions_per_minute)
+    max_bytes = None if args.max_disk is None else int(args.max_disk * 1e9)
     app = create_app(
-        args.data_dir, allowed_hosts=hosts, limits=limits, trusted_proxies=tuple(args.trusted_proxy)
+        args.data_dir,
+        allowed_hosts=hosts,
+        limits=limits,
+        trusted_proxies=tuple(args.trusted_proxy),
+        retention=Retention(args.retention_days, max_bytes),
     )
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
     return 0
@@ -560,6 +566,20 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=Limits.submissions_per_minute,
         help="submissions one client address may make in any minute (default: %(default)s)",
+    )
+    serving.add_argument(
+        "--retention-days",
+        type=float,
+        default=None,
+        help="delete finished jobs this many days after their last update (default: keep)",
+    )
+    serving.add_argument(
+        "--max-disk",
+        type=float,
+        default=None,
+        metavar="GB",
+        help="delete the least recently updated finished jobs while the database uses more "
+        "(default: no limit)",
     )
     serving.set_defaults(run=_cmd_serve)
     return parser

@@ -47,6 +47,7 @@ from ..service.exports import catalogue, render, residue_tracks
 from ..service.inputs import JOB_ID_LENGTH
 from ..service.method_options import MethodInfo as MethodEntry
 from ..service.method_options import method_catalogue
+from ..service.retention import Retention
 from ..service.store import JobSummary, Submission
 from .clients import client_of, normalized
 from .limits import UploadLimit
@@ -174,12 +175,14 @@ def create_app(
     allowed_hosts: tuple[str, ...] = LOOPBACK_HOSTS,
     limits: Limits | None = None,
     trusted_proxies: tuple[str, ...] = (),
+    retention: Retention | None = None,
 ) -> FastAPI:
     """The app, with its jobs stored under ``data_dir``; request bodies over ``max_upload`` bytes
     are refused with 413; only requests to ``allowed_hosts`` are served
     (:mod:`foldlens.server.security`); submissions are admitted within ``limits``, per client
-    address (``X-Forwarded-For`` read from ``trusted_proxies`` only, :mod:`.clients`)."""
-    service = JobService(data_dir, limits)
+    address (``X-Forwarded-For`` read from ``trusted_proxies`` only, :mod:`.clients`); finished
+    jobs are kept as ``retention`` says."""
+    service = JobService(data_dir, limits, retention)
     trusted = frozenset(normalized(address) for address in trusted_proxies)
     explanations = ExplanationService(service.store)
 

@@ -29,10 +29,13 @@ from .admission import Admission, Limits
 from .errors import NotAvailableError, NotReadyError
 from .examples import example
 from .inputs import JobInput
+from .retention import Retention
 from .store import Job, JobResult, JobStore, JobSummary, Submission
 
 log = logging.getLogger(__name__)
 DATABASE = "foldlens.sqlite"
+SWEEP_EVERY = 600.0
+"""Seconds between retention sweeps while no job runs (one also follows every job)."""
 DEFAULT_RETRY = 30.0
 """Seconds a refused client is told to wait before any job has shown how long jobs take."""
 
@@ -91,8 +94,11 @@ class JobService:
     """Jobs stored in ``data_dir/foldlens.sqlite`` and run by one worker thread, admitted within
     ``limits`` (:mod:`foldlens.service.admission`)."""
 
-    def __init__(self, data_dir: Path, limits: Limits | None = None) -> None:
+    def __init__(
+        self, data_dir: Path, limits: Limits | None = None, retention: Retention | None = None
+    ) -> None:
         self.store = JobStore(data_dir / DATABASE)
+        self.retention = retention or Retention()
         self.admission = Admission(limits or Limits())
         self._submitting = threading.Lock()
         self._typical_seconds: float | None = None
@@ -192,7 +198,15 @@ class JobService:
         return self._models[name]
 
     def _work(self) -> None:
-        while (job_id := self._queue.get()) is not None:
+        self.retention.sweep(self.store)
+        while True:
+            try:
+                job_id = self._queue.get(timeout=SWEEP_EVERY)
+            except queue.Empty:  # idle: old jobs still expire
+                self.retention.sweep(self.store)
+                continue
+            if job_id is None:
+                return
             try:
                 if not self._stopping.is_set():  # queued jobs wait for the next start
                     self._attempt(job_id)
@@ -202,6 +216,8 @@ class JobService:
                     if job_id in self._abandoned:
                         self._abandoned.discard(job_id)
                         self.store.remove(job_id, running_too=True)
+                if not self._stopping.is_set():
+                    self.retention.sweep(self.store)
                 with self._idle:
                     self._unfinished -= 1
                     self._idle.notify_all()

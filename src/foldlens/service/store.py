@@ -297,6 +297,23 @@ class JobStore:
                 db.execute(f"DELETE FROM {table} WHERE {column} = ?", (job_id,))
         return True
 
+    def used_bytes(self) -> int:
+        """Bytes of the database in use (pages not on the free list)."""
+        with self._connect() as db:
+            pages = db.execute("PRAGMA page_count").fetchone()[0]
+            free = db.execute("PRAGMA freelist_count").fetchone()[0]
+            size = db.execute("PRAGMA page_size").fetchone()[0]
+        return int((pages - free) * size)
+
+    def finished_oldest_first(self) -> list[tuple[str, float]]:
+        """``(id, updated)`` of every done or failed job, least recently updated first."""
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT id, updated FROM jobs WHERE status IN ('done', 'failed') "
+                "ORDER BY updated, id"
+            ).fetchall()
+        return [(row["id"], float(row["updated"])) for row in rows]
+
     def status(self, job_id: str) -> str | None:
         """The job's status, or ``None`` when there is no such job."""
         with self._connect() as db:
