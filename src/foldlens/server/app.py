@@ -20,6 +20,7 @@ import numpy as np
 from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
@@ -229,7 +230,11 @@ def create_app(
         detail = error.detail
         if error.status_code == 404:
             detail = f"nothing here: {request.url.path[:200]}"
-        return JSONResponse({"detail": detail}, status_code=error.status_code)
+        headers = error.headers
+        if error.status_code == 405:  # every method of the path, not only the first route's
+            headers = {"Allow": ", ".join(_methods_of(app, request.url.path))}
+            detail = f"{request.method} is not allowed here; use {headers['Allow']}"
+        return JSONResponse({"detail": detail}, status_code=error.status_code, headers=headers)
 
     @app.exception_handler(Exception)
     async def internal_error(request: Request, error: Exception) -> JSONResponse:
@@ -440,6 +445,17 @@ def create_app(
     _explanation_routes(app, explanations)
     _frontend(app, service)
     return app
+
+
+def _methods_of(app: FastAPI, path: str) -> list[str]:
+    """The HTTP methods the routes matching ``path`` answer."""
+    methods = {
+        method
+        for route in app.routes
+        if isinstance(route, APIRoute) and route.path_regex.match(path)
+        for method in route.methods or ()
+    }
+    return sorted(methods)
 
 
 def _method_info(method: MethodEntry) -> MethodInfo:

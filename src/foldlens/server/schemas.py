@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, WithJsonSchema
+
+from .request_shapes import ANALYSIS_OPTIONS, METHOD_OPTIONS, TARGET
+
+Target = Annotated[dict[str, Any], WithJsonSchema(TARGET)]
+"""Validated by the service (a readable 400); the schema documents the two shapes."""
 
 
 class ErrorMessage(BaseModel):
@@ -109,9 +114,11 @@ class ExplainRequest(BaseModel):
     """What to explain and how: an output ``{head, i, j?, class?}`` or a unit ``{layer, channel,
     i, j?}`` (residues 0-based), methods from the model's list, options per method."""
 
-    target: dict[str, Any]
+    target: Target
     methods: list[str]
-    options: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    options: Annotated[dict[str, dict[str, Any]], WithJsonSchema(METHOD_OPTIONS)] = Field(
+        default_factory=dict
+    )
     wrt: str | None = Field(
         None,
         description="Attribute to the input of this layer (a path from the model's layers) "
@@ -171,9 +178,11 @@ class AnalysisInfo(BaseModel):
 class AnalyzeRequest(BaseModel):
     """One analysis of one target (as for ``explain``), with its options."""
 
-    target: dict[str, Any]
+    target: Target
     analysis: str = Field(description="A name from /api/analyses.")
-    options: dict[str, Any] = Field(default_factory=dict)
+    options: Annotated[dict[str, Any], WithJsonSchema(ANALYSIS_OPTIONS)] = Field(
+        default_factory=dict
+    )
     wait: float = Field(0.5, ge=0, le=10, description="Seconds to wait for the answer before 202.")
 
 

@@ -1,0 +1,83 @@
+"""JSON schemas of the free-form parts of requests — targets and method or analysis options —
+for the OpenAPI contract.
+
+The request models validate these parts leniently (any JSON object), so that a value of the right
+shape but out of range, or an unknown head, gets the service's readable 400; these schemas tell
+clients and fuzzers the shapes the service takes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..service.analyses import ANALYSES
+from ..service.method_options import OPTIONS, ServiceOption
+
+INDEX = {"type": "integer", "minimum": 0, "description": "a residue, 0-based"}
+
+TARGET: dict[str, Any] = {
+    "oneOf": [
+        {
+            "title": "OutputTarget",
+            "type": "object",
+            "description": "an output of the model: a per-residue head (with its class) or a "
+            "pair head (with j)",
+            "properties": {
+                "head": {"type": "string", "description": "a head from the model's spec"},
+                "i": INDEX,
+                "j": INDEX,
+                "class": {"type": "string", "description": "a class of a classifying head"},
+            },
+            "required": ["head", "i"],
+            "additionalProperties": False,
+        },
+        {
+            "title": "UnitTarget",
+            "type": "object",
+            "description": "an internal unit: a channel of a layer at a residue (or pair)",
+            "properties": {
+                "layer": {"type": "string", "description": "a layer path from the model's spec"},
+                "channel": {"type": "integer", "minimum": 0},
+                "i": INDEX,
+                "j": INDEX,
+            },
+            "required": ["layer", "channel", "i"],
+            "additionalProperties": False,
+        },
+    ]
+}
+
+
+def _option(option: ServiceOption) -> dict[str, Any]:
+    if isinstance(option.default, list):
+        return {
+            "type": "array",
+            "items": {"enum": list(option.choices)},
+            "uniqueItems": True,
+            "minItems": 1,
+            "maxItems": int(option.maximum or 1),
+        }
+    if option.choices:
+        return {"enum": list(option.choices), "description": option.description}
+    kind = "integer" if isinstance(option.default, int) else "number"
+    return {"type": kind, "minimum": option.minimum, "maximum": option.maximum,
+            "description": option.description}  # fmt: skip
+
+
+def _options(options: dict[str, ServiceOption]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {name: _option(option) for name, option in options.items()},
+        "additionalProperties": False,
+    }
+
+
+METHOD_OPTIONS: dict[str, Any] = {
+    "type": "object",
+    "description": "per method, its options (the others keep their defaults)",
+    "properties": {method: _options(options) for method, options in OPTIONS.items()},
+}
+ANALYSIS_OPTIONS: dict[str, Any] = {
+    "description": "the analysis's options, as /api/analyses lists them",
+    "anyOf": [_options(info.options) for info in ANALYSES.values()],
+}
