@@ -3,6 +3,8 @@ written here, the method catalogue, and the explain API (cache, tasks, cancel, b
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pytest
 import torch
@@ -592,3 +594,22 @@ def test_overview_api(client: TestClient, job: dict) -> None:
     ]:
         response = client.post(url, json=body)
         assert response.status_code == 400 and words in response.json()["detail"]
+
+
+def test_long_polls_hold_no_thread_of_the_server(client: TestClient, job: dict) -> None:
+    """More long polls than the server's thread pool has threads (40) all wait at once, and an
+    ordinary request is answered while they still wait: a poll waits in the event loop."""
+    body = {"target": {"head": "rsa", "i": 7}, "methods": ["smoothgrad"], "wait": 0}
+    answer = client.post(f"/api/jobs/{job['id']}/explain", json=body).json()
+    if answer["task"] is not None:
+        client.delete(answer["task"]["cancel"])
+        finish_task(client, answer["task"])
+    task = client.app.state.explanations.task(answer["task"]["id"])  # settled: no more changes
+    polls = 45  # anyio gives the server's blocking routes 40 threads
+    url = f"{answer['task']['poll']}&after={task.version}&wait=10"
+    with ThreadPoolExecutor(polls) as pool:
+        pending = [pool.submit(client.get, url) for _ in range(polls)]
+        wait_for(lambda: len(task._waiters), lambda n: n == polls, "every poll waiting")
+        assert client.get("/api/models").status_code == 200
+        assert not any(poll.done() for poll in pending)  # answered while every poll waited
+        assert all(poll.result().status_code == 200 for poll in pending)

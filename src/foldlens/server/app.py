@@ -506,7 +506,7 @@ def _explanation_routes(app: FastAPI, explanations: ExplanationService) -> None:
         task, ticket = None, None
         if len(results) < len(request.methods):
             task, ticket = explanations.start(request, set(results))
-            await run_in_threadpool(task.finished.wait, body.wait)
+            await task.settled(body.wait)
             results = await run_in_threadpool(explanations.cached, request)
         answer = ExplainAnswer(
             target=body.target,
@@ -547,7 +547,7 @@ def _explanation_routes(app: FastAPI, explanations: ExplanationService) -> None:
         task, ticket = None, None
         if not results:
             task, ticket = explanations.start(request, set())
-            await run_in_threadpool(task.finished.wait, body.wait)
+            await task.settled(body.wait)
             results = await run_in_threadpool(explanations.cached, request)
         answer = AnalyzeAnswer(
             target=body.target,
@@ -610,7 +610,7 @@ def _explanation_routes(app: FastAPI, explanations: ExplanationService) -> None:
         request's ``ticket`` the links in the answer keep it."""
         task = explanations.task(task_id)
         if after is not None and wait > 0:
-            await run_in_threadpool(task.wait_for_change, after, wait)
+            await task.next_change(after, wait)
         return _task_status(task, ticket)
 
     @app.delete("/api/explanations/{task_id}", response_model=TaskStatus, tags=["explanations"])

@@ -14,6 +14,7 @@ Another client replaying a request can follow the task, never cancel it for the 
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import hashlib
 import json
@@ -85,6 +86,10 @@ class Task:
     version: int = 0
     """Counts the changes of state and progress, so that a client can wait for the next one."""
     changed: threading.Condition = field(default_factory=threading.Condition)
+    _waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = field(
+        default_factory=list
+    )
+    """Requests waiting in an event loop for the next change (they hold no thread)."""
 
     def update(
         self,
@@ -104,11 +109,36 @@ class Task:
                 self.messages[method] = message
             self.version += 1
             self.changed.notify_all()
+            waiters, self._waiters = self._waiters, []
+        for loop, future in waiters:
+            loop.call_soon_threadsafe(_wake, future)
 
-    def wait_for_change(self, after: int, timeout: float) -> None:
-        """Return once ``version`` exceeds ``after`` (or after ``timeout`` seconds)."""
-        with self.changed:
-            self.changed.wait_for(lambda: self.version > after, timeout)
+    async def next_change(self, after: int, timeout: float) -> None:
+        """Return once ``version`` exceeds ``after`` (or after ``timeout`` seconds), waiting in
+        the event loop: a long poll holds no thread of the server's pool."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            future: asyncio.Future[None] = loop.create_future()
+            with self.changed:
+                if self.version > after:
+                    return
+                self._waiters.append((loop, future))
+            try:
+                await asyncio.wait_for(future, max(0.0, deadline - loop.time()))
+            except TimeoutError:
+                return
+            finally:
+                with self.changed:
+                    if (loop, future) in self._waiters:
+                        self._waiters.remove((loop, future))
+
+    async def settled(self, timeout: float) -> None:
+        """Return once every method is settled (or after ``timeout`` seconds), in the loop."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self.status == "running" and loop.time() < deadline:
+            await self.next_change(self.version, deadline - loop.time())
 
     @property
     def progress(self) -> float:
@@ -477,6 +507,11 @@ class ExplanationService:
         blob = gzip.compress(json.dumps(document).encode(), 5)
         self.store.save_explanation(task.keys[method], task.job, method, request, blob)
         task.update(method, "done", progress=1.0)
+
+
+def _wake(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 def _settle(task: Task, methods: list[str], state: str, message: str | None = None) -> None:
