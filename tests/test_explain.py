@@ -4,6 +4,7 @@ written here, the method catalogue, and the explain API (cache, tasks, cancel, b
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,6 +20,7 @@ from foldlens.models.views import OutputTarget, UnitTarget
 from foldlens.protein.alphabet import AMINO_ACIDS
 from foldlens.protein.features import residue_features
 from foldlens.protein.labels import expected_distance
+from foldlens.server import create_app
 from foldlens.service.errors import InvalidInputError
 from foldlens.service.explain import explain
 from foldlens.service.method_options import (
@@ -28,7 +30,7 @@ from foldlens.service.method_options import (
     method_catalogue,
 )
 from foldlens.service.targets import check_target, receptive_residues
-from polling import finish_task, wait_for
+from polling import LOCAL, finish_task, wait_for, wait_job
 
 RULES = ("gradient", "deconvnet", "guided_backprop")
 HELIX = {"head": "ss3", "i": 1, "class": "H"}
@@ -613,3 +615,35 @@ def test_long_polls_hold_no_thread_of_the_server(client: TestClient, job: dict) 
         assert client.get("/api/models").status_code == 200
         assert not any(poll.done() for poll in pending)  # answered while every poll waited
         assert all(poll.result().status_code == 200 for poll in pending)
+
+
+def test_a_task_over_the_time_budget_fails_with_the_reason(tmp_path: Path) -> None:
+    """The budget is checked before every pass, as a cancel is: a microsecond is spent before
+    the first."""
+    with TestClient(create_app(tmp_path, task_seconds=1e-6), base_url=LOCAL) as small:
+        job = wait_job(
+            small, small.post("/api/jobs", json={"sequence": "MKTAYIAKQRQISF"}).json()["id"]
+        )
+        body = {"target": {"head": "rsa", "i": 3}, "methods": ["smoothgrad", "gradient"]}
+        task = finish_task(
+            small, small.post(f"/api/jobs/{job['id']}/explain", json=body).json()["task"]
+        )
+        assert task is not None and task["status"] == "failed"
+        assert set(task["states"].values()) == {"failed"}
+        assert all("budget" in message for message in task["messages"].values())
+    with pytest.raises(ValueError, match="must be positive"):
+        create_app(tmp_path, task_seconds=0)
+
+
+def test_settled_tasks_are_forgotten_beyond_a_bound(
+    client: TestClient, job: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from foldlens.service import explanations
+
+    monkeypatch.setattr(explanations, "KEPT_TASKS", 2)
+    service = client.app.state.explanations
+    for i in range(11, 16):
+        body = {"target": {"head": "rsa", "i": i}, "methods": ["gradient"]}
+        finish_task(client, client.post(f"/api/jobs/{job['id']}/explain", json=body).json()["task"])
+    settled = [task for task in service._tasks.values() if task.finished.is_set()]
+    assert len(settled) <= 2 + 1  # the bound, and the task settled after the last pruning

@@ -14,6 +14,7 @@ from . import __version__
 from .attribution import methods
 from .service.admission import Limits
 from .service.errors import ServiceError
+from .service.explanations import TASK_SECONDS
 from .service.retention import Retention
 from .train import TrainConfig
 
@@ -365,6 +366,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         limits=limits,
         trusted_proxies=tuple(args.trusted_proxy),
         retention=Retention(args.retention_days, max_bytes),
+        task_seconds=args.task_seconds,
     )
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
     return 0
@@ -566,6 +568,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=Limits.submissions_per_minute,
         help="submissions one client address may make in any minute (default: %(default)s)",
+    )
+    serving.add_argument(
+        "--task-seconds",
+        type=float,
+        default=TASK_SECONDS,
+        help="time budget of one explanation or analysis task; over it, the task fails with a "
+        "message (default: %(default)s)",
     )
     serving.add_argument(
         "--retention-days",

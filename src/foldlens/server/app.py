@@ -43,7 +43,7 @@ from ..service.admission import BusyError, Limits
 from ..service.analyses import ANALYSES
 from ..service.examples import example, examples
 from ..service.explain import OVERVIEW_METHODS
-from ..service.explanations import ExplanationService, Task
+from ..service.explanations import TASK_SECONDS, ExplanationService, Task
 from ..service.exports import catalogue, render, residue_tracks
 from ..service.inputs import JOB_ID_LENGTH
 from ..service.method_options import MethodInfo as MethodEntry
@@ -177,15 +177,17 @@ def create_app(
     limits: Limits | None = None,
     trusted_proxies: tuple[str, ...] = (),
     retention: Retention | None = None,
+    task_seconds: float = TASK_SECONDS,
 ) -> FastAPI:
     """The app, with its jobs stored under ``data_dir``; request bodies over ``max_upload`` bytes
     are refused with 413; only requests to ``allowed_hosts`` are served
     (:mod:`foldlens.server.security`); submissions are admitted within ``limits``, per client
     address (``X-Forwarded-For`` read from ``trusted_proxies`` only, :mod:`.clients`); finished
-    jobs are kept as ``retention`` says."""
+    jobs are kept as ``retention`` says; an explanation or analysis task may run for
+    ``task_seconds``."""
     service = JobService(data_dir, limits, retention)
     trusted = frozenset(normalized(address) for address in trusted_proxies)
-    explanations = ExplanationService(service.store)
+    explanations = ExplanationService(service.store, task_seconds)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

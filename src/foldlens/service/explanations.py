@@ -19,6 +19,7 @@ import gzip
 import hashlib
 import json
 import logging
+import math
 import secrets
 import threading
 import time
@@ -56,8 +57,31 @@ from .targets import check_target, describe, target_json
 
 log = logging.getLogger(__name__)
 MAX_METHODS = 12
+KEPT_TASKS = 256
+"""Settled tasks kept for their pollers; older ones are forgotten (their results stay cached)."""
+TASK_SECONDS = 900.0
+"""Default time budget of one explanation or analysis task (``serve --task-seconds``)."""
 FEATURE_CACHE = 8
 TASK_ID_LENGTH = 32
+
+
+class Budget(threading.Event):
+    """A task's cancel flag: set by a cancel, and read as set once the task's time budget is
+    spent, so the computation stops at its next pass either way."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.deadline = math.inf
+
+    def start(self, seconds: float) -> None:
+        self.deadline = time.monotonic() + seconds
+
+    @property
+    def spent(self) -> bool:
+        return time.monotonic() > self.deadline
+
+    def is_set(self) -> bool:
+        return super().is_set() or self.spent
 
 
 @dataclass
@@ -79,7 +103,7 @@ class Task:
     messages: dict[str, str] = field(default_factory=dict)
     method_progress: dict[str, float] = field(default_factory=dict)
     """Method → fraction done."""
-    cancel: threading.Event = field(default_factory=threading.Event)
+    cancel: Budget = field(default_factory=Budget)
     tickets: set[str] = field(default_factory=set)
     """The tickets of the requests that want this task; it is cancelled when none is left."""
     finished: threading.Event = field(default_factory=threading.Event)
@@ -176,8 +200,11 @@ class Request:
 class ExplanationService:
     """Answers explanation requests for the jobs in ``store`` with one background thread."""
 
-    def __init__(self, store: JobStore) -> None:
+    def __init__(self, store: JobStore, task_seconds: float = TASK_SECONDS) -> None:
+        if isinstance(task_seconds, bool) or not task_seconds > 0:
+            raise ValueError(f"the time budget per task must be positive, got {task_seconds!r}")
         self.store = store
+        self.task_seconds = task_seconds
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="foldlens-explain")
         self._tasks: dict[str, Task] = {}
         self._lock = threading.Lock()
@@ -283,9 +310,17 @@ class ExplanationService:
             )
             task.states = dict.fromkeys(pending, "queued")
             task.tickets.add(ticket)
+            self._tasks.pop(task_id, None)  # re-inserted: the newest
             self._tasks[task_id] = task
+            self._forget_old_tasks()
         self._executor.submit(self._run, task)
         return task, ticket
+
+    def _forget_old_tasks(self) -> None:
+        """Keep at most :data:`KEPT_TASKS` settled tasks (the oldest go; results stay stored)."""
+        settled = [key for key, task in self._tasks.items() if task.finished.is_set()]
+        for key in settled[: max(0, len(settled) - KEPT_TASKS)]:
+            del self._tasks[key]
 
     def task(self, task_id: str) -> Task:
         with self._lock:
@@ -409,6 +444,7 @@ class ExplanationService:
         return features
 
     def _run(self, task: Task) -> None:
+        task.cancel.start(self.task_seconds)
         try:
             job = self.store.get(task.job)
             if task.analysis:
@@ -426,15 +462,14 @@ class ExplanationService:
         """Compute ``methods`` (several only when they share one forward pass) and store each;
         a failure or a cancel marks them all and stores nothing."""
         if task.cancel.is_set():
-            for method in methods:
-                task.update(method, "cancelled")
+            self._stopped(task, methods)
             return
         for method in methods:
             task.update(method, "running")
         try:
             answers = self._compute(task, job, methods)
         except ExplanationCancelledError:
-            _settle(task, methods, "cancelled")
+            self._stopped(task, methods)
             return
         except (InvalidInputError, ValueError, TypeError) as error:
             _settle(task, methods, "failed", str(error))
@@ -445,6 +480,16 @@ class ExplanationService:
             return
         for method, answer in answers.items():
             self._save(task, job, method, answer)
+
+    def _stopped(self, task: Task, methods: list[str]) -> None:
+        """Settle methods stopped by a cancel, or failed by the time budget."""
+        if task.cancel.spent and not threading.Event.is_set(task.cancel):
+            _settle(task, methods, "failed", (
+                f"stopped after {self.task_seconds:g} s, this server's budget per explanation "
+                "task; ask for fewer steps or samples, or a smaller window"
+            ))  # fmt: skip
+        else:
+            _settle(task, methods, "cancelled")
 
     def _compute(
         self, task: Task, job: Job, methods: list[str]
