@@ -1,15 +1,23 @@
-"""Load check: concurrent clients submitting and reading jobs against a real server, on loopback.
+"""Load check: concurrent clients submitting and reading jobs against a real server, on loopback,
+while one more client floods the queue.
 
-    python -m benchmarks.load [--clients 8] [--jobs-per-client 6] [--length 150] [--seconds 120]
+    python -m benchmarks.load [--clients 50] [--jobs-per-client 2] [--length 100] [--seconds 600]
+                              [--no-flood]
 
-A fresh ``foldlens serve`` starts on a free 127.0.0.1 port with an empty data folder. Each client
-(a thread with its own connection) repeats: submit a new random sequence, poll the job until it is
-done, read the predictions (gzip JSON), submit the same sequence again (found, not recomputed) and
-read its status. Every client stops after ``--jobs-per-client`` jobs or ``--seconds``.
+A fresh ``foldlens serve`` starts on a free 127.0.0.1 port with an empty data folder, trusting
+127.0.0.1 as a proxy so that each client, sending its own ``X-Forwarded-For`` address, is a client
+of its own to the server's fair sharing (default caps: 5 jobs queued per address, 30 submissions a
+minute). Each client (a thread with its own connection) repeats: submit a new random sequence, poll
+the job until it is done, read the predictions (gzip JSON), submit the same sequence again (found,
+not recomputed) and read its status. Every client stops after ``--jobs-per-client`` jobs or
+``--seconds``. The flooder submits new sequences as fast as the server answers, until the others
+are done; its 429 refusals are the caps at work, counted apart.
 
-Printed: per request kind the count, p50 and p95 latency; overall requests/s and jobs/s; the error
-count (any non-2xx answer or failed connection; must be 0). The baseline row is the same number of
-predictions computed in this process without HTTP, so the difference is the cost of the service.
+Printed: per request kind the count, p50 and p95 latency (``poll``: status polls while the flood
+runs); overall requests/s and jobs/s; the flooder's accepted and refused submissions; the error
+count (any other non-2xx answer or failed connection; must be 0). The baseline row is the same
+number of predictions computed in this process without HTTP, so the difference is the cost of the
+service.
 """
 
 from __future__ import annotations
@@ -36,14 +44,21 @@ from foldlens.server.background import background_server
 class Client:
     """One HTTP/1.1 keep-alive connection that records latency per request kind."""
 
-    def __init__(self, base: str, latencies: dict[str, list[float]], errors: list[str]) -> None:
+    def __init__(
+        self, base: str, latencies: dict[str, list[float]], errors: list[str], number: int
+    ) -> None:
         address = urlsplit(base)
         self.connection = http.client.HTTPConnection(address.hostname, address.port, timeout=120)
         self.latencies = latencies
         self.errors = errors
+        self.forwarded = f"10.0.{number // 250}.{number % 250 + 1}"
+        self.refused = 0
 
-    def request(self, kind: str, method: str, path: str, body: dict | None = None) -> dict | None:
-        headers = {"Accept-Encoding": "gzip"}
+    def request(
+        self, kind: str, method: str, path: str, body: dict | None = None, refusable: bool = False
+    ) -> dict | None:
+        """The JSON answer; ``None`` after an error, or a 429 when ``refusable`` (counted)."""
+        headers = {"Accept-Encoding": "gzip", "X-Forwarded-For": self.forwarded}
         payload = None
         if body is not None:
             payload = json.dumps(body).encode()
@@ -58,6 +73,9 @@ class Client:
             self.connection.close()
             return None
         self.latencies[kind].append(time.perf_counter() - start)
+        if refusable and response.status == 429:
+            self.refused += 1
+            return None
         if not 200 <= response.status < 300:
             self.errors.append(f"{kind}: HTTP {response.status} {data[:200]!r}")
             return None
@@ -84,7 +102,7 @@ def run_client(
     jobs_done: list[int],
 ) -> None:
     rng = random.Random(seed)
-    client = Client(base, latencies, errors)
+    client = Client(base, latencies, errors, seed)
     deadline = time.monotonic() + args.seconds
     for _ in range(args.jobs_per_client):
         if time.monotonic() > deadline:
@@ -110,6 +128,23 @@ def run_client(
         jobs_done.append(1)
 
 
+def flood(
+    base: str,
+    latencies: dict[str, list[float]],
+    errors: list[str],
+    until: threading.Event,
+    counts: dict[str, int],
+) -> None:
+    """Submit new sequences back to back until ``until`` is set."""
+    rng = random.Random(-1)
+    client = Client(base, latencies, errors, 999)
+    while not until.is_set():
+        sequence = random_sequence(rng, 60)
+        if client.request("flood", "POST", "/api/jobs", {"sequence": sequence}, refusable=True):
+            counts["accepted"] += 1
+    counts["refused"] = client.refused
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
@@ -129,17 +164,19 @@ def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--jobs-per-client", type=int, default=6)
-    parser.add_argument("--length", type=int, default=150, help="residues per random sequence")
-    parser.add_argument("--seconds", type=float, default=120.0, help="time limit per client")
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--jobs-per-client", type=int, default=2)
+    parser.add_argument("--length", type=int, default=100, help="residues per random sequence")
+    parser.add_argument("--seconds", type=float, default=600.0, help="time limit per client")
+    parser.add_argument("--no-flood", action="store_true", help="no client floods the queue")
     args = parser.parse_args()
 
     latencies: dict[str, list[float]] = defaultdict(list)
     errors: list[str] = []
     jobs_done: list[int] = []
-    # Every client here comes from 127.0.0.1: one address, so its caps are the whole load's.
-    flags = ("--max-jobs-per-client", str(args.clients), "--submissions-per-minute", "100000")
+    flags = ("--trusted-proxy", "127.0.0.1", "--max-jobs", str(10 * args.clients))
+    flooding = threading.Event()
+    counts = {"accepted": 0, "refused": 0}
     with (
         tempfile.TemporaryDirectory() as folder,
         background_server(Path(folder), flags=flags) as base,
@@ -151,11 +188,17 @@ def main() -> int:
             )
             for seed in range(args.clients)
         ]
+        flooder = threading.Thread(target=flood, args=(base, latencies, errors, flooding, counts))
+        if not args.no_flood:
+            flooder.start()
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
         elapsed = time.perf_counter() - start
+        flooding.set()
+        if not args.no_flood:
+            flooder.join()
     direct = baseline(len(jobs_done), args.length)
 
     requests = sum(len(v) for v in latencies.values())
@@ -175,6 +218,11 @@ def main() -> int:
         f"{requests / elapsed:>12.1f}"
     )
     print(f"{'baseline (predict in-process)':<30}{len(jobs_done) / direct:>10.2f}{'':>12}")
+    if not args.no_flood:
+        print(
+            f"\nflooder: {counts['accepted']} submissions accepted, {counts['refused']} refused "
+            "with 429 (its address's caps)"
+        )
     print(f"\nerrors: {len(errors)}")
     for error in errors[:10]:
         print(f"  {error}")
