@@ -1,5 +1,6 @@
-"""``kill -9`` during jobs loses nothing: the database passes SQLite's integrity check, every
-stored result is whole, and the next start finishes every job."""
+"""The server under abuse from outside: ``kill -9`` during jobs loses nothing (the database passes
+SQLite's integrity check, every stored result is whole, and the next start finishes every job),
+and a stalled upload is cut off."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import gzip
 import io
 import json
 import signal
+import socket
 import sqlite3
 import urllib.request
 from pathlib import Path
@@ -15,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from foldlens.server.background import server_process
-from polling import wait_for
+from polling import DEADLINE, wait_for
 
 SEQUENCE = "MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQAPILSRVGDGTQDNLSGAEKAVQVKVKALPDAQ"
 ROUNDS = 3
@@ -78,3 +80,20 @@ def test_kill_9_during_jobs_loses_nothing(tmp_path: Path) -> None:
     statuses = check_database(tmp_path / "foldlens.sqlite")
     assert set(statuses.values()) == {"done"}
     assert killed_running, "no kill caught a job running: the test did not test a crash"
+
+
+def test_a_stalled_upload_gets_408_and_the_server_goes_on(tmp_path: Path) -> None:
+    """A client that sends part of a body and stops holds nothing for long: after
+    ``--upload-seconds`` it gets 408 and its connection is closed."""
+    with server_process(tmp_path, flags=("--upload-seconds", "1")) as (base, _):
+        host, port = base.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=DEADLINE) as stalled:
+            stalled.sendall(
+                b"POST /api/jobs HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                b'Content-Length: 100\r\n\r\n{"sequence": "MK'
+            )
+            answer = b""
+            while chunk := stalled.recv(4096):  # the server closes the connection after it
+                answer += chunk
+        assert answer.startswith(b"HTTP/1.1 408") and b"did not arrive within 1 s" in answer
+        assert call(base, "/api/models")[0]["name"] == "default"

@@ -12,6 +12,7 @@ import numpy as np
 
 from . import __version__
 from .attribution import methods
+from .server.limits import UPLOAD_SECONDS
 from .service.admission import Limits
 from .service.errors import ServiceError
 from .service.explanations import TASK_SECONDS
@@ -367,6 +368,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         trusted_proxies=tuple(args.trusted_proxy),
         retention=Retention(args.retention_days, max_bytes),
         task_seconds=args.task_seconds,
+        upload_seconds=args.upload_seconds,
     )
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
     return 0
@@ -575,6 +577,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=TASK_SECONDS,
         help="time budget of one explanation or analysis task; over it, the task fails with a "
         "message (default: %(default)s)",
+    )
+    serving.add_argument(
+        "--upload-seconds",
+        type=float,
+        default=UPLOAD_SECONDS,
+        help="time a client has to send a request body; a slower one gets 408 "
+        "(default: %(default)s)",
     )
     serving.add_argument(
         "--retention-days",

@@ -51,7 +51,7 @@ from ..service.method_options import method_catalogue
 from ..service.retention import Retention
 from ..service.store import JobSummary, Submission
 from .clients import client_of, normalized
-from .limits import UploadLimit
+from .limits import UPLOAD_SECONDS, UploadLimit
 from .schemas import (
     AnalysisInfo,
     AnalyzeAnswer,
@@ -178,11 +178,13 @@ def create_app(
     trusted_proxies: tuple[str, ...] = (),
     retention: Retention | None = None,
     task_seconds: float = TASK_SECONDS,
+    upload_seconds: float = UPLOAD_SECONDS,
 ) -> FastAPI:
     """The app, with its jobs stored under ``data_dir``; request bodies over ``max_upload`` bytes
-    are refused with 413; only requests to ``allowed_hosts`` are served
-    (:mod:`foldlens.server.security`); submissions are admitted within ``limits``, per client
-    address (``X-Forwarded-For`` read from ``trusted_proxies`` only, :mod:`.clients`); finished
+    are refused with 413, and those not sent within ``upload_seconds`` with 408; only requests to
+    ``allowed_hosts`` are served (:mod:`foldlens.server.security`); submissions are admitted
+    within ``limits``, per client address (``X-Forwarded-For`` read from ``trusted_proxies``
+    only, :mod:`.clients`); finished
     jobs are kept as ``retention`` says; an explanation or analysis task may run for
     ``task_seconds``."""
     service = JobService(data_dir, limits, retention)
@@ -209,7 +211,7 @@ def create_app(
         redoc_url=None,
     )
     app.add_middleware(GZipMiddleware, minimum_size=2048)
-    app.add_middleware(UploadLimit, max_bytes=max_upload)
+    app.add_middleware(UploadLimit, max_bytes=max_upload, max_seconds=upload_seconds)
     app.add_middleware(Guard, allowed_hosts=allowed_hosts)
     app.state.service = service
     app.state.explanations = explanations
