@@ -3,6 +3,8 @@ written here, the method catalogue, and the explain API (cache, tasks, cancel, b
 
 from __future__ import annotations
 
+import json
+import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -589,6 +591,11 @@ def test_overview_api(client: TestClient, job: dict) -> None:
     matrix = np.array(answer.json()["matrix"])
     assert matrix.shape == (job["length"], job["length"]) and answer.json()["class"] == "E"
     assert np.abs(np.diag(matrix)).mean() > np.abs(matrix).mean()
+    with sqlite3.connect(client.app.state.service.store.path) as db:
+        requests = [json.loads(r) for (r,) in db.execute("SELECT request FROM explanations")]
+    assert {"overview": "ss3", "class": "E", "method": "guided_backprop"} in requests  # cached
+    again = client.post(url, json={"head": "ss3", "class": "E", "method": "guided_backprop"})
+    assert again.json() == answer.json()  # from the cache, time taken and all
     for body, words in [
         ({"head": "contact", "method": "gradient"}, "per-residue heads"),
         ({"head": "rsa", "method": "smoothgrad"}, "overview takes one of"),

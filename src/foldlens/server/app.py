@@ -7,6 +7,7 @@ can cause is a 4xx with ``{"detail": message}``, and nothing leaks a stack trace
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import logging
 from collections.abc import AsyncIterator
@@ -16,7 +17,6 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-import numpy as np
 from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
@@ -570,19 +570,14 @@ def _explanation_routes(app: FastAPI, explanations: ExplanationService) -> None:
     )
     async def overview(job_id: JobId, body: OverviewRequest) -> Overview:
         """The influence matrix of a per-residue head: row i attributes the head (class) at
-        residue i to every input residue (signed sum over its features), all rows batched."""
-        matrix, seconds = await run_in_threadpool(
+        residue i to every input residue (signed sum over its features), all rows batched;
+        computed in the service's queue and cached."""
+        computing = await run_in_threadpool(
             explanations.overview, job_id, body.head, body.class_, body.method
         )
-        rows = np.round(matrix.astype(np.float64), 6).tolist()
+        answer = await asyncio.wrap_future(computing)  # queued; no thread waits for it
         return Overview.model_validate(
-            {
-                "head": body.head,
-                "class": body.class_,
-                "method": body.method,
-                "seconds": round(seconds, 4),
-                "matrix": rows,
-            }
+            {"head": body.head, "class": body.class_, "method": body.method, **answer}
         )
 
     @app.get("/api/explanations/results/{key}/export", tags=["explanations"], responses=DOWNLOADS)

@@ -24,7 +24,7 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +42,7 @@ from .analyses import check_analysis, needs_prediction, run_analysis
 from .analysis_subject import Subject
 from .errors import InvalidInputError, JobNotFoundError, NotReadyError, NotYoursError
 from .explain import (
+    OVERVIEW_METHODS,
     Explanation,
     ExplanationCancelledError,
     check_methods,
@@ -376,6 +377,8 @@ class ExplanationService:
             else self.store.submission(job_id, submission).name
         )
         request = json.loads(request_json)
+        if "overview" in request:
+            raise JobNotFoundError(f"no explanation {key[:80]!r}")  # an overview has no files
         model_spec = spec(job.inputs.model)
         target = check_target(request["target"], model_spec, len(job.inputs.sequence))
         if "analysis" in request:
@@ -395,8 +398,11 @@ class ExplanationService:
 
     def overview(
         self, job_id: str, head: str, class_name: str | None, method: str
-    ) -> tuple[np.ndarray, float]:
-        """The influence matrix of a per-residue head of a finished job, and the seconds taken."""
+    ) -> Future[dict[str, Any]]:
+        """The influence matrix of a per-residue head of a finished job: ``{"matrix": rows,
+        "seconds": s}``. Checked at once (an :class:`InvalidInputError` for a bad request); the
+        matrix comes from the cache, or is computed in the service's queue like any task (never
+        in the request's thread) and cached."""
         job = self._done(job_id)
         model_spec = spec(job.inputs.model)
         kinds = {h.name: h.kind for h in model_spec.heads}
@@ -405,19 +411,41 @@ class ExplanationService:
             raise InvalidInputError(
                 f"the overview is for per-residue heads {per_residue}, not {head!r}"
             )
+        if method not in OVERVIEW_METHODS:
+            raise InvalidInputError(
+                f"the overview takes one of {list(OVERVIEW_METHODS)}, not {method!r}"
+            )
         raw = {"head": head, "i": 0} | ({"class": class_name} if class_name else {})
         target = check_target(raw, model_spec, len(job.inputs.sequence))
         assert isinstance(target, OutputTarget)
+        request = {"overview": head, "class": class_name, "method": method}
+        key = _digest({"job": job.id, **request})
+        blob = self.store.explanation(key)
+        if blob is not None:
+            cached: Future[dict[str, Any]] = Future()
+            cached.set_result(json.loads(gzip.decompress(blob)))
+            return cached
+        return self._executor.submit(self._overview, job, target, method, key, request)
+
+    def _overview(
+        self, job: Job, target: OutputTarget, method: str, key: str, request: dict[str, Any]
+    ) -> dict[str, Any]:
         start = time.perf_counter()
         matrix = influence_matrix(
             self._model(job.inputs.model),
-            model_spec,
+            spec(job.inputs.model),
             self._input(job),
             target.head,
             target.index,
             method,
         )
-        return matrix, time.perf_counter() - start
+        answer = {
+            "matrix": np.round(matrix.astype(np.float64), 6).tolist(),
+            "seconds": round(time.perf_counter() - start, 4),
+        }
+        blob = gzip.compress(json.dumps(answer).encode(), 5)
+        self.store.save_explanation(key, job.id, method, json.dumps(request), blob)
+        return answer
 
     def _done(self, job_id: str) -> Job:
         job = self.store.get(job_id)
