@@ -9,7 +9,6 @@ softmax head gives one track per class (``ss3_H``), a single-channel head one tr
 from __future__ import annotations
 
 import gzip
-import io
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -96,18 +95,16 @@ def _residues_csv(prediction: dict[str, Any], model_spec: ModelSpec) -> str:
 
 
 def _pairs_csv(prediction: dict[str, Any]) -> str:
+    """One row per pair i < j (L = 1,000: 499,500 rows, about 1 s), built column by column."""
     sequence = prediction["sequence"]
     keys = [key for key in PAIR_KEYS if key in prediction]
     i, j = np.triu_indices(len(sequence), k=1)
-    values = np.stack([np.asarray(prediction[key])[i, j] for key in keys], axis=1)
-    buffer = io.StringIO()
-    buffer.write(",".join(["i", "j", "residue_i", "residue_j", *keys]) + "\n")
     letters = np.array(list(sequence))
-    table = np.column_stack([i + 1, j + 1, letters[i], letters[j]]).astype(object)
-    numbers = np.char.mod("%.4f", values)
-    for row, value_row in zip(table, numbers, strict=True):
-        buffer.write(",".join([*row, *value_row]) + "\n")
-    return buffer.getvalue()
+    columns = [(i + 1).astype(str).tolist(), (j + 1).astype(str).tolist()]
+    columns += [letters[i].tolist(), letters[j].tolist()]
+    columns += [[f"{v:.4f}" for v in np.asarray(prediction[key])[i, j].tolist()] for key in keys]
+    header = ",".join(["i", "j", "residue_i", "residue_j", *keys]) + "\n"
+    return header + "".join(",".join(row) + "\n" for row in zip(*columns, strict=True))
 
 
 def render(
