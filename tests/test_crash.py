@@ -97,3 +97,31 @@ def test_a_stalled_upload_gets_408_and_the_server_goes_on(tmp_path: Path) -> Non
                 answer += chunk
         assert answer.startswith(b"HTTP/1.1 408") and b"did not arrive within 1 s" in answer
         assert call(base, "/api/models")[0]["name"] == "default"
+
+
+def test_sigterm_during_a_job_queues_it_again_and_the_next_start_runs_it(tmp_path: Path) -> None:
+    """The signal a service manager sends: the server stops at the running job's next layer,
+    and the job keeps its place with no attempt counted, however often this happens."""
+    long_protein = (SEQUENCE * 10)[:600]
+    for _ in range(3):
+        with server_process(tmp_path, flags=FLAGS) as (base, process):
+            job_id = call(base, "/api/jobs", {"sequence": long_protein})["id"]
+            wait_for(
+                lambda job=job_id: call(base, f"/api/jobs/{job}")["stage"],
+                lambda stage: stage == "running the network",
+                "the job running",
+            )
+            process.send_signal(signal.SIGTERM)
+            # uvicorn shuts down, then re-raises the signal so that the exit says why
+            assert process.wait(timeout=DEADLINE) in (0, -signal.SIGTERM)
+        with sqlite3.connect(tmp_path / "foldlens.sqlite") as db:
+            status, attempts = db.execute(
+                "SELECT status, attempts FROM jobs WHERE id = ?", (job_id,)
+            ).fetchone()
+        assert (status, attempts) == ("queued", 0)
+    with server_process(tmp_path, flags=FLAGS) as (base, _):
+        wait_for(
+            lambda: call(base, f"/api/jobs/{job_id}")["status"],
+            lambda status: status == "done",
+            "the job after the restarts",
+        )
