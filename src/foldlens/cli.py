@@ -255,7 +255,7 @@ def _cmd_explain(args: argparse.Namespace) -> int:
                     file_format=file_format,
                 )
                 path = args.out / rendered.filename
-                path.write_bytes(rendered.content)
+                path.write_bytes(b"".join(rendered.chunks()))
                 print(f"wrote {path}")
     return 0
 
@@ -277,7 +277,7 @@ def _write_analysis(result: dict[str, Any], name: str, description: str, out: Pa
 
     for what, file_format in (("json", "json"), ("figure", "png"), ("figure", "pdf")):
         rendered = render_analysis(result, name, description, what, file_format)
-        (out / rendered.filename).write_bytes(rendered.content)
+        (out / rendered.filename).write_bytes(b"".join(rendered.chunks()))
         print(f"wrote {out / rendered.filename}")
 
 

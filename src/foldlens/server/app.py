@@ -19,7 +19,13 @@ from urllib.parse import urlencode
 
 from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from fastapi.responses import (
+    FileResponse,
+    HTMLResponse,
+    JSONResponse,
+    Response,
+    StreamingResponse,
+)
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from pydantic import ValidationError
@@ -44,7 +50,7 @@ from ..service.analyses import ANALYSES
 from ..service.examples import example, examples
 from ..service.explain import OVERVIEW_METHODS
 from ..service.explanations import TASK_SECONDS, ExplanationService, Task
-from ..service.exports import catalogue, render, residue_tracks
+from ..service.exports import Rendered, catalogue, render, residue_tracks
 from ..service.inputs import JOB_ID_LENGTH
 from ..service.method_options import MethodInfo as MethodEntry
 from ..service.method_options import method_catalogue
@@ -440,15 +446,19 @@ def create_app(
             structure=job.inputs.backbone(),
             track=track,
         )
-        return Response(
-            rendered.content,
-            media_type=rendered.media_type,
-            headers={"Content-Disposition": f'attachment; filename="{rendered.filename}"'},
-        )
+        return _download(rendered)
 
     _explanation_routes(app, explanations)
     _frontend(app, service)
     return app
+
+
+def _download(rendered: Rendered) -> Response:
+    """A file as an attachment; a file in chunks is streamed as they are made."""
+    headers = {"Content-Disposition": f'attachment; filename="{rendered.filename}"'}
+    if isinstance(rendered.content, bytes):
+        return Response(rendered.content, media_type=rendered.media_type, headers=headers)
+    return StreamingResponse(rendered.content, media_type=rendered.media_type, headers=headers)
 
 
 def _methods_of(app: FastAPI, path: str) -> list[str]:
@@ -591,11 +601,7 @@ def _explanation_routes(app: FastAPI, explanations: ExplanationService) -> None:
         (png/svg/pdf), arrays (npz/csv/json), pdb, pymol (pml) or logo (png/svg/pdf); with
         ``submission``, named as that submission named the job."""
         rendered = explanations.export(key, what, format, submission)
-        return Response(
-            rendered.content,
-            media_type=rendered.media_type,
-            headers={"Content-Disposition": f'attachment; filename="{rendered.filename}"'},
-        )
+        return _download(rendered)
 
     @app.get("/api/explanations/{task_id}", response_model=TaskStatus, tags=["explanations"])
     async def poll_task(
