@@ -395,3 +395,24 @@ def test_openapi_and_pages(client: TestClient, example_job: dict) -> None:
     for unknown in ("/view/" + "0" * 32, "/view/not-an-id"):  # the page says so; the status too
         page = client.get(unknown)
         assert page.status_code == 404 and "<script" in page.text
+
+
+def test_the_pairs_csv_streams_every_pair_once_across_chunks() -> None:
+    """250 residues: 31,125 pairs, more than one chunk; the rows against a loop written here."""
+    import csv
+
+    from foldlens.service.exports import PAIR_KEYS, PAIR_ROWS_PER_CHUNK, _pairs_csv
+
+    rng = np.random.default_rng(1)
+    length = 250
+    prediction = {"sequence": ("ACDEFGHIKLMNPQRSTVWY" * 13)[:length]}
+    prediction |= {key: rng.random((length, length)) for key in PAIR_KEYS[:2]}
+    chunks = list(_pairs_csv(prediction))
+    assert len(chunks) > 2 and length * (length - 1) // 2 > PAIR_ROWS_PER_CHUNK
+    rows = list(csv.DictReader(io.StringIO(b"".join(chunks).decode())))
+    expected = [(i, j) for i in range(length) for j in range(i + 1, length)]
+    assert [(int(r["i"]) - 1, int(r["j"]) - 1) for r in rows] == expected
+    for row, (i, j) in zip(rows[::997], expected[::997], strict=True):
+        assert row["residue_i"] == prediction["sequence"][i]
+        for key in PAIR_KEYS[:2]:
+            assert row[key] == f"{prediction[key][i, j]:.4f}"
