@@ -654,3 +654,28 @@ def test_settled_tasks_are_forgotten_beyond_a_bound(
         finish_task(client, client.post(f"/api/jobs/{job['id']}/explain", json=body).json()["task"])
     settled = [task for task in service._tasks.values() if task.finished.is_set()]
     assert len(settled) <= 2 + 1  # the bound, and the task settled after the last pruning
+
+
+def test_an_overview_waits_in_the_queue_and_can_leave_it(client: TestClient, job: dict) -> None:
+    """Overviews queue behind running tasks (one computation at a time); one whose client left
+    before its turn is dropped, never computed or cached."""
+    service = client.app.state.explanations
+    body = {
+        "target": {"head": "contact", "i": 9, "j": 66},
+        "methods": ["integrated_gradients"],
+        "options": {"integrated_gradients": {"steps": 256}},
+        "wait": 0,
+    }
+    task = client.post(f"/api/jobs/{job['id']}/explain", json=body).json()["task"]
+    wait_for(
+        lambda: client.get(task["poll"]).json()["states"]["integrated_gradients"],
+        lambda state: state == "running",
+        "the long task",
+    )
+    queued = service.overview(job["id"], "rsa", None, "deconvnet")
+    assert queued.cancel()  # still waiting behind the task: dropped
+    client.delete(task["cancel"])
+    finish_task(client, task)
+    with sqlite3.connect(client.app.state.service.store.path) as db:
+        requests = [json.loads(r) for (r,) in db.execute("SELECT request FROM explanations")]
+    assert {"overview": "rsa", "class": None, "method": "deconvnet"} not in requests

@@ -578,17 +578,24 @@ def _explanation_routes(app: FastAPI, explanations: ExplanationService) -> None:
         tags=["explanations"],
         response_model_by_alias=True,
     )
-    async def overview(job_id: JobId, body: OverviewRequest) -> Overview:
+    async def overview(job_id: JobId, body: OverviewRequest, request: Request) -> Response:
         """The influence matrix of a per-residue head: row i attributes the head (class) at
         residue i to every input residue (signed sum over its features), all rows batched;
-        computed in the service's queue and cached."""
+        computed in the service's queue (dropped from it when the client leaves first) and
+        cached."""
         computing = await run_in_threadpool(
             explanations.overview, job_id, body.head, body.class_, body.method
         )
-        answer = await asyncio.wrap_future(computing)  # queued; no thread waits for it
-        return Overview.model_validate(
-            {"head": body.head, "class": body.class_, "method": body.method, **answer}
+        waiting = asyncio.wrap_future(computing)  # queued; no thread waits for it
+        while not waiting.done():
+            if await request.is_disconnected():
+                waiting.cancel()  # dropped from the queue if it has not started
+                return Response(status_code=204)
+            await asyncio.wait({waiting}, timeout=0.5)
+        overview = Overview.model_validate(
+            {"head": body.head, "class": body.class_, "method": body.method, **waiting.result()}
         )
+        return JSONResponse(overview.model_dump(mode="json", by_alias=True))
 
     @app.get("/api/explanations/results/{key}/export", tags=["explanations"], responses=DOWNLOADS)
     def export_explanation(
