@@ -416,3 +416,21 @@ def test_the_pairs_csv_streams_every_pair_once_across_chunks() -> None:
         assert row["residue_i"] == prediction["sequence"][i]
         for key in PAIR_KEYS[:2]:
             assert row[key] == f"{prediction[key][i, j]:.4f}"
+
+
+def test_a_job_over_the_time_budget_fails_with_the_reason(tmp_path: Path) -> None:
+    """Checked before the network and after every layer: a microsecond is spent before."""
+    from foldlens.service import job_input
+    from foldlens.service.jobs import JobService
+
+    service = JobService(tmp_path, job_seconds=1e-6)
+    service.start()
+    try:
+        job = service.submit(job_input(sequence=SEQUENCE)).job
+        assert service.wait_idle(DEADLINE)
+        failed = service.get(job.id)
+        assert failed.status == "failed" and failed.message and "budget" in failed.message
+    finally:
+        service.stop(DEADLINE)
+    with pytest.raises(ValueError, match="must be positive"):
+        JobService(tmp_path, job_seconds=0)

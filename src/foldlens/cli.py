@@ -16,6 +16,7 @@ from .server.limits import UPLOAD_SECONDS
 from .service.admission import Limits
 from .service.errors import ServiceError
 from .service.explanations import TASK_SECONDS
+from .service.jobs import JOB_SECONDS
 from .service.retention import Retention
 from .train import TrainConfig
 
@@ -368,6 +369,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         trusted_proxies=tuple(args.trusted_proxy),
         retention=Retention(args.retention_days, max_bytes),
         task_seconds=args.task_seconds,
+        job_seconds=args.job_seconds,
         upload_seconds=args.upload_seconds,
     )
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
@@ -570,6 +572,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=Limits.submissions_per_minute,
         help="submissions one client address may make in any minute (default: %(default)s)",
+    )
+    serving.add_argument(
+        "--job-seconds",
+        type=float,
+        default=JOB_SECONDS,
+        help="time budget of one prediction job; over it, the job fails with a message "
+        "(default: %(default)s)",
     )
     serving.add_argument(
         "--task-seconds",

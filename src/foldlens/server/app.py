@@ -52,6 +52,7 @@ from ..service.explain import OVERVIEW_METHODS
 from ..service.explanations import TASK_SECONDS, ExplanationService, Task
 from ..service.exports import Rendered, catalogue, render, residue_tracks
 from ..service.inputs import JOB_ID_LENGTH
+from ..service.jobs import JOB_SECONDS
 from ..service.method_options import MethodInfo as MethodEntry
 from ..service.method_options import method_catalogue
 from ..service.retention import Retention
@@ -185,15 +186,16 @@ def create_app(
     retention: Retention | None = None,
     task_seconds: float = TASK_SECONDS,
     upload_seconds: float = UPLOAD_SECONDS,
+    job_seconds: float = JOB_SECONDS,
 ) -> FastAPI:
     """The app, with its jobs stored under ``data_dir``; request bodies over ``max_upload`` bytes
     are refused with 413, and those not sent within ``upload_seconds`` with 408; only requests to
     ``allowed_hosts`` are served (:mod:`foldlens.server.security`); submissions are admitted
     within ``limits``, per client address (``X-Forwarded-For`` read from ``trusted_proxies``
     only, :mod:`.clients`); finished
-    jobs are kept as ``retention`` says; an explanation or analysis task may run for
-    ``task_seconds``."""
-    service = JobService(data_dir, limits, retention)
+    jobs are kept as ``retention`` says; a job may run for ``job_seconds``, an explanation or
+    analysis task for ``task_seconds``."""
+    service = JobService(data_dir, limits, retention, job_seconds)
     trusted = frozenset(normalized(address) for address in trusted_proxies)
     explanations = ExplanationService(service.store, task_seconds)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import gzip
 import json
 import logging
+import math
 import queue
 import threading
 import time
@@ -34,6 +35,8 @@ from .store import Job, JobResult, JobStore, JobSummary, Submission
 
 log = logging.getLogger(__name__)
 DATABASE = "foldlens.sqlite"
+JOB_SECONDS = 600.0
+"""Default time budget of one job's run (``serve --job-seconds``)."""
 SWEEP_EVERY = 600.0
 """Seconds between retention sweeps while no job runs (one also follows every job)."""
 DEFAULT_RETRY = 30.0
@@ -46,6 +49,10 @@ class StoppingError(Exception):
 
 class AbandonedError(Exception):
     """Every submitter of the running job deleted it: it gives up at its next layer."""
+
+
+class OverBudgetError(Exception):
+    """The running job took longer than the server's budget per job."""
 
 
 @dataclass(frozen=True)
@@ -95,9 +102,17 @@ class JobService:
     ``limits`` (:mod:`foldlens.service.admission`)."""
 
     def __init__(
-        self, data_dir: Path, limits: Limits | None = None, retention: Retention | None = None
+        self,
+        data_dir: Path,
+        limits: Limits | None = None,
+        retention: Retention | None = None,
+        job_seconds: float = JOB_SECONDS,
     ) -> None:
+        if isinstance(job_seconds, bool) or not job_seconds > 0:
+            raise ValueError(f"the time budget per job must be positive, got {job_seconds!r}")
         self.store = JobStore(data_dir / DATABASE)
+        self.job_seconds = job_seconds
+        self._deadline = math.inf
         self.retention = retention or Retention()
         self.admission = Admission(limits or Limits())
         self._submitting = threading.Lock()
@@ -226,6 +241,7 @@ class JobService:
         if not self.store.start(job_id):
             return
         started = time.monotonic()
+        self._deadline = started + self.job_seconds
         try:
             self.store.finish(job_id, self._run(self.store.get(job_id)))
             seconds = time.monotonic() - started
@@ -235,6 +251,12 @@ class JobService:
             self.store.requeue(job_id)
         except AbandonedError:
             pass  # removed by the worker loop
+        except OverBudgetError:
+            self.store.fail(
+                job_id,
+                f"stopped after {self.job_seconds:g} s, this server's time budget per job; a "
+                "shorter sequence runs faster",
+            )
         except ValueError as error:
             self.store.fail(job_id, str(error))
         except Exception as error:
@@ -249,6 +271,8 @@ class JobService:
             return StoppingError()
         if job_id in self._abandoned:
             return AbandonedError()
+        if time.monotonic() > self._deadline:
+            return OverBudgetError()
         return None
 
     def _run(self, job: Job) -> JobResult:
