@@ -10,10 +10,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..attribution.methods import REGISTRY
+from ..models import available, spec
 from ..service.analyses import ANALYSES
-from ..service.method_options import OPTIONS, ServiceOption
+from ..service.explain import OVERVIEW_METHODS
+from ..service.method_options import ENGINE_ONLY, MUTAGENESIS, OPTIONS, ServiceOption
 
 INDEX = {"type": "integer", "minimum": 0, "description": "a residue, 0-based"}
+HEADS = sorted({head.name for model in available() for head in spec(model).heads})
+PER_RESIDUE = sorted(
+    {h.name for model in available() for h in spec(model).heads if h.kind == "per-residue"}
+)
+CLASSES = sorted({c for model in available() for h in spec(model).heads for c in h.classes})
+METHOD_NAMES = [name for name in REGISTRY if name not in ENGINE_ONLY] + [MUTAGENESIS]
 
 TARGET: dict[str, Any] = {
     "oneOf": [
@@ -23,10 +32,10 @@ TARGET: dict[str, Any] = {
             "description": "an output of the model: a per-residue head (with its class) or a "
             "pair head (with j)",
             "properties": {
-                "head": {"type": "string", "description": "a head from the model's spec"},
+                "head": {"enum": HEADS, "description": "a head from the model's spec"},
                 "i": INDEX,
                 "j": INDEX,
-                "class": {"type": "string", "description": "a class of a classifying head"},
+                "class": {"enum": CLASSES, "description": "a class of a classifying head"},
             },
             "required": ["head", "i"],
             "additionalProperties": False,
@@ -81,3 +90,15 @@ ANALYSIS_OPTIONS: dict[str, Any] = {
     "description": "the analysis's options, as /api/analyses lists them",
     "anyOf": [_options(info.options) for info in ANALYSES.values()],
 }
+
+METHODS: dict[str, Any] = {
+    "type": "array",
+    "items": {"enum": METHOD_NAMES},
+    "minItems": 1,
+    "maxItems": 12,
+    "uniqueItems": True,
+    "description": "methods from the model's list in /api/models",
+}
+ANALYSIS: dict[str, Any] = {"enum": list(ANALYSES), "description": "a name from /api/analyses"}
+OVERVIEW_HEAD: dict[str, Any] = {"enum": PER_RESIDUE, "description": "a per-residue head"}
+OVERVIEW_METHOD: dict[str, Any] = {"enum": list(OVERVIEW_METHODS)}

@@ -6,7 +6,15 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, WithJsonSchema
 
-from .request_shapes import ANALYSIS_OPTIONS, METHOD_OPTIONS, TARGET
+from .request_shapes import (
+    ANALYSIS,
+    ANALYSIS_OPTIONS,
+    METHOD_OPTIONS,
+    METHODS,
+    OVERVIEW_HEAD,
+    OVERVIEW_METHOD,
+    TARGET,
+)
 
 Target = Annotated[dict[str, Any], WithJsonSchema(TARGET)]
 """Validated by the service (a readable 400); the schema documents the two shapes."""
@@ -115,7 +123,7 @@ class ExplainRequest(BaseModel):
     i, j?}`` (residues 0-based), methods from the model's list, options per method."""
 
     target: Target
-    methods: list[str]
+    methods: Annotated[list[str], WithJsonSchema(METHODS)]
     options: Annotated[dict[str, dict[str, Any]], WithJsonSchema(METHOD_OPTIONS)] = Field(
         default_factory=dict
     )
@@ -152,9 +160,9 @@ class ExplainAnswer(BaseModel):
 class OverviewRequest(BaseModel):
     """A per-residue head (and class) and one rule-based or gradient method."""
 
-    head: str
+    head: Annotated[str, WithJsonSchema(OVERVIEW_HEAD)]
     class_: str | None = Field(None, alias="class")
-    method: str = "gradient"
+    method: Annotated[str, WithJsonSchema(OVERVIEW_METHOD)] = "gradient"
 
 
 class Overview(BaseModel):
@@ -179,7 +187,7 @@ class AnalyzeRequest(BaseModel):
     """One analysis of one target (as for ``explain``), with its options."""
 
     target: Target
-    analysis: str = Field(description="A name from /api/analyses.")
+    analysis: Annotated[str, WithJsonSchema(ANALYSIS)]
     options: Annotated[dict[str, Any], WithJsonSchema(ANALYSIS_OPTIONS)] = Field(
         default_factory=dict
     )

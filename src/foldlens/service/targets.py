@@ -39,6 +39,7 @@ def check_target(
         layer = layers.get(raw["layer"]) if isinstance(raw["layer"], str) else None
         if layer is None:
             raise InvalidInputError(f"model {model_spec.name!r} has no layer {raw['layer']!r}")
+        _only(raw, {"layer", "channel", "i"} | ({"j"} if layer.kind == "2d" else set()))
         channel = _index(raw, "channel", layer.out_channels, "channel")
         i = _index(raw, "i", length, "residue")
         j = _index(raw, "j", length, "residue") if layer.kind == "2d" else None
@@ -49,6 +50,8 @@ def check_target(
         raise InvalidInputError(
             f"model {model_spec.name!r} has no head {raw.get('head')!r}; heads: {list(heads)}"
         )
+    fields = {"head", "i"} | ({"j"} if head.kind == "pair" else set())
+    _only(raw, fields | ({"class"} if head.classes else set()))
     i = _index(raw, "i", length, "residue")
     j = _index(raw, "j", length, "residue") if head.kind == "pair" else None
     index = 0
@@ -57,6 +60,17 @@ def check_target(
             raise InvalidInputError(f"head {head.name} needs a class, one of {head.classes}")
         index = head.classes.index(raw["class"])
     return OutputTarget(head.name, i, j, index)
+
+
+def _only(raw: dict[str, Any], fields: set[str]) -> None:
+    """Refuse fields that do not apply to this target (``null`` stands for absent)."""
+    extra = sorted(
+        str(key)[:40] for key, value in raw.items() if key not in fields and value is not None
+    )
+    if extra:
+        raise InvalidInputError(
+            f"the target has fields that do not apply to it: {extra}; it takes {sorted(fields)}"
+        )
 
 
 def target_json(target: OutputTarget | UnitTarget, model_spec: ModelSpec) -> dict[str, Any]:
