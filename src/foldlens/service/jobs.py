@@ -4,7 +4,8 @@ Requests never compute: :meth:`JobService.submit` stores the job and queues its 
 thread runs the network. On start, jobs left ``running`` by a server that died are queued again (or
 failed after :data:`~foldlens.service.store.MAX_ATTEMPTS` starts), so no job stays running forever.
 An orderly stop (SIGTERM) interrupts the running job at its next layer and queues it again without
-counting the start, so restarts never fail a job.
+counting the start, so restarts never fail a job. The same check after every layer stops a job
+that went over its time budget, or that every submitter deleted.
 """
 
 from __future__ import annotations
@@ -98,8 +99,10 @@ def _layer_progress(
 
 
 class JobService:
-    """Jobs stored in ``data_dir/foldlens.sqlite`` and run by one worker thread, admitted within
-    ``limits`` (:mod:`foldlens.service.admission`)."""
+    """Jobs stored in ``data_dir/foldlens.sqlite`` and run by one worker thread: admitted within
+    ``limits`` (:mod:`foldlens.service.admission`), each run within ``job_seconds``, finished
+    ones kept as ``retention`` says (:mod:`foldlens.service.retention`), deleted by their last
+    submitter (:meth:`withdraw`)."""
 
     def __init__(
         self,
