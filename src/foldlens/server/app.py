@@ -192,9 +192,8 @@ def create_app(
     are refused with 413, and those not sent within ``upload_seconds`` with 408; only requests to
     ``allowed_hosts`` are served (:mod:`foldlens.server.security`); submissions are admitted
     within ``limits``, per client address (``X-Forwarded-For`` read from ``trusted_proxies``
-    only, :mod:`.clients`); finished
-    jobs are kept as ``retention`` says; a job may run for ``job_seconds``, an explanation or
-    analysis task for ``task_seconds``."""
+    only, :mod:`.clients`); finished jobs are kept as ``retention`` says; a job may run for
+    ``job_seconds``, an explanation or analysis task for ``task_seconds``."""
     service = JobService(data_dir, limits, retention, job_seconds)
     trusted = frozenset(normalized(address) for address in trusted_proxies)
     explanations = ExplanationService(service.store, task_seconds)
