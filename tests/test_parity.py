@@ -345,6 +345,7 @@ def test_bad_smoothgrad_options_are_refused(options: dict[str, object], message:
     ("method", "options", "message"),
     [
         ("integrated_gradients", {"rule": "simpson"}, "rule must be one of"),
+        ("integrated_gradients", {"rule": ["gauss_legendre"]}, "rule must be one of"),
         ("integrated_gradients", {"rule": "riemann_trapezoid", "steps": 1}, "steps >= 2"),
         ("integrated_gradients", {"multiply_by_inputs": 1}, "True or False"),
         ("gradient", {"abs": "yes"}, "True or False"),

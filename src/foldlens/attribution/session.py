@@ -218,8 +218,8 @@ class AttributionSession:
             if self._site is None:
                 raise ValueError(
                     f"wrt_tensor={self.wrt!r}: no torch operation that foldlens can see produced "
-                    "the module's input (a model input, or a tensor made inside TorchScript); "
-                    "use wrt= instead"
+                    "the module's input: it is a model input (attribute to x itself), or was made "
+                    "inside TorchScript (use wrt=)"
                 )
         elif received is None or received is not self._substituted:
             raise ValueError(

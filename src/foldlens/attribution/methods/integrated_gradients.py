@@ -92,7 +92,7 @@ class IntegratedGradients(Method):
         super().check(options)
         check_positive_int(options, "steps")
         check_bool(options, "multiply_by_inputs")
-        if options["rule"] not in RULES:
+        if not isinstance(options["rule"], str) or options["rule"] not in RULES:
             raise ValueError(f"rule must be one of {list(RULES)}, got {options['rule']!r}")
         RULES[options["rule"]](options["steps"])  # refuses steps the rule cannot take
 
