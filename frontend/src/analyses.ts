@@ -27,7 +27,7 @@ import { exportUrl, type MethodState } from "./explainApi";
 import { encodeTarget, isUnitTarget, type ExplainTarget } from "./explainTarget";
 import type { AnalysisChoice } from "./explorerState";
 import { optionInput } from "./methodChooser";
-import { methodTitle } from "./methodPanel";
+import { methodTitle } from "./explorerTypes";
 import { TaskRun, type TaskAnswer } from "./taskRun";
 
 export interface AnalysesOptions {

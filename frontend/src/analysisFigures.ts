@@ -19,7 +19,7 @@ import { formatAttribution } from "./attributionScale";
 import { Chart, TableHeatmap, seriesColour, type DrawnFigure, type Series } from "./charts";
 import { h } from "./dom";
 import { TARGET_COLOR } from "./focus";
-import { methodTitle } from "./methodPanel";
+import { methodTitle } from "./explorerTypes";
 import { explainVerdict, verdictBadge } from "./verdicts";
 
 export interface AnalysisFigure {

@@ -14,7 +14,7 @@
 
 import { CLIP_RANGE, DEFAULT_COLOURS, GAMMA_RANGE, type ColourSettings } from "./attributionScale";
 import { decodeTarget, encodeTarget, type ExplainTarget } from "./explainTarget";
-import type { OptionTexts } from "./methodChooser";
+import type { OptionTexts, StatePair } from "./explorerTypes";
 import { writeQuery } from "./state";
 
 export interface ExplorerState {
@@ -52,8 +52,6 @@ function parseAnalysis(name: string | null, text: string | null): AnalysisChoice
 
 const formatAnalysisOptions = (options: Record<string, string>): string | null =>
   Object.keys(options).length > 0 ? Object.entries(options).map(([name, value]) => `${name}:${value}`).join(",") : null;
-
-export type StatePair = [string, string];
 
 function parseStatePair(text: string | null): StatePair | null {
   const parts = (text ?? "").split(",");

@@ -9,13 +9,11 @@
 import type { MethodInfo, MethodOption } from "./api";
 import { h } from "./dom";
 import type { MethodOptions } from "./explainApi";
-import { methodTitle } from "./methodPanel";
+import { methodTitle, type OptionTexts } from "./explorerTypes";
 
 /** Checked when neither the URL nor the user chose: the three classic backward passes. */
 export const DEFAULT_METHODS = ["gradient", "deconvnet", "guided_backprop"];
 
-/** Option values as text, method → option → value, as the URL keeps them. */
-export type OptionTexts = Record<string, Record<string, string>>;
 
 interface OptionInput {
   method: string;

@@ -15,7 +15,7 @@ import type { MethodInfo } from "./api";
 import { colorBar } from "./colorbar";
 import { h } from "./dom";
 import { isMutagenesis, isPair, type ExplanationResult, type FeatureResult, type MethodState, type MutagenesisResult, type PairResult } from "./explainApi";
-import type { StatePair } from "./explorerState";
+import { methodTitle, type StatePair } from "./explorerTypes";
 import type { FocusHub } from "./focus";
 import { panelExports } from "./panelExports";
 import { Columns } from "./residueCanvas";
@@ -55,8 +55,6 @@ const ZOOM_ROW_HEIGHT = 12;
 const MANY_ROWS = 64;
 const THIN_ROW_HEIGHT = 4;
 const CHANNEL_LABEL_EVERY = 16;
-
-export const methodTitle = (name: string): string => name.replaceAll("_", " ");
 
 /**
  * "one-hot A" → group "one-hot", label "A"; "channel 5" → group "input channel", label "5" (on

@@ -12,7 +12,7 @@ import { h } from "./dom";
 import { requestOverview, type Overview } from "./explainApi";
 import type { OverviewChoice } from "./explorerState";
 import type { FocusHub } from "./focus";
-import { methodTitle } from "./methodPanel";
+import { methodTitle } from "./explorerTypes";
 import { headLabel } from "./results";
 import { SquareMap } from "./squareMap";
 import { residueName } from "./values";

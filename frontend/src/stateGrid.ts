@@ -9,7 +9,7 @@
 import { formatAttribution, type AttributionScale } from "./attributionScale";
 import { h } from "./dom";
 import type { StateGrid } from "./explainApi";
-import type { StatePair } from "./explorerState";
+import type { StatePair } from "./explorerTypes";
 import { CanvasLayers, LABEL_FONT, cellImage, drawFrame, ringTargets, tickStep } from "./figureCanvas";
 import type { FocusHub } from "./focus";
 import { hideTooltip, showTooltip } from "./tooltip";
