@@ -104,3 +104,21 @@ def test_seed2018_states_keep_the_query_letter() -> None:
     torch.testing.assert_close(with_profile[:20], (onehot + torch.from_numpy(profile).T) / 2)
     torch.testing.assert_close(with_profile.sum(0), torch.ones(12))
     assert (with_profile[:20].max(0).values >= 0.5).all()
+
+
+def test_exact_methods_come_from_the_engines_audit() -> None:
+    """Shipped networks: every method exact (their spec says so because the audit found only
+    ReLUs, linear ops and products). A network with a GELU: the rule-based methods are not."""
+    from foldlens.models.exactness import audited_methods
+
+    for name in ("default", "seed2018"):
+        assert (
+            set(spec(name).exact_methods) == set(fl.methods())
+            and not spec(name).approximate_methods
+        )
+    smooth = torch.nn.Sequential(
+        torch.nn.Conv1d(41, 8, 3, padding=1), torch.nn.GELU(), torch.nn.Conv1d(8, 2, 1)
+    )
+    exact, approximate = audited_methods(smooth, torch.rand(1, 41, 12))
+    assert set(approximate) == {"deconvnet", "guided_backprop"}
+    assert set(exact) == set(fl.methods()) - set(approximate)

@@ -17,11 +17,11 @@ from typing import Literal
 import torch
 from torch import nn
 
-from ..attribution.methods import REGISTRY as METHODS
 from ..protein.alphabet import AMINO_ACIDS
 from ..protein.features import FEATURE_NAMES
 from ..protein.labels import DSSP8, SS3
 from .default import DISTANCE_MAPS, DefaultNet
+from .exactness import audited_methods
 from .seed2018 import SEED_DISTANCE_MAPS, Seed2018Net
 from .spec import HeadSpec, InputSpec, LayerSpec, ModelSpec
 
@@ -45,6 +45,12 @@ def _layers(model: nn.Module, grids: dict[str, list[str]] | None = None) -> list
             grid = (grids or {}).get(path, [])
             layers.append(LayerSpec(path, kind, module.in_channels, module.out_channels, grid))
     return layers
+
+
+def _audited(model: nn.Module) -> dict[str, list[str]]:
+    """The methods exact (and not) for ``model``, from the engine's audit on a 12-residue input."""
+    exact, approximate = audited_methods(model, torch.rand(1, len(FEATURE_NAMES), 12))
+    return {"exact_methods": exact, "approximate_methods": approximate}
 
 
 def _distance_heads(
@@ -84,14 +90,14 @@ def _default_spec() -> ModelSpec:
         input=InputSpec("per-residue", list(FEATURE_NAMES)),
         heads=per_residue + pair,
         layers=_layers(model),
-        exact_methods=list(METHODS),
-        approximate_methods=[],
+        **_audited(model),
         receptive_field={"per-residue": model.residue_radius(), "pair": model.pair_radius()},
         max_length=MAX_LENGTH,
     )
 
 
 def _seed2018_spec() -> ModelSpec:
+    model = Seed2018Net()
     heads = _distance_heads(SEED_DISTANCE_MAPS, "B×L×L", "identity")
     return ModelSpec(
         name="seed2018",
@@ -103,9 +109,8 @@ def _seed2018_spec() -> ModelSpec:
         version="2",
         input=InputSpec("per-residue", list(FEATURE_NAMES)),
         heads=heads,
-        layers=_layers(Seed2018Net(), {"conv1": [*AMINO_ACIDS, "-"]}),
-        exact_methods=list(METHODS),
-        approximate_methods=[],
+        layers=_layers(model, {"conv1": [*AMINO_ACIDS, "-"]}),
+        **_audited(model),
         receptive_field={"pair": 7},
         max_length=SEED2018_MAX_LENGTH,
     )

@@ -62,6 +62,8 @@ class ModelSpec:
     layers: list[LayerSpec]
     exact_methods: list[str]
     approximate_methods: list[str]
+    """Read from the engine's audit of the network (:mod:`foldlens.models.exactness`), never
+    listed by hand."""
     receptive_field: dict[str, int | None]
     """Per head kind, the largest sequence distance from the target residue (a pair target: from
     either of its residues) at which an input residue can matter; ``None`` when unbounded. For a
