@@ -4,23 +4,13 @@ from __future__ import annotations
 
 from .base import Method, Option
 from .feature_ablation import FeatureAblation
-from .gradient import Deconvnet, Gradient, GuidedBackprop, InputXGradient
-from .integrated_gradients import IntegratedGradients
 from .occlusion import Occlusion
-from .smoothgrad import SmoothGrad
+from .smoothgrad import BASES, SmoothGrad
 
 REGISTRY: dict[str, Method] = {
     method.name: method
-    for method in (
-        Gradient(),
-        Deconvnet(),
-        GuidedBackprop(),
-        InputXGradient(),
-        IntegratedGradients(),
-        SmoothGrad(),
-        Occlusion(),
-        FeatureAblation(),
-    )
+    # The methods SmoothGrad can average (the gradient family and integrated gradients) first.
+    for method in (*BASES.values(), SmoothGrad(), Occlusion(), FeatureAblation())
 }
 
 
