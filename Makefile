@@ -31,8 +31,8 @@ test: system setup lint
 	$(BIN)/python scripts/peak_memory.py --limit-gb 4 -- $(BIN)/pytest -q
 
 lint:
-	$(BIN)/ruff check src tests benchmarks scripts
-	$(BIN)/ruff format --check src tests benchmarks scripts
+	$(BIN)/ruff check src tests benchmarks scripts examples
+	$(BIN)/ruff format --check src tests benchmarks scripts examples
 	$(BIN)/mypy
 
 serve: setup

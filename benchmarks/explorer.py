@@ -28,9 +28,9 @@ from typing import Any
 
 import torch
 
-from foldlens.models import load, spec
+from foldlens.models import adapter, load
 from foldlens.models.views import OutputTarget
-from foldlens.protein.features import residue_features
+from foldlens.protein.record import Protein
 from foldlens.server.background import CHROMIUM, CHROMIUM_ARGS, background_server
 from foldlens.service.examples import example
 from foldlens.service.explain import explain, explain_together
@@ -139,9 +139,9 @@ def baseline_timings(example_id: str, cells: int) -> dict[str, list[float]]:
     rule-based methods together, from one forward pass of the target's view, each ready as its
     backward passes finish."""
     chosen = example(example_id)
-    model, model_spec = load("default"), spec("default")
-    x = residue_features(chosen.sequence, chosen.profile())[None]
-    explain(model, model_spec, x, OutputTarget("rsa", 0), "gradient", {})  # warm-up
+    model, model_adapter = load("default"), adapter("default")
+    inputs = model_adapter.encoded(Protein(chosen.sequence, chosen.profile()))
+    explain(model, model_adapter, inputs, OutputTarget("rsa", 0), "gradient", {})  # warm-up
     timings: dict[str, list[float]] = {
         "per-residue, all three": [],
         "map cell, first panel": [],
@@ -149,15 +149,17 @@ def baseline_timings(example_id: str, cells: int) -> dict[str, list[float]]:
     }
     for k in range(cells):
         start = time.perf_counter()
-        explain_together(model, model_spec, x, OutputTarget("ss3", 60 + 97 * k), list(RULES))
+        explain_together(
+            model, model_adapter, inputs, OutputTarget("ss3", 60 + 97 * k), list(RULES)
+        )
         timings["per-residue, all three"].append(time.perf_counter() - start)
         target = OutputTarget("dist_cb_cb", 40 + 60 * k, 200 - 50 * k)
         first: list[float] = []
         start = time.perf_counter()
         explain_together(
             model,
-            model_spec,
-            x,
+            model_adapter,
+            inputs,
             target,
             list(RULES),
             ready=lambda _, first=first: first.append(time.perf_counter()),

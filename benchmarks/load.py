@@ -35,7 +35,7 @@ from collections import defaultdict
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from foldlens.models import load, spec
+from foldlens.models import load
 from foldlens.predict import Query, predict
 from foldlens.protein.alphabet import AMINO_ACIDS
 from foldlens.server.background import background_server
@@ -152,11 +152,11 @@ def percentile(values: list[float], q: float) -> float:
 
 def baseline(jobs: int, length: int) -> float:
     """Seconds for ``jobs`` predictions in this process (no HTTP, no store)."""
-    model, model_spec = load("default"), spec("default")
+    model = load("default")
     rng = random.Random(12345)
     start = time.perf_counter()
     for _ in range(jobs):
-        predict(model, Query("q", random_sequence(rng, length)), model_spec)
+        predict(model, Query("q", random_sequence(rng, length)), "default")
     return time.perf_counter() - start
 
 

@@ -17,9 +17,9 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from browser import OffsiteGuard, image_spread
 from downloads import parse_file
-from foldlens.predict import KEYS
 from foldlens.server.background import CHROMIUM, CHROMIUM_ARGS, background_server
 from polling import DEADLINE
+from schema import SCHEMA
 
 MAPS = ("dist_ca_ca", "dist_ca_cb", "dist_cb_ca", "dist_cb_cb", "contact")
 READY = "body[data-ready='true']"
@@ -121,7 +121,7 @@ def test_example_prediction_end_to_end(
         data = Path(download.path()).read_bytes()
         parsed = parse_download(data, download.suggested_filename)
         if download.suggested_filename.endswith("-predictions.json"):
-            assert set(parsed) == set(KEYS)  # type: ignore[arg-type]
+            assert set(parsed) == set(SCHEMA)  # type: ignore[arg-type]
         seen.add(Path(download.suggested_filename).suffix)
     assert seen >= {".npz", ".json", ".csv", ".png", ".svg", ".pdf", ".pdb"}
     assert errors == []
@@ -457,6 +457,34 @@ def test_click_a_residue_of_the_ss3_track(example_job: ExampleJob) -> None:
         wait_ready(page, method, f"panel-map-{method}")
         check_drawn(page, f"panel-map-{method}")
     assert errors == []
+
+
+@pytest.mark.parametrize("model", ["reprof", "predictdssp"])
+def test_outside_model_result_page_and_explanations(
+    server: str, guarded_page: tuple[Page, OffsiteGuard, list[str]], model: str
+) -> None:
+    """reprof and PredictDSSP are selectable; their page shows what they predict (3-state
+    secondary structure, no maps), and a residue of the track is explained by the three rule
+    methods, the two without an exact rule for these networks marked approximate, with why."""
+    page, _, errors = guarded_page
+    open_example_job(page, server, model)
+    expect(page.get_by_test_id("map-dist_cb_cb")).to_have_count(0)
+    tracks = page.get_by_test_id("tracks")
+    tracks.scroll_into_view_if_needed()
+    rows = json.loads(tracks.get_attribute("data-rows") or "[]")
+    assert [row["head"] for row in rows] == ["ss3"]
+    goto_target(page, "ss3:H:21")
+    page.wait_for_selector(READY)
+    for method in ("gradient", "deconvnet", "guided_backprop"):
+        wait_ready(page, method, f"panel-map-{method}")
+        check_drawn(page, f"panel-map-{method}")
+        badge = page.get_by_test_id(f"panel-{method}").locator(".badge--approximate")
+        if method == "gradient":
+            expect(badge).to_have_count(0)
+        else:
+            expect(badge).to_have_count(1)
+            assert "no exact rule for" in (badge.get_attribute("title") or "")
+    assert [e for e in errors if not_a_refusal(e)] == []
 
 
 def run_analysis(page: Page, name: str, options: dict[str, str | list[str]]) -> None:

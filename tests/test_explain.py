@@ -15,13 +15,13 @@ from fastapi.testclient import TestClient
 
 import foldlens as fl
 from foldlens.attribution.methods import REGISTRY
-from foldlens.models import spec
+from foldlens.models import Encoded, adapter, spec
 from foldlens.models.default import DefaultNet
 from foldlens.models.seed2018 import Seed2018Net
 from foldlens.models.views import OutputTarget, UnitTarget
 from foldlens.protein.alphabet import AMINO_ACIDS
-from foldlens.protein.features import residue_features
 from foldlens.protein.labels import expected_distance
+from foldlens.protein.record import Protein
 from foldlens.server import create_app
 from foldlens.service.errors import InvalidInputError
 from foldlens.service.explain import explain
@@ -38,11 +38,12 @@ RULES = ("gradient", "deconvnet", "guided_backprop")
 HELIX = {"head": "ss3", "i": 1, "class": "H"}
 
 
-def random_input(length: int, seed: int, profile: bool) -> torch.Tensor:
+def random_input(length: int, seed: int, profile: bool) -> Encoded:
+    """A random protein encoded for the shipped networks (both read the same 41 features)."""
     rng = np.random.default_rng(seed)
     sequence = "".join(rng.choice(list(AMINO_ACIDS), length))
     columns = rng.dirichlet(np.ones(20), length).astype(np.float32) if profile else None
-    return residue_features(sequence, columns)[None]
+    return adapter("default").encoded(Protein(sequence, columns))
 
 
 def full_model_value(model: torch.nn.Module, target: OutputTarget) -> object:
@@ -84,9 +85,9 @@ OUTPUTS = [
 def test_output_views_match_the_full_model(
     default_net: DefaultNet, target: OutputTarget, method: str
 ) -> None:
-    x = random_input(130, seed=1, profile=True)
-    model_spec = spec("default")
-    answer = explain(default_net, model_spec, x, target, method, {})
+    inputs = random_input(130, seed=1, profile=True)
+    x = inputs.x
+    answer = explain(default_net, adapter("default"), inputs, target, method, {})
     reference = fl.attribute(default_net, x, full_model_value(default_net, target), method=method)
     scale = reference.abs().max().item()
     assert scale > 0
@@ -111,8 +112,9 @@ def test_output_views_match_the_full_model(
 def test_unit_views_match_the_full_model(
     default_net: DefaultNet, target: UnitTarget, method: str
 ) -> None:
-    x = random_input(130, seed=2, profile=False)
-    answer = explain(default_net, spec("default"), x, target, method, {})
+    inputs = random_input(130, seed=2, profile=False)
+    x = inputs.x
+    answer = explain(default_net, adapter("default"), inputs, target, method, {})
     index = (0, target.channel, target.i) + (() if target.j is None else (target.j,))
     reference = fl.attribute(default_net, x, fl.Neuron(target.layer, index), method=method)
     scale = reference.abs().max().item()
@@ -124,13 +126,14 @@ def test_unit_views_match_the_full_model(
 def test_seed2018_window_matches_the_full_model(method: str) -> None:
     torch.manual_seed(4)
     net = Seed2018Net().eval()
-    x = random_input(40, seed=5, profile=True)
+    inputs = random_input(40, seed=5, profile=True)
+    x = inputs.x
     for target in (OutputTarget("dist_cb_cb", 3, 30), OutputTarget("dist_ca_cb", 20, 21)):
-        answer = explain(net, spec("seed2018"), x, target, method, {})
+        answer = explain(net, adapter("seed2018"), inputs, target, method, {})
         reference = fl.attribute(net, x, full_model_value(net, target), method=method)
         np.testing.assert_allclose(answer.attribution, reference[0].numpy(), atol=1e-6)
         unit = UnitTarget("conv2", 9, target.i, target.j)
-        answer = explain(net, spec("seed2018"), x, unit, method, {})
+        answer = explain(net, adapter("seed2018"), inputs, unit, method, {})
         neuron = fl.Neuron("conv2", (0, 9, target.i, target.j))
         np.testing.assert_allclose(
             answer.attribution, fl.attribute(net, x, neuron, method=method)[0].numpy(), atol=1e-6
@@ -155,9 +158,10 @@ def test_layer_attribution_matches_the_full_model(
 ) -> None:
     """Attribution to a layer's input through the view, placed on the map, against the same
     through the whole model (whose layer input is the full L × L map)."""
-    x = random_input(130, seed=6, profile=True)
+    inputs = random_input(130, seed=6, profile=True)
+    x = inputs.x
     options = {"steps": 8} if method == "integrated_gradients" else {}
-    answer = explain(default_net, spec("default"), x, target, method, options, wrt=layer)
+    answer = explain(default_net, adapter("default"), inputs, target, method, options, wrt=layer)
     if isinstance(target, UnitTarget):
         reference_target: object = fl.Neuron(target.layer, (0, target.channel, target.i, target.j))
     else:
@@ -185,9 +189,10 @@ def test_seed2018_conv1_gives_the_2018_grid(method: str) -> None:
     around (i, j): the full model's attribution to conv1's input, cut and reshaped here."""
     torch.manual_seed(4)
     net = Seed2018Net().eval()
-    x = random_input(40, seed=7, profile=True)
+    inputs = random_input(40, seed=7, profile=True)
+    x = inputs.x
     target = OutputTarget("dist_cb_cb", 3, 30)
-    answer = explain(net, spec("seed2018"), x, target, method, {}, wrt="conv1")
+    answer = explain(net, adapter("seed2018"), inputs, target, method, {}, wrt="conv1")
     reference = fl.attribute(net, x, full_model_value(net, target), method=method, wrt="conv1")
     assert answer.layer is not None and answer.layer.grid is not None
     rows, cols = np.arange(0, 11), np.arange(23, 38)  # 3 ± 7 and 30 ± 7 inside the chain
@@ -215,10 +220,16 @@ def test_seed2018_conv1_gives_the_2018_grid(method: str) -> None:
 def test_bad_layers(
     default_net: DefaultNet, target: OutputTarget | UnitTarget, layer: str, method: str, words: str
 ) -> None:
-    x = random_input(60, seed=8, profile=False)
+    inputs = random_input(60, seed=8, profile=False)
     with pytest.raises(InvalidInputError, match=words):
         explain(
-            default_net, spec("default"), x, target, method, check_options(method, {}), wrt=layer
+            default_net,
+            adapter("default"),
+            inputs,
+            target,
+            method,
+            check_options(method, {}),
+            wrt=layer,
         )
 
 
@@ -227,10 +238,10 @@ def test_mutagenesis_against_a_loop() -> None:
     (a narrow network of the default's shape keeps the loop fast)."""
     torch.manual_seed(6)
     narrow = DefaultNet(channels=16, pair_channels=8).eval()
-    x = random_input(70, seed=6, profile=True)
-    model_spec = spec("default")
+    inputs = random_input(70, seed=6, profile=True)
+    x = inputs.x
     for target in (OutputTarget("ss8", 30, None, 2), OutputTarget("dist_cb_cb", 10, 50)):
-        answer = explain(narrow, model_spec, x, target, MUTAGENESIS, {"window": 6})
+        answer = explain(narrow, adapter("default"), inputs, target, MUTAGENESIS, {"window": 6})
         value = full_model_value(narrow, target)
         assert answer.delta is not None
         outside = np.isnan(answer.delta).all(axis=1)
@@ -579,8 +590,9 @@ def test_influence_matrix_rows_are_single_target_attributions(
 ) -> None:
     from foldlens.service.explain import influence_matrix
 
-    x = random_input(50, seed=8, profile=False)
-    matrix = influence_matrix(default_net, spec("default"), x, "ss8", 3, method)
+    inputs = random_input(50, seed=8, profile=False)
+    x = inputs.x
+    matrix = influence_matrix(default_net, adapter("default"), x, "ss8", 3, method)
     assert matrix.shape == (50, 50)
     for i in (0, 17, 49):
         target = full_model_value(default_net, OutputTarget("ss8", i, None, 3))

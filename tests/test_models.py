@@ -8,8 +8,9 @@ import torch
 
 import foldlens as fl
 from foldlens.models import available, load, spec
-from foldlens.models.default import DISTANCE_MAPS, DefaultNet
+from foldlens.models.default import DefaultNet
 from foldlens.models.seed2018 import Seed2018Net
+from foldlens.protein.labels import DISTANCE_MAPS
 
 
 def test_registry() -> None:
@@ -91,15 +92,16 @@ def test_seed2018_shape_and_receptive_field() -> None:
 
 def test_seed2018_states_keep_the_query_letter() -> None:
     """c = (onehot + profile) / 2 with a profile, the one-hot letter without; 21 states sum to 1."""
+    from foldlens.models.residue_input import encode
     from foldlens.models.seed2018 import profile_states
-    from foldlens.protein.features import residue_features
+    from foldlens.protein.record import Protein
 
     rng = np.random.default_rng(0)
     profile = rng.dirichlet(np.ones(20), 12).astype(np.float32)
     sequence = "MKTAYIAKQRQI"
-    with_profile = profile_states(residue_features(sequence, profile)[None])[0]
-    alone = profile_states(residue_features(sequence, None)[None])[0]
-    onehot = residue_features(sequence, None)[:20]
+    with_profile = profile_states(encode(Protein(sequence, profile)))[0]
+    alone = profile_states(encode(Protein(sequence)))[0]
+    onehot = encode(Protein(sequence))[0, :20]
     torch.testing.assert_close(alone[:20], onehot)
     torch.testing.assert_close(with_profile[:20], (onehot + torch.from_numpy(profile).T) / 2)
     torch.testing.assert_close(with_profile.sum(0), torch.ones(12))
@@ -119,6 +121,7 @@ def test_exact_methods_come_from_the_engines_audit() -> None:
     smooth = torch.nn.Sequential(
         torch.nn.Conv1d(41, 8, 3, padding=1), torch.nn.GELU(), torch.nn.Conv1d(8, 2, 1)
     )
-    exact, approximate = audited_methods(smooth, torch.rand(1, 41, 12))
+    exact, approximate, reason = audited_methods(smooth, torch.rand(1, 41, 12))
+    assert reason == "no exact rule for gelu (1 call): the plain gradient passes there"
     assert set(approximate) == {"deconvnet", "guided_backprop"}
     assert set(exact) == set(fl.methods()) - set(approximate)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from foldlens.cli import main
-from foldlens.predict import KEYS
+from schema import SCHEMA
 
 EXAMPLES = Path(str(resources.files("foldlens") / "resources" / "examples"))
 
@@ -18,7 +18,7 @@ EXAMPLES = Path(str(resources.files("foldlens") / "resources" / "examples"))
 def check_output(folder: Path, sequence: str, mode: str) -> None:
     arrays = np.load(folder / "predictions.npz")
     document = json.loads((folder / "predictions.json").read_text())
-    assert set(arrays.files) == set(document) == set(KEYS)
+    assert set(arrays.files) == set(document) == set(SCHEMA)
     length = len(sequence)
     assert str(arrays["sequence"]) == document["sequence"] == sequence
     assert document["mode"] == mode

@@ -10,9 +10,10 @@ import gemmi
 import numpy as np
 import pytest
 
-from foldlens.protein.features import residue_features
+from foldlens.models import residue_input
 from foldlens.protein.labels import DISTANCE_CENTRES, distance_bins, expected_distance
 from foldlens.protein.msa import BACKGROUND, check_query, parse_msa
+from foldlens.protein.record import Protein
 from foldlens.protein.sequences import check_sequence, parse_fasta
 from foldlens.protein.structure import read_structure, virtual_cb
 
@@ -98,13 +99,13 @@ def test_profile_weights_and_pseudocounts() -> None:
 
 
 def test_features() -> None:
-    single = residue_features("MKA")
+    single = residue_input.encode(Protein("MKA"))[0]
     assert single.shape == (41, 3) and single[:20].sum() == 3 and single[20:].sum() == 0
     profile = np.full((3, 20), 0.05)
-    with_profile = residue_features("MKA", profile)
+    with_profile = residue_input.encode(Protein("MKA", profile))[0]
     assert with_profile[40].tolist() == [1, 1, 1] and with_profile[20:40].sum() == pytest.approx(3)
     with pytest.raises(ValueError, match="expected \\(3, 20\\)"):
-        residue_features("MKA", np.zeros((2, 20)))
+        residue_input.encode(Protein("MKA", np.zeros((2, 20))))
 
 
 def test_distance_bins_and_expectation() -> None:

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from downloads import parse_file
 from foldlens.models import load, spec, version
-from foldlens.predict import KEYS, Query, predict
+from foldlens.predict import Query, predict
 from foldlens.protein.msa import parse_msa
 from foldlens.protein.structure import read_structure
 from foldlens.server import create_app
@@ -22,6 +22,7 @@ from foldlens.service.examples import examples
 from foldlens.service.explain import OVERVIEW_METHODS
 from foldlens.service.store import MAX_ATTEMPTS
 from polling import DEADLINE, LOCAL, wait_for, wait_job
+from schema import SCHEMA
 
 DATA = Path(__file__).parent / "data"
 WATER_ONLY = "HETATM    1  O   HOH A   1       0.000   0.000   0.000  1.00  0.00           O\nEND\n"
@@ -78,10 +79,10 @@ def test_sequence_job_matches_the_model_and_is_found_again(client: TestClient) -
     assert again.status_code == 200 and again.json()["id"] == job_id
 
     document = client.get(f"/api/jobs/{job_id}/predictions").json()
-    assert set(document) == set(KEYS)
+    assert set(document) == set(SCHEMA)
     arrays = np.load(io.BytesIO(client.get(f"/api/jobs/{job_id}/predictions?format=npz").content))
-    expected = predict(load("default"), Query("q", SEQUENCE), spec("default"))
-    for key in KEYS[2:]:
+    expected = predict(load("default"), Query("q", SEQUENCE), "default")
+    for key in SCHEMA[2:]:
         np.testing.assert_allclose(arrays[key], expected[key], atol=1e-5)
         np.testing.assert_allclose(np.array(document[key]), expected[key], atol=1e-4)
 
@@ -150,7 +151,7 @@ def test_every_download_parses(client: TestClient, example_job: dict) -> None:
         assert response.headers["content-type"].split(";")[0] in media_types, item
         parsed = parse_file(response.content, item["format"])
         if item["what"] == "predictions":
-            assert set(parsed) == set(KEYS)  # type: ignore[arg-type]
+            assert set(parsed) == set(SCHEMA)  # type: ignore[arg-type]
         elif item["what"] == "residues":
             assert [row["residue"] for row in parsed] == list(sequence)  # type: ignore[union-attr]
             rsa = [float(row["rsa"]) for row in parsed]  # type: ignore[union-attr]

@@ -81,7 +81,7 @@ def test_metrics_against_direct_computation() -> None:
         ss3 = rng.random((len(chain), 3))
         ss8 = rng.random((len(chain), 8))
         rsa = rng.random(len(chain))
-        stats.append(per_residue_stats(ss3, ss8, rsa, chain))
+        stats.append(per_residue_stats({"ss3": ss3, "ss8": ss8, "rsa": rsa}, chain))
         correct += int((ss3.argmax(1) == SS8_TO_SS3[chain.ss8]).sum())
         total += len(chain)
         xs.append(rsa)
@@ -133,20 +133,21 @@ def test_seed2018_trains_and_evaluates(tmp_path: Path) -> None:
     history = train(chains, config, tmp_path / "s.ckpt", tmp_path / "s.pt")
     assert len(history) == 3 and set(history[0]) >= {"dist_cb_cb", "loss"}
     from foldlens.evaluate import evaluate_model
+    from foldlens.models import adapter
     from foldlens.models.seed2018 import Seed2018Net
 
     model = Seed2018Net()
     model.load_state_dict(
         {k: v.float() for k, v in torch.load(tmp_path / "s.pt", weights_only=True).items()}
     )
-    report = evaluate_model(model.eval(), chains, pair_chains=2, resamples=10)
+    report = evaluate_model(model.eval(), adapter("seed2018"), chains, pair_chains=2, resamples=10)
     assert "Q3" not in report["modes"]["single"]
     assert "contact precision top-L/5 >=24" in report["modes"]["single"]
 
 
 def test_baselines_are_compared_on_the_same_chains() -> None:
     from foldlens.evaluate import evaluate_model
-    from foldlens.models import load
+    from foldlens.models import adapter, load
 
     chains = ChainSet.load(FIXTURE)
 
@@ -156,7 +157,12 @@ def test_baselines_are_compared_on_the_same_chains() -> None:
         return probabilities
 
     report = evaluate_model(
-        load("default"), chains, pair_chains=0, resamples=50, baselines={"helix": always_helix}
+        load("default"),
+        adapter("default"),
+        chains,
+        pair_chains=0,
+        resamples=50,
+        baselines={"helix": always_helix},
     )
     single = report["modes"]["single"]
     true3 = np.concatenate([SS8_TO_SS3[chains[k].ss8] for k in range(len(chains))])

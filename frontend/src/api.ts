@@ -47,6 +47,8 @@ export interface MethodInfo {
   summary: string;
   /** False when the method is only an approximation for this model's architecture. */
   exact: boolean;
+  /** Why it is not exact for this model (the engine's audit: which operations have no rule). */
+  approximation: string;
   /** Whether it can attribute to a layer's input (`wrt`); occlusion and mutagenesis cannot. */
   layers: boolean;
   options: Record<string, MethodOption>;

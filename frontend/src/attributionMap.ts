@@ -1,6 +1,6 @@
 /**
  * An explanation as a heatmap: one row per input feature (or per amino acid, for mutagenesis), one
- * column per residue, rows grouped (one-hot / profile / flag) with a gap between groups. The colours
+ * column per residue, rows grouped by the model's feature groups with a gap between groups. The colours
  * go into an ImageData of rows × columns, so even 41 × 1000 values paint in a few milliseconds. When
  * residues are narrower than a device pixel, each pixel column shows the residue with the largest
  * |value| among those it covers, so that no peak disappears.

@@ -58,11 +58,22 @@ interface ResultBase {
 }
 
 /**
+ * Consecutive input channels of the model that belong together (from the model's adapter), e.g.
+ * the 20 one-hot letters; `needs` names what the group encodes when given ("profile").
+ */
+export interface FeatureGroup {
+  name: string;
+  size: number;
+  needs: string | null;
+}
+
+/**
  * Attribution to every input feature at every residue: rows = features, columns = residues; for a
- * 1D layer (`wrt`), its input channels take the place of the features.
+ * 1D layer (`wrt`), its input channels take the place of the features (and there are no groups).
  */
 export interface FeatureResult extends ResultBase {
   features: string[];
+  feature_groups?: FeatureGroup[];
   attribution: (number | null)[][];
   wrt?: string;
   wrt_kind?: "1d";

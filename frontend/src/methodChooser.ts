@@ -143,7 +143,7 @@ export class MethodChooser {
         { class: "method-chooser__head" },
         box,
         h("label", { for: id, title: method.summary }, methodTitle(method.name)),
-        !method.exact && h("span", { class: "badge badge--approximate" }, "approximate for this model"),
+        !method.exact && h("span", { class: "badge badge--approximate", title: method.approximation }, "approximate for this model"),
         reason,
       ),
       h("p", { class: "method-chooser__summary" }, method.summary),

@@ -14,7 +14,7 @@ import { AttributionTrack } from "./attributionTrack";
 import type { MethodInfo } from "./api";
 import { colorBar } from "./colorbar";
 import { h } from "./dom";
-import { isMutagenesis, isPair, type ExplanationResult, type FeatureResult, type MethodState, type MutagenesisResult, type PairResult } from "./explainApi";
+import { isMutagenesis, isPair, type ExplanationResult, type FeatureGroup, type FeatureResult, type MethodState, type MutagenesisResult, type PairResult } from "./explainApi";
 import { methodTitle, type StatePair } from "./explorerTypes";
 import type { FocusHub } from "./focus";
 import { panelExports } from "./panelExports";
@@ -57,20 +57,26 @@ const THIN_ROW_HEIGHT = 4;
 const CHANNEL_LABEL_EVERY = 16;
 
 /**
- * "one-hot A" → group "one-hot", label "A"; "channel 5" → group "input channel", label "5" (on
- * every 16th row of tall maps); names without a known prefix form the "flag" group.
+ * Rows of the model's feature groups as the server names them: in group "one-hot", feature
+ * "one-hot A" gets label "A" (a group of one is labelled by its name). Without groups (a layer's
+ * input channels, "channel 5") rows form one group "input channel", labelled every 16th row of
+ * tall maps.
  */
-function featureRows(names: string[]): MapRow[] {
+function featureRows(names: string[], groups: FeatureGroup[] | undefined): MapRow[] {
+  if (groups && groups.reduce((total, group) => total + group.size, 0) === names.length) {
+    const groupOf = groups.flatMap((group) => Array<FeatureGroup>(group.size).fill(group));
+    return names.map((name, row) => {
+      const group = groupOf[row]!;
+      const label = group.size === 1 ? group.name : name.slice(group.name.length).trim();
+      return { group: group.name, label, name };
+    });
+  }
   const labelEvery = names.length > MANY_ROWS ? CHANNEL_LABEL_EVERY : 1;
-  return names.map((name) => {
-    const channel = /^channel (\d+)$/.exec(name);
-    if (channel) {
-      const index = Number(channel[1]);
-      return { group: "input channel", label: index % labelEvery === 0 ? channel[1]! : "", name };
-    }
-    const match = /^(one-hot|profile) (.+)$/.exec(name);
-    return match ? { group: match[1]!, label: match[2]!, name } : { group: "flag", label: name, name };
-  });
+  return names.map((name, row) => ({
+    group: "input channel",
+    label: row % labelEvery === 0 ? (/^channel (\d+)$/.exec(name)?.[1] ?? name) : "",
+    name,
+  }));
 }
 
 /** Row-major rows × residues, null → NaN. */
@@ -304,7 +310,7 @@ export class MethodPanel {
     this.badge.replaceChildren(
       exact
         ? ""
-        : h("span", { class: "badge badge--approximate", title: "this method only approximates the attribution for this model's architecture" }, "approximate for this model"),
+        : h("span", { class: "badge badge--approximate", title: this.method.approximation || "this method only approximates the attribution for this model's architecture" }, "approximate for this model"),
     );
   }
 }
@@ -385,7 +391,7 @@ interface MapFigures {
 
 function featureFigures(result: FeatureResult, name: string, focus: FocusHub, sequence: string, onDrawn: () => void): MapFigures {
   const values = rowsByResidues(result.attribution);
-  const rows = featureRows(result.features);
+  const rows = featureRows(result.features, result.feature_groups);
   const map = new AttributionMap({
     testId: `panel-map-${name}`,
     label: result.wrt

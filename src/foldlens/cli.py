@@ -59,27 +59,35 @@ def _cmd_explain_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_models(args: argparse.Namespace) -> int:
-    from .models import available, spec
+    from .models import available, spec, unavailable, version
 
     for name in available():
         model = spec(name)
-        print(f"{name} (version {model.version}): {model.description}")
+        print(f"{name} (version {version(name)}): {model.description}")
+        groups = ", ".join(f"{g.name} ({len(g.labels)})" for g in model.input.groups)
+        print(f"  input per residue: {groups}")
         for head in model.heads:
             print(f"  head {head.name:<11} {head.shape:<10} {head.meaning} [{head.transform}]")
         print(f"  {len(model.layers)} layers; exact methods: {', '.join(model.exact_methods)}")
+        if model.approximate_methods:
+            print(
+                f"  not exact: {', '.join(model.approximate_methods)} ({model.approximate_reason})"
+            )
         print(f"  receptive radius (residues): {model.receptive_field}")
+    for name, reason in unavailable().items():
+        print(f"{name}: not available here ({reason})")
     return 0
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
-    from .models import load, spec
+    from .models import load
     from .predict import predict, read_queries, true_maps, write_predictions
 
     queries = read_queries(args.input)
     model = load(args.model)
     for query in queries:
         out = args.out / query.id if len(queries) > 1 else args.out
-        prediction = predict(model, query, spec(args.model))
+        prediction = predict(model, query, args.model)
         truth = None if query.structure is None else true_maps(query.structure)
         for path in write_predictions(prediction, out, truth):
             print(f"wrote {path}")
@@ -132,7 +140,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
     from .data.chains import ChainSet
     from .evaluate import baseline_predictors, evaluate_model, format_table
-    from .models import load
+    from .models import adapter, load
 
     chains = ChainSet.load(args.chains)
     bars: dict[str, tqdm] = {}
@@ -147,6 +155,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         print(f"baseline {name} is not available here: {reason}", file=sys.stderr)
     report = evaluate_model(
         load(args.model),
+        adapter(args.model),
         chains,
         args.pair_chains,
         args.max_pair_length,
@@ -205,20 +214,20 @@ def _options(text: str | None) -> dict[str, Any]:
 
 
 def _one_target(args: argparse.Namespace) -> tuple[Any, Any, Any, Any, Any]:
-    """The one protein of ``args.input``, the model ``args.model`` (module and spec), the checked
-    ``args.target`` and the model input ``(1, 41, L)``."""
-    from .models import load, spec
+    """The one protein of ``args.input``, the model ``args.model`` (network and adapter), the
+    checked ``args.target`` and the encoded protein."""
+    from .models import adapter, load
     from .predict import read_queries
-    from .protein.features import residue_features
     from .service.targets import check_target
 
+    model_adapter = adapter(args.model)
     queries = read_queries(args.input)
     if len(queries) != 1:
         raise ValueError(f"{args.input} holds {len(queries)} proteins; {args.command} takes one")
     query = queries[0]
-    model, model_spec = load(args.model), spec(args.model)
-    target = check_target(parse_target(args.target), model_spec, len(query.sequence))
-    return query, model, model_spec, target, residue_features(query.sequence, query.profile)[None]
+    target = check_target(parse_target(args.target), model_adapter.spec, len(query.sequence))
+    inputs = model_adapter.encoded(query.protein)
+    return query, load(args.model), model_adapter, target, inputs
 
 
 def _cmd_explain(args: argparse.Namespace) -> int:
@@ -227,8 +236,8 @@ def _cmd_explain(args: argparse.Namespace) -> int:
     from .service.method_options import check_options
     from .service.targets import describe
 
-    query, model, model_spec, target, x = _one_target(args)
-    description = describe(target, model_spec, query.sequence)
+    query, model, model_adapter, target, inputs = _one_target(args)
+    description = describe(target, model_adapter.spec, query.sequence)
     if args.wrt is not None:
         description += f", attributed to the input of layer {args.wrt}"
     options = _options(args.options)
@@ -236,7 +245,7 @@ def _cmd_explain(args: argparse.Namespace) -> int:
     print(f"explaining {description}")
     for method in args.method:
         method_options = check_options(method, options.get(method, {}))
-        answer = explain(model, model_spec, x, target, method, method_options, wrt=args.wrt)
+        answer = explain(model, model_adapter, inputs, target, method, method_options, wrt=args.wrt)
         result = answer.to_json(query.sequence)
         print(
             f"{method}: value {answer.value:.4g}, {answer.seconds:.2f} s; top residues "
@@ -288,7 +297,8 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     from .service.analysis_subject import Subject
     from .service.targets import describe
 
-    query, model, model_spec, target, x = _one_target(args)
+    query, model, model_adapter, target, inputs = _one_target(args)
+    model_spec = model_adapter.spec
     options = _options(args.options)
     stray = sorted(set(options) - set(args.analysis))
     if stray:
@@ -296,8 +306,8 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     checked = {name: check_analysis(name, options.get(name, {}), target) for name in args.analysis}
     description = describe(target, model_spec, query.sequence)
     wanted = any(needs_prediction(name, target) for name in checked)
-    prediction = predict(model, query, model_spec) if wanted else None
-    subject = Subject(model, model_spec, x, query.sequence, target, prediction)
+    prediction = predict(model, query, model_adapter) if wanted else None
+    subject = Subject(model, model_adapter, inputs, target, prediction)
     args.out.mkdir(parents=True, exist_ok=True)
     print(f"analysing {description}")
     for name, name_options in checked.items():
@@ -311,13 +321,15 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
 
 def _cmd_aa_patterns(args: argparse.Namespace) -> int:
     from .data.chains import ChainSet
-    from .models import load, spec
+    from .models import adapter, load
     from .models.views import OutputTarget
-    from .predict import Query, predict
+    from .predict import predict
+    from .protein.record import Protein
     from .service.aa_patterns import aa_patterns_over
     from .service.targets import check_target
 
-    model, model_spec = load(args.model), spec(args.model)
+    model, model_adapter = load(args.model), adapter(args.model)
+    model_spec = model_adapter.spec
     head, _, class_name = args.target.partition(":")
     raw = {"head": head, "i": 0} | ({"class": class_name} if class_name else {})
     if model_spec.head(head).kind == "pair":
@@ -325,18 +337,18 @@ def _cmd_aa_patterns(args: argparse.Namespace) -> int:
     target = check_target(raw, model_spec, 2)
     assert isinstance(target, OutputTarget)
     chains = ChainSet.load(args.chains)
-    proteins: list[tuple[str, np.ndarray | None, dict[str, Any]]] = []
+    proteins: list[tuple[Protein, dict[str, Any]]] = []
     for k in np.random.default_rng(args.seed).permutation(len(chains))[: args.proteins]:
         chain = chains[int(k)]
         if len(chain.sequence) > model_spec.max_length:
             continue
-        query = Query(chain.chain_id, chain.sequence, chain.profile)
-        prediction = predict(model, query, model_spec) if "j" in raw else {}
-        proteins.append((chain.sequence, chain.profile, prediction))
+        protein = Protein(chain.sequence, chain.profile)
+        prediction = predict(model, protein, model_adapter) if "j" in raw else {}
+        proteins.append((protein, prediction))
     bar, progress = _progress_bar(f"explaining {args.targets} targets in {len(proteins)} chains")
     with bar:
         result = aa_patterns_over(
-            model, model_spec, proteins, target.head, target.index,
+            model, model_adapter, proteins, target.head, target.index,
             args.method, args.targets, progress,
         )  # fmt: skip
     args.out.mkdir(parents=True, exist_ok=True)
@@ -396,6 +408,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(run=_cmd_explain_demo)
 
     models = commands.add_parser("models", help="list the shipped models and their heads")
+    _add_model_file(models)
     models.set_defaults(run=_cmd_models)
 
     prediction = commands.add_parser(
@@ -406,6 +419,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     prediction.add_argument("--out", type=Path, required=True, help="output folder")
     prediction.add_argument("--model", default="default")
+    _add_model_file(prediction)
     prediction.set_defaults(run=_cmd_predict)
 
     training = commands.add_parser("train", help="train a registered network (resumable)")
@@ -460,6 +474,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluation.add_argument(
         "--no-baselines", dest="baselines", action="store_false", help="skip reprof and PredictDSSP"
     )
+    _add_model_file(evaluation)
     evaluation.set_defaults(run=_cmd_evaluate)
 
     explaining = commands.add_parser(
@@ -489,6 +504,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     explaining.add_argument("--model", default="default")
     explaining.add_argument("--out", type=Path, required=True, help="output folder")
+    _add_model_file(explaining)
     explaining.set_defaults(run=_cmd_explain)
 
     analysing = commands.add_parser(
@@ -509,6 +525,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     analysing.add_argument("--model", default="default")
     analysing.add_argument("--out", type=Path, required=True, help="output folder")
+    _add_model_file(analysing)
     analysing.set_defaults(run=_cmd_analyze)
 
     patterns = commands.add_parser(
@@ -525,6 +542,7 @@ def build_parser() -> argparse.ArgumentParser:
     patterns.add_argument("--seed", type=int, default=0)
     patterns.add_argument("--model", default="default")
     patterns.add_argument("--out", type=Path, required=True, help="output folder")
+    _add_model_file(patterns)
     patterns.set_defaults(run=_cmd_aa_patterns)
 
     from .server import default_data_dir
@@ -608,13 +626,32 @@ def build_parser() -> argparse.ArgumentParser:
         help="delete the least recently updated finished jobs while the database uses more "
         "(default: no limit)",
     )
+    _add_model_file(serving)
     serving.set_defaults(run=_cmd_serve)
     return parser
+
+
+def _add_model_file(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--model-file",
+        action="append",
+        default=[],
+        metavar="PATH.py:FACTORY",
+        help="register your own model: FACTORY in PATH.py is a foldlens ModelAdapter subclass "
+        "or a function returning one (repeatable; see examples/)",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        if getattr(args, "model_file", None):
+            from .models import register_file
+
+            for reference in args.model_file:
+                print(
+                    f"foldlens: registered model {register_file(reference).name!r}", file=sys.stderr
+                )
         return int(args.run(args))
     except (ValueError, FileNotFoundError, ServiceError) as error:
         print(f"foldlens: error: {error}", file=sys.stderr)

@@ -31,9 +31,10 @@ import torch
 from torch import nn
 
 from .data.chains import Chain, ChainSet
-from .models.default import DefaultNet
-from .protein.features import residue_features
-from .protein.labels import CONTACT_CUTOFF, SS8_TO_SS3, expected_distance
+from .models.adapter import ModelAdapter
+from .predict import READOUTS
+from .protein.labels import CONTACT_CUTOFF, SS8_TO_SS3
+from .protein.record import Protein
 
 MODES = ("profile", "single")
 BANDS = ((1, 5), (6, 11), (12, 23), (24, None))
@@ -58,18 +59,21 @@ class ChainStats:
     distances: dict[str, np.ndarray] = field(default_factory=dict)  # true distance per pair
 
 
-def per_residue_stats(
-    ss3: np.ndarray, ss8: np.ndarray, rsa: np.ndarray, chain: Chain
-) -> ChainStats:
+def per_residue_stats(predicted: dict[str, np.ndarray], chain: Chain) -> ChainStats:
+    """The per-residue statistics of the heads ``predicted`` has (``ss3``, ``ss8``, ``rsa``)."""
     true8 = chain.ss8
     true3 = SS8_TO_SS3[true8]
-    x, y = rsa.astype(np.float64), chain.rsa.astype(np.float64)
-    sums = np.array([len(x), x.sum(), y.sum(), (x * x).sum(), (y * y).sum(), (x * y).sum()])
-    return ChainStats(
-        q3=(int((ss3.argmax(1) == true3).sum()), len(true3)),
-        q8=(int((ss8.argmax(1) == true8).sum()), len(true8)),
-        rsa=sums,
-    )
+    stats = ChainStats()
+    if "ss3" in predicted:
+        stats.q3 = (int((predicted["ss3"].argmax(1) == true3).sum()), len(true3))
+    if "ss8" in predicted:
+        stats.q8 = (int((predicted["ss8"].argmax(1) == true8).sum()), len(true8))
+    if "rsa" in predicted:
+        x, y = predicted["rsa"].astype(np.float64), chain.rsa.astype(np.float64)
+        stats.rsa = np.array(
+            [len(x), x.sum(), y.sum(), (x * x).sum(), (y * y).sum(), (x * y).sum()]
+        )
+    return stats
 
 
 def pair_stats(stats: ChainStats, contact: np.ndarray, distance: np.ndarray, chain: Chain) -> None:
@@ -151,31 +155,28 @@ Predictor = Callable[[Chain, bool, bool], dict[str, np.ndarray]]
 """``(chain, with_profile, pairs) -> arrays``: ss3, ss8, rsa; with pairs also contact, distance."""
 
 
-def model_predictor(model: nn.Module) -> Predictor:
-    """What a foldlens model predicts, in the evaluator's terms.
+def model_predictor(model: nn.Module, model_adapter: ModelAdapter) -> Predictor:
+    """What a model predicts, in the evaluator's terms: the per-residue heads ``ss3``, ``ss8``,
+    ``rsa`` it has, and with pairs its Cβ–Cβ distance and contact score — its ``contact`` head, or,
+    for a distance regressor (``seed2018``), the distance itself (closest first)."""
+    heads = {head.name: head for head in model_adapter.heads}
+    per_residue = [name for name in ("ss3", "ss8", "rsa") if name in heads]
 
-    The default network gives probabilities, a contact probability and the expected Cβ–Cβ
-    distance; a distance regressor (``seed2018``) gives its Cβ–Cβ distance and ranks contacts by
-    it (closest first).
-    """
+    def readout(out: dict[str, torch.Tensor], name: str) -> np.ndarray:
+        return READOUTS[heads[name].transform](out[name][0].float())
 
     @torch.no_grad()
     def run(chain: Chain, with_profile: bool, pairs: bool) -> dict[str, np.ndarray]:
-        x = residue_features(chain.sequence, chain.profile if with_profile else None)[None]
-        if not isinstance(model, DefaultNet):
-            if not pairs:
-                return {}
-            distance = model(x)["dist_cb_cb"][0]
-            return {"contact": (-distance).numpy(), "distance": distance.numpy()}
-        out = model(x, pairs=pairs)
-        result = {
-            "ss3": out["ss3"][0].softmax(0).T.numpy(),
-            "ss8": out["ss8"][0].softmax(0).T.numpy(),
-            "rsa": torch.sigmoid(out["rsa"][0, 0]).numpy(),
-        }
+        pairs = pairs and "dist_cb_cb" in heads
+        if not (per_residue or pairs):
+            return {}
+        protein = Protein(chain.sequence, chain.profile if with_profile else None)
+        out = model_adapter.outputs(model, model_adapter.encoded(protein).x, pairs=pairs)
+        result: dict[str, np.ndarray] = {name: readout(out, name) for name in per_residue}
         if pairs:
-            result["contact"] = torch.sigmoid(out["contact"][0, 0]).numpy()
-            result["distance"] = expected_distance(out["dist_cb_cb"][0], dim=0).numpy()
+            result["distance"] = readout(out, "dist_cb_cb")
+            contact = readout(out, "contact") if "contact" in heads else -result["distance"]
+            result["contact"] = contact
         return result
 
     return run
@@ -185,23 +186,35 @@ SS3Predictor = Callable[[str], np.ndarray]
 """``sequence -> (L, 3)`` probabilities in the order H, E, C."""
 
 
+BASELINES = {"reprof": "reprof", "predictdssp": "PredictDSSP"}
+"""Registered model → the name its Q3 is reported under."""
+
+
 def baseline_predictors() -> tuple[dict[str, SS3Predictor], dict[str, str]]:
-    """The baselines that can run here, and why the others cannot."""
-    from .models.predictdssp import PredictDSSPNet
-    from .models.reprof import Reprof
+    """The baselines that can run here (from the model registry), and why the others cannot."""
+    from .models import registry
+    from .predict import predict
 
     available: dict[str, SS3Predictor] = {}
     missing: dict[str, str] = {}
-    for name, loader in (("reprof", Reprof.load), ("PredictDSSP", PredictDSSPNet.load)):
-        try:
-            available[name] = loader().predict_ss3
-        except (FileNotFoundError, ImportError, ModuleNotFoundError) as error:
-            missing[name] = str(error)
+    for name, label in BASELINES.items():
+        if name not in registry.available():
+            missing[label] = registry.unavailable().get(name, f"model {name} is not registered")
+            continue
+        model_adapter, model = registry.adapter(name), registry.load(name)
+
+        def predict_ss3(
+            sequence: str, model_adapter: ModelAdapter = model_adapter, model: nn.Module = model
+        ) -> np.ndarray:
+            return np.asarray(predict(model, Protein(sequence), model_adapter)["ss3"])
+
+        available[label] = predict_ss3
     return available, missing
 
 
 def evaluate_model(
     model: nn.Module,
+    model_adapter: ModelAdapter,
     chains: ChainSet,
     pair_chains: int = 200,
     max_pair_length: int = 400,
@@ -210,7 +223,7 @@ def evaluate_model(
     baselines: dict[str, SS3Predictor] | None = None,
 ) -> dict[str, Any]:
     """Metrics with intervals for both modes (and the baselines' Q3); a JSON-ready dict."""
-    run = model_predictor(model)
+    run = model_predictor(model, model_adapter)
     baseline_counts: list[dict[str, tuple[int, int]]] = []
     for k in range(len(chains)):
         chain = chains[k]
@@ -235,10 +248,7 @@ def evaluate_model(
             chain = chains[k]
             pairs = k in sampled
             out = run(chain, mode == "profile", pairs)
-            if "ss3" in out:
-                s = per_residue_stats(out["ss3"], out["ss8"], out["rsa"], chain)
-            else:
-                s = ChainStats()
+            s = per_residue_stats(out, chain)
             s.baseline_q3 = baseline_counts[k]
             if pairs:
                 pair_stats(s, out["contact"], out["distance"], chain)

@@ -19,8 +19,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
-from .models.default import DISTANCE_MAPS
-from .protein.labels import DISTANCE_CENTRES, DSSP8
+from .protein.labels import DISTANCE_CENTRES, DISTANCE_MAPS, DSSP8
 
 FIGURE_FORMATS = {"png": "image/png", "svg": "image/svg+xml", "pdf": "application/pdf"}
 MAX_DISTANCE = 22.0
@@ -84,19 +83,34 @@ def _contact_map(prediction: dict[str, Any], truth: dict[str, Any] | None) -> Fi
 
 
 def _tracks(prediction: dict[str, Any], truth: dict[str, Any] | None) -> Figure:
+    """One panel per per-residue head the prediction has: 3-state (with the true helices and
+    strands shaded when ``truth`` is given), 8-state and relative accessibility."""
     length = len(prediction["sequence"])
+    panels = [name for name in TRACK_HEADS if name in prediction]
     fig, axes = plt.subplots(
-        3, 1, figsize=(max(8, length / 12), 6), sharex=True, layout="constrained"
+        len(panels),
+        1,
+        figsize=(max(8, length / 12), 2 * len(panels)),
+        sharex=True,
+        squeeze=False,
+        layout="constrained",
     )
+    for ax, name in zip(axes[:, 0], panels, strict=True):
+        TRACK_PANELS[name](ax, prediction[name], truth)
+    axes[-1, 0].set_xlabel("residue")
+    return fig
+
+
+def _ss3_panel(ax: Any, ss3: np.ndarray, truth: dict[str, Any] | None) -> None:
     for k, (label, colour) in enumerate(
         zip("HEC", ("tab:red", "tab:blue", "tab:gray"), strict=True)
     ):
-        axes[0].plot(prediction["ss3"][:, k], color=colour, label=label)
+        ax.plot(ss3[:, k], color=colour, label=label)
     if truth is not None:
         for k, state in enumerate("HE"):
             observed = np.array([s == state for s in truth["dssp"]])
-            axes[0].fill_between(
-                range(length),
+            ax.fill_between(
+                range(len(ss3)),
                 0,
                 observed * 1.0,
                 step="mid",
@@ -104,17 +118,27 @@ def _tracks(prediction: dict[str, Any], truth: dict[str, Any] | None) -> Figure:
                 color=("tab:red", "tab:blue")[k],
                 linewidth=0,
             )
-    axes[0].set_ylabel("P(3-state)")
-    axes[0].legend(loc="upper right", ncol=3)
-    axes[1].imshow(
-        prediction["ss8"].T, aspect="auto", cmap="Greys", vmin=0, vmax=1, interpolation="nearest"
-    )
-    axes[1].set_yticks(range(8), list(DSSP8))
-    axes[1].set_ylabel("P(8-state)")
-    axes[2].plot(prediction["rsa"], color="tab:green")
-    axes[2].set_ylabel("relative accessibility")
-    axes[2].set_xlabel("residue")
-    return fig
+    ax.set_ylabel("P(3-state)")
+    ax.legend(loc="upper right", ncol=3)
+
+
+def _ss8_panel(ax: Any, ss8: np.ndarray, truth: dict[str, Any] | None) -> None:
+    ax.imshow(ss8.T, aspect="auto", cmap="Greys", vmin=0, vmax=1, interpolation="nearest")
+    ax.set_yticks(range(8), list(DSSP8))
+    ax.set_ylabel("P(8-state)")
+
+
+def _rsa_panel(ax: Any, rsa: np.ndarray, truth: dict[str, Any] | None) -> None:
+    ax.plot(rsa, color="tab:green")
+    ax.set_ylabel("relative accessibility")
+
+
+TRACK_PANELS: dict[str, Callable[[Any, np.ndarray, dict[str, Any] | None], None]] = {
+    "ss3": _ss3_panel,
+    "ss8": _ss8_panel,
+    "rsa": _rsa_panel,
+}
+TRACK_HEADS = tuple(TRACK_PANELS)
 
 
 FIGURES: dict[str, Callable[[dict[str, Any], dict[str, Any] | None], Figure]] = {
@@ -122,17 +146,18 @@ FIGURES: dict[str, Callable[[dict[str, Any], dict[str, Any] | None], Figure]] = 
     "contact": _contact_map,
     "tracks": _tracks,
 }
-NEEDS = {
-    "distance_maps": DISTANCE_MAPS[:1],
+DRAWS = {
+    "distance_maps": DISTANCE_MAPS,
     "contact": ("contact",),
-    "tracks": ("ss3", "ss8", "rsa"),
+    "tracks": TRACK_HEADS,
 }
+"""The keys each figure draws; it is available when the prediction has any of them."""
 
 
 def available_figures(keys: Iterable[str]) -> list[str]:
     """The figures that a prediction with these keys (or a model with these heads) can draw."""
     present = set(keys)
-    return [name for name in FIGURES if present.issuperset(NEEDS[name])]
+    return [name for name in FIGURES if present.intersection(DRAWS[name])]
 
 
 def prediction_figure(

@@ -1,9 +1,10 @@
 """``foldlens predict``: read a sequence, FASTA, MSA or structure; write predictions and plots.
 
-Every prediction has the keys of the public schema: ``sequence``, ``mode`` (``profile`` when an
-MSA gave a profile, else ``single``), ``ss3`` (L×3, H E C), ``ss8`` (L×8, H G I E B T S C), ``rsa``
-(L, 0–1), ``dist_ca_ca``, ``dist_ca_cb``, ``dist_cb_ca``, ``dist_cb_cb`` (L×L expected distances,
-Å) and ``contact`` (L×L, P(Cβ–Cβ < 8 Å)).
+Every prediction has ``sequence``, ``mode`` (``profile`` when an MSA gave a profile, else
+``single``) and one array per head of the model, read out of its logits by the head's transform.
+The default model gives the whole public schema: ``ss3`` (L×3, H E C), ``ss8`` (L×8,
+H G I E B T S C), ``rsa`` (L, 0–1), ``dist_ca_ca``, ``dist_ca_cb``, ``dist_cb_ca``, ``dist_cb_cb``
+(L×L expected distances, Å) and ``contact`` (L×L, P(Cβ–Cβ < 8 Å)).
 """
 
 from __future__ import annotations
@@ -20,17 +21,15 @@ import torch
 from torch import nn
 
 from .figures import available_figures, prediction_figure, save_figure
-from .models.default import DISTANCE_MAPS
-from .models.spec import ModelSpec
-from .protein.features import residue_features
+from .models import ModelAdapter, adapter
 from .protein.labels import CONTACT_CUTOFF, expected_distance
 from .protein.msa import parse_msa
+from .protein.record import Protein
 from .protein.sequences import MAX_LENGTH, check_sequence, parse_fasta
 from .protein.structure import Backbone, read_structure
 
 STRUCTURE_SUFFIXES = {".pdb", ".ent", ".cif", ".mmcif"}
 MSA_SUFFIXES = {".a3m", ".sto", ".stk", ".stockholm", ".afa", ".aln"}
-KEYS = ("sequence", "mode", "ss3", "ss8", "rsa", *DISTANCE_MAPS, "contact")
 
 
 @dataclass(frozen=True)
@@ -41,6 +40,10 @@ class Query:
     sequence: str
     profile: np.ndarray | None = None
     structure: Backbone | None = None
+
+    @property
+    def protein(self) -> Protein:
+        return Protein(self.sequence, self.profile, self.structure)
 
 
 def _looks_aligned(text: str) -> bool:
@@ -72,6 +75,10 @@ def _probabilities(logits: torch.Tensor) -> np.ndarray:
     return logits.softmax(0).T.numpy()  # (C, L) logits -> (L, C) probabilities
 
 
+def _given_probabilities(probabilities: torch.Tensor) -> np.ndarray:
+    return probabilities.T.numpy()  # (C, L) -> (L, C)
+
+
 def _sigmoid(logits: torch.Tensor) -> np.ndarray:
     return torch.sigmoid(logits[0]).numpy()
 
@@ -86,6 +93,7 @@ def _identity(values: torch.Tensor) -> np.ndarray:
 
 READOUTS: dict[str, Callable[[torch.Tensor], np.ndarray]] = {
     "softmax": _probabilities,
+    "probability": _given_probabilities,
     "sigmoid": _sigmoid,
     "expected distance": _expected_distance,
     "identity": _identity,
@@ -94,25 +102,31 @@ READOUTS: dict[str, Callable[[torch.Tensor], np.ndarray]] = {
 
 
 @torch.no_grad()
-def predict(model: nn.Module, query: Query, model_spec: ModelSpec) -> dict[str, Any]:
-    """``sequence``, ``mode`` and one float32 array per head of ``model_spec``, read out of logits.
+def predict(
+    model: nn.Module, query: Query | Protein, model_adapter: ModelAdapter | str = "default"
+) -> dict[str, Any]:
+    """``sequence``, ``mode`` and one float32 array per head of the model (``model`` is the
+    network, ``model_adapter`` its adapter or registered name), read out of its outputs.
 
-    The default model gives every key of the schema; a model with fewer heads gives fewer keys.
+    >>> from foldlens.models import load
+    >>> prediction = predict(load("default"), Protein("MKTAYIAKQRQISFVKSHFSRQLEERLG"))
+    >>> prediction["ss3"].shape, prediction["dist_cb_cb"].shape
+    ((28, 3), (28, 28))
     """
-    if len(query.sequence) > model_spec.max_length:
+    found = adapter(model_adapter) if isinstance(model_adapter, str) else model_adapter
+    protein = query.protein if isinstance(query, Query) else query
+    if len(protein.sequence) > found.max_length:
         raise ValueError(
-            f"the sequence has {len(query.sequence)} residues; model {model_spec.name!r} "
-            f"takes at most {model_spec.max_length}"
+            f"the sequence has {len(protein.sequence)} residues; model {found.name!r} "
+            f"takes at most {found.max_length}"
         )
-    out = model(residue_features(query.sequence, query.profile)[None])
+    out = found.outputs(model, found.encoded(protein).x)
     result: dict[str, Any] = {
-        "sequence": query.sequence,
-        "mode": "single" if query.profile is None else "profile",
+        "sequence": protein.sequence,
+        "mode": "single" if protein.profile is None else "profile",
     }
-    for name in KEYS[2:]:
-        head = next((h for h in model_spec.heads if h.name == name), None)
-        if head is not None:
-            result[name] = READOUTS[head.transform](out[name][0])
+    for head in found.heads:
+        result[head.name] = READOUTS[head.transform](out[head.name][0].float())
     return result
 
 

@@ -31,9 +31,8 @@ from torch import nn
 
 from .data.chains import ChainSet
 from .data.crops import Batch, sample_batch
-from .models.default import DISTANCE_MAPS
 from .models.registry import build
-from .models.seed2018 import SEED_DISTANCE_MAPS
+from .protein.labels import DISTANCE_MAPS
 
 
 @dataclass(frozen=True)
@@ -59,7 +58,7 @@ def seed2018_losses(out: dict[str, torch.Tensor], batch: Batch) -> dict[str, tor
     pair = batch.pair_mask
     return {
         name: F.smooth_l1_loss(out[name][pair], batch.distances[:, k].clamp(max=FAR)[pair])
-        for k, name in enumerate(SEED_DISTANCE_MAPS)
+        for k, name in enumerate(DISTANCE_MAPS)
     }
 
 
@@ -89,7 +88,7 @@ OBJECTIVES: dict[str, tuple[Objective, dict[str, float]]] = {
         default_losses,
         {"ss8": 1.0, "ss3": 0.5, "rsa": 1.0, "contact": 0.5} | dict.fromkeys(DISTANCE_MAPS, 0.25),
     ),
-    "seed2018": (seed2018_losses, dict.fromkeys(SEED_DISTANCE_MAPS, 0.25)),
+    "seed2018": (seed2018_losses, dict.fromkeys(DISTANCE_MAPS, 0.25)),
 }
 
 

@@ -14,14 +14,14 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..protein.features import FEATURES
+from ..models import residue_input
 from ..protein.labels import CONTACT_CUTOFF, SS8_TO_SS3, distance_bins
 from .chains import ChainSet
 
 
 @dataclass
 class Batch:
-    features: torch.Tensor  # (B, 41, W)
+    features: torch.Tensor  # (B, 41, W): models.residue_input
     mask: torch.Tensor  # (B, W) bool
     ss8: torch.Tensor  # (B, W) long, -1 where padded
     ss3: torch.Tensor  # (B, W) long, -1 where padded
@@ -50,7 +50,7 @@ def sample_batch(
     width = int(min(window, lengths[picks].max()))
     pairs = min(crop, width)
     out = Batch(
-        features=torch.zeros(batch, FEATURES, width),
+        features=torch.zeros(batch, residue_input.FEATURES, width),
         mask=torch.zeros(batch, width, dtype=torch.bool),
         ss8=torch.full((batch, width), -1, dtype=torch.long),
         ss3=torch.full((batch, width), -1, dtype=torch.long),
@@ -68,12 +68,8 @@ def sample_batch(
         n = min(width, length)
         rows_slice = slice(int(chains.offsets[i]) + start, int(chains.offsets[i]) + start + n)
         residues = torch.from_numpy(chains.residues[rows_slice].astype(np.int64))
-        out.features[b, residues, torch.arange(n)] = 1.0
-        if rng.random() >= profile_drop:
-            out.features[b, 20:40, :n] = torch.from_numpy(
-                chains.profile[rows_slice].astype(np.float32)
-            ).T
-            out.features[b, 40, :n] = 1.0
+        profile = chains.profile[rows_slice] if rng.random() >= profile_drop else None
+        residue_input.fill(out.features[b], residues, profile)
         out.mask[b, :n] = True
         ss8 = chains.ss8[rows_slice].astype(np.int64)
         out.ss8[b, :n] = torch.from_numpy(ss8)

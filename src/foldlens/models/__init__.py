@@ -1,15 +1,34 @@
-"""Network definitions, the model registry and their specs."""
+"""Network definitions, their adapters, the model registry and their specs."""
 
-from .registry import available, load, spec, version
-from .spec import HeadSpec, InputSpec, LayerSpec, ModelSpec
+from .adapter import Encoded, ModelAdapter
+from .registry import (
+    AdapterError,
+    adapter,
+    available,
+    load,
+    register,
+    register_file,
+    spec,
+    unavailable,
+    version,
+)
+from .spec import FeatureGroup, HeadSpec, InputSpec, LayerSpec, ModelSpec
 
 __all__ = [
+    "AdapterError",
+    "Encoded",
+    "FeatureGroup",
     "HeadSpec",
     "InputSpec",
     "LayerSpec",
+    "ModelAdapter",
     "ModelSpec",
+    "adapter",
     "available",
     "load",
+    "register",
+    "register_file",
     "spec",
+    "unavailable",
     "version",
 ]

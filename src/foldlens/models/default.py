@@ -1,7 +1,7 @@
 """The default structure network: a 1D ReLU trunk, per-residue heads, a 2D ReLU trunk, pair heads.
 
-Input ``x``: ``(B, 41, L)`` per-residue features (:mod:`foldlens.protein.features`). Output: a dict
-of logits, channels first:
+Input ``x``: ``(B, 41, L)`` per-residue features (:mod:`foldlens.models.residue_input`). Output:
+a dict of logits, channels first:
 
 ==============  ==================  =================================================
 key             shape               meaning
@@ -40,10 +40,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..protein.features import FEATURES
-from ..protein.labels import DISTANCE_BINS
+from ..protein.labels import DISTANCE_BINS, DISTANCE_MAPS
+from .residue_input import FEATURES
 
-DISTANCE_MAPS = ("dist_ca_ca", "dist_ca_cb", "dist_cb_ca", "dist_cb_cb")
 RELATIVE_POSITIONS = 32
 DILATIONS = (1, 2, 4, 8, 1, 2, 4, 8)
 

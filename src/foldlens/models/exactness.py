@@ -19,8 +19,9 @@ from ..attribution.forward import tensors_in
 from ..attribution.methods import REGISTRY
 
 
-def audited_methods(model: nn.Module, x: torch.Tensor) -> tuple[list[str], list[str]]:
-    """``(exact, approximate)`` method names for ``model`` evaluated on ``x``."""
+def audited_methods(model: nn.Module, x: torch.Tensor) -> tuple[list[str], list[str], str]:
+    """``(exact, approximate, reason)`` for ``model`` evaluated on ``x``: the method names, and
+    which operations have no exact rule (empty when every method is exact)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UnsupportedActivationWarning)
         _, report = attribute(
@@ -35,4 +36,11 @@ def audited_methods(model: nn.Module, x: torch.Tensor) -> tuple[list[str], list[
     for name, method in REGISTRY.items():
         ruled = method.rule_based(method.resolve({}))
         (approximate if ruled and not report.exact else exact).append(name)
-    return exact, approximate
+    calls: dict[str, int] = {}
+    for record in report.unsupported:
+        calls[record.function] = calls.get(record.function, 0) + record.calls
+    unsupported = ", ".join(
+        f"{name} ({count} call{'s' if count > 1 else ''})" for name, count in calls.items()
+    )
+    reason = f"no exact rule for {unsupported}: the plain gradient passes there" if calls else ""
+    return exact, approximate, reason

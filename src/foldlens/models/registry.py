@@ -1,165 +1,209 @@
-"""The model registry: ``load(name)`` and ``spec(name)`` for every shipped model.
+"""The model registry: every model foldlens can run, each through its adapter.
 
-``"default"`` names the shipped default network. Weights are float16 state dicts in
-``foldlens/models/weights``, read with ``torch.load(..., weights_only=True)``.
+Models come from three places, in this order:
+
+1. the shipped adapters (:mod:`foldlens.models.adapters`): ``default``, ``seed2018``, and the
+   outside models ``reprof`` and ``predictdssp`` when their weights are installed;
+2. the ``foldlens.models`` entry-point group of installed packages: each entry point names a
+   :class:`~foldlens.models.adapter.ModelAdapter` subclass or a function returning an adapter;
+3. ``register_file("path.py:factory")`` (``foldlens serve --model-file``), the same from a file.
+
+:func:`register` checks an adapter before it is listed (:func:`check_adapter`): a broken one is
+refused with an :class:`AdapterError` saying what failed, at start-up rather than on a user's
+request. ``"default"`` names the shipped default network.
 """
 
 from __future__ import annotations
 
-import hashlib
-import io
-from collections.abc import Callable
-from dataclasses import dataclass
+import importlib.util
+import logging
+import sys
 from functools import cache
-from importlib import resources
-from typing import Literal
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
 
-from ..protein.alphabet import AMINO_ACIDS
-from ..protein.features import FEATURE_NAMES
-from ..protein.labels import DSSP8, SS3
-from .default import DISTANCE_MAPS, DefaultNet
-from .exactness import audited_methods
-from .seed2018 import SEED_DISTANCE_MAPS, Seed2018Net
-from .spec import HeadSpec, InputSpec, LayerSpec, ModelSpec
+from ..protein.record import Protein
+from .adapter import AUDIT_SEQUENCE, ModelAdapter
+from .adapters.default import DefaultAdapter
+from .adapters.predictdssp import PredictDSSPAdapter
+from .adapters.reprof import ReprofAdapter
+from .adapters.seed2018 import Seed2018Adapter
+from .spec import ModelSpec
 
-MAX_LENGTH = 1000
-
-
-@dataclass(frozen=True)
-class ModelEntry:
-    build: Callable[[], nn.Module]
-    weights: str
-    spec: Callable[[], ModelSpec]
-
-
-def _layers(model: nn.Module, grids: dict[str, list[str]] | None = None) -> list[LayerSpec]:
-    """The convolutions of ``model``; ``grids`` names the layers whose input channels are pairs
-    of states."""
-    layers = []
-    for path, module in model.named_modules():
-        if isinstance(module, nn.Conv1d | nn.Conv2d):
-            kind: Literal["1d", "2d"] = "1d" if isinstance(module, nn.Conv1d) else "2d"
-            grid = (grids or {}).get(path, [])
-            layers.append(LayerSpec(path, kind, module.in_channels, module.out_channels, grid))
-    return layers
+log = logging.getLogger(__name__)
+ENTRY_POINT_GROUP = "foldlens.models"
+SHIPPED: list[type[ModelAdapter]] = [
+    DefaultAdapter,
+    Seed2018Adapter,
+    ReprofAdapter,
+    PredictDSSPAdapter,
+]
+_ADAPTERS: dict[str, ModelAdapter] = {}
+_MISSING: dict[str, str] = {}
+"""Models that cannot run here, and why (their weights are not installed)."""
+_STARTED: list[bool] = []
 
 
-def _audited(model: nn.Module) -> dict[str, list[str]]:
-    """The methods exact (and not) for ``model``, from the engine's audit on a 12-residue input."""
-    exact, approximate = audited_methods(model, torch.rand(1, len(FEATURE_NAMES), 12))
-    return {"exact_methods": exact, "approximate_methods": approximate}
+class AdapterError(ValueError):
+    """A model adapter that cannot be registered: the message says which and why."""
 
 
-def _distance_heads(
-    names: tuple[str, ...], shape: str, transform: Literal["expected distance", "identity"]
-) -> list[HeadSpec]:
-    """Heads named ``dist_<a>_<b>``: the distance from atom a of residue i to atom b of j, in Å."""
-    atoms = {"ca": "Cα", "cb": "Cβ"}
-    return [
-        HeadSpec(name, "pair", shape, f"{atoms[name[5:7]]}_i–{atoms[name[8:10]]}_j distance",
-                 transform, units="Å")
-        for name in names
-    ]  # fmt: skip
+def check_adapter(adapter: ModelAdapter) -> None:
+    """Build the adapter's spec, encode a real sequence, load the trained network and run it:
+    every head must come out, batch first, with the residue axes of its kind."""
+    name = getattr(adapter, "name", None)
+    if not isinstance(name, str) or not name.isidentifier():
+        raise AdapterError(f"a model adapter needs a name (letters, digits, _), got {name!r}")
+    try:
+        model_spec = adapter.spec
+        inputs = adapter.encoded(Protein(AUDIT_SEQUENCE))
+        model = adapter.load()
+        with torch.no_grad():
+            out = adapter.outputs(model, inputs.x)
+    except Exception as error:
+        raise AdapterError(f"model {name!r} failed its check: {error}") from error
+    length = len(AUDIT_SEQUENCE)
+    for head in model_spec.heads:
+        values = out.get(head.name)
+        axes = 1 if head.kind == "per-residue" else 2
+        if not isinstance(values, torch.Tensor) or values.shape[0] != 1:
+            raise AdapterError(f"model {name!r} did not output head {head.name!r} (batch first)")
+        if tuple(values.shape[-axes:]) != (length,) * axes:
+            raise AdapterError(
+                f"model {name!r}: head {head.name!r} has shape {tuple(values.shape)} for "
+                f"{length} residues; a {head.kind} head ends in {' × '.join(['L'] * axes)}"
+            )
 
 
-def _default_spec() -> ModelSpec:
-    model = DefaultNet()
-    per_residue = [
-        HeadSpec("ss8", "per-residue", "B×8×L", "DSSP 8-state secondary structure", "softmax",
-                 classes=list(DSSP8)),
-        HeadSpec("ss3", "per-residue", "B×3×L", "3-state secondary structure", "softmax",
-                 classes=list(SS3)),
-        HeadSpec("rsa", "per-residue", "B×1×L", "relative solvent accessibility", "sigmoid",
-                 units="fraction of the maximum"),
-    ]  # fmt: skip
-    pair = _distance_heads(DISTANCE_MAPS, "B×37×L×L", "expected distance")
-    pair.append(
-        HeadSpec("contact", "pair", "B×1×L×L", "Cβ_i–Cβ_j < 8 Å", "sigmoid", units="probability")
-    )
-    return ModelSpec(
-        name="default",
-        description=(
-            "ReLU residual network trained on ProMod3's PDB chains: 1D trunk (8 dilated blocks, "
-            "128 channels) → per-residue heads; pair features → 2D trunk (8 dilated blocks, 64 "
-            "channels) → four distograms and contacts. Profile optional."
-        ),
-        version="1",
-        input=InputSpec("per-residue", list(FEATURE_NAMES)),
-        heads=per_residue + pair,
-        layers=_layers(model),
-        **_audited(model),
-        receptive_field={"per-residue": model.residue_radius(), "pair": model.pair_radius()},
-        max_length=MAX_LENGTH,
-    )
+def register(adapter: ModelAdapter, replace: bool = False) -> None:
+    """Check ``adapter`` and offer its model under ``adapter.name``."""
+    _shipped()
+    if adapter.name in _ADAPTERS and not replace:
+        raise AdapterError(f"a model named {adapter.name!r} is registered already")
+    check_adapter(adapter)
+    _ADAPTERS[adapter.name] = adapter
+    _MISSING.pop(adapter.name, None)
 
 
-def _seed2018_spec() -> ModelSpec:
-    model = Seed2018Net()
-    heads = _distance_heads(SEED_DISTANCE_MAPS, "B×L×L", "identity")
-    return ModelSpec(
-        name="seed2018",
-        description=(
-            "The 2018 network's shape: the 21 × 21 outer product of two residues' profile "
-            "columns → three 2D convolutions (ReLU, dropout; 15 × 15 receptive field) → four "
-            "distance maps. Attribute with wrt='conv1' for the 2018 Jacobian-window view."
-        ),
-        version="2",
-        input=InputSpec("per-residue", list(FEATURE_NAMES)),
-        heads=heads,
-        layers=_layers(model, {"conv1": [*AMINO_ACIDS, "-"]}),
-        **_audited(model),
-        receptive_field={"pair": 7},
-        max_length=SEED2018_MAX_LENGTH,
-    )
+def _as_adapter(made: Any, where: str) -> ModelAdapter:
+    """An adapter from what a file or entry point names: an adapter, its class or a factory."""
+    if not isinstance(made, ModelAdapter) and callable(made):
+        made = made()
+    if not isinstance(made, ModelAdapter):
+        raise AdapterError(f"{where} gave {type(made).__name__}, not a ModelAdapter")
+    return made
 
 
-SEED2018_MAX_LENGTH = 500
-MODELS: dict[str, ModelEntry] = {
-    "default": ModelEntry(DefaultNet, "default.pt", _default_spec),
-    "seed2018": ModelEntry(Seed2018Net, "seed2018.pt", _seed2018_spec),
-}
+def register_file(reference: str) -> ModelAdapter:
+    """Register the adapter made by ``factory`` in the Python file of ``"path.py:factory"`` (a
+    :class:`ModelAdapter` subclass or a function returning an adapter)."""
+    path_text, _, factory = reference.rpartition(":")
+    path = Path(path_text)
+    if not path_text or not factory.isidentifier():
+        raise AdapterError(f"write the model file as PATH.py:FACTORY, not {reference!r}")
+    if not path.is_file():
+        raise AdapterError(f"no model file {path}")
+    module_name = f"foldlens_model_{path.stem}"
+    loader_spec = importlib.util.spec_from_file_location(module_name, path)
+    if loader_spec is None or loader_spec.loader is None:
+        raise AdapterError(f"{path} is not a Python file")
+    module = importlib.util.module_from_spec(loader_spec)
+    sys.modules[module_name] = module
+    try:
+        loader_spec.loader.exec_module(module)
+    except Exception as error:
+        raise AdapterError(f"{path} failed to import: {type(error).__name__}: {error}") from error
+    if not hasattr(module, factory):
+        raise AdapterError(f"{path} has no {factory!r}")
+    adapter = _as_adapter(getattr(module, factory), reference)
+    register(adapter)
+    return adapter
+
+
+def unregister(name: str) -> None:
+    """Stop offering model ``name`` (a user's; its jobs stay stored)."""
+    _ADAPTERS.pop(name, None)
+
+
+def _shipped() -> None:
+    """Register the shipped adapters (those whose weights are here) and the entry points, once."""
+    if _STARTED:
+        return
+    _STARTED.append(True)
+    for adapter_class in SHIPPED:
+        adapter = adapter_class()
+        try:
+            adapter.weights()
+        except (FileNotFoundError, ImportError) as error:
+            _MISSING[adapter.name] = str(error)
+            continue
+        _ADAPTERS[adapter.name] = adapter
+    register_entry_points()
+
+
+def register_entry_points() -> list[str]:
+    """Register the models of the ``foldlens.models`` entry points not registered yet (a broken
+    one is logged and listed by :func:`unavailable`); their names."""
+    added = []
+    for entry in entry_points(group=ENTRY_POINT_GROUP):
+        if entry.name in _ADAPTERS:
+            continue
+        try:
+            made = _as_adapter(entry.load(), f"entry point {entry.name}")
+            register(made)
+        except Exception as error:
+            _MISSING[entry.name] = f"entry point {entry.value} failed: {error}"
+            log.error("model entry point %s failed: %s", entry.name, error)
+            continue
+        added.append(made.name)
+    return added
 
 
 def available() -> list[str]:
-    return list(MODELS)
+    """The models that can run here, ``default`` first."""
+    _shipped()
+    return list(_ADAPTERS)
 
 
-def _entry(name: str) -> ModelEntry:
-    if name not in MODELS:
-        raise ValueError(f"unknown model {name!r}; available: {available()}")
-    return MODELS[name]
+def unavailable() -> dict[str, str]:
+    """Models known but not runnable here, and why."""
+    _shipped()
+    return dict(_MISSING)
+
+
+def adapter(name: str = "default") -> ModelAdapter:
+    """The adapter of a registered model."""
+    _shipped()
+    if name not in _ADAPTERS:
+        why = f" ({_MISSING[name]})" if name in _MISSING else ""
+        raise ValueError(f"unknown model {name!r}{why}; available: {available()}")
+    return _ADAPTERS[name]
 
 
 def build(name: str) -> nn.Module:
     """A registered network with fresh (untrained) weights."""
-    return _entry(name).build()
+    return adapter(name).build()
 
 
-@cache
 def spec(name: str = "default") -> ModelSpec:
     """The spec of a registered model."""
-    return _entry(name).spec()
+    return adapter(name).spec
 
 
-def _weights(name: str) -> bytes:
-    path = resources.files("foldlens.models") / "weights" / _entry(name).weights
-    if not path.is_file():
-        raise FileNotFoundError(f"the weights of model {name!r} are missing: {path}")
-    return path.read_bytes()
+def version(name: str = "default") -> str:
+    """``<spec version>-<12 hex digits of the weights' SHA-256>``: changes with the weights."""
+    return _version(adapter(name))
 
 
 @cache
-def version(name: str = "default") -> str:
-    """``<spec version>-<12 hex digits of the weights' SHA-256>``: changes with the weights."""
-    return f"{spec(name).version}-{hashlib.sha256(_weights(name)).hexdigest()[:12]}"
+def _version(model: ModelAdapter) -> str:
+    return f"{model.version}-{model.digest()[:12]}"
 
 
 def load(name: str = "default") -> nn.Module:
-    """A fresh copy of a shipped model in eval mode, float32, with its trained weights."""
-    model = _entry(name).build()
-    state = torch.load(io.BytesIO(_weights(name)), map_location="cpu", weights_only=True)
-    model.load_state_dict({k: v.float() for k, v in state.items()})
-    return model.eval()
+    """A fresh copy of a registered model in eval mode with its trained weights."""
+    return adapter(name).load()

@@ -18,10 +18,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..protein.features import FEATURES
+from ..protein.labels import DISTANCE_MAPS
+from .residue_input import FEATURES
 
 STATES = 21
-SEED_DISTANCE_MAPS = ("dist_ca_ca", "dist_ca_cb", "dist_cb_ca", "dist_cb_cb")
+SEED_DISTANCE_MAPS = DISTANCE_MAPS
 
 
 def profile_states(features: torch.Tensor) -> torch.Tensor:

@@ -12,11 +12,35 @@ from typing import Any, Literal
 
 
 @dataclass(frozen=True)
+class FeatureGroup:
+    """Consecutive input channels that belong together, e.g. the 20 one-hot letters: the page
+    draws each group as a block of rows. ``labels`` name the channels within the group (``"A"``;
+    ``""`` for a group of one). ``needs`` names what the group encodes when the protein has it
+    (``"profile"``, ``"structure"``): without it the group's channels are all zero."""
+
+    name: str
+    labels: list[str]
+    needs: str | None = None
+
+    def feature_names(self) -> list[str]:
+        """Full channel names: ``"<group> <label>"``, or the group's name for a group of one."""
+        return [f"{self.name} {label}".strip() for label in self.labels]
+
+
+@dataclass(frozen=True)
 class InputSpec:
-    """The model input: ``kind`` per-residue ``(B, C, L)`` or pair ``(B, C, L, L)``."""
+    """The model input: ``kind`` per-residue ``(B, C, L)`` or pair ``(B, C, L, L)``, its
+    channels in ``groups``; ``features`` lists every channel's full name in input order."""
 
     kind: Literal["per-residue", "pair"]
-    features: list[str]
+    groups: list[FeatureGroup]
+    features: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        names = [name for group in self.groups for name in group.feature_names()]
+        if self.features and self.features != names:
+            raise ValueError("the features of an input spec are its groups' feature names")
+        object.__setattr__(self, "features", names)
 
 
 @dataclass(frozen=True)
@@ -24,14 +48,15 @@ class HeadSpec:
     """One output of the model: logits of shape ``shape`` (``B`` batch, ``L`` length).
 
     ``transform`` says how logits become the reported value: ``softmax`` over ``classes``,
-    ``sigmoid``, ``expected distance`` over distance bins, or ``identity``.
+    ``probability`` (the output already holds the ``classes``' probabilities), ``sigmoid``,
+    ``expected distance`` over distance bins, or ``identity``.
     """
 
     name: str
     kind: Literal["per-residue", "pair"]
     shape: str
     meaning: str
-    transform: Literal["softmax", "sigmoid", "expected distance", "identity"]
+    transform: Literal["softmax", "probability", "sigmoid", "expected distance", "identity"]
     units: str = ""
     classes: list[str] = field(default_factory=list)
 
@@ -64,6 +89,9 @@ class ModelSpec:
     approximate_methods: list[str]
     """Read from the engine's audit of the network (:mod:`foldlens.models.exactness`), never
     listed by hand."""
+    approximate_reason: str
+    """Why the approximate methods are not exact here (the operations without an exact rule);
+    empty when every method is exact."""
     receptive_field: dict[str, int | None]
     """Per head kind, the largest sequence distance from the target residue (a pair target: from
     either of its residues) at which an input residue can matter; ``None`` when unbounded. For a
@@ -80,3 +108,15 @@ class ModelSpec:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def distance_heads(
+    names: tuple[str, ...], shape: str, transform: Literal["expected distance", "identity"]
+) -> list[HeadSpec]:
+    """Heads named ``dist_<a>_<b>``: the distance from atom a of residue i to atom b of j, in Å."""
+    atoms = {"ca": "Cα", "cb": "Cβ"}
+    return [
+        HeadSpec(name, "pair", shape, f"{atoms[name[5:7]]}_i–{atoms[name[8:10]]}_j distance",
+                 transform, units="Å")
+        for name in names
+    ]  # fmt: skip

@@ -1,34 +1,25 @@
-"""Views of a registered model that compute one explanation target exactly and cheaply.
+"""Targets and views: small modules that compute one explanation target exactly and cheaply.
 
-An explanation needs one output element, not the whole L × L map. :func:`target_view` returns a
-small module wrapping the network (its submodules keep their paths under ``net.``) and a function
-reading the target's value, one per batch sample, from the view's output:
-
-- a per-residue head: the 1D part of the network only;
-- a cell (i, j) of a pair head: :meth:`DefaultNet.pair_cell` (the 2D trunk on the shrinking window
-  the cell depends on), or, for ``seed2018``, the 15 × 15 window around the cell;
-- an internal unit: the forward pass cropped to the window the unit depends on, with the unit's
-  index translated into the crop.
-
-Every view gives the same value as the full forward pass (the tests compare them), so an
-attribution through a view is the attribution of the full model. Every module of a view runs once
-per pass, so the input of any layer can be attributed too (``wrt="net.<layer>"``);
-:func:`layer_windows` says which cells of the L × L map a 2D layer's input holds in the view.
+An explanation needs one output element, not the whole L × L map. A model's adapter
+(:meth:`~foldlens.models.adapter.ModelAdapter.output_view`) returns a *view* — a module wrapping
+the network, whose submodules keep their paths under ``net.`` — and a :data:`Readout` of the
+target's value, one per batch sample, from the view's output. Every view gives the same value as
+the full forward pass (the tests compare them for every adapter), so an attribution through a view
+is the attribution of the full model. This module holds the target types and the views any model
+can use: the whole model, and the network's own crop forward on a window of the pair map.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 
 from ..protein.labels import expected_distance
-from .default import DefaultNet
-from .seed2018 import Seed2018Net
-from .spec import ModelSpec
+from .spec import HeadSpec, ModelSpec
 
 Readout = Callable[[dict[str, torch.Tensor]], torch.Tensor]
 """The target's value for every sample of a batch, ``(B,)``, from the view's output."""
@@ -36,7 +27,7 @@ Readout = Callable[[dict[str, torch.Tensor]], torch.Tensor]
 
 @dataclass(frozen=True)
 class OutputTarget:
-    """Head ``head`` at residue ``i`` (and ``j`` for pair heads); ``index`` picks a softmax class.
+    """Head ``head`` at residue ``i`` (and ``j`` for pair heads); ``index`` picks a class.
 
     The value explained is the logit, except for distance heads read as an expected distance (Å).
     """
@@ -57,27 +48,33 @@ class UnitTarget:
     j: int | None = None
 
 
-class _ResidueHeads(nn.Module):
-    def __init__(self, net: DefaultNet) -> None:
-        super().__init__()
-        self.net = net
-
-    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        out: dict[str, torch.Tensor] = self.net(x, pairs=False)
+def heads_by_name(out: Any, heads: Sequence[HeadSpec]) -> dict[str, Any]:
+    """A network's output as ``{head: values}``: a dict is kept, a lone tensor names the only
+    head."""
+    if isinstance(out, dict):
         return out
+    if isinstance(out, torch.Tensor) and len(heads) == 1:
+        return {heads[0].name: out}
+    raise TypeError(
+        f"the network returned {type(out).__name__}; expected a dict of its heads "
+        f"{[head.name for head in heads]} (or one tensor for a one-head model)"
+    )
 
 
-class _PairCell(nn.Module):
-    def __init__(self, net: DefaultNet, i: int, j: int) -> None:
+class Whole(nn.Module):
+    """The whole network, its output by head name."""
+
+    def __init__(self, net: nn.Module, heads: Sequence[HeadSpec]) -> None:
         super().__init__()
-        self.net, self.i, self.j = net, i, j
+        self.net, self.heads = net, list(heads)
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        return self.net.pair_cell(x, self.i, self.j)
+        return heads_by_name(self.net(x), self.heads)
 
 
-class _Cropped(nn.Module):
-    """The network's own crop forward: pair rows ``rows`` × columns ``cols`` only."""
+class Cropped(nn.Module):
+    """The network's own crop forward ``net(x, rows, cols)``: pair rows ``rows`` × columns
+    ``cols`` only (``(1, n)`` each, expanded over the batch)."""
 
     def __init__(self, net: nn.Module, rows: torch.Tensor, cols: torch.Tensor) -> None:
         super().__init__()
@@ -88,22 +85,15 @@ class _Cropped(nn.Module):
         return self.net(x, self.rows.expand(batch, -1), self.cols.expand(batch, -1))  # type: ignore[no-any-return]
 
 
-class _Whole(nn.Module):
-    def __init__(self, net: nn.Module) -> None:
-        super().__init__()
-        self.net = net
-
-    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        return self.net(x)  # type: ignore[no-any-return]
-
-
-def _window(center: int, radius: int, length: int) -> torch.Tensor:
+def window(center: int, radius: int, length: int) -> torch.Tensor:
     """Positions ``center ± radius`` inside ``[0, length)``: at a chain end the crop's zero padding
     is the full map's, and elsewhere the crop edge lies beyond the reach of the centre."""
     return torch.arange(max(0, center - radius), min(length, center + radius + 1))
 
 
-def _head_readout(model_spec: ModelSpec, target: OutputTarget, cell: bool) -> Readout:
+def head_readout(model_spec: ModelSpec, target: OutputTarget, cell: bool) -> Readout:
+    """The readout of ``target``: the head's value at the target's residue(s), or, when ``cell``,
+    of a view whose output is that one cell (``(B, C)`` per head)."""
     head = model_spec.head(target.head)
     where: tuple[int, ...] = ()
     if not cell:
@@ -121,60 +111,3 @@ def _head_readout(model_spec: ModelSpec, target: OutputTarget, cell: bool) -> Re
         return expected_distance(picked, dim=1) if head.transform == "expected distance" else picked
 
     return readout
-
-
-def output_view(
-    model: nn.Module, model_spec: ModelSpec, target: OutputTarget, length: int
-) -> tuple[nn.Module, Readout]:
-    """The view and readout for an output element (see the module docstring)."""
-    head = model_spec.head(target.head)
-    if isinstance(model, DefaultNet) and head.kind == "per-residue":
-        return _ResidueHeads(model), _head_readout(model_spec, target, cell=False)
-    if isinstance(model, DefaultNet) and target.j is not None:
-        return _PairCell(model, target.i, target.j), _head_readout(model_spec, target, cell=True)
-    if isinstance(model, Seed2018Net) and target.j is not None:
-        radius = model_spec.receptive_field["pair"] or length
-        rows, cols = _window(target.i, radius, length), _window(target.j, radius, length)
-        shifted = OutputTarget(target.head, target.i - int(rows[0]), target.j - int(cols[0]))
-        return _Cropped(model, rows[None], cols[None]), _head_readout(
-            model_spec, shifted, cell=False
-        )
-    return _Whole(model), _head_readout(model_spec, target, cell=False)
-
-
-def unit_view(
-    model: nn.Module, target: UnitTarget, length: int
-) -> tuple[nn.Module, str, tuple[int, ...]]:
-    """The view, the unit's module path in it and its index (batch 0) in that module's output."""
-    path = f"net.{target.layer}"
-    if target.j is None:
-        index: tuple[int, ...] = (0, target.channel, target.i)
-        if isinstance(model, DefaultNet):
-            one = torch.tensor([[target.i]])
-            return _Cropped(model, one, one), path, index  # 1D layers run whole; one pair cell
-        return _Whole(model), path, index
-    if isinstance(model, DefaultNet | Seed2018Net):
-        radius = model.trunk2d_radius() if isinstance(model, DefaultNet) else 7
-        rows, cols = _window(target.i, radius, length), _window(target.j, radius, length)
-        index = (0, target.channel, target.i - int(rows[0]), target.j - int(cols[0]))
-        return _Cropped(model, rows[None], cols[None]), path, index
-    return _Whole(model), path, (0, target.channel, target.i, target.j)
-
-
-def layer_windows(view: nn.Module, layer: str, length: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """The map rows and columns of the cells that the input of the 2D layer ``layer`` holds in
-    ``view`` (a view of this module, batch 1): one ``(rows, cols)`` per sample of the layer's
-    input, positions outside the chain included (their cells are padding)."""
-    if isinstance(view, _PairCell):
-        i, j = view.i, view.j
-        if layer in ("distogram", "contact"):  # the heads read the cells (i, j) and (j, i)
-            return [(np.array([i]), np.array([j])), (np.array([j]), np.array([i]))]
-        drop = view.net.trunk2d_shrink(layer)
-        return [
-            (rows[drop : len(rows) - drop], cols[drop : len(cols) - drop])
-            for rows, cols in view.net.pair_cell_windows(i, j)
-        ]
-    if isinstance(view, _Cropped):
-        return [(view.rows[0].numpy(), view.cols[0].numpy())]
-    everything = np.arange(length)
-    return [(everything, everything)]

@@ -1,13 +1,11 @@
-"""Proteins: the amino-acid alphabet, per-residue features and structure labels."""
+"""Proteins: the amino-acid alphabet, what is known of one protein, structure labels."""
 
 from .alphabet import AMINO_ACIDS, one_hot, validate_sequence
-from .features import FEATURE_NAMES, FEATURES, residue_features
+from .record import Protein
 
 __all__ = [
     "AMINO_ACIDS",
-    "FEATURES",
-    "FEATURE_NAMES",
+    "Protein",
     "one_hot",
-    "residue_features",
     "validate_sequence",
 ]

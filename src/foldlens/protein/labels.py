@@ -26,6 +26,9 @@ MAX_ACCESSIBILITY = dict(
 )  # fmt: skip
 _MAX_BY_INDEX = np.array([MAX_ACCESSIBILITY[aa] for aa in AMINO_ACIDS], dtype=np.float32)
 
+DISTANCE_MAPS = ("dist_ca_ca", "dist_ca_cb", "dist_cb_ca", "dist_cb_cb")
+"""The four inter-residue distance maps: ``dist_<a>_<b>`` from atom a of residue i to atom b of
+residue j (Cα or Cβ), in Å."""
 DISTANCE_EDGES = np.arange(2.5, 20.0 + 1e-6, 0.5, dtype=np.float32)  # 36 edges → 37 bins
 DISTANCE_BINS = len(DISTANCE_EDGES) + 1
 DISTANCE_CENTRES = np.concatenate(

@@ -55,6 +55,7 @@ from ..service.inputs import JOB_ID_LENGTH
 from ..service.jobs import JOB_SECONDS
 from ..service.method_options import MethodInfo as MethodEntry
 from ..service.method_options import method_catalogue
+from ..service.model_cache import ModelCache
 from ..service.retention import Retention
 from ..service.store import JobSummary, Submission
 from .clients import client_of, normalized
@@ -194,9 +195,10 @@ def create_app(
     within ``limits``, per client address (``X-Forwarded-For`` read from ``trusted_proxies``
     only, :mod:`.clients`); finished jobs are kept as ``retention`` says; a job may run for
     ``job_seconds``, an explanation or analysis task for ``task_seconds``."""
-    service = JobService(data_dir, limits, retention, job_seconds)
+    models = ModelCache()
+    service = JobService(data_dir, limits, retention, job_seconds, models)
     trusted = frozenset(normalized(address) for address in trusted_proxies)
-    explanations = ExplanationService(service.store, task_seconds)
+    explanations = ExplanationService(service.store, task_seconds, models)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -479,6 +481,7 @@ def _method_info(method: MethodEntry) -> MethodInfo:
         name=method.name,
         summary=method.summary,
         exact=method.exact,
+        approximation=method.approximation,
         options=options,
         layers=method.layers,
     )

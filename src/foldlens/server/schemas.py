@@ -46,6 +46,9 @@ class MethodInfo(BaseModel):
     name: str
     summary: str
     exact: bool = Field(description="False: a rule-based method on a model it is not exact for.")
+    approximation: str = Field(
+        "", description="Why it is not exact for this model (empty when it is exact)."
+    )
     options: dict[str, MethodOption]
     layers: bool = Field(description="Whether it can attribute to a layer's input (wrt).")
 

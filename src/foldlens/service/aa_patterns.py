@@ -15,10 +15,10 @@ from typing import Any
 import numpy as np
 from torch import nn
 
-from ..models.spec import ModelSpec
+from ..models.adapter import ModelAdapter
 from ..models.views import OutputTarget
 from ..protein.alphabet import AMINO_ACIDS
-from ..protein.features import residue_features
+from ..protein.record import Protein
 from .analysis_subject import Progress, Subject, map_of, residues_of
 from .explain import ExplanationCancelledError, explain
 from .method_options import check_options
@@ -97,33 +97,34 @@ def _patterns_json(totals: dict[str, _TypeTotals], pairs: bool) -> dict[str, Any
 
 def aa_patterns_over(
     model: nn.Module,
-    model_spec: ModelSpec,
-    proteins: list[tuple[str, np.ndarray | None, dict[str, Any]]],
+    adapter: ModelAdapter,
+    proteins: list[tuple[Protein, dict[str, Any]]],
     head: str,
     index: int,
     methods: list[str],
     targets: int,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
-    """Amino-acid patterns over many proteins ``(sequence, profile, prediction)``: for each,
+    """Amino-acid patterns over many proteins ``(protein, prediction)``: for each,
     ``targets`` targets of ``head`` (class ``index``) — evenly spaced residues for a per-residue
     head, the most confident pairs for a pair head — explained by every method, and their
     per-residue attributions summed by amino-acid type (pair heads: also by the type pair)."""
-    pair_head = model_spec.head(head).kind == "pair"
+    pair_head = adapter.spec.head(head).kind == "pair"
     totals = {method: _TypeTotals() for method in methods}
     counts = np.zeros(len(AMINO_ACIDS), dtype=np.int64)
-    for done, (sequence, profile, prediction) in enumerate(proteins, 1):
+    for done, (protein, prediction) in enumerate(proteins, 1):
+        sequence = protein.sequence
         types = _types(sequence)
-        x = residue_features(sequence, profile)[None]
+        inputs = adapter.encoded(protein)
         if pair_head:
-            probe = Subject(model, model_spec, x, sequence, OutputTarget(head, 0, 1), prediction)
+            probe = Subject(model, adapter, inputs, OutputTarget(head, 0, 1), prediction)
             chosen: list[OutputTarget] = confident_pairs(probe, targets)
         else:
             where = np.unique(np.linspace(0, len(sequence) - 1, targets).round().astype(int))
             chosen = [OutputTarget(head, int(i), None, index) for i in where]
         for method, total in totals.items():
             for target in chosen:
-                found = explain(model, model_spec, x, target, method, check_options(method, {}))
+                found = explain(model, adapter, inputs, target, method, check_options(method, {}))
                 signed = found.residue_scores()[0]
                 total.addmap_of(signed, types)
                 if target.j is not None:

@@ -50,8 +50,7 @@ from ..analysis.follow_gradient import default_epsilons
 from ..analysis.metrics import default_k
 from ..analysis.randomization import BARELY_ABOVE, DEPENDS_BELOW
 from ..attribution.methods import REGISTRY
-from ..models.views import OutputTarget, Readout, UnitTarget, output_view
-from ..protein.features import FEATURE_NAMES
+from ..models.views import OutputTarget, Readout, UnitTarget
 from .aa_patterns import aa_patterns
 from .analysis_subject import Progress, Subject, input_map, map_of, residues_of
 from .errors import InvalidInputError
@@ -194,7 +193,7 @@ def _randomization(
     subject: Subject, options: dict[str, Any], cancel: threading.Event, progress: Progress
 ) -> dict[str, Any]:
     length = len(subject.sequence)
-    view, engine_target = target_view(subject.model, subject.model_spec, subject.target, length)
+    view, engine_target = target_view(subject.model, subject.adapter, subject.target, length)
     receptive = receptive_residues(subject.target, subject.model_spec, length)
     methods = options["methods"]
     result = randomization_test(
@@ -296,7 +295,7 @@ def _deletion(
 def _output_view(subject: Subject) -> tuple[nn.Module, Readout]:
     """The target's view and its value per sample (analyses that read outputs only)."""
     assert isinstance(subject.target, OutputTarget)
-    return output_view(subject.model, subject.model_spec, subject.target, len(subject.sequence))
+    return subject.adapter.output_view(subject.model, subject.target, len(subject.sequence))
 
 
 def _receptive_field(
@@ -336,7 +335,7 @@ def _input_correlation(
         per_feature, overall = feature_correlation(input_map(subject, method), subject.x[0].numpy())
         found[method] = {"per_feature": per_feature.tolist(), "overall": overall}
         progress((step + 1) / len(options["methods"]))
-    return {"features": list(FEATURE_NAMES), "correlation": found}
+    return {"features": subject.model_spec.input.features, "correlation": found}
 
 
 def summary(result: dict[str, Any]) -> str:

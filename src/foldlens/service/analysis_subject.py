@@ -10,6 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..models.adapter import Encoded, ModelAdapter
 from ..models.spec import ModelSpec
 from ..models.views import OutputTarget, UnitTarget
 from .explain import Explanation, explain
@@ -18,15 +19,28 @@ from .method_options import check_options
 
 @dataclass(frozen=True)
 class Subject:
-    """What an analysis looks at: the model, its input ``(1, 41, L)`` and the target."""
+    """What an analysis looks at: the model (network and adapter), the encoded protein and the
+    target."""
 
     model: nn.Module
-    model_spec: ModelSpec
-    x: torch.Tensor
-    sequence: str
+    adapter: ModelAdapter
+    inputs: Encoded
     target: OutputTarget | UnitTarget
     prediction: dict[str, Any] | None
     """The job's prediction (readouts per head), for choosing pair targets."""
+
+    @property
+    def model_spec(self) -> ModelSpec:
+        return self.adapter.spec
+
+    @property
+    def x(self) -> torch.Tensor:
+        """The model input, ``(1, C, L)``."""
+        return self.inputs.x
+
+    @property
+    def sequence(self) -> str:
+        return self.inputs.sequence
 
 
 Progress = Callable[[float], None]
@@ -39,8 +53,8 @@ def map_of(
     """``method``'s explanation of the subject's target (or ``target``), default options."""
     return explain(
         subject.model,
-        subject.model_spec,
-        subject.x,
+        subject.adapter,
+        subject.inputs,
         target or subject.target,
         method,
         check_options(method, {}),
@@ -55,7 +69,7 @@ def residues_of(target: OutputTarget | UnitTarget) -> list[int]:
 def input_map(
     subject: Subject, method: str, target: OutputTarget | UnitTarget | None = None
 ) -> np.ndarray:
-    """The attribution to the model input, ``(41, L)``, of :func:`map_of`."""
+    """The attribution to the model input, ``(C, L)``, of :func:`map_of`."""
     attribution = map_of(subject, method, target).attribution
     assert attribution is not None, f"{method} gives no attribution to the input"
     return attribution

@@ -3,14 +3,15 @@
 A *target* comes from the page or the CLI as JSON: an output ``{"head", "i", "j"?, "class"?}``
 (0-based residues) or an internal unit ``{"layer", "channel", "i", "j"?}``. Every method attributes
 the same scalar — a class or contact logit, an expected distance in Å, a unit's activation — to the
-model input, ``(41, L)``: 20 one-hot letters, 20 profile columns and the has-profile flag. The
-per-residue aggregates are the signed sum over features ``s_k = Σ_f A_fk`` and the magnitude
+model input, ``(C, L)``, whose channels the model's adapter names in feature groups (the default
+network's: 20 one-hot letters, 20 profile columns and the has-profile flag). The per-residue
+aggregates are the signed sum over features ``s_k = Σ_f A_fk`` and the magnitude
 ``m_k = Σ_f |A_fk|``.
 
 *In-silico mutagenesis* (``mutagenesis``) is a method here too: for every residue k within the
 target's receptive field and ``window`` residues of the target's residue(s), and every amino acid
-a, the change of the target when the one-hot letter of k becomes a (the profile is kept),
-``Δ_ka = f(x with k → a) − f(x)``, computed in batches.
+a, the change of the target when residue k becomes a (the adapter makes the mutant input; the
+profile is kept), ``Δ_ka = f(x with k → a) − f(x)``, computed in batches.
 """
 
 from __future__ import annotations
@@ -29,17 +30,10 @@ from torch import nn
 import foldlens.attribution as fl
 
 from ..attribution.methods import REGISTRY
-from ..models.spec import LayerSpec, ModelSpec
-from ..models.views import (
-    OutputTarget,
-    Readout,
-    UnitTarget,
-    layer_windows,
-    output_view,
-    unit_view,
-)
+from ..models.adapter import Encoded, ModelAdapter
+from ..models.spec import FeatureGroup, LayerSpec, ModelSpec
+from ..models.views import OutputTarget, Readout, UnitTarget
 from ..protein.alphabet import AMINO_ACIDS
-from ..protein.features import FEATURE_NAMES
 from .errors import InvalidInputError
 from .layer_attribution import LayerAttribution, check_layer, layer_attribution
 from .method_options import ENGINE_ONLY, INPUT_ONLY, MUTAGENESIS, method_catalogue
@@ -50,14 +44,15 @@ TOP_RESIDUES = 10
 
 @dataclass
 class Explanation:
-    """One method's answer: ``attribution`` (41, L), for mutagenesis ``delta`` (L, 20), or the
-    attribution to a layer's input, ``layer``."""
+    """One method's answer: ``attribution`` (C, L) to the input's channels (``groups``), for
+    mutagenesis ``delta`` (L, 20), or the attribution to a layer's input, ``layer``."""
 
     method: str
     exact: bool
     value: float
     seconds: float
     attribution: np.ndarray | None = None
+    groups: list[FeatureGroup] | None = None
     delta: np.ndarray | None = None
     layer: LayerAttribution | None = None
 
@@ -100,7 +95,12 @@ class Explanation:
         elif self.layer is not None:
             out.update(_layer_json(self.layer))
         else:
-            out["features"] = list(FEATURE_NAMES)
+            assert self.groups is not None
+            out["features"] = [name for group in self.groups for name in group.feature_names()]
+            out["feature_groups"] = [
+                {"name": group.name, "size": len(group.labels), "needs": group.needs}
+                for group in self.groups
+            ]
             out["attribution"] = _rounded(self.attribution)
         return out
 
@@ -137,26 +137,23 @@ class ExplanationCancelledError(Exception):
 def _mutagenesis(
     view: nn.Module,
     readout: Readout,
-    x: torch.Tensor,
+    adapter: ModelAdapter,
+    inputs: Encoded,
     positions: np.ndarray,
     cancel: threading.Event,
     progress: Any,
     batch: int = 32,
 ) -> tuple[float, np.ndarray]:
-    length = x.shape[-1]
+    length = inputs.x.shape[-1]
     delta = np.full((length, len(AMINO_ACIDS)), np.nan, dtype=np.float32)
     with torch.no_grad():
-        wild = float(readout(view(x))[0])
+        wild = float(readout(view(inputs.x))[0])
         mutants = [(int(k), a) for k in np.flatnonzero(positions) for a in range(len(AMINO_ACIDS))]
         for start in range(0, len(mutants), batch):
             if cancel.is_set():
                 raise ExplanationCancelledError
             chunk = mutants[start : start + batch]
-            xs = x.repeat(len(chunk), 1, 1)
-            for row, (k, a) in enumerate(chunk):
-                xs[row, : len(AMINO_ACIDS), k] = 0
-                xs[row, a, k] = 1
-            values = readout(view(xs))
+            values = readout(view(adapter.mutants(inputs, chunk)))
             for row, (k, a) in enumerate(chunk):
                 delta[k, a] = float(values[row]) - wild
             progress(min(1.0, (start + len(chunk)) / len(mutants)))
@@ -293,30 +290,31 @@ def check_methods(
 
 def _prepare(
     model: nn.Module,
-    model_spec: ModelSpec,
+    adapter: ModelAdapter,
     target: OutputTarget | UnitTarget,
     length: int,
     methods: list[str],
     wrt: str | None,
 ) -> _Prepared:
-    layer = check_methods(target, methods, wrt, model_spec)
+    layer = check_methods(target, methods, wrt, adapter.spec)
     if isinstance(target, UnitTarget):
-        view, path, index = unit_view(model, target, length)
+        view, path, index = adapter.unit_view(model, target, length)
         return _Prepared(view, None, fl.Neuron(path, index), layer)
-    view, readout = output_view(model, model_spec, target, length)
+    view, readout = adapter.output_view(model, target, length)
     return _Prepared(view, readout, lambda out: readout(out)[0], layer)
 
 
 def target_view(
-    model: nn.Module, model_spec: ModelSpec, target: OutputTarget | UnitTarget, length: int
+    model: nn.Module, adapter: ModelAdapter, target: OutputTarget | UnitTarget, length: int
 ) -> tuple[nn.Module, Any]:
     """The view computing ``target`` and the engine's target in it (a callable or a neuron)."""
-    prepared = _prepare(model, model_spec, target, length, [], None)
+    prepared = _prepare(model, adapter, target, length, [], None)
     return prepared.view, prepared.engine_target
 
 
 def _answer(
     prepared: _Prepared,
+    adapter: ModelAdapter,
     method: str,
     exact: bool,
     value: float,
@@ -326,16 +324,19 @@ def _answer(
 ) -> Explanation:
     layer = prepared.layer
     if layer is None:
-        return Explanation(method, exact, value, seconds, attribution=maps[0].numpy())
-    windows = layer_windows(prepared.view, layer.path, length) if layer.kind == "2d" else []
+        groups = list(adapter.spec.input.groups)
+        return Explanation(
+            method, exact, value, seconds, attribution=maps[0].numpy(), groups=groups
+        )
+    windows = adapter.layer_windows(prepared.view, layer.path, length) if layer.kind == "2d" else []
     answer = layer_attribution(layer, maps.numpy(), windows, length)
     return Explanation(method, exact, value, seconds, layer=answer)
 
 
 def explain(
     model: nn.Module,
-    model_spec: ModelSpec,
-    x: torch.Tensor,
+    adapter: ModelAdapter,
+    inputs: Encoded,
     target: OutputTarget | UnitTarget,
     method: str,
     options: dict[str, Any],
@@ -343,19 +344,22 @@ def explain(
     progress: Any = None,
     wrt: str | None = None,
 ) -> Explanation:
-    """One method's explanation of ``target`` for input ``x`` ``(1, 41, L)``, attributed to the
-    model input or, with ``wrt``, to the input of that layer (a path of the model spec)."""
+    """One method's explanation of ``target`` for the encoded protein ``inputs`` (``x``
+    ``(1, C, L)``), attributed to the model input or, with ``wrt``, to the input of that layer (a
+    path of the model spec)."""
     cancel = cancel or threading.Event()
+    x, model_spec = inputs.x, adapter.spec
     length = x.shape[-1]
     start = time.perf_counter()
     exact = method in model_spec.exact_methods or method == MUTAGENESIS
-    prepared = _prepare(model, model_spec, target, length, [method], wrt)
+    prepared = _prepare(model, adapter, target, length, [method], wrt)
     if method == MUTAGENESIS:
         assert prepared.readout is not None
         value, delta = _mutagenesis(
             prepared.view,
             prepared.readout,
-            x,
+            adapter,
+            inputs,
             receptive_residues(target, model_spec, length)
             & near_residues(target, length, options["window"]),
             cancel,
@@ -381,13 +385,13 @@ def explain(
             view, x, prepared.engine_target, method=method, wrt=wrt_path, **engine_options
         )
     seconds = time.perf_counter() - start
-    return _answer(prepared, method, exact, value, seconds, maps, length)
+    return _answer(prepared, adapter, method, exact, value, seconds, maps, length)
 
 
 def explain_together(
     model: nn.Module,
-    model_spec: ModelSpec,
-    x: torch.Tensor,
+    adapter: ModelAdapter,
+    inputs: Encoded,
     target: OutputTarget | UnitTarget,
     methods: list[str],
     wrt: str | None = None,
@@ -396,17 +400,18 @@ def explain_together(
     """Methods of the gradient family (:data:`SHARED_FORWARD`, no options) explaining ``target``
     from one forward pass of its view (:func:`foldlens.attribution.attribute_each`); ``ready`` gets
     each explanation as soon as its backward passes are done, its ``seconds`` counted to then."""
+    x = inputs.x
     length = x.shape[-1]
     start = time.perf_counter()
-    prepared = _prepare(model, model_spec, target, length, methods, wrt)
+    prepared = _prepare(model, adapter, target, length, methods, wrt)
     view, wrt_path = prepared.view, prepared.engine_wrt
     value = _target_value(view, x, prepared.engine_target, wrt_path)
     answers: dict[str, Explanation] = {}
 
     def done(method: str, maps: Any) -> None:
-        exact = method in model_spec.exact_methods
+        exact = method in adapter.spec.exact_methods
         seconds = time.perf_counter() - start
-        answers[method] = _answer(prepared, method, exact, value, seconds, maps, length)
+        answers[method] = _answer(prepared, adapter, method, exact, value, seconds, maps, length)
         if ready is not None:
             ready(answers[method])
 
@@ -418,7 +423,7 @@ OVERVIEW_METHODS = ("gradient", "deconvnet", "guided_backprop", "input_x_gradien
 
 
 def influence_matrix(
-    model: nn.Module, model_spec: ModelSpec, x: torch.Tensor, head: str, index: int, method: str
+    model: nn.Module, adapter: ModelAdapter, x: torch.Tensor, head: str, index: int, method: str
 ) -> np.ndarray:
     """``M[i, k] = Σ_f A_fk`` for the target (``head``, class ``index``) at every residue i: which
     input residue k drives which output residue, ``(L, L)``.
@@ -430,11 +435,11 @@ def influence_matrix(
         raise InvalidInputError(
             f"the overview takes one of {list(OVERVIEW_METHODS)}, not {method!r}"
         )
-    head_spec = model_spec.head(head)
+    head_spec = adapter.spec.head(head)
     if head_spec.kind != "per-residue":
         raise InvalidInputError(f"the overview is for per-residue heads, not {head}")
     length = x.shape[-1]
-    view, _ = output_view(model, model_spec, OutputTarget(head, 0, None, index), length)
+    view, _ = adapter.output_view(model, OutputTarget(head, 0, None, index), length)
     targets = [(head, 0, index, i) for i in range(length)]
     maps = fl.attribute(view, x, targets, method=method)
     matrix: np.ndarray = maps[:, 0].sum(dim=1).numpy()

@@ -23,21 +23,17 @@ import math
 import secrets
 import threading
 import time
-from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import torch
-from torch import nn
 
 from ..attribution.api import SHARED_FORWARD
-from ..models import load, spec
+from ..models import adapter, spec
 from ..models.spec import ModelSpec
 from ..models.views import OutputTarget, UnitTarget
 from ..predict import from_npz
-from ..protein.features import residue_features
 from .analyses import check_analysis, needs_prediction, run_analysis
 from .analysis_subject import Subject
 from .errors import InvalidInputError, JobNotFoundError, NotReadyError, NotYoursError
@@ -53,6 +49,7 @@ from .explain import (
 from .explain_exports import render_analysis, render_explanation
 from .exports import Rendered
 from .method_options import check_options, method_catalogue
+from .model_cache import ModelCache
 from .store import Job, JobStore
 from .targets import check_target, describe, target_json
 
@@ -62,7 +59,6 @@ KEPT_TASKS = 256
 """Settled tasks kept for their pollers; older ones are forgotten (their results stay cached)."""
 TASK_SECONDS = 900.0
 """Default time budget of one explanation or analysis task (``serve --task-seconds``)."""
-FEATURE_CACHE = 8
 TASK_ID_LENGTH = 32
 
 
@@ -201,7 +197,9 @@ class Request:
 class ExplanationService:
     """Answers explanation requests for the jobs in ``store`` with one background thread."""
 
-    def __init__(self, store: JobStore, task_seconds: float = TASK_SECONDS) -> None:
+    def __init__(
+        self, store: JobStore, task_seconds: float = TASK_SECONDS, models: ModelCache | None = None
+    ) -> None:
         if isinstance(task_seconds, bool) or not task_seconds > 0:
             raise ValueError(f"the time budget per task must be positive, got {task_seconds!r}")
         self.store = store
@@ -209,14 +207,11 @@ class ExplanationService:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="foldlens-explain")
         self._tasks: dict[str, Task] = {}
         self._lock = threading.Lock()
-        self._models: dict[str, nn.Module] = {}
-        self._features: OrderedDict[str, torch.Tensor] = OrderedDict()
-        self._cache_lock = threading.Lock()
-        """Guards the model and input caches (the engine itself is thread-safe)."""
+        self.models = models or ModelCache()
 
     def warm_up(self, model: str = "default") -> None:
         """Load ``model`` in the background so that the first request does not wait for it."""
-        self._executor.submit(self._model, model)
+        self._executor.submit(self.models.model, model)
 
     def stop(self) -> None:
         self.cancel_all(timeout=0.0)
@@ -432,9 +427,9 @@ class ExplanationService:
     ) -> dict[str, Any]:
         start = time.perf_counter()
         matrix = influence_matrix(
-            self._model(job.inputs.model),
-            spec(job.inputs.model),
-            self._input(job),
+            self.models.model(job.inputs.model),
+            adapter(job.inputs.model),
+            self.models.inputs(job).x,
             target.head,
             target.index,
             method,
@@ -452,24 +447,6 @@ class ExplanationService:
         if job.status != "done":
             raise NotReadyError(f"job {job_id} is {job.status}; explain it once it is done")
         return job
-
-    def _model(self, name: str) -> nn.Module:
-        with self._cache_lock:
-            if name not in self._models:
-                self._models[name] = load(name)
-            return self._models[name]
-
-    def _input(self, job: Job) -> torch.Tensor:
-        """The job's model input ``(1, 41, L)``, the profile computed once per job."""
-        with self._cache_lock:
-            if job.id in self._features:
-                return self._features[job.id]
-        features = residue_features(job.inputs.sequence, job.inputs.profile())[None]
-        with self._cache_lock:
-            self._features[job.id] = features
-            while len(self._features) > FEATURE_CACHE:
-                self._features.popitem(last=False)
-        return features
 
     def _run(self, task: Task) -> None:
         task.cancel.start(self.task_seconds)
@@ -525,14 +502,14 @@ class ExplanationService:
         """The answers still to store: methods computed together are stored as each is done."""
         if task.analysis:
             return {methods[0]: self._analysis(task, job, methods[0])}
-        model_spec = spec(job.inputs.model)
-        model, x = self._model(job.inputs.model), self._input(job)
+        model_adapter = adapter(job.inputs.model)
+        model, inputs = self.models.model(job.inputs.model), self.models.inputs(job)
         if len(methods) > 1:
 
             def ready(answer: Explanation) -> None:
                 self._save(task, job, answer.method, answer)
 
-            explain_together(model, model_spec, x, task.target, methods, task.wrt, ready)
+            explain_together(model, model_adapter, inputs, task.target, methods, task.wrt, ready)
             return {}
         (method,) = methods
 
@@ -541,17 +518,17 @@ class ExplanationService:
 
         options = task.methods[method]
         answer = explain(
-            model, model_spec, x, task.target, method, options, task.cancel, progress, task.wrt
-        )
+            model, model_adapter, inputs, task.target, method, options, task.cancel, progress,
+            task.wrt,
+        )  # fmt: skip
         return {method: answer}
 
     def _analysis(self, task: Task, job: Job, name: str) -> dict[str, Any]:
         result = self.store.result(job.id) if needs_prediction(name, task.target) else None
         subject = Subject(
-            self._model(job.inputs.model),
-            spec(job.inputs.model),
-            self._input(job),
-            job.inputs.sequence,
+            self.models.model(job.inputs.model),
+            adapter(job.inputs.model),
+            self.models.inputs(job),
             task.target,
             None if result is None else from_npz(result.predictions),
         )

@@ -18,11 +18,10 @@ import numpy as np
 
 from ..figures import FIGURE_FORMATS, available_figures, figure_bytes, prediction_figure
 from ..models import ModelSpec, spec
-from ..predict import KEYS, from_npz
+from ..predict import from_npz
 from ..protein.structure import Backbone
 from .errors import InvalidInputError, NotAvailableError
 
-PAIR_KEYS = tuple(key for key in KEYS if key.startswith("dist_") or key == "contact")
 FIGURE_LABELS = {
     "distance_maps": "Distance maps",
     "contact": "Contact map",
@@ -106,11 +105,11 @@ def _residues_csv(prediction: dict[str, Any], model_spec: ModelSpec) -> str:
 PAIR_ROWS_PER_CHUNK = 20_000
 
 
-def _pairs_csv(prediction: dict[str, Any]) -> Iterator[bytes]:
+def _pairs_csv(prediction: dict[str, Any], model_spec: ModelSpec) -> Iterator[bytes]:
     """One row per pair i < j, streamed in chunks (L = 1,000: 499,500 rows, 25 MB): a chunk is
     built column by column and sent before the next, so the file is never whole in memory."""
     sequence = prediction["sequence"]
-    keys = [key for key in PAIR_KEYS if key in prediction]
+    keys = [head.name for head in model_spec.heads if head.kind == "pair"]
     i, j = np.triu_indices(len(sequence), k=1)
     letters = np.array(list(sequence))
     maps = [np.asarray(prediction[key]) for key in keys]
@@ -153,7 +152,7 @@ def render(
         text = _residues_csv(prediction, spec(model))
         return Rendered(text.encode(), "text/csv", filename)
     if what == "pairs":
-        return Rendered(_pairs_csv(prediction), "text/csv", filename)
+        return Rendered(_pairs_csv(prediction, spec(model)), "text/csv", filename)
     if what == "structure":
         assert structure is not None
         scores = None if track is None else track_values(prediction, spec(model), track)

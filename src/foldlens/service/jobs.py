@@ -25,12 +25,13 @@ from typing import Any
 
 from torch import nn
 
-from ..models import load, spec
-from ..predict import Query, predict, to_json, to_npz, true_maps
+from ..predict import predict, to_json, to_npz, true_maps
+from ..protein.record import Protein
 from .admission import Admission, Limits
 from .errors import NotAvailableError, NotReadyError
 from .examples import example
 from .inputs import JobInput
+from .model_cache import ModelCache
 from .retention import Retention
 from .store import Job, JobResult, JobStore, JobSummary, Submission
 
@@ -110,6 +111,7 @@ class JobService:
         limits: Limits | None = None,
         retention: Retention | None = None,
         job_seconds: float = JOB_SECONDS,
+        models: ModelCache | None = None,
     ) -> None:
         if isinstance(job_seconds, bool) or not job_seconds > 0:
             raise ValueError(f"the time budget per job must be positive, got {job_seconds!r}")
@@ -125,7 +127,7 @@ class JobService:
         self._unfinished = 0
         """Jobs queued or running in this process."""
         self._idle = threading.Condition()
-        self._models: dict[str, nn.Module] = {}
+        self.models = models or ModelCache()
         self._stopping = threading.Event()
         self._abandoned: set[str] = set()
         """Running jobs that every submitter deleted."""
@@ -210,11 +212,6 @@ class JobService:
             raise NotAvailableError(f"job {job_id} has no structure, so no true maps")
         return truth
 
-    def _model(self, name: str) -> nn.Module:
-        if name not in self._models:
-            self._models[name] = load(name)
-        return self._models[name]
-
     def _work(self) -> None:
         self.retention.sweep(self.store)
         while True:
@@ -287,14 +284,14 @@ class JobService:
         if reason is not None:
             raise reason
         self.store.report(job.id, 0.3, "running the network")
-        query = Query(inputs.name, inputs.sequence, profile, structure)
-        model = self._model(inputs.model)
+        protein = Protein(inputs.sequence, profile, structure)
+        model = self.models.model(inputs.model)
         with _layer_progress(
             model,
             lambda f: self.store.report(job.id, 0.3 + 0.5 * f, "running the network"),
             lambda: self._interruption(job.id),
         ):
-            prediction = predict(model, query, spec(inputs.model))
+            prediction = predict(model, protein, inputs.model)
         self.store.report(job.id, 0.8, "storing the results")
         truth: dict[str, Any] | None = None
         if structure is not None:

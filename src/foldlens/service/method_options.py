@@ -70,6 +70,8 @@ class MethodInfo:
     options: dict[str, ServiceOption] = field(default_factory=dict)
     layers: bool = True
     """Whether it can attribute to a layer's input (``wrt``) as well as to the model input."""
+    approximation: str = ""
+    """Why the method is not exact for this model (the audit's finding); empty when it is."""
 
 
 def method_catalogue(model_spec: ModelSpec) -> list[MethodInfo]:
@@ -77,7 +79,12 @@ def method_catalogue(model_spec: ModelSpec) -> list[MethodInfo]:
     exact = set(model_spec.exact_methods)
     listed = [
         MethodInfo(
-            name, method.summary, name in exact, OPTIONS.get(name, {}), name not in INPUT_ONLY
+            name,
+            method.summary,
+            name in exact,
+            OPTIONS.get(name, {}),
+            name not in INPUT_ONLY,
+            "" if name in exact else model_spec.approximate_reason,
         )
         for name, method in REGISTRY.items()
         if name not in ENGINE_ONLY

@@ -1,0 +1,1 @@
+"""The adapters of the models foldlens ships or knows: one file per model."""
