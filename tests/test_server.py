@@ -50,8 +50,8 @@ def example_job(client: TestClient) -> dict:
 
 def test_models_and_examples(client: TestClient) -> None:
     models = client.get("/api/models").json()
-    assert [m["name"] for m in models] == ["default", "seed2018"]
-    assert [m["default"] for m in models] == [True, False]
+    assert [m["name"] for m in models] == ["default", "seed2018", "reprof", "predictdssp"]
+    assert [m["default"] for m in models] == [True, False, False, False]
     assert models[0]["version"] == version("default")
     assert models[0]["spec"] == spec("default").to_json()
     assert models[0]["overview_methods"] == list(OVERVIEW_METHODS)
@@ -402,20 +402,22 @@ def test_the_pairs_csv_streams_every_pair_once_across_chunks() -> None:
     """250 residues: 31,125 pairs, more than one chunk; the rows against a loop written here."""
     import csv
 
-    from foldlens.service.exports import PAIR_KEYS, PAIR_ROWS_PER_CHUNK, _pairs_csv
+    from foldlens.service.exports import PAIR_ROWS_PER_CHUNK, _pairs_csv
+
+    keys = ["dist_ca_ca", "dist_ca_cb"]
 
     rng = np.random.default_rng(1)
     length = 250
     prediction = {"sequence": ("ACDEFGHIKLMNPQRSTVWY" * 13)[:length]}
-    prediction |= {key: rng.random((length, length)) for key in PAIR_KEYS[:2]}
-    chunks = list(_pairs_csv(prediction))
+    prediction |= {key: rng.random((length, length)) for key in keys}
+    chunks = list(_pairs_csv(prediction, keys))
     assert len(chunks) > 2 and length * (length - 1) // 2 > PAIR_ROWS_PER_CHUNK
     rows = list(csv.DictReader(io.StringIO(b"".join(chunks).decode())))
     expected = [(i, j) for i in range(length) for j in range(i + 1, length)]
     assert [(int(r["i"]) - 1, int(r["j"]) - 1) for r in rows] == expected
     for row, (i, j) in zip(rows[::997], expected[::997], strict=True):
         assert row["residue_i"] == prediction["sequence"][i]
-        for key in PAIR_KEYS[:2]:
+        for key in keys:
             assert row[key] == f"{prediction[key][i, j]:.4f}"
 
 

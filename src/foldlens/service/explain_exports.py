@@ -44,7 +44,27 @@ def _letter_matrix(result: dict[str, Any]) -> tuple[np.ndarray, str]:
         delta = np.array(result["delta"], dtype=float)
         return np.nan_to_num(delta), "change of the target on mutation"
     attribution = np.array(result["attribution"], dtype=float)
-    return attribution[:20].T, "attribution to the one-hot letters"
+    rows, group = _letter_rows(result)
+    return attribution[rows].T, f"attribution to the {group} letters"
+
+
+LETTERS_BEFORE_GROUPS = [{"name": "one-hot", "size": len(AMINO_ACIDS)}]
+"""Explanations stored before inputs had named groups: the default network's layout."""
+
+
+def _letter_rows(result: dict[str, Any]) -> tuple[slice, str]:
+    """The rows of the model's feature group that encodes the residue's letter (labels
+    ``AMINO_ACIDS`` in order, e.g. the default network's one-hot rows), and its name."""
+    start = 0
+    for group in result.get("feature_groups", LETTERS_BEFORE_GROUPS):
+        names = result["features"][start : start + group["size"]]
+        if [name.removeprefix(group["name"]).strip() for name in names] == list(AMINO_ACIDS):
+            return slice(start, start + group["size"]), group["name"]
+        start += group["size"]
+    raise NotAvailableError(
+        "the logo shows attribution to the amino-acid letters; this model's input has no "
+        "feature group of the 20 letters"
+    )
 
 
 def _figure(result: dict[str, Any], sequence: str, description: str) -> Any:

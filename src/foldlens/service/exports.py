@@ -61,6 +61,11 @@ def residue_tracks(model_spec: ModelSpec) -> list[str]:
     return tracks
 
 
+def pair_heads(model_spec: ModelSpec) -> list[str]:
+    """Names of the pair maps of a model's predictions, in head order."""
+    return [head.name for head in model_spec.heads if head.kind == "pair"]
+
+
 def track_values(prediction: dict[str, Any], model_spec: ModelSpec, track: str) -> np.ndarray:
     """The ``(L,)`` values of one track of a prediction."""
     if track not in residue_tracks(model_spec):
@@ -81,7 +86,8 @@ def catalogue(model: str, has_structure: bool) -> list[Download]:
     ]
     if tracks:
         items.append(Download("residues", "csv", "Per-residue values (CSV)"))
-    items.append(Download("pairs", "csv", "Pair values, i < j (CSV)"))
+    if pair_heads(model_spec):
+        items.append(Download("pairs", "csv", "Pair values, i < j (CSV)"))
     for what in available_figures(heads):
         label = FIGURE_LABELS[what]
         items += [Download(what, fmt, f"{label} ({fmt.upper()})") for fmt in FIGURE_FORMATS]
@@ -105,11 +111,10 @@ def _residues_csv(prediction: dict[str, Any], model_spec: ModelSpec) -> str:
 PAIR_ROWS_PER_CHUNK = 20_000
 
 
-def _pairs_csv(prediction: dict[str, Any], model_spec: ModelSpec) -> Iterator[bytes]:
+def _pairs_csv(prediction: dict[str, Any], keys: list[str]) -> Iterator[bytes]:
     """One row per pair i < j, streamed in chunks (L = 1,000: 499,500 rows, 25 MB): a chunk is
     built column by column and sent before the next, so the file is never whole in memory."""
     sequence = prediction["sequence"]
-    keys = [head.name for head in model_spec.heads if head.kind == "pair"]
     i, j = np.triu_indices(len(sequence), k=1)
     letters = np.array(list(sequence))
     maps = [np.asarray(prediction[key]) for key in keys]
@@ -152,7 +157,7 @@ def render(
         text = _residues_csv(prediction, spec(model))
         return Rendered(text.encode(), "text/csv", filename)
     if what == "pairs":
-        return Rendered(_pairs_csv(prediction, spec(model)), "text/csv", filename)
+        return Rendered(_pairs_csv(prediction, pair_heads(spec(model))), "text/csv", filename)
     if what == "structure":
         assert structure is not None
         scores = None if track is None else track_values(prediction, spec(model), track)

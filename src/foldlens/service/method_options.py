@@ -19,8 +19,8 @@ MUTAGENESIS = "mutagenesis"
 INPUT_ONLY = ("occlusion", MUTAGENESIS)
 """Methods that perturb residues of the model input, so they have no layer form."""
 ENGINE_ONLY = ("feature_ablation",)
-"""Engine methods the service does not offer: ablating each of the 41 features of every residue
-on its own costs a forward pass each; occlusion of residue windows is the service's form."""
+"""Engine methods the service does not offer: ablating each input feature of every residue on its
+own costs a forward pass each; occlusion of residue windows is the service's form."""
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ OPTIONS: dict[str, dict[str, ServiceOption]] = {
     },
     "occlusion": {
         "window": ServiceOption(
-            1, "residues zeroed at once (all 41 features), sliding by one", 1, 51
+            1, "residues zeroed at once (all their features), sliding by one", 1, 51
         ),
     },
     MUTAGENESIS: {
