@@ -166,6 +166,7 @@ BROKEN = {
     "bad reference": ("x = 1\n", "{file}", "PATH.py:FACTORY"),
     "import fails": ("import no_such_module_here\n", "{file}:Adapter", "failed to import"),
     "not an adapter": ("def make():\n    return 42\n", "{file}:make", "not a ModelAdapter"),
+    "factory fails": ("def make():\n    return 1 / 0\n", "{file}:make", "ZeroDivisionError"),
     "short output": (
         "from examples_tiny import *\n"
         "class Short(TinySS3Adapter):\n"

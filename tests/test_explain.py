@@ -688,10 +688,12 @@ def test_an_overview_waits_in_the_queue_and_can_leave_it(client: TestClient, job
         lambda state: state == "running",
         "the long task",
     )
-    queued = service.overview(job["id"], "rsa", None, "deconvnet")
-    assert queued.cancel()  # still waiting behind the task: dropped
+    overview, ticket = service.start(service.overview(job["id"], "rsa", None, "deconvnet"), set())
+    assert overview.kind == "overview" and overview.states == {"deconvnet": "queued"}
+    service.cancel(overview.id, ticket)  # its client leaves while it waits behind the task
     client.delete(task["cancel"])
     finish_task(client, task)
+    assert overview.finished.wait(60) and overview.states == {"deconvnet": "cancelled"}
     with sqlite3.connect(client.app.state.service.store.path) as db:
         requests = [json.loads(r) for (r,) in db.execute("SELECT request FROM explanations")]
     assert {"overview": "rsa", "class": None, "method": "deconvnet"} not in requests

@@ -231,7 +231,8 @@ def _one_target(args: argparse.Namespace) -> tuple[Any, Any, Any, Any, Any]:
 
 
 def _cmd_explain(args: argparse.Namespace) -> int:
-    from .service.explain import explain
+    from .service.errors import NotAvailableError
+    from .service.explain import check_methods
     from .service.explain_exports import EXPORTS, render_explanation
     from .service.method_options import check_options
     from .service.targets import describe
@@ -241,33 +242,77 @@ def _cmd_explain(args: argparse.Namespace) -> int:
     if args.wrt is not None:
         description += f", attributed to the input of layer {args.wrt}"
     options = _options(args.options)
+    stray = sorted(set(options) - set(args.method))
+    if stray:
+        raise ValueError(f"options given for {stray}, which are not among --method")
+    entries = {m: check_options(m, options.get(m, {})) for m in dict.fromkeys(args.method)}
+    check_methods(target, list(entries), args.wrt, model_adapter.spec)
     args.out.mkdir(parents=True, exist_ok=True)
     print(f"explaining {description}")
-    for method in args.method:
-        method_options = check_options(method, options.get(method, {}))
-        answer = explain(model, model_adapter, inputs, target, method, method_options, wrt=args.wrt)
-        result = answer.to_json(query.sequence)
+
+    def write(method: str, result: dict[str, Any]) -> None:
         print(
-            f"{method}: value {answer.value:.4g}, {answer.seconds:.2f} s; top residues "
+            f"{method}: value {result['value']:.4g}, {result['seconds']:.2f} s; top residues "
             + ", ".join(f"{t['residue']}{t['index'] + 1}" for t in result["top"][:5])
         )
         for what, formats in EXPORTS.items():
             if (what == "pdb" and query.structure is None) or (what == "logo" and args.wrt):
                 continue
             for file_format in formats:
-                rendered = render_explanation(
-                    result,
-                    name=query.id,
-                    sequence=query.sequence,
-                    description=description,
-                    structure=query.structure,
-                    what=what,
-                    file_format=file_format,
-                )
+                try:
+                    rendered = render_explanation(
+                        result,
+                        name=query.id,
+                        sequence=query.sequence,
+                        description=description,
+                        structure=query.structure,
+                        what=what,
+                        file_format=file_format,
+                    )
+                except NotAvailableError as why:
+                    print(f"no {what}: {why}")
+                    break
                 path = args.out / rendered.filename
                 path.write_bytes(b"".join(rendered.chunks()))
                 print(f"wrote {path}")
+
+    _run_task("explanation", _work(model, model_adapter, inputs, target, args.wrt), entries, write)
     return 0
+
+
+def _work(model: Any, model_adapter: Any, inputs: Any, target: Any, wrt: str | None) -> Any:
+    """What the service's task kinds compute on, for one protein of the command line."""
+    import threading
+
+    from .predict import predict
+    from .service.task_kinds import Work
+
+    def prediction() -> dict[str, Any]:
+        return predict(model, inputs.protein, model_adapter)
+
+    return Work(model, model_adapter, inputs, target, wrt, prediction, threading.Event())
+
+
+def _run_task(
+    kind_name: str,
+    work: Any,
+    entries: dict[str, dict[str, Any]],
+    ready: Callable[[str, dict[str, Any]], None],
+) -> None:
+    """Compute ``entries`` as the server's task of this kind does (same groups, same code), with
+    a progress bar per group; ``ready`` gets each answer as soon as it is done."""
+    from .service.task_kinds import KINDS
+
+    kind = KINDS[kind_name]
+    for group in kind.groups(entries):
+        bar, progress = _progress_bar(", ".join(group))
+
+        def report(entry: str, fraction: float, move: Callable[[float], None] = progress) -> None:
+            move(fraction)
+
+        with bar:
+            kind.compute(work, {entry: entries[entry] for entry in group}, report, ready)
+            progress(1.0)
 
 
 def _progress_bar(description: str) -> tuple[Any, Callable[[float], None]]:
@@ -292,9 +337,7 @@ def _write_analysis(result: dict[str, Any], name: str, description: str, out: Pa
 
 
 def _cmd_analyze(args: argparse.Namespace) -> int:
-    from .predict import predict
-    from .service.analyses import check_analysis, needs_prediction, run_analysis, summary
-    from .service.analysis_subject import Subject
+    from .service.analyses import check_analysis, summary
     from .service.targets import describe
 
     query, model, model_adapter, target, inputs = _one_target(args)
@@ -305,17 +348,14 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
         raise ValueError(f"options given for {stray}, which are not among --analysis")
     checked = {name: check_analysis(name, options.get(name, {}), target) for name in args.analysis}
     description = describe(target, model_spec, query.sequence)
-    wanted = any(needs_prediction(name, target) for name in checked)
-    prediction = predict(model, query, model_adapter) if wanted else None
-    subject = Subject(model, model_adapter, inputs, target, prediction)
     args.out.mkdir(parents=True, exist_ok=True)
     print(f"analysing {description}")
-    for name, name_options in checked.items():
-        bar, progress = _progress_bar(name)
-        with bar:
-            result = run_analysis(name, subject, name_options, progress=progress)
+
+    def write(name: str, result: dict[str, Any]) -> None:
         print(f"{name}: {summary(result)}")
         _write_analysis(result, query.id, description, args.out)
+
+    _run_task("analysis", _work(model, model_adapter, inputs, target, None), checked, write)
     return 0
 
 

@@ -116,10 +116,16 @@ def register_file(reference: str) -> ModelAdapter:
     try:
         loader_spec.loader.exec_module(module)
     except Exception as error:
+        del sys.modules[module_name]
         raise AdapterError(f"{path} failed to import: {type(error).__name__}: {error}") from error
     if not hasattr(module, factory):
         raise AdapterError(f"{path} has no {factory!r}")
-    adapter = _as_adapter(getattr(module, factory), reference)
+    try:
+        adapter = _as_adapter(getattr(module, factory), reference)
+    except AdapterError:
+        raise
+    except Exception as error:
+        raise AdapterError(f"{reference} failed: {type(error).__name__}: {error}") from error
     register(adapter)
     return adapter
 

@@ -7,7 +7,6 @@ can cause is a 4xx with ``{"detail": message}``, and nothing leaks a stack trace
 
 from __future__ import annotations
 
-import asyncio
 import gzip
 import logging
 from collections.abc import AsyncIterator
@@ -47,6 +46,7 @@ from ..service import (
 )
 from ..service.admission import BusyError, Limits
 from ..service.analyses import ANALYSES
+from ..service.errors import StoppedError
 from ..service.examples import example, examples
 from ..service.explain import OVERVIEW_METHODS
 from ..service.explanations import TASK_SECONDS, ExplanationService, Task
@@ -585,19 +585,27 @@ def _explanation_routes(app: FastAPI, explanations: ExplanationService) -> None:
     async def overview(job_id: JobId, body: OverviewRequest, request: Request) -> Response:
         """The influence matrix of a per-residue head: row i attributes the head (class) at
         residue i to every input residue (signed sum over its features), all rows batched;
-        computed in the service's queue (dropped from it when the client leaves first) and
+        computed as a task in the service's queue (cancelled when the client leaves first) and
         cached."""
-        computing = await run_in_threadpool(
+        checked = await run_in_threadpool(
             explanations.overview, job_id, body.head, body.class_, body.method
         )
-        waiting = asyncio.wrap_future(computing)  # queued; no thread waits for it
-        while not waiting.done():
-            if await request.is_disconnected():
-                waiting.cancel()  # dropped from the queue if it has not started
-                return Response(status_code=204)
-            await asyncio.wait({waiting}, timeout=0.5)
+        found = await run_in_threadpool(explanations.cached, checked)
+        if body.method not in found:
+            task, ticket = await run_in_threadpool(explanations.start, checked, set())
+            while task.status == "running":  # the wait holds no thread
+                if await request.is_disconnected():
+                    await run_in_threadpool(explanations.cancel, task.id, ticket)
+                    return Response(status_code=204)
+                await task.settled(0.5)
+            if task.states[body.method] != "done":
+                raise StoppedError(
+                    task.messages.get(body.method) or f"the overview was {task.status}"
+                )
+            found = {body.method: explanations.result(task.id, body.method)}
+        answer = {key: found[body.method][key] for key in ("matrix", "seconds")}
         overview = Overview.model_validate(
-            {"head": body.head, "class": body.class_, "method": body.method, **waiting.result()}
+            {"head": body.head, "class": body.class_, "method": body.method, **answer}
         )
         return JSONResponse(overview.model_dump(mode="json", by_alias=True))
 

@@ -33,3 +33,10 @@ class NotAvailableError(ServiceError):
     """The job exists but has no such result, e.g. true maps without a structure (404)."""
 
     status = 404
+
+
+class StoppedError(ServiceError):
+    """Work that a request waited for stopped before it finished: over this server's time budget,
+    or an internal error; the message says which (503)."""
+
+    status = 503

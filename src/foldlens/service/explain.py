@@ -423,13 +423,19 @@ OVERVIEW_METHODS = ("gradient", "deconvnet", "guided_backprop", "input_x_gradien
 
 
 def influence_matrix(
-    model: nn.Module, adapter: ModelAdapter, x: torch.Tensor, head: str, index: int, method: str
+    model: nn.Module,
+    adapter: ModelAdapter,
+    x: torch.Tensor,
+    head: str,
+    index: int,
+    method: str,
+    cancel: threading.Event | None = None,
 ) -> np.ndarray:
     """``M[i, k] = Σ_f A_fk`` for the target (``head``, class ``index``) at every residue i: which
     input residue k drives which output residue, ``(L, L)``.
 
     All L targets go to the engine at once, which packs targets whose receptive fields do not
-    overlap into shared backward passes.
+    overlap into shared backward passes; a ``cancel`` stops it at the next forward pass.
     """
     if method not in OVERVIEW_METHODS:
         raise InvalidInputError(
@@ -441,6 +447,7 @@ def influence_matrix(
     length = x.shape[-1]
     view, _ = adapter.output_view(model, OutputTarget(head, 0, None, index), length)
     targets = [(head, 0, index, i) for i in range(length)]
-    maps = fl.attribute(view, x, targets, method=method)
+    with _watched(view, cancel or threading.Event(), lambda fraction: None, 1):
+        maps = fl.attribute(view, x, targets, method=method)
     matrix: np.ndarray = maps[:, 0].sum(dim=1).numpy()
     return matrix

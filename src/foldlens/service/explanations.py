@@ -1,11 +1,14 @@
 """Explanation requests: cached answers, background tasks, progress and cancellation.
 
-A request names a finished job, a target, methods and their options, and what to attribute to:
-the model input, or the input of one layer (``wrt``). Each (job, target, method, options, wrt)
-has a key, the SHA-256 of its canonical JSON; finished explanations are cached in the job
-store under it, so a repeated request is answered at once. Missing ones run as one *task* in a
-background thread (never in the request thread), method after method; the task reports each
-method's state and can be cancelled, and only whole explanations are ever stored.
+A request names a finished job, a target and what to compute for it — explanation methods and
+their options (attributed to the model input, or to the input of one layer, ``wrt``), one analysis,
+or the influence overview of a per-residue head. Each entry has a key, the SHA-256 of its
+canonical JSON; finished entries are cached in the job store under it, so a repeated request is
+answered at once. Missing ones run as one *task* in a background thread (never in the request
+thread), entry after entry; the task reports each entry's state and can be cancelled, and only
+whole answers are ever stored. What a task computes depends on its kind
+(:mod:`foldlens.service.task_kinds`); queueing, progress, cancellation, the time budget and
+storage are the same for every kind.
 
 Identical requests share one task, but not its cancellation: each request that starts or joins a
 task gets a *ticket* of its own, and the task stops only when every ticket holder has cancelled.
@@ -23,28 +26,20 @@ import math
 import secrets
 import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
-from ..attribution.api import SHARED_FORWARD
 from ..models import adapter, spec
 from ..models.spec import ModelSpec
 from ..models.views import OutputTarget, UnitTarget
 from ..predict import from_npz
-from .analyses import check_analysis, needs_prediction, run_analysis
-from .analysis_subject import Subject
+from .analyses import check_analysis
 from .errors import InvalidInputError, JobNotFoundError, NotReadyError, NotYoursError
 from .explain import (
     OVERVIEW_METHODS,
-    Explanation,
     ExplanationCancelledError,
     check_methods,
-    explain,
-    explain_together,
-    influence_matrix,
 )
 from .explain_exports import render_analysis, render_explanation
 from .exports import Rendered
@@ -52,6 +47,7 @@ from .method_options import check_options, method_catalogue
 from .model_cache import ModelCache
 from .store import Job, JobStore
 from .targets import check_target, describe, target_json
+from .task_kinds import KINDS, Work
 
 log = logging.getLogger(__name__)
 MAX_METHODS = 12
@@ -93,8 +89,9 @@ class Task:
     keys: dict[str, str]
     wrt: str | None = None
     """The layer whose input is attributed; ``None``: the model input."""
-    analysis: bool = False
-    """True for an analysis task: ``methods`` holds one analysis and its options."""
+    kind: str = "explanation"
+    """What ``methods`` holds (a key of :data:`~foldlens.service.task_kinds.KINDS`): methods,
+    one analysis, or one overview method."""
     states: dict[str, str] = field(default_factory=dict)
     """Method → ``queued``, ``running``, ``done``, ``failed`` or ``cancelled``."""
     messages: dict[str, str] = field(default_factory=dict)
@@ -191,7 +188,7 @@ class Request:
     methods: dict[str, dict[str, Any]]
     keys: dict[str, str]
     wrt: str | None = None
-    analysis: bool = False
+    kind: str = "explanation"
 
 
 class ExplanationService:
@@ -273,7 +270,7 @@ class ExplanationService:
             {"job": job.id, "target": canonical, "analysis": analysis, "options": checked}
         )
         words = describe(target, model_spec, job.inputs.sequence)
-        return Request(job, target, words, {analysis: checked}, {analysis: key}, analysis=True)
+        return Request(job, target, words, {analysis: checked}, {analysis: key}, kind="analysis")
 
     def cached(self, request: Request) -> dict[str, dict[str, Any]]:
         """The methods of ``request`` already explained, with their results."""
@@ -302,7 +299,7 @@ class ExplanationService:
                 pending,
                 {m: request.keys[m] for m in pending},
                 request.wrt,
-                request.analysis,
+                request.kind,
             )
             task.states = dict.fromkeys(pending, "queued")
             task.tickets.add(ticket)
@@ -391,13 +388,10 @@ class ExplanationService:
             file_format=file_format,
         )
 
-    def overview(
-        self, job_id: str, head: str, class_name: str | None, method: str
-    ) -> Future[dict[str, Any]]:
-        """The influence matrix of a per-residue head of a finished job: ``{"matrix": rows,
-        "seconds": s}``. Checked at once (an :class:`InvalidInputError` for a bad request); the
-        matrix comes from the cache, or is computed in the service's queue like any task (never
-        in the request's thread) and cached."""
+    def overview(self, job_id: str, head: str, class_name: str | None, method: str) -> Request:
+        """The influence matrix of a per-residue head of a finished job, as a one-entry request
+        (``{"matrix": rows, "seconds": s}`` once done); an :class:`InvalidInputError` at once for
+        a bad request."""
         job = self._done(job_id)
         model_spec = spec(job.inputs.model)
         kinds = {h.name: h.kind for h in model_spec.heads}
@@ -413,34 +407,12 @@ class ExplanationService:
         raw = {"head": head, "i": 0} | ({"class": class_name} if class_name else {})
         target = check_target(raw, model_spec, len(job.inputs.sequence))
         assert isinstance(target, OutputTarget)
-        request = {"overview": head, "class": class_name, "method": method}
-        key = _digest({"job": job.id, **request})
-        blob = self.store.explanation(key)
-        if blob is not None:
-            cached: Future[dict[str, Any]] = Future()
-            cached.set_result(json.loads(gzip.decompress(blob)))
-            return cached
-        return self._executor.submit(self._overview, job, target, method, key, request)
-
-    def _overview(
-        self, job: Job, target: OutputTarget, method: str, key: str, request: dict[str, Any]
-    ) -> dict[str, Any]:
-        start = time.perf_counter()
-        matrix = influence_matrix(
-            self.models.model(job.inputs.model),
-            adapter(job.inputs.model),
-            self.models.inputs(job).x,
-            target.head,
-            target.index,
-            method,
+        request = KINDS["overview"].stored_request(
+            target, adapter(job.inputs.model), method, {}, None
         )
-        answer = {
-            "matrix": np.round(matrix.astype(np.float64), 6).tolist(),
-            "seconds": round(time.perf_counter() - start, 4),
-        }
-        blob = gzip.compress(json.dumps(answer).encode(), 5)
-        self.store.save_explanation(key, job.id, method, json.dumps(request), blob)
-        return answer
+        key = _digest({"job": job.id, **request})
+        words = f"overview of {describe(target, model_spec, job.inputs.sequence)}"
+        return Request(job, target, words, {method: {}}, {method: key}, kind="overview")
 
     def _done(self, job_id: str) -> Job:
         job = self.store.get(job_id)
@@ -452,111 +424,69 @@ class ExplanationService:
         task.cancel.start(self.task_seconds)
         try:
             job = self.store.get(task.job)
-            if task.analysis:
-                self._run_group(task, job, list(task.methods))
-                return
-            together = [m for m in task.methods if m in SHARED_FORWARD and not task.methods[m]]
-            groups = [together] if len(together) > 1 else []
-            groups += [[m] for m in task.methods if not any(m in group for group in groups)]
-            for group in groups:
+            for group in KINDS[task.kind].groups(task.methods):
                 self._run_group(task, job, group)
         finally:
             task.finished.set()
 
-    def _run_group(self, task: Task, job: Job, methods: list[str]) -> None:
-        """Compute ``methods`` (several only when they share one forward pass) and store each;
-        a failure or a cancel marks them all and stores nothing."""
+    def _run_group(self, task: Task, job: Job, entries: list[str]) -> None:
+        """Compute ``entries`` (several only when their kind runs them together) and store each
+        as soon as it is done; a failure or a cancel settles those not done and stores nothing
+        half-done."""
         if task.cancel.is_set():
-            self._stopped(task, methods)
+            self._stopped(task, entries)
             return
-        for method in methods:
-            task.update(method, "running")
+        for entry in entries:
+            task.update(entry, "running")
         try:
-            answers = self._compute(task, job, methods)
+            KINDS[task.kind].compute(
+                self._work(task, job),
+                {entry: task.methods[entry] for entry in entries},
+                lambda entry, fraction: task.update(entry, progress=fraction),
+                lambda entry, answer: self._save(task, job, entry, answer),
+            )
         except ExplanationCancelledError:
-            self._stopped(task, methods)
-            return
+            self._stopped(task, entries)
         except (InvalidInputError, ValueError, TypeError) as error:
-            _settle(task, methods, "failed", str(error))
-            return
+            _settle(task, entries, "failed", str(error))
         except Exception as error:
-            log.exception("explanation %s of job %s failed", methods, task.job)
-            _settle(task, methods, "failed", f"internal error ({type(error).__name__})")
-            return
-        for method, answer in answers.items():
-            self._save(task, job, method, answer)
+            log.exception("%s %s of job %s failed", task.kind, entries, task.job)
+            _settle(task, entries, "failed", f"internal error ({type(error).__name__})")
 
-    def _stopped(self, task: Task, methods: list[str]) -> None:
-        """Settle methods stopped by a cancel, or failed by the time budget."""
-        if task.cancel.spent and not threading.Event.is_set(task.cancel):
-            _settle(task, methods, "failed", (
-                f"stopped after {self.task_seconds:g} s, this server's budget per explanation "
-                "task; ask for fewer steps or samples, or a smaller window"
-            ))  # fmt: skip
-        else:
-            _settle(task, methods, "cancelled")
+    def _work(self, task: Task, job: Job) -> Work:
+        def prediction() -> dict[str, Any] | None:
+            result = self.store.result(job.id)
+            return None if result is None else from_npz(result.predictions)
 
-    def _compute(
-        self, task: Task, job: Job, methods: list[str]
-    ) -> dict[str, Explanation | dict[str, Any]]:
-        """The answers still to store: methods computed together are stored as each is done."""
-        if task.analysis:
-            return {methods[0]: self._analysis(task, job, methods[0])}
-        model_adapter = adapter(job.inputs.model)
-        model, inputs = self.models.model(job.inputs.model), self.models.inputs(job)
-        if len(methods) > 1:
-
-            def ready(answer: Explanation) -> None:
-                self._save(task, job, answer.method, answer)
-
-            explain_together(model, model_adapter, inputs, task.target, methods, task.wrt, ready)
-            return {}
-        (method,) = methods
-
-        def progress(fraction: float) -> None:
-            task.update(method, progress=fraction)
-
-        options = task.methods[method]
-        answer = explain(
-            model, model_adapter, inputs, task.target, method, options, task.cancel, progress,
-            task.wrt,
-        )  # fmt: skip
-        return {method: answer}
-
-    def _analysis(self, task: Task, job: Job, name: str) -> dict[str, Any]:
-        result = self.store.result(job.id) if needs_prediction(name, task.target) else None
-        subject = Subject(
+        return Work(
             self.models.model(job.inputs.model),
             adapter(job.inputs.model),
             self.models.inputs(job),
             task.target,
-            None if result is None else from_npz(result.predictions),
+            task.wrt,
+            prediction,
+            task.cancel,
         )
 
-        def progress(fraction: float) -> None:
-            task.update(name, progress=fraction)
+    def _stopped(self, task: Task, entries: list[str]) -> None:
+        """Settle entries stopped by a cancel, or failed by the time budget."""
+        if task.cancel.spent and not threading.Event.is_set(task.cancel):
+            _settle(task, entries, "failed", (
+                f"stopped after {self.task_seconds:g} s, this server's budget per explanation "
+                "task; ask for fewer steps or samples, or a smaller window"
+            ))  # fmt: skip
+        else:
+            _settle(task, entries, "cancelled")
 
-        return run_analysis(name, subject, task.methods[name], task.cancel, progress)
-
-    def _save(
-        self, task: Task, job: Job, method: str, answer: Explanation | dict[str, Any]
-    ) -> None:
-        """Store one finished explanation or analysis (whole, in one transaction)."""
-        model_spec = spec(job.inputs.model)
-        body = answer if isinstance(answer, dict) else answer.to_json(job.inputs.sequence)
-        document = {"key": task.keys[method], **body}
-        kind = "analysis" if task.analysis else "method"
-        request = json.dumps(
-            {
-                "target": target_json(task.target, model_spec),
-                kind: method,
-                "options": task.methods[method],
-            }
-            | ({} if task.wrt is None else {"wrt": task.wrt})
+    def _save(self, task: Task, job: Job, entry: str, answer: dict[str, Any]) -> None:
+        """Store one finished entry (whole, in one transaction) with the request it answers."""
+        request = KINDS[task.kind].stored_request(
+            task.target, adapter(job.inputs.model), entry, task.methods[entry], task.wrt
         )
+        document = {"key": task.keys[entry], **answer}
         blob = gzip.compress(json.dumps(document).encode(), 5)
-        self.store.save_explanation(task.keys[method], task.job, method, request, blob)
-        task.update(method, "done", progress=1.0)
+        self.store.save_explanation(task.keys[entry], task.job, entry, json.dumps(request), blob)
+        task.update(entry, "done", progress=1.0)
 
 
 def _wake(future: asyncio.Future[None]) -> None:
