@@ -23,7 +23,7 @@ from torch import nn
 from .figures import available_figures, prediction_figure, save_figure
 from .models import ModelAdapter, adapter
 from .protein.labels import CONTACT_CUTOFF, expected_distance
-from .protein.msa import parse_msa
+from .protein.msa import Alignment, parse_msa
 from .protein.record import Protein
 from .protein.sequences import MAX_LENGTH, check_sequence, parse_fasta
 from .protein.structure import Backbone, read_structure
@@ -40,10 +40,11 @@ class Query:
     sequence: str
     profile: np.ndarray | None = None
     structure: Backbone | None = None
+    alignment: Alignment | None = None
 
     @property
     def protein(self) -> Protein:
-        return Protein(self.sequence, self.profile, self.structure)
+        return Protein(self.sequence, self.profile, self.structure, self.alignment)
 
 
 def _looks_aligned(text: str) -> bool:
@@ -67,7 +68,8 @@ def read_queries(source: str, max_length: int = MAX_LENGTH) -> list[Query]:
         return [Query(path.stem, backbone.sequence, structure=backbone)]
     if suffix in MSA_SUFFIXES or _looks_aligned(text):
         alignment = parse_msa(text, max_length=max_length)
-        return [Query(alignment.ids[0], alignment.query, profile=alignment.profile())]
+        query = alignment.query
+        return [Query(alignment.ids[0], query, profile=alignment.profile(), alignment=alignment)]
     return [Query(r.id, r.sequence) for r in parse_fasta(text, max_length=max_length)]
 
 

@@ -284,7 +284,7 @@ class JobService:
         if reason is not None:
             raise reason
         self.store.report(job.id, 0.3, "running the network")
-        protein = Protein(inputs.sequence, profile, structure)
+        protein = Protein(inputs.sequence, profile, structure, inputs.alignment())
         model = self.models.model(inputs.model)
         with _layer_progress(
             model,

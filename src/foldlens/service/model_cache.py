@@ -61,6 +61,6 @@ class ModelCache:
 
 def protein_of(job: Job) -> Protein:
     """What the job's inputs say of its protein: the sequence, the profile (an example's or the
-    MSA's) and the uploaded structure."""
+    MSA's), the uploaded structure and the MSA."""
     inputs = job.inputs
-    return Protein(inputs.sequence, inputs.profile(), inputs.backbone())
+    return Protein(inputs.sequence, inputs.profile(), inputs.backbone(), inputs.alignment())
