@@ -185,6 +185,15 @@ BROKEN = {
         "{file}:Unweighted",
         "unweighted.pt is missing",
     ),
+    "receptive field too small": (
+        "from examples_tiny import *\n"
+        "class Myopic(TinySS3Adapter):\n"
+        "    name = 'myopic'\n"
+        "    def receptive_field(self, model):\n"
+        "        return {'per-residue': 10}\n",
+        "{file}:Myopic",
+        "mutating residue 11 changes head 'ss3'",
+    ),
     "wrong head shape": (
         "from examples_tiny import *\n"
         "import torch\n"

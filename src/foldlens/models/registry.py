@@ -54,7 +54,8 @@ class AdapterError(ValueError):
 
 def check_adapter(adapter: ModelAdapter) -> None:
     """Build the adapter's spec, encode a real sequence, load the trained network and run it:
-    every head must come out, batch first, with the residue axes of its kind."""
+    every head must come out, batch first, with the residue axes of its kind, and a declared
+    receptive radius must hold (:func:`_check_receptive_field`)."""
     name = getattr(adapter, "name", None)
     if not isinstance(name, str) or not name.isidentifier():
         raise AdapterError(f"a model adapter needs a name (letters, digits, _), got {name!r}")
@@ -64,19 +65,52 @@ def check_adapter(adapter: ModelAdapter) -> None:
         model = adapter.load()
         with torch.no_grad():
             out = adapter.outputs(model, inputs.x)
+        _check_heads(adapter, out, len(AUDIT_SEQUENCE))
+        for kind, radius in model_spec.receptive_field.items():
+            if radius is not None and radius + 2 <= adapter.max_length:
+                _check_receptive_field(adapter, model, kind, radius)
+    except AdapterError:
+        raise
     except Exception as error:
         raise AdapterError(f"model {name!r} failed its check: {error}") from error
-    length = len(AUDIT_SEQUENCE)
-    for head in model_spec.heads:
+
+
+def _check_heads(adapter: ModelAdapter, out: dict[str, Any], length: int) -> None:
+    for head in adapter.spec.heads:
         values = out.get(head.name)
         axes = 1 if head.kind == "per-residue" else 2
         if not isinstance(values, torch.Tensor) or values.shape[0] != 1:
-            raise AdapterError(f"model {name!r} did not output head {head.name!r} (batch first)")
+            raise AdapterError(
+                f"model {adapter.name!r} did not output head {head.name!r} (batch first)"
+            )
         if tuple(values.shape[-axes:]) != (length,) * axes:
             raise AdapterError(
-                f"model {name!r}: head {head.name!r} has shape {tuple(values.shape)} for "
-                f"{length} residues; a {head.kind} head ends in {' × '.join(['L'] * axes)}"
+                f"model {adapter.name!r}: head {head.name!r} has shape {tuple(values.shape)} "
+                f"for {length} residues; a {head.kind} head ends in {' × '.join(['L'] * axes)}"
             )
+
+
+def _check_receptive_field(adapter: ModelAdapter, model: nn.Module, kind: str, radius: int) -> None:
+    """Mutating the residue ``radius + 1`` away from residue 0 must leave every head of ``kind``
+    at residue 0 (a pair head: at cell (0, 0)) bit for bit unchanged: mutagenesis skips residues
+    beyond the radius, so a radius declared too small would silently drop their effects."""
+    sequence = (AUDIT_SEQUENCE * (radius // len(AUDIT_SEQUENCE) + 2))[: radius + 2]
+    inputs = adapter.encoded(Protein(sequence))
+    where = (0,) if kind == "per-residue" else (0, 0)
+    with torch.no_grad():
+        before = adapter.outputs(model, inputs.x)
+        for letter in (0, 9, 17):
+            after = adapter.outputs(model, adapter.mutants(inputs, [(radius + 1, letter)]))
+            for head in adapter.spec.heads:
+                picked = (..., *where)
+                if head.kind == kind and not torch.equal(
+                    after[head.name][picked], before[head.name][picked]
+                ):
+                    raise AdapterError(
+                        f"model {adapter.name!r} declares a receptive radius of {radius} "
+                        f"residues for {kind} heads, but mutating residue {radius + 1} changes "
+                        f"head {head.name!r} at residue 0"
+                    )
 
 
 def register(adapter: ModelAdapter, replace: bool = False) -> None:
