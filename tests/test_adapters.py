@@ -315,3 +315,13 @@ def test_a_model_through_the_api(tiny_client: TestClient, name: str) -> None:
     ).json()
     task = finish_task(tiny_client, analysis["task"])
     assert task is None or task["status"] == "done", task
+
+
+def test_a_model_that_reads_no_profile_predicts_in_single_mode(tiny_client: TestClient) -> None:
+    """An example comes with its profile; the default network reads it (profile mode), reprof
+    does not (its input has no profile group), so its job and predictions say single mode."""
+    for model, mode in (("default", "profile"), ("reprof", "single")):
+        submitted = tiny_client.post("/api/jobs", json={"example": "2o38B", "model": model})
+        job = wait_job(tiny_client, submitted.json()["id"])
+        prediction = tiny_client.get(f"/api/jobs/{job['id']}/predictions").json()
+        assert job["mode"] == prediction["mode"] == mode

@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from .figures import available_figures, prediction_figure, save_figure
-from .models import ModelAdapter, adapter
+from .models import ModelAdapter, adapter, reads_profile
 from .protein.labels import CONTACT_CUTOFF, expected_distance
 from .protein.msa import Alignment, parse_msa
 from .protein.record import Protein
@@ -125,7 +125,9 @@ def predict(
     out = found.outputs(model, found.encoded(protein).x)
     result: dict[str, Any] = {
         "sequence": protein.sequence,
-        "mode": "single" if protein.profile is None else "profile",
+        "mode": "profile"
+        if protein.profile is not None and reads_profile(found.spec)
+        else "single",
     }
     for head in found.heads:
         result[head.name] = READOUTS[head.transform](out[head.name][0].float())

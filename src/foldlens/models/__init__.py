@@ -12,7 +12,7 @@ from .registry import (
     unavailable,
     version,
 )
-from .spec import FeatureGroup, HeadSpec, InputSpec, LayerSpec, ModelSpec
+from .spec import FeatureGroup, HeadSpec, InputSpec, LayerSpec, ModelSpec, reads_profile
 
 __all__ = [
     "AdapterError",
@@ -26,6 +26,7 @@ __all__ = [
     "adapter",
     "available",
     "load",
+    "reads_profile",
     "register",
     "register_file",
     "spec",

@@ -120,3 +120,9 @@ def distance_heads(
                  transform, units="Å")
         for name in names
     ]  # fmt: skip
+
+
+def reads_profile(model_spec: ModelSpec) -> bool:
+    """Whether the model reads an alignment's profile (a feature group of its input needs one):
+    its predictions are in ``profile`` mode when one is given."""
+    return any(group.needs == "profile" for group in model_spec.input.groups)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..models import spec, version
+from ..models import available, reads_profile, spec, version
 from ..protein.msa import Alignment, parse_msa
 from ..protein.sequences import parse_fasta
 from ..protein.structure import Backbone, read_structure
@@ -44,7 +44,7 @@ class JobInput:
 
     @property
     def mode(self) -> str:
-        return "single" if self.msa is None and self.example is None else "profile"
+        return prediction_mode(self.model, self.msa is not None or self.example is not None)
 
     def job_id(self) -> str:
         """SHA-256 of the sequence, profile source, structure coordinates, model and version."""
@@ -83,6 +83,15 @@ class JobInput:
     @classmethod
     def from_json(cls, text: str) -> JobInput:
         return cls(**json.loads(text))
+
+
+def prediction_mode(model: str, has_profile: bool) -> str:
+    """``profile`` when an alignment's profile was given (an MSA, or an example's) and the model
+    reads one (a feature group of its input needs it), else ``single``. A model no longer
+    registered here is taken to read it."""
+    if not has_profile:
+        return "single"
+    return "profile" if model not in available() or reads_profile(spec(model)) else "single"
 
 
 def _coordinates_digest(backbone: Backbone | None) -> str | None:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import JobNotFoundError, NotYoursError
-from .inputs import JobInput
+from .inputs import JobInput, prediction_mode
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -140,7 +140,7 @@ class JobSummary:
 
     @property
     def mode(self) -> str:
-        return "single" if not self.has_msa and self.example is None else "profile"
+        return prediction_mode(self.model, self.has_msa or self.example is not None)
 
     @classmethod
     def of(cls, job: Job) -> JobSummary:

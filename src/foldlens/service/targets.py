@@ -106,11 +106,13 @@ def describe(target: OutputTarget | UnitTarget, model_spec: ModelSpec, sequence:
         if head.transform == "identity":
             return f"the predicted {head.meaning} for {pair} ({head.units})"
         return f"the logit of {head.meaning} for {pair}"
+    value = "probability" if head.transform == "probability" else "logit"
     if head.classes:
         return (
-            f"the logit of {head.meaning} class {head.classes[target.index]} at {residue(target.i)}"
+            f"the {value} of {head.meaning} class {head.classes[target.index]} at "
+            f"{residue(target.i)}"
         )
-    return f"the logit of {head.meaning} at {residue(target.i)}"
+    return f"the {value} of {head.meaning} at {residue(target.i)}"
 
 
 def receptive_residues(
