@@ -45,6 +45,7 @@ bench: setup
 	$(BIN)/python -m benchmarks.attribution
 	$(BIN)/python -m benchmarks.load
 	$(BIN)/python -m benchmarks.explorer
+	$(BIN)/python -m benchmarks.coevolution
 
 # The page's TypeScript sources build into src/foldlens/server/static (committed: running needs no
 # Node). frontend-check fails when the committed bundle differs from a fresh build.

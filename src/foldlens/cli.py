@@ -397,6 +397,37 @@ def _cmd_aa_patterns(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_couplings(args: argparse.Namespace) -> int:
+    from .coevolution.couplings import couplings, couplings_figure
+    from .figures import save_figure
+    from .protein.msa import parse_msa
+
+    path = Path(args.msa)
+    if not path.is_file():
+        raise ValueError(f"no such file: {args.msa}")
+    alignment = parse_msa(path.read_text(errors="replace"))
+    length = len(alignment.query)
+    print(f"{len(alignment.rows)} sequences over {length} columns; fitting the Potts model")
+    bar, progress = _progress_bar("pseudo-likelihood (evaluations / limit)")
+    limit = 4 * args.max_iterations
+    with bar:
+        found = couplings(alignment, args.max_iterations, lambda done: progress(done / limit))
+        progress(1.0)
+    state = "converged" if found.converged else "stopped at the iteration limit (not converged)"
+    print(
+        f"Neff {found.neff:.1f} ({found.neff / length:.2f} per column) from {found.sequences} "
+        f"sequences; {found.iterations} iterations, {state}"
+    )
+    print("top pairs (|i − j| ≥ 6), residues from 1: " + ", ".join(
+        f"{i + 1}-{j + 1} ({score:.2f})" for i, j, score in found.top(5)
+    ))  # fmt: skip
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "couplings.npz").write_bytes(found.to_npz())
+    save_figure(couplings_figure(found, path.stem), args.out / "couplings.png")
+    print(f"wrote {args.out / 'couplings.npz'} and {args.out / 'couplings.png'}")
+    return 0
+
+
 def _cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -584,6 +615,17 @@ def build_parser() -> argparse.ArgumentParser:
     patterns.add_argument("--out", type=Path, required=True, help="output folder")
     _add_model_file(patterns)
     patterns.set_defaults(run=_cmd_aa_patterns)
+
+    coupling = commands.add_parser(
+        "couplings",
+        help="coevolution: a pseudo-likelihood Potts model of an MSA and its APC coupling map",
+    )
+    coupling.add_argument("msa", help="an A3M, aligned FASTA or Stockholm file (query first)")
+    coupling.add_argument("--out", type=Path, required=True, help="output folder")
+    coupling.add_argument(
+        "--max-iterations", type=int, default=200, help="L-BFGS iterations at most (default 200)"
+    )
+    coupling.set_defaults(run=_cmd_couplings)
 
     from .server import default_data_dir
 

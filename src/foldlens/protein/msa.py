@@ -7,7 +7,7 @@ Stockholm, columns where the query has a gap are dropped. Letters outside the 20
 
 Profile (per query column ``l``, amino acid ``a``)::
 
-    w_k    = 1 / #{m : identity(k, m) ≥ 0.8}            (sequence weights; identity over L columns)
+    w_k    = 1 / #{m : m = k or identity(k, m) ≥ 0.8}   (sequence weights; identity over L columns)
     f_la   = Σ_k w_k [x_kl = a] / Σ_k w_k [x_kl ∈ 20 aa]
     p_la   = (n_l f_la + τ q_a) / (n_l + τ),  n_l = Σ_k w_k [x_kl ∈ 20 aa],  τ = 1
 
@@ -27,6 +27,9 @@ from .sequences import MAX_LENGTH, check_sequence
 
 MAX_ROWS = 4000
 IDENTITY = 0.8
+GAP = 20
+"""The state of a gap or unknown letter; 0–19 are the amino acids."""
+STATES = 21
 PSEUDOCOUNT = 1.0
 BACKGROUND = np.array(
     [0.083, 0.052, 0.043, 0.058, 0.014, 0.039, 0.066, 0.074, 0.023, 0.058,
@@ -47,20 +50,40 @@ class Alignment:
     def query(self) -> str:
         return self.rows[0]
 
+    def codes(self, rows: int | None = None) -> torch.Tensor:
+        """``(N, L)`` state of every row and column: 0–19 the amino acids in ``AMINO_ACIDS``
+        order, :data:`GAP` (20) a gap or unknown letter; the first ``rows`` rows when given."""
+        index = {aa: i for i, aa in enumerate(AMINO_ACIDS)}
+        chosen = self.rows[:rows]
+        return torch.tensor([[index.get(c, GAP) for c in row] for row in chosen], dtype=torch.long)
+
     def profile(self) -> np.ndarray:
         """``(L, 20)`` profile frequencies (see the module docstring)."""
-        rows = self.rows[:MAX_ROWS]
-        index = {aa: i for i, aa in enumerate(AMINO_ACIDS)}
-        codes = np.array([[index.get(c, 20) for c in row] for row in rows], dtype=np.int64)
-        onehot = torch.nn.functional.one_hot(torch.from_numpy(codes), 21)[:, :, :20].float()
-        flat = onehot.flatten(1)
-        identity = (flat @ flat.T) / codes.shape[1]
-        weights = 1.0 / (identity >= IDENTITY).sum(dim=1).float()
+        codes = self.codes(MAX_ROWS)
+        onehot = torch.nn.functional.one_hot(codes, STATES)[:, :, :GAP].float()
+        weights = sequence_weights(codes)
         counts = torch.einsum("k,kla->la", weights, onehot).numpy().astype(np.float64)
         n = counts.sum(axis=1, keepdims=True)
         frequencies = np.divide(counts, n, out=np.zeros_like(counts), where=n > 0)
         profile: np.ndarray = (n * frequencies + PSEUDOCOUNT * BACKGROUND) / (n + PSEUDOCOUNT)
         return profile.astype(np.float32)
+
+
+def sequence_weights(
+    codes: torch.Tensor, identity: float = IDENTITY, chunk: int = 2048
+) -> torch.Tensor:
+    """``w_k = 1 / #{m : m = k or identity(k, m) ≥ identity}`` for codes ``(N, L)`` (see
+    :meth:`Alignment.codes`), identity counting the columns where both rows have the same amino
+    acid (gaps never match), over L. A row always counts itself, so a gappy fragment similar to
+    no other row weighs 1. Rows are compared ``chunk`` at a time: memory ``O(chunk · N)``."""
+    onehot = torch.nn.functional.one_hot(codes, STATES)[:, :, :GAP].flatten(1).float()
+    similar = torch.empty(len(codes))
+    for start in range(0, len(codes), chunk):
+        close = (onehot[start : start + chunk] @ onehot.T) / codes.shape[1] >= identity
+        rows = torch.arange(len(close))
+        close[rows, start + rows] = True
+        similar[start : start + chunk] = close.sum(dim=1).float()
+    return 1.0 / similar
 
 
 def _records(text: str) -> list[tuple[str, str]]:
