@@ -397,6 +397,43 @@ def _cmd_aa_patterns(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_search(args: argparse.Namespace) -> int:
+    import json
+
+    from .predict import read_queries
+    from .search.cache import cached_search, default_folder
+    from .search.database import find_database
+    from .search.jackhmmer import SearchParameters
+
+    queries = read_queries(args.input)
+    if len(queries) != 1:
+        raise ValueError(f"{args.input} holds {len(queries)} proteins; search takes one")
+    query = queries[0]
+    database = find_database(args.db)
+    parameters = SearchParameters(args.iterations, args.evalue, args.coverage)
+    folder = None if args.no_cache else (args.cache or default_folder())
+    print(f"searching {len(query.sequence)} residues in {database.path} (jackhmmer)")
+    bar, progress = _progress_bar(f"iterations (at most {parameters.iterations})")
+    with bar:
+        result, cached = cached_search(
+            query.id, query.sequence, database, parameters, folder,
+            lambda iteration: progress(iteration / parameters.iterations),
+        )  # fmt: skip
+        progress(1.0)
+    summary = result.summary(database, parameters) | {"from_cache": cached}
+    state = "converged" if result.converged else "stopped at the iteration limit"
+    print(
+        f"{summary['sequences']} sequences (query included), Neff {result.neff:.1f} at 80 % "
+        f"identity; {result.iterations} iterations, {state}"
+        + (" (from the cache)" if cached else "")
+    )
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "msa.a3m").write_text(result.a3m)
+    (args.out / "search.json").write_text(json.dumps(summary, indent=1))
+    print(f"wrote {args.out / 'msa.a3m'} and {args.out / 'search.json'}")
+    return 0
+
+
 def _cmd_couplings(args: argparse.Namespace) -> int:
     from .coevolution.couplings import couplings, couplings_figure
     from .figures import save_figure
@@ -615,6 +652,30 @@ def build_parser() -> argparse.ArgumentParser:
     patterns.add_argument("--out", type=Path, required=True, help="output folder")
     _add_model_file(patterns)
     patterns.set_defaults(run=_cmd_aa_patterns)
+
+    searching = commands.add_parser(
+        "search", help="MSA search: jackhmmer of a sequence database, written as an A3M"
+    )
+    searching.add_argument("input", help="a sequence, or a FASTA with one record")
+    searching.add_argument("--out", type=Path, required=True, help="output folder")
+    searching.add_argument(
+        "--db",
+        help="a FASTA sequence database (.fasta or .fasta.gz); default $FOLDLENS_SEQDB, else the "
+        "20,000 UniProt sequences of Debian's mmseqs2-examples (small: use UniRef for depth)",
+    )
+    searching.add_argument("--iterations", type=int, default=5, help="at most (default 5)")
+    searching.add_argument(
+        "--evalue", type=float, default=1e-3, help="inclusion E-value (default 1e-3)"
+    )
+    searching.add_argument(
+        "--coverage",
+        type=float,
+        default=0.5,
+        help="drop rows covering fewer of the query's columns (default 0.5)",
+    )
+    searching.add_argument("--cache", type=Path, help="cache folder (default ~/.cache/foldlens)")
+    searching.add_argument("--no-cache", action="store_true", help="search again, keep nothing")
+    searching.set_defaults(run=_cmd_search)
 
     coupling = commands.add_parser(
         "couplings",

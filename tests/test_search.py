@@ -1,0 +1,157 @@
+"""MSA search: jackhmmer (pyhmmer) on a database written here — homologs with known changes among
+random decoys —, the A3M rows against a hand-made alignment, filtering, the cache, the database
+checks, ``foldlens search``, and one search of Debian's default database."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from foldlens.cli import main
+from foldlens.protein.alphabet import AMINO_ACIDS
+from foldlens.protein.msa import parse_msa
+from foldlens.search import database as databases
+from foldlens.search.cache import cache_key, cached_search
+from foldlens.search.database import find_database
+from foldlens.search.jackhmmer import SearchParameters, _a3m_row, search
+
+LENGTH = 120
+
+
+def random_sequence(rng: np.random.Generator, length: int) -> str:
+    return "".join(rng.choice(list(AMINO_ACIDS), length))
+
+
+def mutated(rng: np.random.Generator, sequence: str, fraction: float) -> str:
+    letters = list(sequence)
+    for k in rng.choice(len(letters), int(fraction * len(letters)), replace=False):
+        letters[k] = str(rng.choice(list(AMINO_ACIDS)))
+    return "".join(letters)
+
+
+@pytest.fixture(scope="module")
+def family(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
+    """A query and a FASTA database: 12 homologs (10–40 % of residues changed), one with five
+    residues inserted after residue 60, a fragment (its first 40 residues), a duplicate, and 300
+    random decoys."""
+    rng = np.random.default_rng(0)
+    query = random_sequence(rng, LENGTH)
+    records = {f"homolog{k}": mutated(rng, query, 0.1 + 0.03 * k) for k in range(12)}
+    records["inserted"] = query[:60] + "WWWWW" + query[60:]
+    records["fragment"] = query[:40]
+    records["duplicate"] = records["homolog0"]
+    records |= {f"decoy{k}": random_sequence(rng, LENGTH) for k in range(300)}
+    path = tmp_path_factory.mktemp("db") / "family.fasta"
+    path.write_text("".join(f">{name}\n{sequence}\n" for name, sequence in records.items()))
+    return query, path
+
+
+def test_a3m_row_from_a_domain_alignment() -> None:
+    """Model line: letters at match states, '.' at insert states; target line: '-' where the
+    target skips a match state."""
+    # states 3 ← K, 4 ← L, an insert state with no residue, 5 ← M, 6 skipped
+    assert _a3m_row(3, "ab.cd", "KL-M-", 6) == "--KLM-"
+    # state 2 ← Q, two residues in insert states (lower case after column 2), 3 ← T, 4 ← V
+    row = _a3m_row(2, "a..bc", "QRSTV", 5)
+    assert row == "-QrsTV-"
+    assert parse_msa(f">q\nACDEF\n>t\n{row}\n").rows[1] == "-QTV-"
+
+
+def test_search_finds_the_homologs_and_filters(family: tuple[str, Path]) -> None:
+    query, path = family
+    result = search("query", query, find_database(path), SearchParameters())
+    assert result.converged and result.iterations <= 5
+    names = [line[1:].split("/")[0] for line in result.a3m.splitlines() if line.startswith(">")]
+    assert names[0] == "query"
+    found = set(names[1:])
+    assert {f"homolog{k}" for k in range(12)} | {"inserted"} <= found | {"homolog0"}
+    assert not any(name.startswith("decoy") for name in found)
+    assert "fragment" not in found, "it covers a third of the query"
+    assert ("homolog0" in found) != ("duplicate" in found), "identical rows are kept once"
+    alignment = result.alignment
+    assert alignment.query == query and all(len(row) == LENGTH for row in alignment.rows)
+    rows = dict(zip(names, result.a3m.splitlines()[1::2], strict=True))
+    assert "wwwww" in rows["inserted"] and rows["inserted"].replace("wwwww", "") == query
+    assert len(result.coverage) == LENGTH and min(result.coverage) > 0.75  # local ends
+    assert 1 < result.neff <= len(alignment.rows)
+
+
+def test_the_cache_answers_the_same_search(family: tuple[str, Path], tmp_path: Path) -> None:
+    query, path = family
+    database = find_database(path)
+    parameters = SearchParameters(iterations=3)
+    first, cached = cached_search("query", query, database, parameters, tmp_path)
+    again, cached_again = cached_search("query", query, database, parameters, tmp_path)
+    assert not cached and cached_again
+    assert again.a3m == first.a3m and again.neff == first.neff
+    assert again.alignment.rows == first.alignment.rows
+    other = SearchParameters(iterations=2)
+    assert cache_key(query, database, other) != cache_key(query, database, parameters)
+    copy = tmp_path / "copy.fasta"
+    copy.write_bytes(path.read_bytes())
+    before = find_database(copy).digest()
+    with copy.open("a") as handle:
+        handle.write(">extra\nACDEFGHIKL\n")
+    assert find_database(copy).digest() != before
+
+
+def test_databases_of_other_kinds_and_missing_ones_are_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "uniclust_a3m.ffdata").write_text("")
+    with pytest.raises(ValueError, match="HH-suite database"):
+        find_database(tmp_path / "uniclust")
+    (tmp_path / "uniref.dbtype").write_text("")
+    with pytest.raises(ValueError, match="MMseqs2 database"):
+        find_database(tmp_path / "uniref")
+    with pytest.raises(ValueError, match="no sequence database"):
+        find_database(tmp_path / "nowhere.fasta")
+    monkeypatch.setattr(databases, "DEFAULT_DATABASE", tmp_path / "absent.fasta.gz")
+    monkeypatch.delenv("FOLDLENS_SEQDB", raising=False)
+    with pytest.raises(ValueError, match="apt-get install mmseqs2-examples"):
+        find_database()
+    monkeypatch.setenv("FOLDLENS_SEQDB", str(tmp_path / "nowhere.fasta"))
+    with pytest.raises(ValueError, match=r"nowhere\.fasta"):
+        find_database()
+
+
+def test_search_command(
+    family: tuple[str, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    query, path = family
+    out = tmp_path / "out"
+    command = ["search", query, "--out", str(out), "--db", str(path), "--cache", str(tmp_path)]
+    assert main(command) == 0
+    summary = json.loads((out / "search.json").read_text())
+    assert summary["converged"] and summary["sequences"] >= 13 and not summary["from_cache"]
+    assert summary["database_digest"] == find_database(path).digest()
+    assert set(summary["parameters"]) == {"iterations", "evalue", "coverage"}
+    assert parse_msa((out / "msa.a3m").read_text()).query == query
+    assert main(command) == 0
+    assert json.loads((out / "search.json").read_text())["from_cache"]
+    two = tmp_path / "two.fasta"
+    two.write_text(f">a\n{query}\n>b\n{query}\n")
+    capsys.readouterr()
+    assert main(["search", str(two), "--out", str(out), "--db", str(path)]) == 2
+    assert "holds 2 proteins" in capsys.readouterr().err
+    assert main(["search", query, "--out", str(out), "--db", str(path), "--evalue", "0"]) == 2
+
+
+@pytest.mark.skipif(
+    not databases.DEFAULT_DATABASE.is_file(), reason="needs Debian's mmseqs2-examples (make system)"
+)
+def test_a_search_of_the_default_database(tmp_path: Path) -> None:
+    """One of mmseqs2-examples' own query sequences against its 20,000 UniProt sequences."""
+    with gzip.open(databases.DEFAULT_DATABASE.with_name("QUERY.fasta.gz"), "rt") as handle:
+        records = handle.read().split(">")[1:]
+    sequence = "".join(records[3].splitlines()[1:])
+    os.environ.pop("FOLDLENS_SEQDB", None)
+    result = search("query", sequence, find_database(), SearchParameters())
+    assert result.converged and len(result.alignment.rows) > 10
