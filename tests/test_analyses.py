@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from foldlens.cli import main
 from foldlens.models import load
-from polling import finish_task
+from polling import finish_task, wait_job
 
 HELIX = {"head": "ss3", "i": 20, "class": "H"}
 PAIR = {"head": "dist_cb_cb", "i": 5, "j": 40}
@@ -32,7 +32,7 @@ def test_catalogue_lists_every_analysis_with_options(client: TestClient) -> None
     listed = {a["name"]: a for a in client.get("/api/analyses").json()}
     assert set(listed) == {
         "randomization", "random_target", "deletion", "receptive_field",
-        "follow_gradient", "input_correlation", "aa_patterns",
+        "follow_gradient", "input_correlation", "aa_patterns", "coevolution",
     }  # fmt: skip
     assert listed["randomization"]["options"]["mode"]["choices"] == ["cascade", "independent"]
     assert listed["deletion"]["outputs_only"] is True
@@ -197,3 +197,48 @@ def test_aa_patterns_over_the_test_split(tmp_path: Path) -> None:
     assert table.shape == (20, 20) and np.isfinite(table).sum() >= 2
     np.testing.assert_array_equal(np.isfinite(table), np.isfinite(table.T))
     assert io.BytesIO((tmp_path / "test-split-aa_patterns.png").read_bytes()).read(4) == b"\x89PNG"
+
+
+def test_coevolution_analysis_of_a_job_with_an_msa(client: TestClient) -> None:
+    """A job uploaded with an MSA (60 residues, 120 rows mutated from the query): the target's
+    attribution to the pair features against the MSA's couplings, with the correlation checked
+    against scipy on the returned pairs and Neff against the couplings computed here."""
+    from scipy.stats import spearmanr
+
+    from foldlens.coevolution import couplings
+    from foldlens.protein.alphabet import AMINO_ACIDS
+    from foldlens.protein.msa import parse_msa
+
+    rng = np.random.default_rng(7)
+    query = "".join(rng.choice(list(AMINO_ACIDS), 60))
+    rows = [query]
+    for _ in range(119):
+        row = list(query)
+        for k in rng.choice(60, 20, replace=False):
+            row[k] = str(rng.choice([*list(AMINO_ACIDS), "-"]))
+        rows.append("".join(row))
+    msa = "".join(f">r{k}\n{row}\n" for k, row in enumerate(rows))
+    submitted = client.post("/api/jobs", data={"model": "seed2018"}, files={"msa": ("f.a3m", msa)})
+    job = wait_job(client, submitted.json()["id"])
+    assert job["status"] == "done"
+    body = {"target": {"head": "dist_cb_cb", "i": 10, "j": 40}, "analysis": "coevolution"}
+    _, task = analyze(client, job, body)
+    assert task["states"]["coevolution"] == "done", task
+    result = client.get(task["results"]["coevolution"]).json()
+    assert result["layer"] == "conv1" and result["method"] == "gradient"
+    assert result["cells"] == len(result["attribution"]) == len(result["coupling"]) > 10
+    expected = spearmanr(result["attribution"], result["coupling"]).statistic
+    assert result["spearman"] == pytest.approx(expected, abs=1e-3)  # of the rounded values
+    assert result["neff"] == pytest.approx(couplings(parse_msa(msa)).neff)
+    assert len(result["top_cells"]) == 10
+
+
+def test_coevolution_analysis_needs_an_msa(client: TestClient, job: dict) -> None:
+    body = {"target": PAIR, "analysis": "coevolution"}
+    _, task = analyze(client, job, body)
+    assert task["states"]["coevolution"] == "failed"
+    assert "no MSA" in task["messages"]["coevolution"]
+    per_residue = client.post(
+        f"/api/jobs/{job['id']}/analyze", json={"target": HELIX, "analysis": "coevolution"}
+    )
+    assert per_residue.status_code == 400 and "pair output" in per_residue.json()["detail"]

@@ -117,7 +117,23 @@ export interface AminoAcidResult extends AnalysisBase {
   pairs?: number[][];
 }
 
+/** A pair target's attribution to the pair features against the MSA's couplings, per pair k < l. */
+export interface CoevolutionResult extends AnalysisBase {
+  analysis: "coevolution";
+  layer: string;
+  method: string;
+  neff: number;
+  cells: number;
+  spearman: number | null;
+  pearson: number | null;
+  top: number;
+  top_overlap: number | null;
+  attribution?: number[];
+  coupling?: number[];
+}
+
 export type AnalysisResult =
+  | CoevolutionResult
   | RandomizationResult
   | RandomTargetResult
   | DeletionResult

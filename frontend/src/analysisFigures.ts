@@ -8,6 +8,7 @@
 import type {
   AminoAcidResult,
   AnalysisResult,
+  CoevolutionResult,
   DeletionResult,
   FollowGradientResult,
   InputCorrelationResult,
@@ -46,7 +47,33 @@ export function analysisFigure(result: AnalysisResult, onDrawn: () => void): Ana
       return inputCorrelation(result, testId, onDrawn);
     case "aa_patterns":
       return aminoAcids(result, testId, onDrawn);
+    case "coevolution":
+      return coevolution(result, testId, onDrawn);
   }
+}
+
+function coevolution(result: CoevolutionResult, testId: string, onDrawn: () => void): AnalysisFigure {
+  const coupling = result.coupling ?? [];
+  const chart = new Chart({
+    testId,
+    label: "attribution against coevolution, one dot per residue pair",
+    x: { title: `APC coupling of the MSA (Neff ${result.neff.toFixed(1)})` },
+    y: { title: `|${methodTitle(result.method)}| attribution to the input of ${result.layer}` },
+    series: [
+      {
+        kind: "dots",
+        label: "residue pairs k < l, |k − l| ≥ 6",
+        colour: seriesColour(0),
+        points: (result.attribution ?? []).map((value, k): [number, number] => [coupling[k]!, value]),
+      },
+    ],
+    onDrawn,
+  });
+  const words =
+    result.spearman === null
+      ? `Too few pairs (${result.cells}) to compare.`
+      : `Spearman ${result.spearman.toFixed(2)} over ${result.cells} pairs; the top ${result.top} pairs of each agree on ${(100 * (result.top_overlap ?? 0)).toFixed(0)} %. Near 0: the map does not follow coevolution.`;
+  return single(chart, note(words));
 }
 
 const note = (text: string): HTMLElement => h("p", { class: "hint analysis-card__note" }, text);

@@ -90,7 +90,8 @@ def pseudo_likelihood_objective(
     logits = (onehot @ couplings).view(len(codes), length, states) + fields
     log_p = torch.log_softmax(logits, dim=2).gather(2, codes[:, :, None])[:, :, 0]
     likelihood = -(weights[:, None] * log_p).sum()
-    penalty = lambda_fields * fields.pow(2).sum() + lambda_couplings / 2 * couplings.pow(2).sum()
+    squares = torch.linalg.vector_norm(couplings) ** 2  # no (L·q)² temporary
+    penalty = lambda_fields * fields.pow(2).sum() + lambda_couplings / 2 * squares
     return likelihood + penalty
 
 
@@ -187,7 +188,7 @@ def fit_potts(
 def _symmetric_gradient(length: int, states: int, grad: torch.Tensor) -> torch.Tensor:
     """``(G + Gᵀ) / 2`` with the i = j blocks zeroed: the gradient with respect to symmetric
     couplings with zero diagonal blocks."""
-    symmetric = (grad + grad.T) / 2
+    symmetric = (grad + grad.T).mul_(0.5)
     blocks = symmetric.view(length, states, length, states)
     column = torch.arange(length)
     blocks[column, :, column, :] = 0

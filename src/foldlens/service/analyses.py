@@ -23,6 +23,8 @@ input_correlation   per input feature, the correlation of the map with the featu
 aa_patterns         mean per-residue attribution by amino-acid type; for pair targets also by
                     the amino-acid pair of the target's residues, over the head's most
                     confident predicted pairs
+coevolution         a pair target's attribution to the pair features against the couplings of
+                    the job's MSA (:mod:`.coevolution_analysis`)
 ==================  ==========================================================================
 """
 
@@ -53,6 +55,7 @@ from ..attribution.methods import REGISTRY
 from ..models.views import OutputTarget, Readout, UnitTarget
 from .aa_patterns import aa_patterns
 from .analysis_subject import Progress, Subject, input_map, map_of, residues_of
+from .coevolution_analysis import coevolution
 from .errors import InvalidInputError
 from .explain import ExplanationCancelledError, explain_batch_size, target_tensor, target_view
 from .method_options import ENGINE_ONLY, ServiceOption, check_options
@@ -78,6 +81,8 @@ class AnalysisInfo:
     options: dict[str, ServiceOption]
     outputs_only: bool = False
     """True when the analysis re-runs the model on changed inputs and reads an output."""
+    pairs_only: bool = False
+    """True when the analysis explains a pair output (i, j) only."""
 
 
 ANALYSES = {
@@ -147,6 +152,13 @@ ANALYSES = {
                 ),
             },
         ),
+        AnalysisInfo(
+            "coevolution",
+            "does the attribution follow coevolution? The target's attribution to the pair "
+            "features against the MSA's couplings (a Potts model of the job's alignment)",
+            {"method": _method_option()},
+            pairs_only=True,
+        ),
     )
 }
 
@@ -158,6 +170,8 @@ def check_analysis(name: Any, given: Any, target: OutputTarget | UnitTarget) -> 
         raise InvalidInputError(f"unknown analysis {name!r}; analyses: {list(ANALYSES)}")
     if info.outputs_only and isinstance(target, UnitTarget):
         raise InvalidInputError(f"{name} reads an output of the model, not an internal unit")
+    if info.pairs_only and (isinstance(target, UnitTarget) or target.j is None):
+        raise InvalidInputError(f"{name} explains a pair output (a cell i, j of a pair head)")
     if not isinstance(given, dict):
         raise InvalidInputError("the options must be an object")
     options = check_options(name, given, info.options)
@@ -364,6 +378,14 @@ def summary(result: dict[str, Any]) -> str:
         return f"target from {min(result['values']):.4g} to {max(result['values']):.4g}"
     if name == "receptive_field":
         return f"theoretical radius {result['theoretical_radius']}"
+    if name == "coevolution":
+        if result["spearman"] is None:
+            return f"too few cells ({result['cells']}) to compare"
+        return (
+            f"Spearman {result['spearman']:.2f} between |attribution| and APC couplings over "
+            f"{result['cells']} pairs (Neff {result['neff']:.1f}); top-{result['top']} overlap "
+            f"{result['top_overlap']:.2f}"
+        )
     return f"{len(result['by_type'])} method(s) summarised by amino-acid type"
 
 
@@ -376,4 +398,5 @@ _RUNNERS = {
     "follow_gradient": _follow_gradient,
     "input_correlation": _input_correlation,
     "aa_patterns": aa_patterns,
+    "coevolution": coevolution,
 }

@@ -87,6 +87,16 @@ def _follow_gradient(fig: Any, result: dict[str, Any]) -> None:
     ax.set_ylabel("target")
 
 
+def _coevolution(fig: Any, result: dict[str, Any]) -> None:
+    ax = fig.subplots()
+    ax.scatter(result.get("coupling", []), result.get("attribution", []), s=6, alpha=0.5)
+    ax.set_xlabel(f"APC coupling of the MSA (Neff {result['neff']:.1f})")
+    ax.set_ylabel(f"|{result['method']}| attribution to the input of {result['layer']}")
+    if result["spearman"] is not None:
+        words = f"Spearman {result['spearman']:.2f}, top-{result['top']} overlap"
+        ax.set_title(f"{words} {result['top_overlap']:.2f}, {result['cells']} pairs", fontsize=9)
+
+
 def _input_correlation(fig: Any, result: dict[str, Any]) -> None:
     ax = fig.subplots()
     features = result["features"]
@@ -133,4 +143,5 @@ _DRAW: dict[str, Callable[[Any, dict[str, Any]], None]] = {
     "follow_gradient": _follow_gradient,
     "input_correlation": _input_correlation,
     "aa_patterns": _aa_patterns,
+    "coevolution": _coevolution,
 }
