@@ -210,3 +210,9 @@ def test_couplings_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     error = capsys.readouterr().err.strip()
     assert error.startswith("foldlens: error:") and "differ in length" in error
     assert len(error.splitlines()) == 1
+
+
+def test_an_alignment_too_long_is_refused_with_the_reason() -> None:
+    rows = ["A" * 301, "C" * 301]
+    with pytest.raises(ValueError, match="at most 300 columns"):
+        couplings(Alignment(["q", "r"], rows))

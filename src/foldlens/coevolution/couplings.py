@@ -21,6 +21,9 @@ from .potts import fit_potts
 
 MAX_ROWS = 10_000
 """Rows fitted at most (the first ones): the one-hot alignment holds N · L · 21 numbers."""
+MAX_COLUMNS = 300
+"""Columns fitted at most: the fit holds about 16 copies of the (21 L)² couplings (L-BFGS history
+included), 2.5 GB at L = 300."""
 MIN_SEPARATION = 6
 """Pairs closer in sequence than this are left out of :meth:`Couplings.top` (they couple by
 chain proximity, not by contact)."""
@@ -73,6 +76,12 @@ def couplings(
     codes = alignment.codes(MAX_ROWS)
     if codes.shape[1] < 3:
         raise ValueError(f"the alignment has {codes.shape[1]} columns; couplings need at least 3")
+    if codes.shape[1] > MAX_COLUMNS:
+        gigabytes = 64 * (STATES * codes.shape[1]) ** 2 / 1e9
+        raise ValueError(
+            f"couplings of {codes.shape[1]} columns would hold about {gigabytes:.0f} GB; this "
+            f"fit takes at most {MAX_COLUMNS} columns (crop the alignment to a domain)"
+        )
     weights = sequence_weights(codes)
     fit = fit_potts(codes, weights, STATES, max_iterations, progress=progress, cancelled=cancelled)
     norms = frobenius(fit.couplings)

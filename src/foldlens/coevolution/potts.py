@@ -90,7 +90,7 @@ def pseudo_likelihood_objective(
     logits = (onehot @ couplings).view(len(codes), length, states) + fields
     log_p = torch.log_softmax(logits, dim=2).gather(2, codes[:, :, None])[:, :, 0]
     likelihood = -(weights[:, None] * log_p).sum()
-    squares = torch.linalg.vector_norm(couplings) ** 2  # no (L·q)² temporary
+    squares: torch.Tensor = torch.linalg.vector_norm(couplings).square()  # no (L·q)² temporary
     penalty = lambda_fields * fields.pow(2).sum() + lambda_couplings / 2 * squares
     return likelihood + penalty
 
