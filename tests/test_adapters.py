@@ -23,6 +23,7 @@ from foldlens.models import (
     adapter,
     available,
     load,
+    register,
     register_file,
     unavailable,
 )
@@ -325,3 +326,29 @@ def test_a_model_that_reads_no_profile_predicts_in_single_mode(tiny_client: Test
         job = wait_job(tiny_client, submitted.json()["id"])
         prediction = tiny_client.get(f"/api/jobs/{job['id']}/predictions").json()
         assert job["mode"] == prediction["mode"] == mode
+
+
+def test_jobs_of_a_model_no_longer_offered_answer_404(tiny: ModelAdapter, tmp_path: Path) -> None:
+    """A user's model stops being offered (its server restarted without --model-file): its
+    stored jobs answer 404 saying so, never 500, and come back when the model does."""
+    with TestClient(create_app(tmp_path), base_url=LOCAL) as client:
+        submitted = client.post("/api/jobs", json={"sequence": SEQUENCE, "model": tiny.name})
+        job = wait_job(client, submitted.json()["id"])
+        assert job["status"] == "done"
+        unregister(tiny.name)
+        try:
+            for response in (
+                client.get(f"/api/jobs/{job['id']}"),
+                client.get(
+                    f"/api/jobs/{job['id']}/export", params={"what": "residues", "format": "csv"}
+                ),
+                client.post(
+                    f"/api/jobs/{job['id']}/explain",
+                    json={"target": {"head": "ss3", "i": 3, "class": "H"}, "methods": ["gradient"]},
+                ),
+            ):
+                assert response.status_code == 404, response.text
+                assert "unknown model 'tiny_ss3'" in response.json()["detail"]
+        finally:
+            register(tiny)
+        assert client.get(f"/api/jobs/{job['id']}").status_code == 200

@@ -3,6 +3,7 @@
 from .adapter import Encoded, ModelAdapter
 from .registry import (
     AdapterError,
+    UnknownModelError,
     adapter,
     available,
     load,
@@ -23,6 +24,7 @@ __all__ = [
     "LayerSpec",
     "ModelAdapter",
     "ModelSpec",
+    "UnknownModelError",
     "adapter",
     "available",
     "load",

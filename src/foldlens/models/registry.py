@@ -52,6 +52,11 @@ class AdapterError(ValueError):
     """A model adapter that cannot be registered: the message says which and why."""
 
 
+class UnknownModelError(ValueError):
+    """No model of this name is registered here (a user's model whose server was restarted
+    without its ``--model-file``, or a typo)."""
+
+
 def check_adapter(adapter: ModelAdapter) -> None:
     """Build the adapter's spec, encode a real sequence, load the trained network and run it:
     every head must come out, batch first, with the residue axes of its kind, and a declared
@@ -220,7 +225,7 @@ def adapter(name: str = "default") -> ModelAdapter:
     _shipped()
     if name not in _ADAPTERS:
         why = f" ({_MISSING[name]})" if name in _MISSING else ""
-        raise ValueError(f"unknown model {name!r}{why}; available: {available()}")
+        raise UnknownModelError(f"unknown model {name!r}{why}; available: {available()}")
     return _ADAPTERS[name]
 
 

@@ -34,7 +34,7 @@ from starlette.middleware.gzip import GZipMiddleware
 
 from .. import __version__
 from ..figures import FIGURE_FORMATS
-from ..models import available, spec, version
+from ..models import UnknownModelError, available, spec, version
 from ..predict import from_npz, to_json
 from ..service import (
     InvalidInputError,
@@ -229,6 +229,14 @@ def create_app(
     async def service_error(request: Request, error: ServiceError) -> JSONResponse:
         headers = {"Retry-After": str(error.retry_after)} if isinstance(error, BusyError) else None
         return JSONResponse({"detail": str(error)}, status_code=error.status, headers=headers)
+
+    @app.exception_handler(UnknownModelError)
+    async def unknown_model(request: Request, error: UnknownModelError) -> JSONResponse:
+        """A stored job of a model this server does not offer now: its results stay stored."""
+        detail = (
+            f"{error}; a user's model is offered again when the server starts with its --model-file"
+        )
+        return JSONResponse({"detail": detail}, status_code=404)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
