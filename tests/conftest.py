@@ -1,3 +1,6 @@
+import ctypes
+import ctypes.util
+import gc
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +19,19 @@ from polling import DEADLINE, LOCAL, wait_job
 @pytest.fixture(autouse=True)
 def _deterministic() -> None:
     torch.manual_seed(0)
+
+
+LIBC = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _memory_handed_back() -> Iterator[None]:
+    """After each test module, its garbage collected and the heap it freed handed back to the
+    system (glibc keeps freed memory in its arenas otherwise), so that the suite's memory at any
+    moment is the running module's, not the high-water mark of every module before it."""
+    yield
+    gc.collect()
+    LIBC.malloc_trim(0)
 
 
 @pytest.fixture(autouse=True)
