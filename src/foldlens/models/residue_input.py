@@ -9,6 +9,7 @@ reads the feature groups of a model's spec.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -16,6 +17,9 @@ import torch
 from ..protein.alphabet import AMINO_ACIDS, one_hot
 from ..protein.record import Protein
 from .spec import FeatureGroup
+
+if TYPE_CHECKING:
+    from .adapter import Encoded
 
 LETTERS = len(AMINO_ACIDS)
 GROUPS = [
@@ -64,3 +68,16 @@ def fill(features: torch.Tensor, residues: torch.Tensor, profile: np.ndarray | N
     if profile is not None:
         features[PROFILE, :n] = torch.from_numpy(profile.astype(np.float32)).T
         features[HAS_PROFILE, :n] = 1.0
+
+
+class ResidueInput:
+    """Mixin of the adapter of a network that reads these 41 features: its feature groups, its
+    input and its mutants (one-hot rows edited, profile kept)."""
+
+    groups = GROUPS
+
+    def encode(self, protein: Protein) -> torch.Tensor:
+        return encode(protein)
+
+    def mutants(self, inputs: Encoded, changes: Sequence[tuple[int, int]]) -> torch.Tensor:
+        return mutants(inputs.x, changes)

@@ -11,16 +11,13 @@ Input: the 41 per-residue features of :mod:`foldlens.models.residue_input`. View
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 import torch
 from torch import nn
 
 from ...protein.labels import DISTANCE_MAPS, DSSP8, SS3
-from ...protein.record import Protein
 from .. import residue_input
-from ..adapter import Encoded, ModelAdapter
+from ..adapter import ModelAdapter
 from ..default import DefaultNet
 from ..spec import HeadSpec, distance_heads
 from ..views import Cropped, OutputTarget, Readout, UnitTarget, head_readout, window
@@ -46,14 +43,13 @@ class _PairCell(nn.Module):
         return self.net.pair_cell(x, self.i, self.j)
 
 
-class DefaultAdapter(ModelAdapter):
+class DefaultAdapter(residue_input.ResidueInput, ModelAdapter):
     name = "default"
     description = (
         "ReLU residual network trained on ProMod3's PDB chains: 1D trunk (8 dilated blocks, "
         "128 channels) → per-residue heads; pair features → 2D trunk (8 dilated blocks, 64 "
         "channels) → four distograms and contacts. Profile optional."
     )
-    groups = residue_input.GROUPS
     heads = [  # noqa: RUF012 (read only)
         HeadSpec("ss8", "per-residue", "B×8×L", "DSSP 8-state secondary structure", "softmax",
                  classes=list(DSSP8)),
@@ -70,12 +66,6 @@ class DefaultAdapter(ModelAdapter):
 
     def weights(self) -> bytes:
         return packaged_weights("default.pt")
-
-    def encode(self, protein: Protein) -> torch.Tensor:
-        return residue_input.encode(protein)
-
-    def mutants(self, inputs: Encoded, changes: Sequence[tuple[int, int]]) -> torch.Tensor:
-        return residue_input.mutants(inputs.x, changes)
 
     def outputs(
         self, model: nn.Module, x: torch.Tensor, pairs: bool = True

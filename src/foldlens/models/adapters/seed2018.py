@@ -7,15 +7,11 @@ pair cell (i, j), or a unit of a 2D layer, is computed exactly on the 15 × 15 w
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-import torch
 from torch import nn
 
 from ...protein.alphabet import AMINO_ACIDS
-from ...protein.record import Protein
 from .. import residue_input
-from ..adapter import Encoded, ModelAdapter
+from ..adapter import ModelAdapter
 from ..seed2018 import SEED_DISTANCE_MAPS, Seed2018Net
 from ..spec import distance_heads
 from ..views import Cropped, OutputTarget, Readout, UnitTarget, head_readout, window
@@ -25,7 +21,7 @@ RADIUS = 7
 """Cells each way that an output of the three convolutions (5 × 5, 5 × 5, 7 × 7) reads."""
 
 
-class Seed2018Adapter(ModelAdapter):
+class Seed2018Adapter(residue_input.ResidueInput, ModelAdapter):
     name = "seed2018"
     description = (
         "The 2018 network's shape: the 21 × 21 outer product of two residues' profile "
@@ -34,7 +30,6 @@ class Seed2018Adapter(ModelAdapter):
     )
     version = "2"
     max_length = 500
-    groups = residue_input.GROUPS
     heads = distance_heads(SEED_DISTANCE_MAPS, "B×L×L", "identity")
     channel_grids = {"conv1": [*AMINO_ACIDS, "-"]}  # noqa: RUF012 (read only)
 
@@ -43,12 +38,6 @@ class Seed2018Adapter(ModelAdapter):
 
     def weights(self) -> bytes:
         return packaged_weights("seed2018.pt")
-
-    def encode(self, protein: Protein) -> torch.Tensor:
-        return residue_input.encode(protein)
-
-    def mutants(self, inputs: Encoded, changes: Sequence[tuple[int, int]]) -> torch.Tensor:
-        return residue_input.mutants(inputs.x, changes)
 
     def receptive_field(self, model: nn.Module) -> dict[str, int | None]:
         return {"pair": RADIUS}
