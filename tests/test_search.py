@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from foldlens.cli import main
+from foldlens.cli import TEST_SPLIT, main
+from foldlens.data.chains import ChainSet
 from foldlens.protein.alphabet import AMINO_ACIDS
 from foldlens.protein.msa import parse_msa
 from foldlens.search import database as databases
@@ -37,12 +37,13 @@ def mutated(rng: np.random.Generator, sequence: str, fraction: float) -> str:
 @pytest.fixture(scope="module")
 def family(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
     """A query and a FASTA database: 12 homologs (10–40 % of residues changed), one with five
-    residues inserted after residue 60, a fragment (its first 40 residues), a duplicate, and 300
-    random decoys."""
+    residues inserted after residue 60 (and one changed), a fragment (its first 40 residues), a
+    duplicate, and 300 random decoys."""
     rng = np.random.default_rng(0)
     query = random_sequence(rng, LENGTH)
     records = {f"homolog{k}": mutated(rng, query, 0.1 + 0.03 * k) for k in range(12)}
-    records["inserted"] = query[:60] + "WWWWW" + query[60:]
+    changed = query[:30] + ("A" if query[30] != "A" else "C") + query[31:]
+    records["inserted"] = changed[:60] + "WWWWW" + changed[60:]
     records["fragment"] = query[:40]
     records["duplicate"] = records["homolog0"]
     records |= {f"decoy{k}": random_sequence(rng, LENGTH) for k in range(300)}
@@ -76,7 +77,7 @@ def test_search_finds_the_homologs_and_filters(family: tuple[str, Path]) -> None
     alignment = result.alignment
     assert alignment.query == query and all(len(row) == LENGTH for row in alignment.rows)
     rows = dict(zip(names, result.a3m.splitlines()[1::2], strict=True))
-    assert "wwwww" in rows["inserted"] and rows["inserted"].replace("wwwww", "") == query
+    assert "wwwww" in rows["inserted"] and rows["inserted"].replace("wwwww", "")[31:] == query[31:]
     assert len(result.coverage) == LENGTH and min(result.coverage) > 0.75  # local ends
     assert 1 < result.neff <= len(alignment.rows)
 
@@ -111,7 +112,7 @@ def test_databases_of_other_kinds_and_missing_ones_are_refused(
         find_database(tmp_path / "uniref")
     with pytest.raises(ValueError, match="no sequence database"):
         find_database(tmp_path / "nowhere.fasta")
-    monkeypatch.setattr(databases, "DEFAULT_DATABASE", tmp_path / "absent.fasta.gz")
+    monkeypatch.setattr(databases, "UNIPROT_EXAMPLES", tmp_path / "absent.fasta.gz")
     monkeypatch.delenv("FOLDLENS_SEQDB", raising=False)
     with pytest.raises(ValueError, match="apt-get install mmseqs2-examples"):
         find_database()
@@ -144,14 +145,63 @@ def test_search_command(
     assert main(["search", query, "--out", str(out), "--db", str(path), "--evalue", "0"]) == 2
 
 
-@pytest.mark.skipif(
-    not databases.DEFAULT_DATABASE.is_file(), reason="needs Debian's mmseqs2-examples (make system)"
+needs_default = pytest.mark.skipif(
+    not databases.UNIPROT_EXAMPLES.is_file(), reason="needs Debian's mmseqs2-examples (make system)"
 )
-def test_a_search_of_the_default_database(tmp_path: Path) -> None:
-    """One of mmseqs2-examples' own query sequences against its 20,000 UniProt sequences."""
-    with gzip.open(databases.DEFAULT_DATABASE.with_name("QUERY.fasta.gz"), "rt") as handle:
+
+
+@needs_default
+def test_a_search_of_the_default_database(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One of mmseqs2-examples' own query sequences against the default database."""
+    with gzip.open(databases.UNIPROT_EXAMPLES.with_name("QUERY.fasta.gz"), "rt") as handle:
         records = handle.read().split(">")[1:]
     sequence = "".join(records[3].splitlines()[1:])
-    os.environ.pop("FOLDLENS_SEQDB", None)
-    result = search("query", sequence, find_database(), SearchParameters())
+    monkeypatch.delenv("FOLDLENS_SEQDB", raising=False)
+    database = find_database()
+    assert database.paths == (databases.UNIPROT_EXAMPLES, databases.PDB_CHAINS)
+    assert find_database("default") == database
+    result = search("query", sequence, database, SearchParameters())
     assert result.converged and len(result.alignment.rows) > 10
+
+
+def test_the_training_source_clusters_lie_within_one_split() -> None:
+    """The shipped PDB chains: the test split's chains and no others are marked test, and every
+    30 % cluster lies in one split (so leaving out the query's cluster leaves out every chain a
+    test chain was split away from the training chains with)."""
+    splits, clusters = {}, {}
+    with gzip.open(databases.PDB_CHAINS, "rt") as fasta:
+        for line in fasta:
+            if line.startswith(">"):
+                chain, cluster, split = line[1:].split()
+                clusters[chain] = cluster.removeprefix("cluster=")
+                splits[chain] = split.removeprefix("split=")
+    assert databases.pdb_clusters() == clusters
+    test = ChainSet.load(TEST_SPLIT)
+    assert {c for c, s in splits.items() if s == "test"} == set(test.chain_id.tolist())
+    for chain, cluster in clusters.items():
+        assert splits[cluster] == splits[chain] and clusters[cluster] == cluster
+    chain = str(test.chain_id[0])
+    members = databases.same_cluster(chain)
+    assert chain in members and {clusters[m] for m in members} == {clusters[chain]}
+    with pytest.raises(ValueError, match="not a chain of the training source"):
+        databases.same_cluster("9xyzQ")
+
+
+@needs_default
+def test_a_search_leaves_out_the_sequences_it_is_told_to() -> None:
+    """A test chain with homologs in its own cluster finds them, and none when they are left
+    out."""
+    test = ChainSet.load(TEST_SPLIT)
+    index = int(np.flatnonzero(test.chain_id == "1ftpB")[0])
+    chain = test[index]
+    members = databases.same_cluster(chain.chain_id)
+    database = find_database("default")
+    parameters = SearchParameters()
+
+    def hits(exclude: frozenset[str]) -> set[str]:
+        result = search(chain.chain_id, chain.sequence, database, parameters, exclude=exclude)
+        return {line[1:].split("/")[0] for line in result.a3m.splitlines()[2::2]}
+
+    found = hits(frozenset())
+    assert found & members
+    assert not hits(members) & members

@@ -412,7 +412,7 @@ def _cmd_search(args: argparse.Namespace) -> int:
     database = find_database(args.db)
     parameters = SearchParameters(args.iterations, args.evalue, args.coverage)
     folder = None if args.no_cache else (args.cache or default_folder())
-    print(f"searching {len(query.sequence)} residues in {database.path} (jackhmmer)")
+    print(f"searching {len(query.sequence)} residues in {database.name} (jackhmmer)")
     bar, progress = _progress_bar(f"iterations (at most {parameters.iterations})")
     with bar:
         result, cached = cached_search(
@@ -661,7 +661,8 @@ def build_parser() -> argparse.ArgumentParser:
     searching.add_argument(
         "--db",
         help="a FASTA sequence database (.fasta or .fasta.gz); default $FOLDLENS_SEQDB, else the "
-        "20,000 UniProt sequences of Debian's mmseqs2-examples (small: use UniRef for depth)",
+        "20,000 UniProt sequences of Debian's mmseqs2-examples and the 20,639 PDB chains of the "
+        "training source (small: use UniRef for depth)",
     )
     searching.add_argument("--iterations", type=int, default=5, help="at most (default 5)")
     searching.add_argument(

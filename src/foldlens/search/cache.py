@@ -26,11 +26,17 @@ def default_folder() -> Path:
     return Path(base) / "foldlens" / "search"
 
 
-def cache_key(sequence: str, database: SequenceDatabase, parameters: SearchParameters) -> str:
+def cache_key(
+    sequence: str,
+    database: SequenceDatabase,
+    parameters: SearchParameters,
+    exclude: frozenset[str] = frozenset(),
+) -> str:
     """SHA-256 of what decides a search's result (the search program's version included)."""
     key = {
         "sequence": sequence,
         "database": database.digest(),
+        "exclude": sorted(exclude),
         "parameters": asdict(parameters),
         "program": f"jackhmmer (pyhmmer {metadata.version('pyhmmer')})",
     }
@@ -45,15 +51,16 @@ def cached_search(
     folder: Path | None,
     progress: Callable[[int], None] | None = None,
     cancelled: Callable[[], bool] | None = None,
+    exclude: frozenset[str] = frozenset(),
 ) -> tuple[SearchResult, bool]:
     """The search's result from ``folder`` when it holds one, else searched and stored there
     (no caching when ``folder`` is ``None``); and whether it came from the cache."""
-    key = cache_key(sequence, database, parameters)
+    key = cache_key(sequence, database, parameters, exclude)
     if folder is not None:
         a3m, summary = folder / f"{key}.a3m", folder / f"{key}.json"
         if a3m.is_file() and summary.is_file():
             return _loaded(a3m.read_text(), json.loads(summary.read_text())), True
-    result = search(name, sequence, database, parameters, progress, cancelled)
+    result = search(name, sequence, database, parameters, progress, cancelled, exclude)
     if folder is not None:
         folder.mkdir(parents=True, exist_ok=True)
         _write(folder / f"{key}.a3m", result.a3m)

@@ -10,9 +10,9 @@ states) in lower case after the column they follow.
 
 Rows are then filtered as the field does: a domain covering fewer than ``coverage`` of the query's
 columns is dropped (fragments make coevolution noisy), and so is a row identical over the query's
-columns to one kept before. The A3M starts with the query. ``neff`` is the sum of the sequence
-weights at 80 % identity (:func:`~foldlens.protein.msa.sequence_weights`), ``coverage`` the
-fraction of rows with a residue in each column.
+columns to the query or to one kept before. The A3M starts with the query. ``neff`` is the sum of
+the sequence weights at 80 % identity (:func:`~foldlens.protein.msa.sequence_weights`),
+``coverage`` the fraction of rows with a residue in each column.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from typing import Any
 from pyhmmer import easel, hmmer
 
 from ..protein.msa import Alignment, parse_msa, sequence_weights
-from .database import SequenceDatabase
+from .database import ALPHABET, SequenceDatabase
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ class SearchResult:
     def summary(self, database: SequenceDatabase, parameters: SearchParameters) -> dict[str, Any]:
         """What ``search.json`` holds."""
         return {
-            "database": str(database.path),
+            "database": database.name,
             "database_digest": database.digest(),
             "parameters": asdict(parameters),
             "iterations": self.iterations,
@@ -85,15 +85,14 @@ def search(
     parameters: SearchParameters,
     progress: Callable[[int], None] | None = None,
     cancelled: Callable[[], bool] | None = None,
+    exclude: frozenset[str] = frozenset(),
 ) -> SearchResult:
-    """Search ``sequence`` (its A3M row named ``name``) in ``database`` (see the module
-    docstring); ``progress`` gets each finished iteration's number, and ``cancelled()`` is
-    checked between iterations."""
-    alphabet = easel.Alphabet.amino()
-    query: Any = easel.TextSequence(name=name.encode(), sequence=sequence).digitize(alphabet)
+    """Search ``sequence`` (its A3M row named ``name``) in ``database`` less the sequences named
+    in ``exclude`` (see the module docstring); ``progress`` gets each finished iteration's
+    number, and ``cancelled()`` is checked between iterations."""
+    query: Any = easel.TextSequence(name=name.encode(), sequence=sequence).digitize(ALPHABET)
     last: Any = None
-    targets: Any
-    with easel.SequenceFile(str(database.path), digital=True, alphabet=alphabet) as targets:
+    with database.targets(exclude) as targets:
         for result in hmmer.jackhmmer(
             query,
             targets,
@@ -117,7 +116,7 @@ def search(
         raise RuntimeError(
             f"jackhmmer's model has {last.hmm.M} match states for {len(sequence)} residues"
         )
-    rows = _rows(last.hits, len(sequence), parameters.coverage)
+    rows = _rows(last.hits, sequence, parameters.coverage)
     a3m = f">{name}\n{sequence}\n" + "".join(f">{row_name}\n{row}\n" for row_name, row in rows)
     alignment = parse_msa(a3m)
     codes = alignment.codes()
@@ -141,10 +140,11 @@ def search(
     )
 
 
-def _rows(hits: Any, length: int, coverage: float) -> list[tuple[str, str]]:
+def _rows(hits: Any, query: str, coverage: float) -> list[tuple[str, str]]:
     """The A3M rows of the included domains, filtered (see the module docstring)."""
     rows: list[tuple[str, str]] = []
-    seen: set[str] = set()
+    seen = {query}
+    length = len(query)
     for hit in hits:
         if not hit.included:
             continue
