@@ -12,6 +12,7 @@ import numpy as np
 
 from . import __version__
 from .attribution import methods
+from .search.depth import NEFF_THRESHOLD
 from .server.limits import UPLOAD_SECONDS
 from .service.admission import Limits
 from .service.errors import ServiceError
@@ -139,10 +140,20 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from .data.chains import ChainSet
-    from .evaluate import baseline_predictors, evaluate_model, format_table
+    from .evaluate import (
+        baseline_predictors,
+        evaluate_model,
+        format_depth_table,
+        format_table,
+    )
     from .models import adapter, load
 
     chains = ChainSet.load(args.chains)
+    if args.sample is not None:
+        eligible = np.flatnonzero(chains.lengths() <= args.max_pair_length)
+        drawn = np.random.default_rng(0).choice(eligible, min(args.sample, len(eligible)), False)
+        chains = chains.subset(np.sort(drawn))
+        args.pair_chains = len(chains)
     bars: dict[str, tqdm] = {}
 
     def progress(mode: str, done: int, total: int) -> None:
@@ -153,6 +164,20 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     baselines, missing = baseline_predictors() if args.baselines else ({}, {})
     for name, reason in missing.items():
         print(f"baseline {name} is not available here: {reason}", file=sys.stderr)
+    searched = None
+    if args.search:
+        from .search.cache import default_folder
+        from .search.database import find_database
+        from .search.evaluation import searched_msas
+        from .search.jackhmmer import SearchParameters
+
+        searched = searched_msas(
+            chains,
+            find_database(args.db),
+            SearchParameters(),
+            default_folder(),
+            lambda done, total: progress("searching", done, total),
+        )
     report = evaluate_model(
         load(args.model),
         adapter(args.model),
@@ -162,16 +187,26 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         args.resamples,
         progress,
         baselines,
+        searched,
+        args.neff_threshold if args.search else None,
+        args.dca,
     )
     report["baselines_missing"] = missing
+    if args.sample is not None:
+        report["sample"] = chains.chain_id.tolist()
     for bar in bars.values():
         bar.close()
     print(format_table(report))
+    if searched is not None:
+        print(format_depth_table(report))
     if args.json:
         args.json.write_text(json.dumps(report, indent=1))
         print(f"wrote {args.json}")
     if args.markdown:
-        args.markdown.write_text(format_table(report, markdown=True) + "\n")
+        tables = [format_table(report, markdown=True)]
+        if searched is not None:
+            tables.append(format_depth_table(report))
+        args.markdown.write_text("\n\n".join(tables) + "\n")
         print(f"wrote {args.markdown}")
     return 0
 
@@ -470,6 +505,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
     from .server import create_app
     from .server.security import LOOPBACK_HOSTS, bind_warning
+    from .service.alignment_stages import search_settings
 
     args.data_dir.mkdir(parents=True, exist_ok=True)
     warning = bind_warning(args.host)
@@ -482,6 +518,9 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     hosts = (*LOOPBACK_HOSTS, *args.allowed_host)
     limits = Limits(args.max_jobs, args.max_jobs_per_client, args.submissions_per_minute)
     max_bytes = None if args.max_disk is None else int(args.max_disk * 1e9)
+    search = search_settings(args.seqdb, args.data_dir / "search")
+    where = search.database.name if search.database else f"none ({search.unavailable})"
+    print(f"foldlens: MSA search in {where}", file=sys.stderr)
     app = create_app(
         args.data_dir,
         allowed_hosts=hosts,
@@ -491,6 +530,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         task_seconds=args.task_seconds,
         job_seconds=args.job_seconds,
         upload_seconds=args.upload_seconds,
+        search=search,
     )
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
     return 0
@@ -576,6 +616,29 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluation.add_argument("--pair-chains", type=int, default=200)
     evaluation.add_argument("--max-pair-length", type=int, default=400)
+    evaluation.add_argument(
+        "--sample",
+        type=int,
+        default=None,
+        help="evaluate N chains of at most --max-pair-length residues, drawn with a fixed seed "
+        "(pair metrics on all of them; the report lists them)",
+    )
+    evaluation.add_argument(
+        "--search",
+        action="store_true",
+        help="also search an MSA for every chain (its own 30 %% cluster left out of the default "
+        "database) and report the network on its profile, DCA alone, and both by MSA depth",
+    )
+    evaluation.add_argument("--db", default=None, help="the sequence database (see search)")
+    evaluation.add_argument(
+        "--no-dca", dest="dca", action="store_false", help="with --search: skip DCA's Potts fits"
+    )
+    evaluation.add_argument(
+        "--neff-threshold",
+        type=float,
+        default=NEFF_THRESHOLD,
+        help=f"report the rule 'searched profile when Neff ≥ T' (default {NEFF_THRESHOLD:g})",
+    )
     evaluation.add_argument("--resamples", type=int, default=1000)
     evaluation.add_argument("--json", type=Path, default=None, help="also write the report here")
     evaluation.add_argument("--markdown", type=Path, default=None, help="and a Markdown table here")
@@ -734,6 +797,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=Limits.submissions_per_minute,
         help="submissions one client address may make in any minute (default: %(default)s)",
+    )
+    serving.add_argument(
+        "--seqdb",
+        default=None,
+        help="the sequence database jobs search for MSAs (a FASTA, plain or gzip; 'default' for "
+        "the small default one); default $FOLDLENS_SEQDB, else the default",
     )
     serving.add_argument(
         "--job-seconds",

@@ -1,6 +1,7 @@
 """``foldlens evaluate``: held-out metrics with per-chain bootstrap 95 % intervals.
 
-Per mode (``profile``: the chain's HHblits profile is given; ``single``: sequence only):
+Per mode (``profile``: the chain's HHblits profile is given; ``single``: sequence only; with
+searched MSAs also ``searched``, ``dca`` and the product's rule, see :func:`evaluate_model`):
 
 - Q3, Q8: fraction of residues whose most probable state is the DSSP state (pooled over residues);
 - rsa r: Pearson correlation of predicted and true relative accessibility (pooled);
@@ -30,13 +31,14 @@ import numpy as np
 import torch
 from torch import nn
 
+from .coevolution.couplings import couplings
 from .data.chains import Chain, ChainSet
 from .models.adapter import ModelAdapter
 from .predict import READOUTS
 from .protein.labels import CONTACT_CUTOFF, SS8_TO_SS3
 from .protein.record import Protein
+from .search.evaluation import SearchedMsa, depth_summary
 
-MODES = ("profile", "single")
 BANDS = ((1, 5), (6, 11), (12, 23), (24, None))
 CONTACT_RANGES = {"12-23": (12, 23), ">=24": (24, None)}
 
@@ -76,8 +78,10 @@ def per_residue_stats(predicted: dict[str, np.ndarray], chain: Chain) -> ChainSt
     return stats
 
 
-def pair_stats(stats: ChainStats, contact: np.ndarray, distance: np.ndarray, chain: Chain) -> None:
-    """Add contact precision and distance errors of one chain to ``stats``."""
+def pair_stats(
+    stats: ChainStats, contact: np.ndarray, distance: np.ndarray | None, chain: Chain
+) -> None:
+    """Add contact precision and (with ``distance``) distance errors of one chain to ``stats``."""
     true = torch.cdist(torch.from_numpy(chain.cb), torch.from_numpy(chain.cb)).numpy()
     length = len(chain)
     i, j = np.triu_indices(length, k=1)
@@ -90,6 +94,8 @@ def pair_stats(stats: ChainStats, contact: np.ndarray, distance: np.ndarray, cha
         hits = true[i[chosen], j[chosen]][order] < CONTACT_CUTOFF
         for label, top in ((f"L/5 {name}", max(length // 5, 1)), (f"L {name}", length)):
             stats.precision[label] = float(hits[:top].mean())
+    if distance is None:
+        return
     for band in BANDS:
         low, high = band
         chosen = (separation >= low) & (separation <= (high or length)) & (true[i, j] < 15.0)
@@ -151,8 +157,9 @@ def bootstrap(
     return {name: (point[name], *np.percentile(draws[name], [2.5, 97.5])) for name in point}
 
 
-Predictor = Callable[[Chain, bool, bool], dict[str, np.ndarray]]
-"""``(chain, with_profile, pairs) -> arrays``: ss3, ss8, rsa; with pairs also contact, distance."""
+Predictor = Callable[[Chain, np.ndarray | None, bool], dict[str, np.ndarray]]
+"""``(chain, profile or None, pairs) -> arrays``: ss3, ss8, rsa; with pairs also contact,
+distance."""
 
 
 def model_predictor(model: nn.Module, model_adapter: ModelAdapter) -> Predictor:
@@ -166,11 +173,11 @@ def model_predictor(model: nn.Module, model_adapter: ModelAdapter) -> Predictor:
         return READOUTS[heads[name].transform](out[name][0].float())
 
     @torch.no_grad()
-    def run(chain: Chain, with_profile: bool, pairs: bool) -> dict[str, np.ndarray]:
+    def run(chain: Chain, profile: np.ndarray | None, pairs: bool) -> dict[str, np.ndarray]:
         pairs = pairs and "dist_cb_cb" in heads
         if not (per_residue or pairs):
             return {}
-        protein = Protein(chain.sequence, chain.profile if with_profile else None)
+        protein = Protein(chain.sequence, profile)
         out = model_adapter.outputs(model, model_adapter.encoded(protein).x, pairs=pairs)
         result: dict[str, np.ndarray] = {name: readout(out, name) for name in per_residue}
         if pairs:
@@ -221,8 +228,19 @@ def evaluate_model(
     resamples: int = 1000,
     progress: Callable[[str, int, int], None] | None = None,
     baselines: dict[str, SS3Predictor] | None = None,
+    searched: list[SearchedMsa] | None = None,
+    neff_threshold: float | None = None,
+    dca: bool = True,
 ) -> dict[str, Any]:
-    """Metrics with intervals for both modes (and the baselines' Q3); a JSON-ready dict."""
+    """Metrics with intervals for both modes (and the baselines' Q3); a JSON-ready dict.
+
+    With ``searched`` (one searched MSA per chain), three more: ``searched`` (the network on the
+    searched MSA's profile), ``dca`` (contacts ranked by the MSA's APC couplings) and, with
+    ``neff_threshold``, ``searched if Neff ≥ T`` (the product's rule: the searched profile when
+    the MSA is that deep, else the sequence alone); and the MSA depths, and the searched profile
+    against the sequence alone by Neff (:func:`by_depth`). ``dca=False`` skips the Potts fits
+    (seconds to a minute per chain).
+    """
     run = model_predictor(model, model_adapter)
     baseline_counts: list[dict[str, tuple[int, int]]] = []
     for k in range(len(chains)):
@@ -242,12 +260,19 @@ def evaluate_model(
         .tolist()
     )
     report: dict[str, Any] = {"chains": len(chains), "pair_chains": len(sampled), "modes": {}}
-    for mode in MODES:
+    profiles: dict[str, Callable[[int, Chain], np.ndarray | None]] = {
+        "profile": lambda k, chain: chain.profile,
+        "single": lambda k, chain: None,
+    }
+    if searched is not None:
+        profiles["searched"] = lambda k, chain: searched[k].profile()
+    by_mode: dict[str, list[ChainStats]] = {}
+    for mode, profile_of in profiles.items():
         stats = []
         for k in range(len(chains)):
             chain = chains[k]
             pairs = k in sampled
-            out = run(chain, mode == "profile", pairs)
+            out = run(chain, profile_of(k, chain), pairs)
             s = per_residue_stats(out, chain)
             s.baseline_q3 = baseline_counts[k]
             if pairs:
@@ -255,11 +280,94 @@ def evaluate_model(
             stats.append(s)
             if progress is not None:
                 progress(mode, k + 1, len(chains))
+        by_mode[mode] = stats
+    if searched is not None and dca:
+        by_mode["dca"] = []
+        for k in range(len(chains)):
+            s = ChainStats()
+            if k in sampled:
+                pair_stats(s, couplings(searched[k].alignment).apc, None, chains[k])
+            by_mode["dca"].append(s)
+            if progress is not None:
+                progress("dca", k + 1, len(chains))
+    if searched is not None:
+        neff = [msa.neff for msa in searched]
+        if neff_threshold is not None:
+            by_mode[f"searched if Neff ≥ {neff_threshold:g}"] = [
+                deep if depth >= neff_threshold else alone
+                for deep, alone, depth in zip(
+                    by_mode["searched"], by_mode["single"], neff, strict=True
+                )
+            ]
+        report["msa_depth"] = depth_summary(searched)
+        report["by_depth"] = by_depth(by_mode["searched"], by_mode["single"], neff, resamples)
+    for mode, stats in by_mode.items():
         report["modes"][mode] = {
             name: {"value": v, "low": lo, "high": hi}
             for name, (v, lo, hi) in bootstrap(stats, resamples).items()
         }
     return report
+
+
+NEFF_BINS = ((0, 2), (2, 5), (5, 10), (10, 20), (20, 50), (50, None))
+DEPTH_METRICS = ("Q3", "contact precision top-L/5 >=24")
+
+
+def by_depth(
+    searched: list[ChainStats], single: list[ChainStats], neff: list[float], resamples: int
+) -> list[dict[str, Any]]:
+    """Per Neff bin: the chains, and for each of :data:`DEPTH_METRICS` its value with the
+    searched profile and with the sequence alone, and their difference with a 95 % interval
+    (the same chains resampled for both)."""
+    rng = np.random.default_rng(0)
+    depth = np.asarray(neff)
+    rows = []
+    for low, high in NEFF_BINS:
+        chosen = np.flatnonzero((depth >= low) & (depth < (high or np.inf)))
+        row: dict[str, Any] = {"neff": f"{low}–{high or '∞'}", "chains": len(chosen)}
+        if len(chosen):
+            draws = [rng.choice(chosen, len(chosen)) for _ in range(resamples)]
+            for name in DEPTH_METRICS:
+                with_msa = metrics([searched[k] for k in chosen]).get(name)
+                alone = metrics([single[k] for k in chosen]).get(name)
+                if with_msa is None or alone is None:
+                    continue
+                differences = [
+                    metrics([searched[k] for k in draw])[name]
+                    - metrics([single[k] for k in draw])[name]
+                    for draw in draws
+                ]
+                low_d, high_d = np.percentile(differences, [2.5, 97.5])
+                row[name] = {
+                    "searched": with_msa,
+                    "single": alone,
+                    "difference": with_msa - alone,
+                    "low": float(low_d),
+                    "high": float(high_d),
+                }
+        rows.append(row)
+    return rows
+
+
+def format_depth_table(report: dict[str, Any]) -> str:
+    """The ``by_depth`` rows as Markdown: searched − single per metric, with intervals."""
+    header = " | ".join(f"{m}: searched / single (Δ [95 %])" for m in DEPTH_METRICS)
+    lines = [
+        f"| Neff | chains | {header} |",
+        "|---" * (2 + len(DEPTH_METRICS)) + "|",
+    ]
+    for row in report["by_depth"]:
+        cells = []
+        for name in DEPTH_METRICS:
+            v = row.get(name)
+            cells.append(
+                f"{v['searched']:.3f} / {v['single']:.3f} ({v['difference']:+.3f} "
+                f"[{v['low']:+.3f}, {v['high']:+.3f}])"
+                if v
+                else ""
+            )
+        lines.append(f"| {row['neff']} | {row['chains']} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def format_table(report: dict[str, Any], markdown: bool = False) -> str:

@@ -64,10 +64,29 @@ class Couplings:
         )
         return buffer.getvalue()
 
+    @classmethod
+    def from_npz(cls, data: bytes) -> Couplings:
+        with np.load(io.BytesIO(data)) as arrays:
+            return cls(
+                apc=arrays["apc"],
+                frobenius=arrays["frobenius"],
+                neff=float(arrays["neff"]),
+                sequences=int(arrays["sequences"]),
+                iterations=int(arrays["iterations"]),
+                evaluations=int(arrays["evaluations"]),
+                converged=bool(arrays["converged"]),
+            )
+
+
+MAX_ITERATIONS = 200
+"""L-BFGS iterations at most, by default."""
+PROGRESS_EVALUATIONS = 4 * MAX_ITERATIONS
+"""Objective evaluations a progress bar counts to (about 4 per iteration, line search included)."""
+
 
 def couplings(
     alignment: Alignment,
-    max_iterations: int = 200,
+    max_iterations: int = MAX_ITERATIONS,
     progress: Callable[[int], None] | None = None,
     cancelled: Callable[[], bool] | None = None,
 ) -> Couplings:

@@ -54,6 +54,11 @@ class SequenceDatabase:
         parts = [_digest(path, *_stamp(path)) for path in self.paths]
         return hashlib.sha256(" ".join(parts).encode()).hexdigest()
 
+    @property
+    def is_default(self) -> bool:
+        """Whether this is the small default database."""
+        return self.paths == (UNIPROT_EXAMPLES, PDB_CHAINS)
+
     def size(self) -> int:
         return sum(path.stat().st_size for path in self.paths)
 

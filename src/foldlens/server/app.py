@@ -45,6 +45,7 @@ from ..service import (
     job_input,
 )
 from ..service.admission import BusyError, Limits
+from ..service.alignment_stages import SearchSettings, search_settings
 from ..service.analyses import ANALYSES
 from ..service.errors import StoppedError
 from ..service.examples import example, examples
@@ -76,6 +77,7 @@ from .schemas import (
     ModelInfo,
     Overview,
     OverviewRequest,
+    SearchInfo,
     TaskStatus,
 )
 from .security import LOOPBACK_HOSTS, Guard
@@ -122,7 +124,7 @@ def _status(
     mine = {} if submission is None else {"submission": submission.id}
     exports = []
     if job.status == "done":
-        for item in catalogue(job.model, job.has_structure):
+        for item in catalogue(job.model, job.has_structure, job.alignment):
             query = {"what": item.what, "format": item.format}
             if item.track is not None:
                 query["track"] = item.track
@@ -150,6 +152,8 @@ def _status(
         view=f"/view/{job.id}" + (f"?{urlencode(mine)}" if mine else ""),
         exports=exports,
         tracks=residue_tracks(spec(job.model)),
+        search=job.search is not None,
+        alignment=job.alignment,
     )
 
 
@@ -188,15 +192,19 @@ def create_app(
     task_seconds: float = TASK_SECONDS,
     upload_seconds: float = UPLOAD_SECONDS,
     job_seconds: float = JOB_SECONDS,
+    search: SearchSettings | None = None,
 ) -> FastAPI:
     """The app, with its jobs stored under ``data_dir``; request bodies over ``max_upload`` bytes
     are refused with 413, and those not sent within ``upload_seconds`` with 408; only requests to
     ``allowed_hosts`` are served (:mod:`foldlens.server.security`); submissions are admitted
     within ``limits``, per client address (``X-Forwarded-For`` read from ``trusted_proxies``
     only, :mod:`.clients`); finished jobs are kept as ``retention`` says; a job may run for
-    ``job_seconds``, an explanation or analysis task for ``task_seconds``."""
+    ``job_seconds``, an explanation or analysis task for ``task_seconds``; jobs search for MSAs
+    as ``search`` says (default: in ``$FOLDLENS_SEQDB`` or the default database, results cached
+    under ``data_dir``)."""
     models = ModelCache()
-    service = JobService(data_dir, limits, retention, job_seconds, models)
+    search = search or search_settings(None, data_dir / "search")
+    service = JobService(data_dir, limits, retention, job_seconds, models, search)
     trusted = frozenset(normalized(address) for address in trusted_proxies)
     explanations = ExplanationService(service.store, task_seconds, models)
 
@@ -295,6 +303,12 @@ def create_app(
             for e in examples().values()
         ]
 
+    @app.get("/api/search", response_model=SearchInfo, tags=["jobs"])
+    def search_info() -> dict[str, Any]:
+        """The MSA search jobs can ask for (``search: true``): the database, the parameters, the
+        Neff from which a searched MSA's profile is used; or why this server cannot search."""
+        return service.search.info()
+
     @app.post(
         "/api/jobs",
         response_model=JobStatus,
@@ -335,6 +349,11 @@ def create_app(
                                     "description": "PDB or mmCIF",
                                 },
                                 "fasta": {"type": "string", "format": "binary"},
+                                "search": {
+                                    "type": "boolean",
+                                    "default": False,
+                                    "description": "search for an MSA first",
+                                },
                             },
                         }
                     },
@@ -362,6 +381,7 @@ def create_app(
                 fields["structure"], filename = await _upload_text(form, "structure", "structure")
                 fields["structure_name"] = Path(filename or "structure").stem[:40]
                 example_id = form.get("example")
+                search = str(form.get("search") or "").lower() in ("true", "on", "1", "yes")
         else:
             try:
                 body = JobRequest.model_validate_json(await request.body())
@@ -370,6 +390,9 @@ def create_app(
                 raise RequestValidationError(problems) from error
             fields = {"model": body.model, "sequence": body.sequence}
             example_id = body.example
+            search = body.search
+        if search:
+            fields["search"] = service.search.request()
         if isinstance(example_id, str) and example_id:
             chosen = example(example_id)
             fields["example"] = (chosen.id, chosen.sequence, chosen.structure())
@@ -456,6 +479,7 @@ def create_app(
             truth=result.truth,
             structure=job.inputs.backbone(),
             track=track,
+            alignment=job.alignment,
         )
         return _download(rendered)
 

@@ -32,6 +32,11 @@ class JobRequest(BaseModel):
         None, description="Id of a shipped example (its profile and structure come with it)."
     )
     model: str = Field("default", description="A model name from /api/models.")
+    search: bool = Field(
+        False,
+        description="Search the server's sequence database for an MSA first (a sequence given "
+        "alone; see /api/search); its profile is used when the MSA is deep enough.",
+    )
 
 
 class MethodOption(BaseModel):
@@ -119,6 +124,24 @@ class JobStatus(BaseModel):
     view: str = Field(description="The result page of this job.")
     exports: list[ExportLink] = Field(description="Every download of this job once it is done.")
     tracks: list[str] = Field(description="Per-residue values that can colour the structure.")
+    search: bool = Field(description="Whether the job searches for its MSA.")
+    alignment: dict[str, Any] | None = Field(
+        description="Once the job ran with an alignment (searched or uploaded): where it came "
+        "from (`source`), `sequences`, `neff` (at 80 % identity), per-column `coverage`, the "
+        "prediction `mode` it led to and `why`, and how the `couplings` fit went; for a search "
+        "also the database, its digest, the parameters, iterations and whether it converged."
+    )
+
+
+class SearchInfo(BaseModel):
+    available: bool
+    database: str | None = Field(description="The database this server searches.")
+    unavailable: str | None = Field(description="Why this server cannot search, when it cannot.")
+    parameters: dict[str, Any]
+    neff_threshold: float = Field(
+        description="A searched MSA's profile is used from this Neff on; below, single sequence."
+    )
+    note: str | None = Field(description="What to know about the database (e.g. that it is small).")
 
 
 class ExplainRequest(BaseModel):

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..coevolution.couplings import Couplings
 from ..models.adapter import Encoded, ModelAdapter
 from ..models.spec import ModelSpec
 from ..models.views import OutputTarget, UnitTarget
@@ -28,6 +29,8 @@ class Subject:
     target: OutputTarget | UnitTarget
     prediction: dict[str, Any] | None
     """The job's prediction (readouts per head), for choosing pair targets."""
+    couplings: Callable[[], Couplings | None] | None = None
+    """A reader of the couplings the job fitted to its MSA (``None`` when it fitted none)."""
 
     @property
     def model_spec(self) -> ModelSpec:

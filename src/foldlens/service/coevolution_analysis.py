@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from ..analysis.metrics import default_k, pearson, spearman, top_k_overlap
-from ..coevolution.couplings import MIN_SEPARATION, couplings
+from ..coevolution.couplings import MIN_SEPARATION, PROGRESS_EVALUATIONS, couplings
 from ..coevolution.potts import FitCancelledError
 from ..models.views import OutputTarget
 from .analysis_subject import Progress, Subject
@@ -34,7 +34,6 @@ from .method_options import check_options
 TOP_CELLS = 10
 FIT_SHARE = 0.8
 """Of the analysis' progress bar, the part the Potts fit takes."""
-MAX_ITERATIONS = 200
 
 
 def coevolution(
@@ -54,16 +53,18 @@ def coevolution(
     if not pair_layers:
         raise InvalidInputError(f"model {subject.model_spec.name!r} has no pair-input layer")
     layer = pair_layers[0]
-    limit = 4 * MAX_ITERATIONS
-    try:
-        found = couplings(
-            alignment,
-            MAX_ITERATIONS,
-            lambda evaluations: progress(FIT_SHARE * min(1.0, evaluations / limit)),
-            cancel.is_set,
-        )
-    except FitCancelledError as error:
-        raise ExplanationCancelledError from error
+    found = subject.couplings() if subject.couplings is not None else None
+    if found is None:
+        try:
+            found = couplings(
+                alignment,
+                progress=lambda evaluations: progress(
+                    FIT_SHARE * min(1.0, evaluations / PROGRESS_EVALUATIONS)
+                ),
+                cancelled=cancel.is_set,
+            )
+        except FitCancelledError as error:
+            raise ExplanationCancelledError from error
     method = options["method"]
     answer = explain(
         subject.model,

@@ -44,7 +44,7 @@ from .explain import (
 from .explain_exports import render_analysis, render_explanation
 from .exports import Rendered
 from .method_options import check_options, method_catalogue
-from .model_cache import ModelCache
+from .model_cache import ModelCache, couplings_of
 from .store import Job, JobStore
 from .targets import check_target, describe, target_json
 from .task_kinds import KINDS, Work
@@ -466,6 +466,7 @@ class ExplanationService:
             task.wrt,
             prediction,
             task.cancel,
+            lambda: couplings_of(self.store.get(job.id)),
         )
 
     def _stopped(self, task: Task, entries: list[str]) -> None:

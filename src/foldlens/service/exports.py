@@ -9,6 +9,7 @@ softmax head gives one track per class (``ss3_H``), a single-channel head one tr
 from __future__ import annotations
 
 import gzip
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,11 +17,13 @@ from typing import Any
 
 import numpy as np
 
+from ..coevolution.couplings import Couplings, couplings_figure
 from ..figures import FIGURE_FORMATS, available_figures, figure_bytes, prediction_figure
 from ..models import ModelSpec, spec
 from ..predict import from_npz
 from ..protein.structure import Backbone
 from .errors import InvalidInputError, NotAvailableError
+from .store import JobAlignment
 
 FIGURE_LABELS = {
     "distance_maps": "Distance maps",
@@ -75,8 +78,11 @@ def track_values(prediction: dict[str, Any], model_spec: ModelSpec, track: str) 
     return values[:, model_spec.head(head).classes.index(state)] if state else values
 
 
-def catalogue(model: str, has_structure: bool) -> list[Download]:
-    """Every download a finished job of ``model`` offers."""
+def catalogue(
+    model: str, has_structure: bool, alignment: dict[str, Any] | None = None
+) -> list[Download]:
+    """Every download a finished job of ``model`` offers (``alignment``: the summary of what the
+    job found out about its alignment, see :class:`~foldlens.service.store.JobAlignment`)."""
     model_spec = spec(model)
     heads = {head.name for head in model_spec.heads}
     tracks = residue_tracks(model_spec)
@@ -96,6 +102,13 @@ def catalogue(model: str, has_structure: bool) -> list[Download]:
         for track in choices:
             label = f"Structure, B-factor = {track}" if track else "Structure (PDB)"
             items.append(Download("structure", "pdb", label, track))
+    if alignment is not None and alignment["source"] == "search":
+        items.append(Download("msa", "a3m", "Searched MSA (A3M)"))
+        items.append(Download("search", "json", "Search summary (JSON)"))
+    if alignment is not None and alignment["couplings"]["fitted"]:
+        items.append(Download("couplings", "npz", "Coevolution couplings (NPZ)"))
+        label = "Coevolution map"
+        items += [Download("couplings", fmt, f"{label} ({fmt.upper()})") for fmt in FIGURE_FORMATS]
     return items
 
 
@@ -138,9 +151,13 @@ def render(
     truth: bytes | None,
     structure: Backbone | None,
     track: str | None = None,
+    alignment: JobAlignment | None = None,
 ) -> Rendered:
     """One download of a finished job (``predictions_json`` is gzip-compressed JSON)."""
-    offered = {(item.what, item.format) for item in catalogue(model, structure is not None)}
+    summary = None if alignment is None else alignment.summary
+    offered = {
+        (item.what, item.format) for item in catalogue(model, structure is not None, summary)
+    }
     if (what, file_format) not in offered:
         choices = ", ".join(sorted({f"{w}/{f}" for w, f in offered}))
         raise (NotAvailableError if what == "structure" else InvalidInputError)(
@@ -152,6 +169,9 @@ def render(
         return Rendered(predictions, "application/octet-stream", filename)
     if what == "predictions":
         return Rendered(gzip.decompress(predictions_json), "application/json", filename)
+    if what in ("msa", "search", "couplings"):
+        assert alignment is not None
+        return _alignment_download(what, file_format, alignment, stem, filename)
     prediction = from_npz(predictions)
     if what == "residues":
         text = _residues_csv(prediction, spec(model))
@@ -165,4 +185,22 @@ def render(
             filename = f"{stem}-{track}.pdb"
         return Rendered(structure.to_pdb(scores).encode(), "chemical/x-pdb", filename)
     figure = prediction_figure(what, prediction, None if truth is None else from_npz(truth))
+    return Rendered(figure_bytes(figure, file_format), FIGURE_FORMATS[file_format], filename)
+
+
+def _alignment_download(
+    what: str, file_format: str, alignment: JobAlignment, stem: str, filename: str
+) -> Rendered:
+    """The searched MSA, the search's summary, or the couplings (NPZ or figure)."""
+    if what == "msa":
+        assert alignment.a3m is not None
+        return Rendered(gzip.decompress(alignment.a3m), "text/plain", filename)
+    if what == "search":
+        return Rendered(
+            json.dumps(alignment.summary, indent=1).encode(), "application/json", filename
+        )
+    assert alignment.couplings is not None
+    if file_format == "npz":
+        return Rendered(alignment.couplings, "application/octet-stream", filename)
+    figure = couplings_figure(Couplings.from_npz(alignment.couplings), stem)
     return Rendered(figure_bytes(figure, file_format), FIGURE_FORMATS[file_format], filename)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -41,15 +42,14 @@ class JobInput:
     msa: str | None = None
     example: str | None = None
     structure: str | None = None
-
-    @property
-    def mode(self) -> str:
-        return prediction_mode(self.model, self.msa is not None or self.example is not None)
+    search: dict[str, Any] | None = None
+    """The MSA search asked for: database name and digest, search parameters."""
 
     def job_id(self) -> str:
-        """SHA-256 of the sequence, profile source, structure coordinates, model and version."""
+        """SHA-256 of the sequence, profile source, structure coordinates, model and version, and
+        of the search asked for (database digest and parameters) when one was."""
         structure = None if self.structure is None else _coordinates_digest(self.backbone())
-        canonical = {
+        canonical: dict[str, Any] = {
             "sequence": self.sequence,
             "msa": None if self.msa is None else hashlib.sha256(self.msa.encode()).hexdigest(),
             "example": self.example,
@@ -57,6 +57,8 @@ class JobInput:
             "model": self.model,
             "version": self.model_version,
         }
+        if self.search is not None:  # absent otherwise: jobs from before keep their ids
+            canonical["search"] = self.search
         digest = hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
         return digest[:JOB_ID_LENGTH]
 
@@ -119,10 +121,13 @@ def job_input(
     structure: str | None = None,
     structure_name: str | None = None,
     example: tuple[str, str, str] | None = None,
+    search: dict[str, Any] | None = None,
 ) -> JobInput:
     """Check and normalise the inputs of one job; :class:`InvalidInputError` says what is wrong.
 
-    ``example`` is ``(id, sequence, structure text)`` of a shipped example (its profile is used).
+    ``example`` is ``(id, sequence, structure text)`` of a shipped example (its profile is used);
+    ``search`` the MSA search to run first (:meth:`~foldlens.service.search_stage.SearchSettings.
+    request`), for a protein given without an alignment.
     """
     try:
         model_spec = spec(model)
@@ -156,6 +161,11 @@ def job_input(
                 f"{other} ({len(other_sequence)} residues) does not match {source} "
                 f"({len(query)} residues); give inputs of one protein"
             )
+    if search is not None and (alignment is not None or example is not None):
+        given = "an MSA" if alignment is not None else f"example {example and example[0]}'s profile"
+        raise InvalidInputError(
+            f"the job has {given} already: search finds an alignment for a sequence given alone"
+        )
     return JobInput(
         name=name,
         sequence=query,
@@ -164,4 +174,5 @@ def job_input(
         msa=None if alignment is None else "\n".join(alignment.rows),
         example=None if example is None else example[0],
         structure=structure,
+        search=search,
     )

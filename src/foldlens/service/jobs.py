@@ -19,21 +19,21 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from torch import nn
 
 from ..predict import predict, to_json, to_npz, true_maps
-from ..protein.record import Protein
 from .admission import Admission, Limits
+from .alignment_stages import SearchSettings, couplings_stage, search_stage, upload_summary
 from .errors import NotAvailableError, NotReadyError
 from .examples import example
 from .inputs import JobInput
-from .model_cache import ModelCache
+from .model_cache import ModelCache, protein_of
 from .retention import Retention
-from .store import Job, JobResult, JobStore, JobSummary, Submission
+from .store import Job, JobAlignment, JobResult, JobStore, JobSummary, Submission
 
 log = logging.getLogger(__name__)
 DATABASE = "foldlens.sqlite"
@@ -112,10 +112,12 @@ class JobService:
         retention: Retention | None = None,
         job_seconds: float = JOB_SECONDS,
         models: ModelCache | None = None,
+        search: SearchSettings | None = None,
     ) -> None:
         if isinstance(job_seconds, bool) or not job_seconds > 0:
             raise ValueError(f"the time budget per job must be positive, got {job_seconds!r}")
         self.store = JobStore(data_dir / DATABASE)
+        self.search = search or SearchSettings(None, "the server was started without one")
         self.job_seconds = job_seconds
         self._deadline = math.inf
         self.retention = retention or Retention()
@@ -277,22 +279,22 @@ class JobService:
 
     def _run(self, job: Job) -> JobResult:
         inputs = job.inputs
-        self.store.report(job.id, 0.1, "computing the profile" if inputs.msa else "reading inputs")
-        profile = inputs.profile()
         structure = inputs.backbone()
+        aligned = self._alignment_stages(job)
+        self.store.report(job.id, 0.6, "computing the profile" if aligned else "reading inputs")
+        protein = protein_of(replace(job, alignment=aligned))
         reason = self._interruption(job.id)
         if reason is not None:
             raise reason
-        self.store.report(job.id, 0.3, "running the network")
-        protein = Protein(inputs.sequence, profile, structure, inputs.alignment())
+        self.store.report(job.id, 0.65, "running the network")
         model = self.models.model(inputs.model)
         with _layer_progress(
             model,
-            lambda f: self.store.report(job.id, 0.3 + 0.5 * f, "running the network"),
+            lambda f: self.store.report(job.id, 0.65 + 0.25 * f, "running the network"),
             lambda: self._interruption(job.id),
         ):
             prediction = predict(model, protein, inputs.model)
-        self.store.report(job.id, 0.8, "storing the results")
+        self.store.report(job.id, 0.9, "storing the results")
         truth: dict[str, Any] | None = None
         if structure is not None:
             truth = true_maps(structure)
@@ -302,4 +304,29 @@ class JobService:
             predictions=to_npz(prediction),
             predictions_json=gzip.compress(json.dumps(to_json(prediction)).encode(), 6),
             truth=None if truth is None else to_npz(truth),
+            alignment=aligned,
         )
+
+    def _alignment_stages(self, job: Job) -> JobAlignment | None:
+        """Search (when asked) and couplings (:mod:`.alignment_stages`); ``None`` for a job
+        without an alignment."""
+        inputs = job.inputs
+
+        def report(fraction: float, stage: str) -> None:
+            self.store.report(job.id, fraction, stage)
+
+        def interruption() -> Exception | None:
+            return self._interruption(job.id)
+
+        a3m = None
+        if inputs.search is not None:
+            alignment, summary, a3m = search_stage(
+                inputs.name, inputs.sequence, inputs.search, self.search, report, interruption
+            )
+        else:
+            uploaded = inputs.alignment()
+            if uploaded is None:
+                return None
+            alignment, summary = uploaded, upload_summary(uploaded)
+        couplings, fit = couplings_stage(alignment, report, interruption)
+        return JobAlignment(summary | {"couplings": fit}, a3m, couplings)

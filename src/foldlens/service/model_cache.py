@@ -8,12 +8,15 @@ for the most recent jobs, so a run of explanations of one job encodes it once.
 
 from __future__ import annotations
 
+import gzip
 import threading
 from collections import OrderedDict
 
 from torch import nn
 
+from ..coevolution.couplings import Couplings
 from ..models import Encoded, adapter, load
+from ..protein.msa import parse_msa
 from ..protein.record import Protein
 from .store import Job
 
@@ -60,7 +63,22 @@ class ModelCache:
 
 
 def protein_of(job: Job) -> Protein:
-    """What the job's inputs say of its protein: the sequence, the profile (an example's or the
-    MSA's), the uploaded structure and the MSA."""
+    """What the job says of its protein: the sequence, the profile (an example's, the uploaded
+    MSA's, or the searched MSA's when it was deep enough), the uploaded structure and the MSA
+    (uploaded or searched)."""
     inputs = job.inputs
-    return Protein(inputs.sequence, inputs.profile(), inputs.backbone(), inputs.alignment())
+    structure = inputs.backbone()
+    searched = job.alignment
+    if inputs.search is None or searched is None or searched.a3m is None:
+        return Protein(inputs.sequence, inputs.profile(), structure, inputs.alignment())
+    alignment = parse_msa(gzip.decompress(searched.a3m).decode())
+    profile = alignment.profile() if searched.summary["mode"] == "profile" else None
+    return Protein(inputs.sequence, profile, structure, alignment)
+
+
+def couplings_of(job: Job) -> Couplings | None:
+    """The couplings the job fitted to its MSA, if it fitted any."""
+    stored = job.alignment
+    return (
+        None if stored is None or stored.couplings is None else Couplings.from_npz(stored.couplings)
+    )

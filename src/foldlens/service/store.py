@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .errors import JobNotFoundError, NotYoursError
 from .inputs import JobInput, prediction_mode
@@ -75,6 +76,11 @@ MIGRATIONS = (
         FROM jobs;
     UPDATE jobs SET inputs = json_set(inputs, '$.name',
         coalesce(json_extract(inputs, '$.example'), 'query'));""",
+    # 4: what a job found out about its alignment (searched or uploaded): the summary a status
+    # poll shows, the searched A3M (gzip) and the coupling maps (NPZ).
+    """CREATE TABLE alignments (
+        id TEXT PRIMARY KEY REFERENCES jobs (id), summary TEXT NOT NULL, a3m BLOB,
+        couplings BLOB);""",
 )
 """Schema changes after :data:`SCHEMA`, in order: migration ``k`` brings the version to
 ``k + 1``."""
@@ -94,6 +100,20 @@ class Job:
     created: float
     updated: float
     queued: float
+    alignment: JobAlignment | None = None
+    """What the job found out about its alignment, once it has run."""
+
+
+@dataclass(frozen=True)
+class JobAlignment:
+    """A job's alignment as the job left it: ``summary`` (JSON-ready: where it came from, its
+    depth, the prediction mode it led to, the couplings' fit), ``a3m`` (gzip-compressed, for a
+    searched alignment) and ``couplings`` (NPZ of :class:`~foldlens.coevolution.Couplings`, when
+    they were fitted)."""
+
+    summary: dict[str, Any]
+    a3m: bytes | None = None
+    couplings: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -137,19 +157,26 @@ class JobSummary:
     example: str | None
     has_msa: bool
     has_structure: bool
+    search: dict[str, Any] | None = None
+    """The search the job asked for (database, digest, parameters), if any."""
+    alignment: dict[str, Any] | None = None
+    """The summary of :class:`JobAlignment`, once the job has run."""
 
     @property
     def mode(self) -> str:
-        return prediction_mode(self.model, self.has_msa or self.example is not None)
+        searched = self.alignment is not None and self.alignment.get("mode") == "profile"
+        return prediction_mode(self.model, self.has_msa or self.example is not None or searched)
 
     @classmethod
     def of(cls, job: Job) -> JobSummary:
-        fields = {k: v for k, v in vars(job).items() if k != "inputs"}
+        fields = {k: v for k, v in vars(job).items() if k not in ("inputs", "alignment")}
         inputs = job.inputs
         return cls(
             **fields, name=inputs.name, sequence=inputs.sequence, model=inputs.model,
             model_version=inputs.model_version, example=inputs.example,
             has_msa=inputs.msa is not None, has_structure=inputs.structure is not None,
+            search=inputs.search,
+            alignment=None if job.alignment is None else job.alignment.summary,
         )  # fmt: skip
 
 
@@ -161,6 +188,7 @@ class JobResult:
     predictions: bytes
     predictions_json: bytes
     truth: bytes | None
+    alignment: JobAlignment | None = None
 
 
 class JobStore:
@@ -213,6 +241,9 @@ class JobStore:
         del fields["has_msa"], fields["has_structure"]
         uploads = {"msa": fields.pop("msa"), "structure": fields.pop("structure")}
         fields["inputs"] = JobInput(**json.loads(fields["inputs"]), **uploads)
+        summary, a3m, couplings = (fields.pop(k) for k in ("summary", "a3m", "couplings"))
+        if summary is not None:
+            fields["alignment"] = JobAlignment(json.loads(summary), a3m, couplings)
         return Job(**fields)
 
     def submit(self, inputs: JobInput) -> tuple[Job, bool]:
@@ -290,6 +321,7 @@ class JobStore:
                 return False
             for table, column in (
                 ("results", "id"),
+                ("alignments", "id"),
                 ("uploads", "id"),
                 ("explanations", "job"),
                 ("submissions", "job"),
@@ -336,7 +368,9 @@ class JobStore:
         """The job with all its inputs, the uploaded files included."""
         with self._connect() as db:
             row = db.execute(
-                "SELECT * FROM jobs LEFT JOIN uploads USING (id) WHERE id = ?", (job_id,)
+                "SELECT * FROM jobs LEFT JOIN uploads USING (id) LEFT JOIN alignments USING (id) "
+                "WHERE id = ?",
+                (job_id,),
             ).fetchone()
         if row is None:
             raise JobNotFoundError(f"no job {job_id}")
@@ -345,11 +379,18 @@ class JobStore:
     def summary(self, job_id: str) -> JobSummary:
         """The job without its uploaded files (cheap, whatever their size)."""
         with self._connect() as db:
-            row = db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            row = db.execute(
+                "SELECT jobs.*, alignments.summary FROM jobs LEFT JOIN alignments USING (id) "
+                "WHERE id = ?",
+                (job_id,),
+            ).fetchone()
         if row is None:
             raise JobNotFoundError(f"no job {job_id}")
         fields = dict(row)
         inputs = json.loads(fields.pop("inputs"))
+        summary = fields.pop("summary")
+        fields["alignment"] = None if summary is None else json.loads(summary)
+        fields["search"] = inputs.get("search")
         fields["has_msa"], fields["has_structure"] = (
             bool(fields["has_msa"]),
             bool(fields["has_structure"]),
@@ -388,6 +429,13 @@ class JobStore:
                 "VALUES (?, ?, ?, ?)",
                 (job_id, result.predictions, result.predictions_json, result.truth),
             )
+            if result.alignment is not None:
+                alignment = result.alignment
+                db.execute(
+                    "INSERT OR REPLACE INTO alignments (id, summary, a3m, couplings) "
+                    "VALUES (?, ?, ?, ?)",
+                    (job_id, json.dumps(alignment.summary), alignment.a3m, alignment.couplings),
+                )
             db.execute(
                 "UPDATE jobs SET status = 'done', progress = 1, stage = 'done', updated = ? "
                 "WHERE id = ?",

@@ -25,6 +25,7 @@ import numpy as np
 from torch import nn
 
 from ..attribution.api import SHARED_FORWARD
+from ..coevolution.couplings import Couplings
 from ..models.adapter import Encoded, ModelAdapter
 from ..models.views import OutputTarget, UnitTarget
 from .analyses import needs_prediction, run_analysis
@@ -51,6 +52,8 @@ class Work:
     wrt: str | None
     prediction: Callable[[], dict[str, Any] | None]
     cancel: threading.Event
+    couplings: Callable[[], Couplings | None] | None = None
+    """A reader of the couplings the job fitted to its MSA."""
 
 
 class TaskKind:
@@ -131,7 +134,9 @@ class Analyses(TaskKind):
     ) -> None:
         ((name, options),) = entries.items()
         prediction = work.prediction() if needs_prediction(name, work.target) else None
-        subject = Subject(work.model, work.adapter, work.inputs, work.target, prediction)
+        subject = Subject(
+            work.model, work.adapter, work.inputs, work.target, prediction, work.couplings
+        )
         result = run_analysis(
             name, subject, options, work.cancel, lambda fraction: progress(name, fraction)
         )
