@@ -579,3 +579,43 @@ def test_analysis_option_out_of_range_shows_the_server_message(example_job: Exam
     expect(page.get_by_test_id("analysis-card-deletion")).to_have_count(0)
     assert "analysis=" not in page.url
     assert list(filter(not_a_refusal, errors)) == []
+
+
+def test_search_for_an_msa_and_see_its_coevolution(
+    tmp_path: Path, guarded_page: tuple[Page, OffsiteGuard, list[str]]
+) -> None:
+    """A pasted sequence with its structure, searched in a database holding 40 of its homologs:
+    the page shows the MSA's depth and coverage, the profile mode, the coevolution map beside the
+    predicted contacts (top L/5 of each against the true contacts) and the strongest couplings;
+    and offers the A3M."""
+    from test_search_jobs import QUERY, family_database
+
+    from foldlens.protein.msa import parse_msa
+    from foldlens.service.examples import example
+
+    page, _, errors = guarded_page
+    database = family_database(tmp_path, 40)
+    with background_server(tmp_path / "server", flags=("--seqdb", str(database))) as base:
+        open_input_page(page, base)
+        expect(page.get_by_test_id("search-msa")).to_be_enabled()
+        page.get_by_test_id("sequence").fill(f">searched\n{QUERY}")
+        structure = tmp_path / "2o38B.pdb"
+        structure.write_text(example("2o38B").structure())
+        page.get_by_test_id("structure-file").set_input_files(structure)
+        page.get_by_test_id("search-msa").check()
+        page.get_by_test_id("predict").click()
+        page.wait_for_url(re.compile(r"/view/[0-9a-f]{32}"))
+        page.wait_for_selector(READY)
+        summary = page.get_by_test_id("msa-summary")
+        expect(summary).to_contain_text("searched in")
+        expect(summary).to_contain_text("profile (from the alignment)")
+        expect(page.get_by_test_id("msa-why")).to_contain_text("reads the searched MSA's profile")
+        check_drawn(page, "map-couplings")
+        check_drawn(page, "msa-coverage")
+        expect(page.get_by_test_id("precision-couplings")).to_have_text(re.compile(r"^[01]\.\d\d$"))
+        page.get_by_test_id("top-couplings").locator("summary").click()
+        expect(page.get_by_test_id("top-couplings").locator("tbody tr")).to_have_count(20)
+        with page.expect_download() as info:
+            page.get_by_role("link", name="Searched MSA (A3M)").click()
+        assert parse_msa(Path(info.value.path()).read_text()).query == QUERY
+    assert errors == []

@@ -110,6 +110,47 @@ export interface JobStatus {
   view: string;
   exports: JobExport[];
   tracks: string[];
+  /** Whether the job searches for its MSA. */
+  search: boolean;
+  /** Once the job ran with an alignment (searched or uploaded): what it found out about it. */
+  alignment: AlignmentSummary | null;
+}
+
+/** A job's alignment: where it came from, how deep it is, the mode it led to, the couplings' fit. */
+export interface AlignmentSummary {
+  source: "search" | "upload";
+  sequences: number;
+  neff: number;
+  coverage: number[];
+  mode: "single" | "profile";
+  why: string;
+  couplings: { fitted: boolean; why?: string; neff?: number; sequences?: number; converged?: boolean };
+  /** For a search: */
+  database?: string;
+  iterations?: number;
+  converged?: boolean;
+  neff_threshold?: number;
+  parameters?: { iterations: number; evalue: number; coverage: number };
+  note?: string | null;
+}
+
+/** The coupling map a job fitted to its MSA. */
+export interface CouplingMap {
+  apc: number[][];
+  neff: number;
+  sequences: number;
+  iterations: number;
+  converged: boolean;
+}
+
+/** The MSA search this server offers. */
+export interface SearchInfo {
+  available: boolean;
+  database: string | null;
+  unavailable: string | null;
+  parameters: { iterations: number; evalue: number; coverage: number };
+  neff_threshold: number;
+  note: string | null;
 }
 
 /** A matrix as JSON sends it; missing values may come as null. */
@@ -189,6 +230,10 @@ export const getPredictions = (id: string): Promise<Predictions> =>
 
 export const getTruth = (id: string): Promise<Truth> => requestJson(`${jobUrl(id)}/truth`);
 
+export const getCouplings = (id: string): Promise<CouplingMap> => requestJson(`${jobUrl(id)}/couplings`);
+
+export const getSearchInfo = (): Promise<SearchInfo> => requestJson("/api/search");
+
 export const getStructurePdb = async (id: string): Promise<string> =>
   (await request(`${jobUrl(id)}/structure`)).text();
 
@@ -199,6 +244,8 @@ export interface JobRequest {
   example?: string;
   msa?: File;
   structure?: File;
+  /** Search the server's sequence database for an MSA first. */
+  search?: boolean;
 }
 
 export function submitJob(job: JobRequest): Promise<JobStatus> {
@@ -208,11 +255,12 @@ export function submitJob(job: JobRequest): Promise<JobStatus> {
     if (job.sequence) form.set("sequence", job.sequence);
     if (job.msa) form.set("msa", job.msa);
     if (job.structure) form.set("structure", job.structure);
+    if (job.search) form.set("search", "true");
     return requestJson("/api/jobs", { method: "POST", body: form });
   }
   const body = job.example
     ? { example: job.example, model: job.model }
-    : { sequence: job.sequence ?? "", model: job.model };
+    : { sequence: job.sequence ?? "", model: job.model, ...(job.search ? { search: true } : {}) };
   return requestJson("/api/jobs", {
     method: "POST",
     headers: { "Content-Type": "application/json" },

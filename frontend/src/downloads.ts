@@ -16,8 +16,10 @@ function link(item: JobExport): HTMLAnchorElement {
   return anchor;
 }
 
+const GROUP_TITLES: Record<string, string> = { msa: "MSA", couplings: "Coevolution" };
+
 function groupTitle(what: string): string {
-  return what.charAt(0).toUpperCase() + what.slice(1).replaceAll("_", " ");
+  return GROUP_TITLES[what] ?? what.charAt(0).toUpperCase() + what.slice(1).replaceAll("_", " ");
 }
 
 function perTrackGroup(items: JobExport[], preferredTrack: string | null): HTMLElement {

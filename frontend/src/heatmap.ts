@@ -21,6 +21,11 @@ export interface HeatmapOptions {
   /** L×L 0/1 flags drawn as markers in the lower triangle (i > j), e.g. true contacts. */
   markers?: Uint8Array | null;
   markerLegend?: string;
+  /**
+   * Cells (i, j) with i < j drawn as squares in the upper triangle, e.g. a map's strongest pairs;
+   * with `hits`, green where the pair is a true contact and red where it is not.
+   */
+  highlights?: { cells: [number, number][]; hits: Uint8Array | null; legend: string } | null;
   focus: FocusHub;
   /** Tooltip text for cell (i, j), 0-based. */
   describe: (i: number, j: number) => string;
@@ -31,6 +36,9 @@ export interface HeatmapOptions {
 /** Space for residue-number ticks on the top and left edges (and half a label on the right), in CSS pixels. */
 const MARGIN = { left: 38, top: 20, right: 16, bottom: 4 };
 const MARKER_COLOR = "#e8590c";
+const HIGHLIGHT_COLOR = "#1c7ed6";
+const HIT_COLOR = "#2b8a3e";
+const MISS_COLOR = "#c92a2a";
 const TICK_FONT = "11px system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif";
 
 export class Heatmap {
@@ -71,6 +79,16 @@ export class Heatmap {
         h("p", { class: "legend" }, h("span", { class: "legend__marker", style: `border-color: ${MARKER_COLOR}` }), options.markerLegend),
       );
     }
+    const highlights = options.highlights;
+    if (highlights) {
+      const swatch = (colour: string) => h("span", { class: "legend__marker legend__marker--square", style: `border-color: ${colour}` });
+      this.element.append(
+        h("p", { class: "legend" },
+          ...(highlights.hits ? [swatch(HIT_COLOR), swatch(MISS_COLOR)] : [swatch(HIGHLIGHT_COLOR)]),
+          highlights.legend + (highlights.hits ? " (green: a true contact, red: not)" : ""),
+        ),
+      );
+    }
 
     this.bindPointer();
     this.unsubscribe = options.focus.subscribe(() => this.drawOverlay());
@@ -105,7 +123,24 @@ export class Heatmap {
     context.imageSmoothingEnabled = this.cell * (window.devicePixelRatio || 1) < 1;
     context.drawImage(this.image, MARGIN.left, MARGIN.top, inner, inner);
     this.drawMarkers(context);
+    this.drawHighlights(context);
     this.drawAxes(context, inner);
+  }
+
+  private drawHighlights(context: CanvasRenderingContext2D): void {
+    const highlights = this.options.highlights;
+    if (!highlights) return;
+    const { length } = this.options;
+    const cell = this.cell;
+    const size = Math.max(cell * 1.3, 5);
+    context.lineWidth = Math.max(1.5, Math.min(2.5, cell * 0.2));
+    for (const [i, j] of highlights.cells) {
+      const hit = highlights.hits ? highlights.hits[i * length + j] === 1 : null;
+      context.strokeStyle = hit === null ? HIGHLIGHT_COLOR : hit ? HIT_COLOR : MISS_COLOR;
+      const x = MARGIN.left + (j + 0.5) * cell;
+      const y = MARGIN.top + (i + 0.5) * cell;
+      context.strokeRect(x - size / 2, y - size / 2, size, size);
+    }
   }
 
   private drawMarkers(context: CanvasRenderingContext2D): void {

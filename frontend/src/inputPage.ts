@@ -4,7 +4,7 @@
  * shown right under the sequence box.
  */
 
-import { ApiError, getJob, listExamples, listModels, submitJob, type Example, type JobStatus, type ModelInfo } from "./api";
+import { ApiError, getJob, getSearchInfo, listExamples, listModels, submitJob, type Example, type JobStatus, type ModelInfo } from "./api";
 import { rememberToken } from "./submissions";
 import { h } from "./dom";
 
@@ -45,6 +45,9 @@ export function renderInputPage(root: HTMLElement): void {
     "data-testid": "structure-file",
     accept: ".pdb,.ent,.cif,.mmcif",
   });
+  const search = h("input", { type: "checkbox", id: "search-msa", "data-testid": "search-msa" });
+  search.disabled = true;
+  const searchHint = h("p", { class: "hint", id: "search-hint" }, "Checking whether this server can search…");
   const predict = h("button", { type: "submit", class: "button", "data-testid": "predict" }, "Predict");
   const example = h("button", { type: "button", class: "button button--secondary", "data-testid": "example" }, "Example Sequence");
   // Until the server's examples have arrived there is nothing to cycle through.
@@ -66,6 +69,8 @@ export function renderInputPage(root: HTMLElement): void {
         h("label", { for: "msa-file" }, "Alignment (optional)"),
         msa,
         h("p", { class: "hint" }, "A3M, aligned FASTA or Stockholm; predicts from the alignment's profile."),
+        h("div", { class: "checkbox-row" }, search, h("label", { for: "search-msa" }, "No alignment? Search for one")),
+        searchHint,
       ),
       h("div", { class: "field" },
         h("label", { for: "structure-file" }, "Known structure (optional)"),
@@ -163,12 +168,15 @@ export function renderInputPage(root: HTMLElement): void {
     predict.textContent = "Submitting…";
     try {
       // Multipart uploads have no example field, so with files the example's text is sent instead.
-      const exampleToSend = msaFile || structureFile ? null : exampleId;
+      // A search replaces an example's profile: the example's sequence is then sent alone.
+      const searching = search.checked && !search.disabled;
+      const exampleToSend = msaFile || structureFile || searching ? null : exampleId;
       const job = await submitJob({
         model: model.value,
         ...(exampleToSend ? { example: exampleToSend } : text ? { sequence: text } : {}),
         ...(msaFile ? { msa: msaFile } : {}),
         ...(structureFile ? { structure: structureFile } : {}),
+        ...(searching ? { search: true } : {}),
       });
       if (job.submission && job.token) rememberToken(job.id, job.submission, job.token);
       window.location.assign(job.view);
@@ -180,7 +188,17 @@ export function renderInputPage(root: HTMLElement): void {
   });
 
   void (async () => {
-    const [modelResult, exampleResult] = await Promise.allSettled([listModels(), listExamples()]);
+    const [modelResult, exampleResult, searchResult] = await Promise.allSettled([listModels(), listExamples(), getSearchInfo()]);
+    if (searchResult.status === "fulfilled" && searchResult.value.available) {
+      const info = searchResult.value;
+      search.disabled = false;
+      searchHint.textContent =
+        `Runs jackhmmer in ${info.database} before predicting (seconds to minutes), and predicts from the MSA's profile when its Neff is at least ${info.neff_threshold} — else from the sequence alone, and says so.` +
+        (info.note ? ` This is ${info.note}.` : "");
+    } else {
+      searchHint.textContent =
+        searchResult.status === "fulfilled" ? `This server cannot search: ${searchResult.value.unavailable}.` : "This server's search could not be reached.";
+    }
     if (modelResult.status === "fulfilled") {
       models = modelResult.value;
       model.replaceChildren(...models.map((m) => new Option(`${m.name} (${m.version})`, m.name, m.default, m.default)));

@@ -1,21 +1,24 @@
 /**
  * The result page of one job: waits for the job while it runs, then lays out the predicted maps, the
- * comparison with a known structure, the per-residue tracks, the 3D view and the downloads. Every
+ * alignment and its coevolution map (when the job had one), the comparison with a known structure, the per-residue tracks, the 3D view and the downloads. Every
  * figure shares one FocusHub, so pointing at anything highlights the same residues everywhere.
  */
 
 import {
   ApiError,
+  getCouplings,
   getJob,
   getPredictions,
   getStructurePdb,
   getTruth,
   listModels,
+  type CouplingMap,
   type JobStatus,
   type ModelInfo,
   type Truth,
 } from "./api";
 import { ColorScale, VIRIDIS, differenceScale, distanceScale, probabilityScale } from "./colormaps";
+import { alignmentSection } from "./alignmentSection";
 import { h, section } from "./dom";
 import { downloadsSection } from "./downloads";
 import { Explorer } from "./explorer";
@@ -87,14 +90,15 @@ async function follow(id: string, page: HTMLElement, header: HTMLElement, status
 
   status.replaceChildren(h("p", { class: "hint" }, "Loading the predictions…"));
   try {
-    const [predictions, truth, pdb, model] = await Promise.all([
+    const [predictions, truth, pdb, model, couplings] = await Promise.all([
       getPredictions(job.id),
       job.has_structure ? getTruth(job.id) : Promise.resolve(null as Truth | null),
       job.has_structure ? getStructurePdb(job.id) : Promise.resolve(null),
       modelInfo(job.model),
+      job.alignment?.couplings.fitted ? getCouplings(job.id) : Promise.resolve(null),
     ]);
     status.replaceChildren();
-    renderDone(page, job, buildResult(predictions, truth, model?.spec ?? null), pdb, model);
+    renderDone(page, job, buildResult(predictions, truth, model?.spec ?? null), pdb, model, couplings);
   } catch (failure) {
     page.dataset.state = "failed";
     status.replaceChildren(errorBox(`The results could not be loaded: ${describe(failure)}`));
@@ -219,14 +223,33 @@ function renderHeader(header: HTMLElement, job: JobStatus): void {
     h("dl", { class: "job-meta" },
       meta("Length", `${job.length} residues`),
       meta("Model", `${job.model} (${job.model_version})`),
-      meta("Mode", job.mode === "profile" ? "profile (from an alignment)" : "single sequence"),
+      meta("Mode", modeText(job)),
       meta("Known structure", job.has_structure ? "yes, compared below" : "none given"),
     ),
     h("div", { class: "permalink" }, h("label", { for: "permalink" }, "Permalink"), permalink, copy, ...deleteButton(job)),
   );
 }
 
-function renderDone(page: HTMLElement, job: JobStatus, data: ResultData, pdb: string | null, model: ModelInfo | null): void {
+/** The prediction mode as the header says it: where a profile came from, or that there was none. */
+function modeText(job: JobStatus): string {
+  const alignment = job.alignment;
+  if (job.mode === "profile") {
+    if (alignment?.source === "search") return `profile (searched MSA, Neff ${alignment.neff.toFixed(1)})`;
+    return alignment ? `profile (uploaded MSA, Neff ${alignment.neff.toFixed(1)})` : "profile (from an alignment)";
+  }
+  if (job.search && job.status !== "done") return "searching for an MSA first";
+  if (alignment?.source === "search") return `single sequence: the searched MSA is too shallow (Neff ${alignment.neff.toFixed(1)})`;
+  return "single sequence (weaker than with an alignment)";
+}
+
+function renderDone(
+  page: HTMLElement,
+  job: JobStatus,
+  data: ResultData,
+  pdb: string | null,
+  model: ModelInfo | null,
+  couplings: CouplingMap | null,
+): void {
   const view = readViewState(data.length);
   const focus = new FocusHub((selection) => writeViewState({ selection }));
   focus.setSelection(view.selection);
@@ -260,6 +283,8 @@ function renderDone(page: HTMLElement, job: JobStatus, data: ResultData, pdb: st
       ),
     );
   }
+
+  if (job.alignment) main.append(alignmentSection(job.alignment, couplings, data, focus, figures));
 
   const comparable = distanceMaps.filter((map) => data.truth?.maps.has(map.key));
   if (comparable.length > 0) main.append(comparisonSection(comparable, data, focus, view.compare, figures));

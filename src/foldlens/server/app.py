@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
+import numpy as np
 from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import (
@@ -56,7 +57,7 @@ from ..service.inputs import JOB_ID_LENGTH
 from ..service.jobs import JOB_SECONDS
 from ..service.method_options import MethodInfo as MethodEntry
 from ..service.method_options import method_catalogue
-from ..service.model_cache import ModelCache
+from ..service.model_cache import ModelCache, couplings_of
 from ..service.retention import Retention
 from ..service.store import JobSummary, Submission
 from .clients import client_of, normalized
@@ -453,6 +454,23 @@ def create_app(
         if backbone is None:
             raise NotAvailableError(f"job {job_id} has no structure")
         return Response(backbone.to_pdb(), media_type="chemical/x-pdb")
+
+    @app.get("/api/jobs/{job_id}/couplings", tags=["jobs"])
+    def get_couplings(job_id: JobId) -> dict[str, Any]:
+        """The coupling maps the job fitted to its MSA: ``apc`` (L × L, symmetric, zero
+        diagonal; APC-corrected Frobenius norms), ``neff``, ``sequences``, and how the fit ended;
+        404 when the job fitted none (its status's ``alignment.couplings.why`` says why)."""
+        service.result(job_id)
+        found = couplings_of(service.get(job_id))
+        if found is None:
+            raise NotAvailableError(f"job {job_id} has no couplings")
+        return {
+            "apc": np.round(found.apc, 5).tolist(),
+            "neff": found.neff,
+            "sequences": found.sequences,
+            "iterations": found.iterations,
+            "converged": found.converged,
+        }
 
     @app.get("/api/jobs/{job_id}/export", tags=["jobs"], responses=DOWNLOADS)
     def export(
