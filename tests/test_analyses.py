@@ -33,6 +33,7 @@ def test_catalogue_lists_every_analysis_with_options(client: TestClient) -> None
     assert set(listed) == {
         "randomization", "random_target", "deletion", "receptive_field",
         "follow_gradient", "input_correlation", "aa_patterns", "coevolution",
+        "categorical_jacobian",
     }  # fmt: skip
     assert listed["randomization"]["options"]["mode"]["choices"] == ["cascade", "independent"]
     assert listed["deletion"]["outputs_only"] is True

@@ -588,10 +588,9 @@ def test_search_for_an_msa_and_see_its_coevolution(
     the page shows the MSA's depth and coverage, the profile mode, the coevolution map beside the
     predicted contacts (top L/5 of each against the true contacts) and the strongest couplings;
     and offers the A3M."""
-    from test_search_jobs import QUERY, family_database
-
     from foldlens.protein.msa import parse_msa
     from foldlens.service.examples import example
+    from test_search_jobs import QUERY, family_database
 
     page, _, errors = guarded_page
     database = family_database(tmp_path, 40)

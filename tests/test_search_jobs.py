@@ -104,7 +104,7 @@ def test_the_job_offers_its_msa_search_and_couplings(client: TestClient, searche
     base = f"/api/jobs/{searched['id']}/export"
     summary = client.get(f"{base}?what=search&format=json").json()
     assert summary["neff"] == searched["alignment"]["neff"]
-    assert summary["parameters"] == {"iterations": 5, "evalue": 1e-3, "coverage": 0.5}
+    assert summary["parameters"] == {"iterations": 20, "evalue": 1e-3, "coverage": 0.5}
     found = Couplings.from_npz(client.get(f"{base}?what=couplings&format=npz").content)
     assert found.apc.shape == (len(QUERY), len(QUERY)) and np.allclose(found.apc, found.apc.T)
     assert client.get(f"{base}?what=couplings&format=png").content.startswith(b"\x89PNG")

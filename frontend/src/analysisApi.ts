@@ -132,7 +132,23 @@ export interface CoevolutionResult extends AnalysisBase {
   coupling?: number[];
 }
 
+/** The network's own coupling map (its categorical Jacobian), against DCA and the true contacts. */
+export interface CategoricalJacobianResult extends AnalysisBase {
+  analysis: "categorical_jacobian";
+  heads: string[];
+  mutants: number;
+  receptive_radius: number | null;
+  /** L × L, APC-corrected. */
+  coupling: number[][];
+  top: number;
+  top_pairs: { i: number; j: number; coupling: number }[];
+  /** Top-L/5 precision against the true contacts, by minimum separation (">=6", ">=24"). */
+  precision?: Record<"jacobian" | "dca", Record<string, number | null>>;
+  dca?: { neff: number; spearman: number | null; top_overlap: number };
+}
+
 export type AnalysisResult =
+  | CategoricalJacobianResult
   | CoevolutionResult
   | RandomizationResult
   | RandomTargetResult

@@ -8,6 +8,7 @@
 import type {
   AminoAcidResult,
   AnalysisResult,
+  CategoricalJacobianResult,
   CoevolutionResult,
   DeletionResult,
   FollowGradientResult,
@@ -49,7 +50,41 @@ export function analysisFigure(result: AnalysisResult, onDrawn: () => void): Ana
       return aminoAcids(result, testId, onDrawn);
     case "coevolution":
       return coevolution(result, testId, onDrawn);
+    case "categorical_jacobian":
+      return categoricalJacobian(result, testId, onDrawn);
   }
+}
+
+function categoricalJacobian(result: CategoricalJacobianResult, testId: string, onDrawn: () => void): AnalysisFigure {
+  const length = result.coupling.length;
+  const sums = new Float64Array(length);
+  result.coupling.forEach((row, i) => {
+    for (let j = i + 1; j < length; j++) sums[j - i] = sums[j - i]! + row[j]!;
+  });
+  const points: [number, number][] = [];
+  for (let separation = 1; separation < length; separation++) points.push([separation, sums[separation]! / (length - separation)]);
+  const chart = new Chart({
+    testId,
+    label: "mean coupling of the network's categorical Jacobian by sequence separation",
+    x: { title: "sequence separation |i − j|", min: 1, max: Math.max(2, length - 1) },
+    y: { title: "mean APC Jacobian coupling" },
+    series: [{ kind: "line", label: `over ${result.mutants} single mutants, heads ${result.heads.join(", ")}`, colour: seriesColour(0), points }],
+    guides: result.receptive_radius ? [{ axis: "x", value: result.receptive_radius, label: "receptive radius" }] : [],
+    onDrawn,
+  });
+  const words: string[] = [];
+  const fmt = (value: number | null | undefined): string => (value === null || value === undefined ? "n/a" : value.toFixed(2));
+  if (result.precision) {
+    const which = Object.entries(result.precision).map(([name, p]) => `${name === "dca" ? "DCA" : "Jacobian"} ${fmt(p[">=6"])} (≥ 24: ${fmt(p[">=24"])})`);
+    words.push(`Top-L/5 precision against the true contacts, |i − j| ≥ 6: ${which.join("; ")}.`);
+  }
+  if (result.dca) {
+    words.push(`Against the MSA's couplings (Neff ${result.dca.neff.toFixed(1)}): Spearman ${fmt(result.dca.spearman)}, top-L/5 overlap ${(100 * result.dca.top_overlap).toFixed(0)} %.`);
+  } else {
+    words.push("No DCA map to compare: the job fitted no couplings (it has no MSA of two rows or more).");
+  }
+  words.push("Pairs farther apart than the per-residue heads' receptive radius cannot couple.");
+  return single(chart, note(words.join(" ")));
 }
 
 function coevolution(result: CoevolutionResult, testId: string, onDrawn: () => void): AnalysisFigure {

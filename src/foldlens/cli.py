@@ -13,6 +13,7 @@ import numpy as np
 from . import __version__
 from .attribution import methods
 from .search.depth import NEFF_THRESHOLD
+from .search.jackhmmer import SearchParameters
 from .server.limits import UPLOAD_SECONDS
 from .service.admission import Limits
 from .service.errors import ServiceError
@@ -169,7 +170,6 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         from .search.cache import default_folder
         from .search.database import find_database
         from .search.evaluation import searched_msas
-        from .search.jackhmmer import SearchParameters
 
         searched = searched_msas(
             chains,
@@ -438,7 +438,6 @@ def _cmd_search(args: argparse.Namespace) -> int:
     from .predict import read_queries
     from .search.cache import cached_search, default_folder
     from .search.database import find_database
-    from .search.jackhmmer import SearchParameters
 
     queries = read_queries(args.input)
     if len(queries) != 1:
@@ -727,7 +726,12 @@ def build_parser() -> argparse.ArgumentParser:
         "20,000 UniProt sequences of Debian's mmseqs2-examples and the 20,639 PDB chains of the "
         "training source (small: use UniRef for depth)",
     )
-    searching.add_argument("--iterations", type=int, default=5, help="at most (default 5)")
+    searching.add_argument(
+        "--iterations",
+        type=int,
+        default=SearchParameters.iterations,
+        help=f"at most (default {SearchParameters.iterations}: searches stop when they converge)",
+    )
     searching.add_argument(
         "--evalue", type=float, default=1e-3, help="inclusion E-value (default 1e-3)"
     )

@@ -25,6 +25,9 @@ aa_patterns         mean per-residue attribution by amino-acid type; for pair ta
                     confident predicted pairs
 coevolution         a pair target's attribution to the pair features against the couplings of
                     the job's MSA (:mod:`.coevolution_analysis`)
+categorical_        the network's own coupling map from every single substitution (19 · L
+jacobian            forward passes), against the job's DCA map and its true contacts
+                    (:mod:`.jacobian_analysis`; the same for every target of the job)
 ==================  ==========================================================================
 """
 
@@ -58,6 +61,7 @@ from .analysis_subject import Progress, Subject, input_map, map_of, residues_of
 from .coevolution_analysis import coevolution
 from .errors import InvalidInputError
 from .explain import ExplanationCancelledError, explain_batch_size, target_tensor, target_view
+from .jacobian_analysis import categorical_jacobian
 from .method_options import ENGINE_ONLY, ServiceOption, check_options
 from .targets import receptive_residues
 
@@ -158,6 +162,14 @@ ANALYSES = {
             "features against the MSA's couplings (a Potts model of the job's alignment)",
             {"method": _method_option()},
             pairs_only=True,
+        ),
+        AnalysisInfo(
+            "categorical_jacobian",
+            "the network's own coupling map: how every single substitution changes its "
+            "per-residue outputs everywhere (19 · L forward passes), against the MSA's couplings "
+            "and the true contacts; the same for every target of the job",
+            {"batch": ServiceOption(64, "mutants per forward pass", 1, 512)},
+            outputs_only=True,
         ),
     )
 }
@@ -386,6 +398,13 @@ def summary(result: dict[str, Any]) -> str:
             f"{result['cells']} pairs (Neff {result['neff']:.1f}); top-{result['top']} overlap "
             f"{result['top_overlap']:.2f}"
         )
+    if name == "categorical_jacobian":
+        words = [f"{result['mutants']} mutants"]
+        for which, found in result.get("precision", {}).items():
+            words.append(f"{which} top-L/5 precision {found['>=6']:.2f} (|i − j| ≥ 6)")
+        if "dca" in result:
+            words.append(f"Spearman with DCA {result['dca']['spearman']:.2f}")
+        return "; ".join(words)
     return f"{len(result['by_type'])} method(s) summarised by amino-acid type"
 
 
@@ -399,4 +418,5 @@ _RUNNERS = {
     "input_correlation": _input_correlation,
     "aa_patterns": aa_patterns,
     "coevolution": coevolution,
+    "categorical_jacobian": categorical_jacobian,
 }

@@ -135,6 +135,20 @@ def _aa_patterns(fig: Any, result: dict[str, Any]) -> None:
         fig.colorbar(image, ax=axes[1], shrink=0.8)
 
 
+def _categorical_jacobian(fig: Any, result: dict[str, Any]) -> None:
+    ax = fig.subplots()
+    coupling = np.asarray(result["coupling"])
+    image = ax.imshow(coupling, cmap="viridis", origin="upper", interpolation="nearest")
+    pairs = [(p["i"], p["j"]) for p in result["top_pairs"]]
+    ax.scatter([j for _, j in pairs], [i for i, _ in pairs], s=16, facecolors="none",
+               edgecolors="tab:red", linewidths=0.8, label="strongest pairs")  # fmt: skip
+    ax.set_xlabel("residue j")
+    ax.set_ylabel("residue i")
+    ax.legend(loc="lower left", fontsize=7)
+    fig.colorbar(image, ax=ax, label="APC-corrected Jacobian coupling")
+    ax.set_title(f"categorical Jacobian of {', '.join(result['heads'])}", fontsize=9)
+
+
 _DRAW: dict[str, Callable[[Any, dict[str, Any]], None]] = {
     "randomization": _randomization,
     "random_target": _random_target,
@@ -144,4 +158,5 @@ _DRAW: dict[str, Callable[[Any, dict[str, Any]], None]] = {
     "input_correlation": _input_correlation,
     "aa_patterns": _aa_patterns,
     "coevolution": _coevolution,
+    "categorical_jacobian": _categorical_jacobian,
 }
