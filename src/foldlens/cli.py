@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -21,6 +22,9 @@ from .service.explanations import TASK_SECONDS
 from .service.jobs import JOB_SECONDS
 from .service.retention import Retention
 from .train import TrainConfig
+
+if TYPE_CHECKING:
+    from .predict import Query
 
 TEST_SPLIT = Path(__file__).parent / "resources" / "test_split.npz"
 
@@ -89,11 +93,33 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     model = load(args.model)
     for query in queries:
         out = args.out / query.id if len(queries) > 1 else args.out
+        if args.search and query.alignment is None:
+            query = _searched(query, args.db, out)
         prediction = predict(model, query, args.model)
         truth = None if query.structure is None else true_maps(query.structure)
         for path in write_predictions(prediction, out, truth):
             print(f"wrote {path}")
     return 0
+
+
+def _searched(query: Query, db: str | None, out: Path) -> Query:
+    """``query`` with the MSA a search finds (written to ``out``) and, when it is deep enough,
+    its profile; else the sequence alone, saying why."""
+    import json
+
+    from .search.cache import cached_search, default_folder
+    from .search.database import find_database
+    from .service.alignment_stages import searched_summary
+
+    database, parameters = find_database(db), SearchParameters()
+    result, cached = cached_search(query.id, query.sequence, database, parameters, default_folder())
+    summary = searched_summary(result, database, parameters, cached)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "msa.a3m").write_text(result.a3m)
+    (out / "search.json").write_text(json.dumps(summary, indent=1))
+    print(f"{query.id}: {summary['sequences']} sequences in {database.name}; {summary['why']}")
+    profile = result.alignment.profile() if summary["mode"] == "profile" else None
+    return replace(query, profile=profile, alignment=result.alignment)
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
@@ -566,6 +592,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     prediction.add_argument("--out", type=Path, required=True, help="output folder")
     prediction.add_argument("--model", default="default")
+    prediction.add_argument(
+        "--search",
+        action="store_true",
+        help="for a protein given without an MSA, search one first (writes msa.a3m and "
+        f"search.json) and predict from its profile when Neff ≥ {NEFF_THRESHOLD:g}",
+    )
+    prediction.add_argument("--db", default=None, help="with --search: the sequence database")
     _add_model_file(prediction)
     prediction.set_defaults(run=_cmd_predict)
 

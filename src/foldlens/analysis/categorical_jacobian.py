@@ -14,8 +14,8 @@ Frobenius norm is the coupling of i and j:
 
 symmetrised ``(F + Fᵀ) / 2`` with a zero diagonal and corrected by the average product (APC),
 exactly as a DCA map (:mod:`foldlens.coevolution.coupling_maps`). Cost: 19 · L forward passes
-(batched, the wild type in every batch); memory O(batch · C · L) — the Jacobian is reduced position by position as its
-mutants complete, never held whole.
+(batched, the wild type in every batch); memory O(batch · C · L) — the Jacobian is reduced
+position by position as its mutants complete, never held whole.
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ from ..protein.msa import Alignment, sequence_weights
 from ..search.cache import cached_search
 from ..search.database import SequenceDatabase, find_database
 from ..search.depth import NEFF_THRESHOLD, deep_enough
-from ..search.jackhmmer import SearchCancelledError, SearchParameters
+from ..search.jackhmmer import SearchCancelledError, SearchParameters, SearchResult
 from .errors import InvalidInputError
 
 Report = Callable[[float, str], None]
@@ -128,8 +128,17 @@ def search_stage(
         )
     except SearchCancelledError as error:
         raise (interruption() or error) from error
+    summary = searched_summary(result, database, parameters, cached)
+    return result.alignment, summary, gzip.compress(result.a3m.encode(), 6)
+
+
+def searched_summary(
+    result: SearchResult, database: SequenceDatabase, parameters: SearchParameters, cached: bool
+) -> dict[str, Any]:
+    """What a search found (:meth:`SearchResult.summary`) and the prediction mode it leads to,
+    with the reason in words."""
     deep = deep_enough(result.neff)
-    summary = result.summary(database, parameters) | {
+    return result.summary(database, parameters) | {
         "source": "search",
         "from_cache": cached,
         "mode": "profile" if deep else "single",
@@ -141,9 +150,8 @@ def search_stage(
             else f"Neff {result.neff:.1f} < {NEFF_THRESHOLD:g}: too shallow for a profile, so the "
             "prediction is single-sequence and therefore weaker"
         ),
-        "note": SMALL_DATABASE if settings.default else None,
+        "note": SMALL_DATABASE if database.is_default else None,
     }
-    return result.alignment, summary, gzip.compress(result.a3m.encode(), 6)
 
 
 def upload_summary(alignment: Alignment) -> dict[str, Any]:
