@@ -8,6 +8,7 @@ one test searches the shipped default database.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -194,3 +195,24 @@ def test_the_default_database_serves_searches(
         assert job["status"] == "done" and job["alignment"]["note"] == info["note"]
         a3m = client.get(f"/api/jobs/{job['id']}/export?what=msa&format=a3m").text
         assert a3m.startswith(">") and parse_msa(a3m).query == QUERY
+
+
+def test_predict_searches_on_the_command_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``foldlens predict --search``: the MSA and the search's summary beside the predictions,
+    which come from the MSA's profile (deep) or the sequence alone (shallow)."""
+    from foldlens.cli import main
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    for homologs, mode in ((40, "profile"), (3, "single")):
+        database, out = family_database(tmp_path, homologs), tmp_path / f"out{homologs}"
+        command = ["predict", QUERY, "--out", str(out), "--search", "--db", str(database)]
+        assert main(command) == 0
+        summary = json.loads((out / "search.json").read_text())
+        assert summary["mode"] == mode and summary["why"] in capsys.readouterr().out
+        msa = parse_msa((out / "msa.a3m").read_text())
+        profile = msa.profile() if mode == "profile" else None
+        expected = predict(load("default"), Protein(QUERY, profile), "default")
+        got = from_npz((out / "predictions.npz").read_bytes())
+        np.testing.assert_allclose(got["ss3"], expected["ss3"], atol=1e-5)
