@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import gzip
 import json
+import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -101,15 +103,54 @@ def test_the_cache_answers_the_same_search(family: tuple[str, Path], tmp_path: P
     assert find_database(copy).digest() != before
 
 
+needs_mmseqs = pytest.mark.skipif(
+    shutil.which("mmseqs") is None, reason="needs Debian's mmseqs2 (make system)"
+)
+
+
+@needs_mmseqs
+def test_an_mmseqs2_database_is_searched_with_mmseqs(
+    family: tuple[str, Path], tmp_path: Path
+) -> None:
+    """The same family as an MMseqs2 database: mmseqs search finds the homologs and no decoy,
+    the rows lie over the query's columns, the filters and the left-out names apply, and the
+    cache tells the programs apart."""
+    query, path = family
+    prefix = tmp_path / "family"
+    subprocess.run(["mmseqs", "createdb", str(path), str(prefix)], check=True, capture_output=True)
+    database = find_database(prefix)
+    assert database.kind == "mmseqs2" and database.program().startswith("mmseqs search")
+    iterations: list[int] = []
+    result, cached = cached_search(
+        "query", query, database, SearchParameters(iterations=3), tmp_path / "cache",
+        iterations.append, exclude=frozenset({"homolog1"}),
+    )  # fmt: skip
+    names = [line[1:] for line in result.a3m.splitlines()[2::2]]
+    assert not cached and iterations[-1] == 3 and result.converged is None
+    assert {f"homolog{k}" for k in (0, 2, 3, 4)} <= set(names) | {"duplicate"}
+    assert "homolog1" not in names and not any(n.startswith("decoy") for n in names)
+    assert "fragment" not in names and len(names) == len(set(names))
+    assert result.alignment.query == query
+    assert all(len(row) == LENGTH for row in result.alignment.rows)
+    fasta = find_database(path)
+    key = cache_key(query, database, SearchParameters(iterations=3))
+    assert key != cache_key(query, fasta, SearchParameters(iterations=3))
+
+
 def test_databases_of_other_kinds_and_missing_ones_are_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     (tmp_path / "uniclust_a3m.ffdata").write_text("")
     with pytest.raises(ValueError, match="HH-suite database"):
         find_database(tmp_path / "uniclust")
-    (tmp_path / "uniref.dbtype").write_text("")
-    with pytest.raises(ValueError, match="MMseqs2 database"):
-        find_database(tmp_path / "uniref")
+    (tmp_path / "uniref.dbtype").write_bytes(b"\x01\x00\x00\x00")
+    with monkeypatch.context() as patched:
+        patched.setattr(databases.shutil, "which", lambda program: None)
+        with pytest.raises(ValueError, match="apt-get install mmseqs2"):
+            find_database(tmp_path / "uniref")
+    if shutil.which("mmseqs") is not None:
+        with pytest.raises(ValueError, match="not of amino-acid sequences"):
+            find_database(tmp_path / "uniref")
     with pytest.raises(ValueError, match="no sequence database"):
         find_database(tmp_path / "nowhere.fasta")
     monkeypatch.setattr(databases, "UNIPROT_EXAMPLES", tmp_path / "absent.fasta.gz")

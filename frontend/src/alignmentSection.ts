@@ -33,7 +33,9 @@ export function topPairs(values: Float32Array, length: number, count: number): [
 
 const describeSource = (alignment: AlignmentSummary): string =>
   alignment.source === "search"
-    ? `searched in ${alignment.database} (jackhmmer, ${alignment.iterations} iteration${alignment.iterations === 1 ? "" : "s"}, ${alignment.converged ? "converged" : "stopped before converging"})`
+    ? `searched in ${alignment.database} (${alignment.program ?? "jackhmmer"}, ${alignment.iterations} iteration${alignment.iterations === 1 ? "" : "s"}${
+        alignment.converged === null ? "" : alignment.converged ? ", converged" : ", stopped before converging"
+      })`
     : "uploaded";
 
 export function alignmentSection(

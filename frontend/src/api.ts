@@ -127,8 +127,10 @@ export interface AlignmentSummary {
   couplings: { fitted: boolean; why?: string; neff?: number; sequences?: number; converged?: boolean };
   /** For a search: */
   database?: string;
+  program?: string;
   iterations?: number;
-  converged?: boolean;
+  /** Null when the search program does not say (MMseqs2). */
+  converged?: boolean | null;
   neff_threshold?: number;
   parameters?: { iterations: number; evalue: number; coverage: number };
   note?: string | null;

@@ -14,7 +14,7 @@ import numpy as np
 from . import __version__
 from .attribution import methods
 from .search.depth import NEFF_THRESHOLD
-from .search.jackhmmer import SearchParameters
+from .search.result import SearchParameters
 from .server.limits import UPLOAD_SECONDS
 from .service.admission import Limits
 from .service.errors import ServiceError

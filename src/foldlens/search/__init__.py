@@ -1,6 +1,7 @@
 """MSA search: iterative profile search of a sequence database, written as an A3M over the query.
 
-:func:`~foldlens.search.jackhmmer.search` runs jackhmmer in-process (pyhmmer) against a FASTA
-database (:mod:`.database` says which, and its cheap digest); :mod:`.cache` keeps results by
-(sequence, database digest, parameters).
+:mod:`.database` says which database (and its cheap digest); a FASTA database is searched by
+jackhmmer in-process (:mod:`.jackhmmer`, pyhmmer), an MMseqs2 database by MMseqs2 itself
+(:mod:`.mmseqs`); both hand their hits to :func:`.result.assemble`, which filters them the same
+way; :mod:`.cache` keeps results by (sequence, database digest, parameters, program).
 """

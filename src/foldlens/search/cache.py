@@ -13,12 +13,12 @@ import json
 import os
 from collections.abc import Callable
 from dataclasses import asdict
-from importlib import metadata
 from pathlib import Path
 
 from ..protein.msa import parse_msa
+from . import jackhmmer, mmseqs
 from .database import SequenceDatabase
-from .jackhmmer import SearchParameters, SearchResult, search
+from .result import SearchParameters, SearchResult
 
 
 def default_folder() -> Path:
@@ -38,7 +38,7 @@ def cache_key(
         "database": database.digest(),
         "exclude": sorted(exclude),
         "parameters": asdict(parameters),
-        "program": f"jackhmmer (pyhmmer {metadata.version('pyhmmer')})",
+        "program": database.program(),
     }
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
 
@@ -60,7 +60,8 @@ def cached_search(
         a3m, summary = folder / f"{key}.a3m", folder / f"{key}.json"
         if a3m.is_file() and summary.is_file():
             return _loaded(a3m.read_text(), json.loads(summary.read_text())), True
-    result = search(name, sequence, database, parameters, progress, cancelled, exclude)
+    backend = mmseqs.search if database.kind == "mmseqs2" else jackhmmer.search
+    result = backend(name, sequence, database, parameters, progress, cancelled, exclude)
     if folder is not None:
         folder.mkdir(parents=True, exist_ok=True)
         _write(folder / f"{key}.a3m", result.a3m)
@@ -71,11 +72,12 @@ def cached_search(
 def _loaded(a3m: str, summary: dict[str, object]) -> SearchResult:
     coverage = summary["coverage"]
     assert isinstance(coverage, list)
+    converged = summary["converged"]
     return SearchResult(
         a3m=a3m,
         alignment=parse_msa(a3m),
         iterations=int(str(summary["iterations"])),
-        converged=bool(summary["converged"]),
+        converged=None if converged is None else bool(converged),
         hits=int(str(summary["hits"])),
         neff=float(str(summary["neff"])),
         coverage=[float(value) for value in coverage],

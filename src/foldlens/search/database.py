@@ -8,9 +8,11 @@ Debian's ``mmseqs2-examples`` package (``apt-get install mmseqs2-examples``) tog
 small — enough for the feature to work on a fresh machine, far from the depth a UniRef-class
 database gives; point ``FOLDLENS_SEQDB`` at a FASTA of UniRef50 or UniRef90 for real use.
 
-Kinds: a FASTA file (plain or gzip) is searched in-process with pyhmmer. HH-suite databases
-(``NAME_a3m.ffdata`` beside ``NAME_hhm.ffdata``) and MMseqs2 databases (``NAME.dbtype``) are
-recognised and refused with a message saying so: foldlens does not run their tools yet.
+Kinds: a FASTA file (plain or gzip) is searched in-process with pyhmmer (jackhmmer); an MMseqs2
+database (``NAME`` beside ``NAME.dbtype``, from ``mmseqs createdb``) with its own program,
+``mmseqs search --num-iterations`` (Debian ``mmseqs2``; refused with a message when it is not
+installed). HH-suite databases (``NAME_a3m.ffdata``) are recognised and refused: foldlens does not
+run hhblits yet.
 """
 
 from __future__ import annotations
@@ -18,12 +20,15 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
+import shutil
+import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache, lru_cache
+from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pyhmmer import easel
 
@@ -42,10 +47,18 @@ ones are streamed from the file at every iteration."""
 
 @dataclass(frozen=True)
 class SequenceDatabase:
-    """FASTA files searched as one database, under a name people read."""
+    """FASTA files searched as one database (or an MMseqs2 database: its data and index files),
+    under a name people read."""
 
     name: str
     paths: tuple[Path, ...]
+    kind: Literal["fasta", "mmseqs2"] = "fasta"
+
+    def program(self) -> str:
+        """The search program and its version (part of a cached result's key)."""
+        if self.kind == "mmseqs2":
+            return f"mmseqs search ({mmseqs_version()})"
+        return f"jackhmmer (pyhmmer {metadata.version('pyhmmer')})"
 
     def digest(self) -> str:
         """SHA-256 over the files' digests: each from its size, modification time and 64
@@ -93,6 +106,13 @@ def _in_memory(paths: tuple[Path, ...], digest: str) -> Any:
     return block
 
 
+@cache
+def mmseqs_version() -> str:
+    return subprocess.run(
+        ["mmseqs", "version"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
 def _stamp(path: Path) -> tuple[int, int]:
     status = path.stat()
     return status.st_size, status.st_mtime_ns
@@ -127,12 +147,18 @@ def find_database(given: str | Path | None = None) -> SequenceDatabase:
     if Path(f"{path}_a3m.ffdata").is_file() or Path(f"{path}.ffdata").is_file():
         raise ValueError(
             f"{path} is an HH-suite database; foldlens does not run hhblits yet — give a FASTA "
-            "database (e.g. UniRef50 as .fasta or .fasta.gz)"
+            "or MMseqs2 database (e.g. UniRef50 as .fasta.gz, or after mmseqs createdb)"
         )
     if Path(f"{path}.dbtype").is_file():
-        raise ValueError(
-            f"{path} is an MMseqs2 database; foldlens does not run mmseqs yet — give a FASTA "
-            "database (e.g. UniRef50 as .fasta or .fasta.gz)"
+        if shutil.which("mmseqs") is None:
+            raise ValueError(
+                f"{path} is an MMseqs2 database, and searching it needs the mmseqs program, "
+                "which is not installed: apt-get install mmseqs2"
+            )
+        if Path(f"{path}.dbtype").read_bytes()[:1] != b"\x00":
+            raise ValueError(f"{path} is an MMseqs2 database, but not of amino-acid sequences")
+        return SequenceDatabase(
+            str(path), (Path(f"{path}.index"), Path(f"{path}.dbtype")), "mmseqs2"
         )
     if not path.is_file():
         raise ValueError(f"no sequence database at {path}")

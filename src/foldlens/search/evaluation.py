@@ -19,7 +19,7 @@ from ..data.chains import ChainSet
 from ..protein.msa import Alignment
 from .cache import cached_search
 from .database import PDB_CHAINS, SequenceDatabase, pdb_clusters, same_cluster
-from .jackhmmer import SearchParameters
+from .result import SearchParameters
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ class SearchedMsa:
     alignment: Alignment
     neff: float
     iterations: int
-    converged: bool
+    converged: bool | None
     left_out: int
     """Sequences of the query's own cluster left out of the database."""
 
@@ -74,6 +74,6 @@ def depth_summary(msas: list[SearchedMsa]) -> dict[str, object]:
         "neff quartiles": np.percentile(neff, quartiles).round(2).tolist(),
         "query only": int((rows == 1).sum()),
         "iterations": {int(n): int((iterations == n).sum()) for n in np.unique(iterations)},
-        "converged": float(np.mean([m.converged for m in msas])),
+        "converged": float(np.mean([m.converged is True for m in msas])),
         "left out per query (median)": float(np.median([m.left_out for m in msas])),
     }

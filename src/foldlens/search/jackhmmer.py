@@ -6,77 +6,20 @@ the model and build the next one, until an iteration includes no new sequence (c
 model keeps one match state per query residue (checked), so each included domain becomes an A3M
 row over the query's columns: the residue aligned to match state k in column k (upper case), ``-``
 where the domain skips k or does not reach it, and the residues between match states (insert
-states) in lower case after the column they follow.
-
-Rows are then filtered as the field does: a domain covering fewer than ``coverage`` of the query's
-columns is dropped (fragments make coevolution noisy), and so is a row identical over the query's
-columns to the query or to one kept before. The A3M starts with the query. ``neff`` is the sum of
-the sequence weights at 80 % identity (:func:`~foldlens.protein.msa.sequence_weights`),
-``coverage`` the fraction of rows with a residue in each column.
+states) in lower case after the column they follow; :func:`~foldlens.search.result.assemble`
+filters them. The sequences named in ``exclude`` are left out of the database itself, so they never
+shape the model either.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
 from typing import Any
 
 from pyhmmer import easel, hmmer
 
-from ..protein.msa import Alignment, parse_msa, sequence_weights
 from .database import ALPHABET, SequenceDatabase
-
-
-@dataclass(frozen=True)
-class SearchParameters:
-    iterations: int = 20
-    """Iterations at most; the result says whether the search converged. (jackhmmer's own default
-    is 5, at which a quarter of the validation split's searches had not converged.)"""
-    evalue: float = 1e-3
-    """Inclusion threshold: hits (and domains) with a smaller E-value build the next model."""
-    coverage: float = 0.5
-    """Rows covering fewer of the query's columns are dropped."""
-
-    def __post_init__(self) -> None:
-        if not 1 <= self.iterations <= 20:
-            raise ValueError(f"iterations must be 1–20, not {self.iterations}")
-        if not 0 < self.evalue <= 10:
-            raise ValueError(f"the E-value threshold must be in (0, 10], not {self.evalue}")
-        if not 0 <= self.coverage <= 1:
-            raise ValueError(f"coverage must be a fraction, not {self.coverage}")
-
-
-@dataclass(frozen=True)
-class SearchResult:
-    """The A3M text (query first), the alignment over the query's columns it reads as, and how
-    the search went."""
-
-    a3m: str
-    alignment: Alignment
-    iterations: int
-    converged: bool
-    hits: int
-    """Domains included in the last iteration, before filtering."""
-    neff: float
-    coverage: list[float]
-
-    def summary(self, database: SequenceDatabase, parameters: SearchParameters) -> dict[str, Any]:
-        """What ``search.json`` holds."""
-        return {
-            "database": database.name,
-            "database_digest": database.digest(),
-            "parameters": asdict(parameters),
-            "iterations": self.iterations,
-            "converged": self.converged,
-            "hits": self.hits,
-            "sequences": len(self.alignment.rows),
-            "neff": self.neff,
-            "coverage": self.coverage,
-        }
-
-
-class SearchCancelledError(Exception):
-    """The search was cancelled between two iterations."""
+from .result import SearchCancelledError, SearchParameters, SearchResult, assemble
 
 
 def search(
@@ -117,52 +60,24 @@ def search(
         raise RuntimeError(
             f"jackhmmer's model has {last.hmm.M} match states for {len(sequence)} residues"
         )
-    rows = _rows(last.hits, sequence, parameters.coverage)
-    a3m = f">{name}\n{sequence}\n" + "".join(f">{row_name}\n{row}\n" for row_name, row in rows)
-    alignment = parse_msa(a3m)
-    codes = alignment.codes()
-    residues = (codes != 20).float()
-    return SearchResult(
-        a3m=a3m,
-        alignment=alignment,
-        iterations=last.iteration,
-        converged=bool(last.converged),
-        hits=len(
-            [
-                domain
-                for hit in last.hits
-                if hit.included
-                for domain in hit.domains
-                if domain.included
-            ]
-        ),
-        neff=float(sequence_weights(codes).sum()),
-        coverage=residues.mean(dim=0).tolist(),
+    domains = (
+        (
+            f"{hit.name}/{domain.alignment.target_from}-{domain.alignment.target_to}",
+            _a3m_row(
+                domain.alignment.hmm_from,
+                domain.alignment.hmm_sequence,
+                domain.alignment.target_sequence,
+                len(sequence),
+            ),
+        )
+        for hit in last.hits
+        if hit.included
+        for domain in hit.domains
+        if domain.included
     )
-
-
-def _rows(hits: Any, query: str, coverage: float) -> list[tuple[str, str]]:
-    """The A3M rows of the included domains, filtered (see the module docstring)."""
-    rows: list[tuple[str, str]] = []
-    seen = {query}
-    length = len(query)
-    for hit in hits:
-        if not hit.included:
-            continue
-        for domain in hit.domains:
-            if not domain.included:
-                continue
-            alignment = domain.alignment
-            row = _a3m_row(
-                alignment.hmm_from, alignment.hmm_sequence, alignment.target_sequence, length
-            )
-            matched = "".join(c for c in row if not c.islower())
-            if sum(c != "-" for c in matched) < coverage * length or matched in seen:
-                continue
-            seen.add(matched)
-            name = f"{hit.name}/{alignment.target_from}-{alignment.target_to}"
-            rows.append((name, row))
-    return rows
+    return assemble(
+        name, sequence, domains, parameters, last.iteration, bool(last.converged), exclude
+    )
 
 
 def _a3m_row(hmm_from: int, hmm_line: str, target_line: str, length: int) -> str:

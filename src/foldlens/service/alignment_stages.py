@@ -27,7 +27,7 @@ from ..protein.msa import Alignment, sequence_weights
 from ..search.cache import cached_search
 from ..search.database import SequenceDatabase, find_database
 from ..search.depth import NEFF_THRESHOLD, deep_enough
-from ..search.jackhmmer import SearchCancelledError, SearchParameters, SearchResult
+from ..search.result import SearchCancelledError, SearchParameters, SearchResult
 from .errors import InvalidInputError
 
 Report = Callable[[float, str], None]
