@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # Debian packages the tests use: reprof (a baseline the evaluation tests check our port against),
 # chromium (the page's end-to-end tests) and mmseqs2-examples (its 20,000 UniProt sequences are the
 # default database of MSA search). Installed when missing, which needs root (as on CI).
-APT_PACKAGES := reprof chromium mmseqs2 mmseqs2-examples
+APT_PACKAGES := reprof chromium mmseqs2 mmseqs2-examples hhsuite
 
 .PHONY: system setup test lint serve demo bench frontend frontend-check clean
 

@@ -2,6 +2,7 @@
 
 :mod:`.database` says which database (and its cheap digest); a FASTA database is searched by
 jackhmmer in-process (:mod:`.jackhmmer`, pyhmmer), an MMseqs2 database by MMseqs2 itself
-(:mod:`.mmseqs`); both hand their hits to :func:`.result.assemble`, which filters them the same
-way; :mod:`.cache` keeps results by (sequence, database digest, parameters, program).
+(:mod:`.mmseqs`), an HH-suite database by hhblits (:mod:`.hhblits`); each hands its hits to
+:func:`.result.assemble`, which filters them the same way; :mod:`.cache` keeps results by
+(sequence, database digest, parameters, program).
 """

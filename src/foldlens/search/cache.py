@@ -1,7 +1,7 @@
-"""Search results kept on disk by (sequence, database digest, parameters).
+"""Search results kept on disk by (sequence, database digest, parameters, program).
 
 A result is two files named by the SHA-256 of that key: ``KEY.a3m`` and ``KEY.json`` (the
-summary of :meth:`~foldlens.search.jackhmmer.SearchResult.summary`), each written to a temporary
+summary of :meth:`~foldlens.search.result.SearchResult.summary`), each written to a temporary
 file and renamed, so a reader never sees half of one. The default folder is
 ``$XDG_CACHE_HOME/foldlens/search`` (``~/.cache/foldlens/search``).
 """
@@ -16,7 +16,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from ..protein.msa import parse_msa
-from . import jackhmmer, mmseqs
+from . import hhblits, jackhmmer, mmseqs
 from .database import SequenceDatabase
 from .result import SearchParameters, SearchResult
 
@@ -60,7 +60,9 @@ def cached_search(
         a3m, summary = folder / f"{key}.a3m", folder / f"{key}.json"
         if a3m.is_file() and summary.is_file():
             return _loaded(a3m.read_text(), json.loads(summary.read_text())), True
-    backend = mmseqs.search if database.kind == "mmseqs2" else jackhmmer.search
+    backend = {"fasta": jackhmmer.search, "mmseqs2": mmseqs.search, "hhsuite": hhblits.search}[
+        database.kind
+    ]
     result = backend(name, sequence, database, parameters, progress, cancelled, exclude)
     if folder is not None:
         folder.mkdir(parents=True, exist_ok=True)

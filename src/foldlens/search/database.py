@@ -10,9 +10,9 @@ database gives; point ``FOLDLENS_SEQDB`` at a FASTA of UniRef50 or UniRef90 for 
 
 Kinds: a FASTA file (plain or gzip) is searched in-process with pyhmmer (jackhmmer); an MMseqs2
 database (``NAME`` beside ``NAME.dbtype``, from ``mmseqs createdb``) with its own program,
-``mmseqs search --num-iterations`` (Debian ``mmseqs2``; refused with a message when it is not
-installed). HH-suite databases (``NAME_a3m.ffdata``) are recognised and refused: foldlens does not
-run hhblits yet.
+``mmseqs search --num-iterations`` (Debian ``mmseqs2``); an HH-suite database (``NAME_a3m``,
+``NAME_hhm`` and ``NAME_cs219`` ffindex pairs) with ``hhblits`` (Debian ``hhsuite``). A missing
+program is named with the command that installs it.
 """
 
 from __future__ import annotations
@@ -52,12 +52,14 @@ class SequenceDatabase:
 
     name: str
     paths: tuple[Path, ...]
-    kind: Literal["fasta", "mmseqs2"] = "fasta"
+    kind: Literal["fasta", "mmseqs2", "hhsuite"] = "fasta"
 
     def program(self) -> str:
         """The search program and its version (part of a cached result's key)."""
         if self.kind == "mmseqs2":
             return f"mmseqs search ({mmseqs_version()})"
+        if self.kind == "hhsuite":
+            return hhblits_version()
         return f"jackhmmer (pyhmmer {metadata.version('pyhmmer')})"
 
     def digest(self) -> str:
@@ -106,6 +108,16 @@ def _in_memory(paths: tuple[Path, ...], digest: str) -> Any:
     return block
 
 
+def _ffindex(prefix: Path, part: str) -> bool:
+    return all(Path(f"{prefix}_{part}.{end}").is_file() for end in ("ffdata", "ffindex"))
+
+
+@cache
+def hhblits_version() -> str:
+    output = subprocess.run(["hhblits", "-h"], capture_output=True, text=True).stdout
+    return output.splitlines()[0].rstrip(":") if output else "hhblits"
+
+
 @cache
 def mmseqs_version() -> str:
     return subprocess.run(
@@ -144,11 +156,20 @@ def find_database(given: str | Path | None = None) -> SequenceDatabase:
             (UNIPROT_EXAMPLES, PDB_CHAINS),
         )
     path = Path(chosen)
-    if Path(f"{path}_a3m.ffdata").is_file() or Path(f"{path}.ffdata").is_file():
-        raise ValueError(
-            f"{path} is an HH-suite database; foldlens does not run hhblits yet — give a FASTA "
-            "or MMseqs2 database (e.g. UniRef50 as .fasta.gz, or after mmseqs createdb)"
-        )
+    if Path(f"{path}_a3m.ffdata").is_file():
+        if shutil.which("hhblits") is None:
+            raise ValueError(
+                f"{path} is an HH-suite database, and searching it needs hhblits, which is not "
+                "installed: apt-get install hhsuite"
+            )
+        missing = [part for part in ("a3m", "hhm", "cs219") if not _ffindex(path, part)]
+        if missing:
+            raise ValueError(
+                f"{path} is an HH-suite database without its {', '.join(missing)} part(s) "
+                f"({path}_{missing[0]}.ffdata and .ffindex)"
+            )
+        files = (Path(f"{path}_a3m.ffindex"), Path(f"{path}_cs219.ffindex"))
+        return SequenceDatabase(str(path), files, "hhsuite")
     if Path(f"{path}.dbtype").is_file():
         if shutil.which("mmseqs") is None:
             raise ValueError(

@@ -10,13 +10,13 @@ program prints) stops it.
 
 from __future__ import annotations
 
-import subprocess
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 from .database import SequenceDatabase
-from .result import SearchCancelledError, SearchParameters, SearchResult, assemble
+from .programs import run
+from .result import SearchParameters, SearchResult, a3m_records, assemble
 
 MAX_SEQUENCES = 10_000
 ITERATION_STARTS = "Starting prefiltering scores calculation"
@@ -37,7 +37,8 @@ def search(
     with tempfile.TemporaryDirectory(prefix="foldlens-mmseqs-") as folder:
         work = Path(folder)
         (work / "query.fasta").write_text(f">query\n{sequence}\n")
-        _run(["createdb", str(work / "query.fasta"), str(work / "query")], cancelled)
+        query, result = str(work / "query"), str(work / "result")
+        run(["mmseqs", "createdb", str(work / "query.fasta"), query], cancelled)
         started = 0
 
         def line(text: str) -> None:
@@ -46,18 +47,18 @@ def search(
                 started += 1
                 progress(started - 1)
 
-        _run(
+        run(
             [
-                "search", str(work / "query"), prefix, str(work / "result"), str(work / "tmp"),
+                "mmseqs", "search", query, prefix, result, str(work / "tmp"),
                 "--num-iterations", str(parameters.iterations), "-e", str(parameters.evalue),
                 "--max-seqs", str(MAX_SEQUENCES), "--threads", "1",
             ],
             cancelled,
             line,
         )  # fmt: skip
-        _run(
+        run(
             [
-                "result2msa", str(work / "query"), prefix, str(work / "result"), str(work / "msa"),
+                "mmseqs", "result2msa", query, prefix, result, str(work / "msa"),
                 "--msa-format-mode", "5", "--threads", "1",
             ],
             cancelled,
@@ -65,38 +66,5 @@ def search(
         text = (work / "msa").read_bytes().split(b"\0")[0].decode()
     if progress is not None:
         progress(parameters.iterations)
-    records = text.split(">")[1:]
-    hits = [_record(record) for record in records[1:]]  # the first is the query
+    hits = a3m_records(text)[1:]  # the first is the query
     return assemble(name, sequence, hits, parameters, parameters.iterations, None, exclude)
-
-
-def _record(record: str) -> tuple[str, str]:
-    header, _, rows = record.partition("\n")
-    return header.split()[0], "".join(rows.split())
-
-
-def _run(
-    arguments: list[str],
-    cancelled: Callable[[], bool] | None,
-    line: Callable[[str], None] | None = None,
-) -> None:
-    """Run ``mmseqs ARGUMENTS``, handing each line it prints to ``line``; stop it when
-    ``cancelled()``; a ``RuntimeError`` with its last lines when it fails."""
-    process = subprocess.Popen(
-        ["mmseqs", *arguments],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    assert process.stdout is not None
-    tail: list[str] = []
-    for text in process.stdout:
-        tail = [*tail[-19:], text.rstrip()]
-        if line is not None:
-            line(text)
-        if cancelled is not None and cancelled():
-            process.kill()
-            process.wait()
-            raise SearchCancelledError
-    if process.wait() != 0:
-        raise RuntimeError(f"mmseqs {arguments[0]} failed: " + " | ".join(tail[-5:]))

@@ -73,6 +73,16 @@ class SearchCancelledError(Exception):
     """The search was cancelled before it finished."""
 
 
+def a3m_records(text: str) -> list[tuple[str, str]]:
+    """``(name, row)`` of each record of an A3M text: the header's first word, the row's lines
+    joined."""
+    records = []
+    for record in text.split(">")[1:]:
+        header, _, rows = record.partition("\n")
+        records.append((header.split()[0] if header.split() else "", "".join(rows.split())))
+    return records
+
+
 def assemble(
     name: str,
     sequence: str,
