@@ -216,6 +216,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         searched,
         args.neff_threshold if args.search else None,
         args.dca,
+        default_folder().with_name("couplings") if args.search else None,
     )
     report["baselines_missing"] = missing
     if args.sample is not None:

@@ -25,19 +25,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from .coevolution.couplings import couplings
 from .data.chains import Chain, ChainSet
 from .models.adapter import ModelAdapter
 from .predict import READOUTS
 from .protein.labels import CONTACT_CUTOFF, SS8_TO_SS3
 from .protein.record import Protein
-from .search.evaluation import SearchedMsa, depth_summary
+from .search.evaluation import SearchedMsa, dca_map, depth_summary
 
 BANDS = ((1, 5), (6, 11), (12, 23), (24, None))
 CONTACT_RANGES = {"12-23": (12, 23), ">=24": (24, None)}
@@ -231,6 +231,7 @@ def evaluate_model(
     searched: list[SearchedMsa] | None = None,
     neff_threshold: float | None = None,
     dca: bool = True,
+    dca_cache: Path | None = None,
 ) -> dict[str, Any]:
     """Metrics with intervals for both modes (and the baselines' Q3); a JSON-ready dict.
 
@@ -239,7 +240,7 @@ def evaluate_model(
     ``neff_threshold``, ``searched if Neff ≥ T`` (the product's rule: the searched profile when
     the MSA is that deep, else the sequence alone); and the MSA depths, and the searched profile
     against the sequence alone by Neff (:func:`by_depth`). ``dca=False`` skips the Potts fits
-    (seconds to a minute per chain).
+    (seconds to a minute per chain; kept in ``dca_cache``).
     """
     run = model_predictor(model, model_adapter)
     baseline_counts: list[dict[str, tuple[int, int]]] = []
@@ -286,7 +287,7 @@ def evaluate_model(
         for k in range(len(chains)):
             s = ChainStats()
             if k in sampled:
-                pair_stats(s, couplings(searched[k].alignment).apc, None, chains[k])
+                pair_stats(s, dca_map(searched[k].alignment, dca_cache), None, chains[k])
             by_mode["dca"].append(s)
             if progress is not None:
                 progress("dca", k + 1, len(chains))

@@ -9,12 +9,14 @@ database given by path is searched whole (it may hold the chain too: say so when
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from ..coevolution.couplings import Couplings, couplings
 from ..data.chains import ChainSet
 from ..protein.msa import Alignment
 from .cache import cached_search
@@ -60,6 +62,27 @@ def searched_msas(
         if progress is not None:
             progress(k + 1, len(chains))
     return results
+
+
+def dca_map(alignment: Alignment, folder: Path | None) -> np.ndarray:
+    """The APC map of the alignment's Potts model, kept in ``folder`` by the alignment's
+    SHA-256 (a rerun of an evaluation fits nothing twice); zeros for the query alone, whose
+    couplings say nothing."""
+    length = len(alignment.query)
+    if len(alignment.rows) < 2:
+        return np.zeros((length, length), dtype=np.float32)
+    if folder is None:
+        return couplings(alignment).apc
+    key = hashlib.sha256("\n".join(alignment.rows).encode()).hexdigest()
+    path = folder / f"{key}.npz"
+    if path.is_file():
+        return Couplings.from_npz(path.read_bytes()).apc
+    found = couplings(alignment)
+    folder.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    partial.write_bytes(found.to_npz())
+    partial.replace(path)
+    return found.apc
 
 
 def depth_summary(msas: list[SearchedMsa]) -> dict[str, object]:
