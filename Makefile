@@ -47,6 +47,7 @@ bench: setup
 	$(BIN)/python -m benchmarks.load
 	$(BIN)/python -m benchmarks.explorer
 	$(BIN)/python -m benchmarks.coevolution
+	$(BIN)/python -m benchmarks.jacobian
 
 # The page's TypeScript sources build into src/foldlens/server/static (committed: running needs no
 # Node). frontend-check fails when the committed bundle differs from a fresh build.

@@ -168,7 +168,7 @@ ANALYSES = {
             "the network's own coupling map: how every single substitution changes its "
             "per-residue outputs everywhere (19 · L forward passes), against the MSA's couplings "
             "and the true contacts; the same for every target of the job",
-            {"batch": ServiceOption(64, "mutants per forward pass", 1, 512)},
+            {"batch": ServiceOption(256, "mutants per forward pass", 1, 1024)},
             outputs_only=True,
         ),
     )
