@@ -216,3 +216,19 @@ def test_an_alignment_too_long_is_refused_with_the_reason() -> None:
     rows = ["A" * 301, "C" * 301]
     with pytest.raises(ValueError, match="at most 300 columns"):
         couplings(Alignment(["q", "r"], rows))
+
+
+def test_columns_of_mostly_gaps_are_left_out_of_the_fit() -> None:
+    """Columns with more than half gaps are not fitted and couple with nothing; the fit of the
+    other columns equals the fit of the alignment without them."""
+    rng = np.random.default_rng(3)
+    rows = ["".join(rng.choice(list(AMINO_ACIDS), 12)) for _ in range(40)]
+    gappy = [row[:4] + ("-" if k % 4 else row[4]) + row[5:] for k, row in enumerate(rows)]
+    found = couplings(Alignment([f"r{k}" for k in range(40)], gappy), max_iterations=30)
+    assert found.fitted.tolist() == [k != 4 for k in range(12)]
+    assert not found.apc[4].any() and not found.apc[:, 4].any()
+    without = [row[:4] + row[5:] for row in gappy]
+    alone = couplings(Alignment([f"r{k}" for k in range(40)], without), max_iterations=30)
+    kept = np.flatnonzero(found.fitted)
+    np.testing.assert_array_equal(found.frobenius[np.ix_(kept, kept)], alone.frobenius)
+    np.testing.assert_array_equal(found.apc[np.ix_(kept, kept)], alone.apc)

@@ -496,7 +496,7 @@ def _cmd_search(args: argparse.Namespace) -> int:
 
 
 def _cmd_couplings(args: argparse.Namespace) -> int:
-    from .coevolution.couplings import couplings, couplings_figure
+    from .coevolution.couplings import MAX_GAP_FRACTION, couplings, couplings_figure
     from .figures import save_figure
     from .protein.msa import parse_msa
 
@@ -514,7 +514,8 @@ def _cmd_couplings(args: argparse.Namespace) -> int:
     state = "converged" if found.converged else "stopped at the iteration limit (not converged)"
     print(
         f"Neff {found.neff:.1f} ({found.neff / length:.2f} per column) from {found.sequences} "
-        f"sequences; {found.iterations} iterations, {state}"
+        f"sequences; {found.fitted.sum()} of {length} columns fitted (the others over "
+        f"{MAX_GAP_FRACTION:.0%} gaps); {found.iterations} iterations, {state}"
     )
     print("top pairs (|i − j| ≥ 6), residues from 1: " + ", ".join(
         f"{i + 1}-{j + 1} ({score:.2f})" for i, j, score in found.top(5)

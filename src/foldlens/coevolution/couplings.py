@@ -1,9 +1,12 @@
 """The coupling map of an MSA: ``foldlens couplings`` and the job stage that needs it.
 
-The alignment's rows (the first :data:`MAX_ROWS`) are weighted at 80 % identity, a pseudo-likelihood
-Potts model is fitted to them (:mod:`.potts`), and its couplings become the Frobenius and
-APC-corrected maps (:mod:`.coupling_maps`). ``Neff = Σ_n w_n`` says how much independent evidence
-the alignment holds; with Neff much below L the map is mostly noise.
+The alignment's rows (the first :data:`MAX_ROWS`) are weighted at 80 % identity; its columns with
+more than :data:`MAX_GAP_FRACTION` gaps are left out (as GREMLIN does: a column of mostly gaps
+couples through its gap pattern, not its residues); a pseudo-likelihood Potts model is fitted to
+the rest (:mod:`.potts`), and its couplings become the Frobenius and APC-corrected maps
+(:mod:`.coupling_maps`), zero for the columns left out (``fitted`` says which were kept).
+``Neff = Σ_n w_n`` says how much independent evidence the alignment holds; with Neff much below L
+the map is mostly noise.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 from matplotlib.figure import Figure
 
-from ..protein.msa import STATES, Alignment, sequence_weights
+from ..protein.msa import GAP, STATES, Alignment, sequence_weights
 from .coupling_maps import average_product_correction, frobenius
 from .potts import fit_potts
 
@@ -24,6 +27,8 @@ MAX_ROWS = 10_000
 MAX_COLUMNS = 300
 """Columns fitted at most: the fit holds about 16 copies of the (21 L)² couplings (L-BFGS history
 included), 2.5 GB at L = 300."""
+MAX_GAP_FRACTION = 0.5
+"""Columns with a larger fraction of gaps are not fitted."""
 MIN_SEPARATION = 6
 """Pairs closer in sequence than this are left out of :meth:`Couplings.top` (they couple by
 chain proximity, not by contact)."""
@@ -37,6 +42,8 @@ class Couplings:
 
     apc: np.ndarray
     frobenius: np.ndarray
+    fitted: np.ndarray
+    """``(L,)`` bool: the columns fitted (the others have too many gaps; their rows are zero)."""
     neff: float
     sequences: int
     iterations: int
@@ -56,6 +63,7 @@ class Couplings:
             buffer,
             apc=self.apc.astype(np.float32),
             frobenius=self.frobenius.astype(np.float32),
+            fitted=self.fitted.astype(bool),
             neff=np.float64(self.neff),
             sequences=np.int64(self.sequences),
             iterations=np.int64(self.iterations),
@@ -70,6 +78,7 @@ class Couplings:
             return cls(
                 apc=arrays["apc"],
                 frobenius=arrays["frobenius"],
+                fitted=arrays["fitted"],
                 neff=float(arrays["neff"]),
                 sequences=int(arrays["sequences"]),
                 iterations=int(arrays["iterations"]),
@@ -92,21 +101,32 @@ def couplings(
 ) -> Couplings:
     """The coupling maps of ``alignment`` (see the module docstring); ``progress`` gets the
     objective evaluations so far."""
-    codes = alignment.codes(MAX_ROWS)
-    if codes.shape[1] < 3:
-        raise ValueError(f"the alignment has {codes.shape[1]} columns; couplings need at least 3")
-    if codes.shape[1] > MAX_COLUMNS:
-        gigabytes = 64 * (STATES * codes.shape[1]) ** 2 / 1e9
+    every = alignment.codes(MAX_ROWS)
+    length = every.shape[1]
+    if length > MAX_COLUMNS:
+        gigabytes = 64 * (STATES * length) ** 2 / 1e9
         raise ValueError(
-            f"couplings of {codes.shape[1]} columns would hold about {gigabytes:.0f} GB; this "
+            f"couplings of {length} columns would hold about {gigabytes:.0f} GB; this "
             f"fit takes at most {MAX_COLUMNS} columns (crop the alignment to a domain)"
+        )
+    fitted = (every == GAP).float().mean(dim=0) <= MAX_GAP_FRACTION
+    codes = every[:, fitted]
+    if codes.shape[1] < 3:
+        raise ValueError(
+            f"the alignment has {codes.shape[1]} columns with at most {MAX_GAP_FRACTION:.0%} "
+            "gaps; couplings need at least 3"
         )
     weights = sequence_weights(codes)
     fit = fit_potts(codes, weights, STATES, max_iterations, progress=progress, cancelled=cancelled)
     norms = frobenius(fit.couplings)
+    kept = np.flatnonzero(fitted.numpy())
+    apc, full = np.zeros((length, length), np.float32), np.zeros((length, length), np.float32)
+    apc[np.ix_(kept, kept)] = average_product_correction(norms).numpy()
+    full[np.ix_(kept, kept)] = norms.numpy()
     return Couplings(
-        apc=average_product_correction(norms).numpy(),
-        frobenius=norms.numpy(),
+        apc=apc,
+        frobenius=full,
+        fitted=fitted.numpy(),
         neff=float(weights.sum()),
         sequences=len(codes),
         iterations=fit.iterations,

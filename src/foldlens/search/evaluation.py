@@ -67,10 +67,17 @@ def searched_msas(
 def dca_map(alignment: Alignment, folder: Path | None) -> np.ndarray:
     """The APC map of the alignment's Potts model, kept in ``folder`` by the alignment's
     SHA-256 (a rerun of an evaluation fits nothing twice); zeros for the query alone, whose
-    couplings say nothing."""
+    couplings say nothing, and for an alignment with too few columns of few enough gaps."""
     length = len(alignment.query)
     if len(alignment.rows) < 2:
         return np.zeros((length, length), dtype=np.float32)
+    try:
+        return _fitted_map(alignment, folder)
+    except ValueError:
+        return np.zeros((length, length), dtype=np.float32)
+
+
+def _fitted_map(alignment: Alignment, folder: Path | None) -> np.ndarray:
     if folder is None:
         return couplings(alignment).apc
     key = hashlib.sha256("\n".join(alignment.rows).encode()).hexdigest()

@@ -193,8 +193,11 @@ def couplings_stage(
         )
     except FitCancelledError as error:
         raise (interruption() or error) from error
+    except ValueError as error:  # too few columns with few enough gaps
+        return None, {"fitted": False, "why": str(error)}
     return found.to_npz(), {
         "fitted": True,
+        "columns": int(found.fitted.sum()),
         "neff": found.neff,
         "sequences": found.sequences,
         "iterations": found.iterations,
