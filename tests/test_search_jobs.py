@@ -216,3 +216,19 @@ def test_predict_searches_on_the_command_line(
         expected = predict(load("default"), Protein(QUERY, profile), "default")
         got = from_npz((out / "predictions.npz").read_bytes())
         np.testing.assert_allclose(got["ss3"], expected["ss3"], atol=1e-5)
+
+
+def test_a_model_that_reads_no_profile_says_so(client: TestClient) -> None:
+    """An MSA uploaded for reprof (one-hot input): its depth and couplings are shown, and the
+    mode is single sequence with the reason."""
+    from foldlens.models import available
+
+    if "reprof" not in available():
+        pytest.skip("reprof is not installed here (make system)")
+    rng = np.random.default_rng(4)
+    rows = [QUERY] + [mutated(rng, QUERY, 0.3) for _ in range(6)]
+    text = "".join(f">r{k}\n{row}\n" for k, row in enumerate(rows))
+    answer = client.post("/api/jobs", data={"model": "reprof"}, files={"msa": ("a.a3m", text)})
+    job = wait_job(client, answer.json()["id"])
+    assert job["status"] == "done" and job["mode"] == job["alignment"]["mode"] == "single"
+    assert "reads no profile" in job["alignment"]["why"]

@@ -30,7 +30,7 @@ from .admission import Admission, Limits
 from .alignment_stages import SearchSettings, couplings_stage, search_stage, upload_summary
 from .errors import NotAvailableError, NotReadyError
 from .examples import example
-from .inputs import JobInput
+from .inputs import JobInput, prediction_mode
 from .model_cache import ModelCache, protein_of
 from .retention import Retention
 from .store import Job, JobAlignment, JobResult, JobStore, JobSummary, Submission
@@ -328,5 +328,8 @@ class JobService:
             if uploaded is None:
                 return None
             alignment, summary = uploaded, upload_summary(uploaded)
+        if summary["mode"] == "profile" and prediction_mode(inputs.model, True) == "single":
+            why = f"model {inputs.model} reads no profile, so it predicts from the sequence alone"
+            summary |= {"mode": "single", "why": why}
         couplings, fit = couplings_stage(alignment, report, interruption)
         return JobAlignment(summary | {"couplings": fit}, a3m, couplings)
