@@ -169,10 +169,12 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     from .data.chains import ChainSet
     from .evaluate import (
         baseline_predictors,
+        depth_figure,
         evaluate_model,
         format_depth_table,
         format_table,
     )
+    from .figures import save_figure
     from .models import adapter, load
 
     chains = ChainSet.load(args.chains)
@@ -226,6 +228,9 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     print(format_table(report))
     if searched is not None:
         print(format_depth_table(report))
+        if args.plot:
+            save_figure(depth_figure(report), args.plot)
+            print(f"wrote {args.plot}")
     if args.json:
         args.json.write_text(json.dumps(report, indent=1))
         print(f"wrote {args.json}")
@@ -666,6 +671,12 @@ def build_parser() -> argparse.ArgumentParser:
     evaluation.add_argument("--db", default=None, help="the sequence database (see search)")
     evaluation.add_argument(
         "--no-dca", dest="dca", action="store_false", help="with --search: skip DCA's Potts fits"
+    )
+    evaluation.add_argument(
+        "--plot",
+        type=Path,
+        default=None,
+        help="with --search: plot the MSA depths and the searched profile's gain by depth here",
     )
     evaluation.add_argument(
         "--neff-threshold",

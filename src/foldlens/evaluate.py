@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from matplotlib.figure import Figure
 from torch import nn
 
 from .data.chains import Chain, ChainSet
@@ -348,6 +349,33 @@ def by_depth(
                 }
         rows.append(row)
     return rows
+
+
+def depth_figure(report: dict[str, Any]) -> Figure:
+    """The searched MSAs' depths (chains per Neff bin) and, per bin, the searched profile's gain
+    over the sequence alone in each of :data:`DEPTH_METRICS` with its interval."""
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8), layout="constrained")
+    bins = report["by_depth"]
+    left.bar(range(len(bins)), [row["chains"] for row in bins], color="tab:blue")
+    left.set_xticks(range(len(bins)), [row["neff"] for row in bins])
+    left.set_xlabel("Neff of the searched MSA (80 % identity)")
+    left.set_ylabel("chains")
+    rows = [row for row in bins if row["chains"]]
+    for k, name in enumerate(DEPTH_METRICS):
+        found = [(n, row[name]) for n, row in enumerate(rows) if name in row]
+        x = np.array([n for n, _ in found]) + (k - 0.5) * 0.2
+        y = np.array([v["difference"] for _, v in found])
+        low = y - np.array([v["low"] for _, v in found])
+        high = np.array([v["high"] for _, v in found]) - y
+        right.errorbar(x, y, yerr=[low, high], fmt="o", capsize=3, label=name)
+    right.axhline(0, color="grey", linewidth=0.8)
+    right.set_xticks(range(len(rows)), [f"{row['neff']}\n({row['chains']})" for row in rows])
+    right.set_xlabel("Neff bin (chains)")
+    right.set_ylabel("searched profile − single sequence")
+    right.legend(fontsize=8)
+    return fig
 
 
 def format_depth_table(report: dict[str, Any]) -> str:
