@@ -17,6 +17,11 @@ from ..service.explain import OVERVIEW_METHODS
 from ..service.method_options import ENGINE_ONLY, MUTAGENESIS, OPTIONS, ServiceOption
 
 INDEX = {"type": "integer", "minimum": 0, "description": "a residue, 0-based"}
+OPTIONAL_INDEX = {
+    "type": ["integer", "null"],
+    "minimum": 0,
+    "description": "a residue, 0-based (null: absent, as the server's own targets write it)",
+}
 HEADS = sorted({head.name for model in available() for head in spec(model).heads})
 PER_RESIDUE = sorted(
     {h.name for model in available() for h in spec(model).heads if h.kind == "per-residue"}
@@ -34,8 +39,12 @@ TARGET: dict[str, Any] = {
             "properties": {
                 "head": {"enum": HEADS, "description": "a head from the model's spec"},
                 "i": INDEX,
-                "j": INDEX,
-                "class": {"enum": CLASSES, "description": "a class of a classifying head"},
+                "j": OPTIONAL_INDEX,
+                "class": {
+                    "enum": [*CLASSES, None],
+                    "description": "a class of a classifying head (null: absent, as the "
+                    "server's own targets write it)",
+                },
             },
             "required": ["head", "i"],
             "additionalProperties": False,
@@ -48,7 +57,7 @@ TARGET: dict[str, Any] = {
                 "layer": {"type": "string", "description": "a layer path from the model's spec"},
                 "channel": {"type": "integer", "minimum": 0},
                 "i": INDEX,
-                "j": INDEX,
+                "j": OPTIONAL_INDEX,
             },
             "required": ["layer", "channel", "i"],
             "additionalProperties": False,
