@@ -47,8 +47,8 @@ ones are streamed from the file at every iteration."""
 
 @dataclass(frozen=True)
 class SequenceDatabase:
-    """FASTA files searched as one database (or an MMseqs2 database: its data and index files),
-    under a name people read."""
+    """FASTA files searched as one database, or an MMseqs2 or HH-suite database (``paths``: the
+    index files its digest reads), under a name people read."""
 
     name: str
     paths: tuple[Path, ...]
@@ -82,6 +82,8 @@ class SequenceDatabase:
         """What pyhmmer searches: the sequences in memory (small databases, read once per
         process) less those named in ``exclude``, else the open file (one file; pyhmmer rewinds
         it at every iteration)."""
+        if self.kind != "fasta":
+            raise ValueError(f"{self.name} is searched by its own program, not by pyhmmer")
         if self.size() <= IN_MEMORY_BYTES:
             block = _in_memory(self.paths, self.digest())
             if exclude:
