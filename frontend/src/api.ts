@@ -149,6 +149,7 @@ export interface CouplingMap {
 export interface SearchInfo {
   available: boolean;
   database: string | null;
+  program: string | null;
   unavailable: string | null;
   parameters: { iterations: number; evalue: number; coverage: number };
   neff_threshold: number;

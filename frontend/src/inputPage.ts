@@ -193,7 +193,7 @@ export function renderInputPage(root: HTMLElement): void {
       const info = searchResult.value;
       search.disabled = false;
       searchHint.textContent =
-        `Runs jackhmmer in ${info.database} before predicting (seconds to minutes), and predicts from the MSA's profile when its Neff is at least ${info.neff_threshold} — else from the sequence alone, and says so.` +
+        `Runs ${info.program} in ${info.database} before predicting (seconds to minutes), and predicts from the MSA's profile when its Neff is at least ${info.neff_threshold} — else from the sequence alone, and says so.` +
         (info.note ? ` This is ${info.note}.` : "");
     } else {
       searchHint.textContent =

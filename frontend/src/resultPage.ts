@@ -1,7 +1,8 @@
 /**
  * The result page of one job: waits for the job while it runs, then lays out the predicted maps, the
- * alignment and its coevolution map (when the job had one), the comparison with a known structure, the per-residue tracks, the 3D view and the downloads. Every
- * figure shares one FocusHub, so pointing at anything highlights the same residues everywhere.
+ * alignment and its coevolution map (when the job had one), the comparison with a known structure,
+ * the per-residue tracks, the 3D view and the downloads. Every figure shares one FocusHub, so
+ * pointing at anything highlights the same residues everywhere.
  */
 
 import {
@@ -238,6 +239,7 @@ function modeText(job: JobStatus): string {
     return alignment ? `profile (uploaded MSA, Neff ${alignment.neff.toFixed(1)})` : "profile (from an alignment)";
   }
   if (job.search && job.status !== "done") return "searching for an MSA first";
+  if (alignment && alignment.why.includes("reads no profile")) return "single sequence (this model reads no profile)";
   if (alignment?.source === "search") return `single sequence: the searched MSA is too shallow (Neff ${alignment.neff.toFixed(1)})`;
   return "single sequence (weaker than with an alignment)";
 }

@@ -136,6 +136,7 @@ class JobStatus(BaseModel):
 class SearchInfo(BaseModel):
     available: bool
     database: str | None = Field(description="The database this server searches.")
+    program: str | None = Field(description="The program that searches it, with its version.")
     unavailable: str | None = Field(description="Why this server cannot search, when it cannot.")
     parameters: dict[str, Any]
     neff_threshold: float = Field(

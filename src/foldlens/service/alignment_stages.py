@@ -72,6 +72,7 @@ class SearchSettings:
         return {
             "available": self.database is not None,
             "database": None if self.database is None else self.database.name,
+            "program": None if self.database is None else self.database.program(),
             "unavailable": self.unavailable,
             "parameters": asdict(self.parameters),
             "neff_threshold": NEFF_THRESHOLD,
