@@ -13,11 +13,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
-from browser import OffsiteGuard, image_spread
+from browser import OffsiteGuard, chromium, guarded, image_spread
 from downloads import parse_file
-from foldlens.server.background import CHROMIUM, CHROMIUM_ARGS, background_server
+from foldlens.server.background import background_server
 from polling import DEADLINE
 from schema import SCHEMA
 
@@ -38,25 +38,14 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture
 def guarded_page(browser: Browser) -> Iterator[tuple[Page, OffsiteGuard, list[str]]]:
-    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
-    guard = OffsiteGuard()
-    context.route("**/*", guard)
-    context.set_default_timeout(WAIT)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    yield page, guard, errors
-    context.close()
-    assert guard.offsite == [], f"the page requested other origins: {guard.offsite}"
+    with guarded(browser, WAIT) as opened:
+        yield opened
 
 
 def check_drawn(page: Page, testid: str, min_spread: float = 0.04) -> None:
@@ -579,42 +568,3 @@ def test_analysis_option_out_of_range_shows_the_server_message(example_job: Exam
     expect(page.get_by_test_id("analysis-card-deletion")).to_have_count(0)
     assert "analysis=" not in page.url
     assert list(filter(not_a_refusal, errors)) == []
-
-
-def test_search_for_an_msa_and_see_its_coevolution(
-    tmp_path: Path, guarded_page: tuple[Page, OffsiteGuard, list[str]]
-) -> None:
-    """A pasted sequence with its structure, searched in a database holding 40 of its homologs:
-    the page shows the MSA's depth and coverage, the profile mode, the coevolution map beside the
-    predicted contacts (top L/5 of each against the true contacts) and the strongest couplings;
-    and offers the A3M."""
-    from foldlens.protein.msa import parse_msa
-    from foldlens.service.examples import example
-    from test_search_jobs import QUERY, family_database
-
-    page, _, errors = guarded_page
-    database = family_database(tmp_path, 40)
-    with background_server(tmp_path / "server", flags=("--seqdb", str(database))) as base:
-        open_input_page(page, base)
-        expect(page.get_by_test_id("search-msa")).to_be_enabled()
-        page.get_by_test_id("sequence").fill(f">searched\n{QUERY}")
-        structure = tmp_path / "2o38B.pdb"
-        structure.write_text(example("2o38B").structure())
-        page.get_by_test_id("structure-file").set_input_files(structure)
-        page.get_by_test_id("search-msa").check()
-        page.get_by_test_id("predict").click()
-        page.wait_for_url(re.compile(r"/view/[0-9a-f]{32}"))
-        page.wait_for_selector(READY)
-        summary = page.get_by_test_id("msa-summary")
-        expect(summary).to_contain_text("searched in")
-        expect(summary).to_contain_text("profile (from the alignment)")
-        expect(page.get_by_test_id("msa-why")).to_contain_text("reads the searched MSA's profile")
-        check_drawn(page, "map-couplings")
-        check_drawn(page, "msa-coverage")
-        expect(page.get_by_test_id("precision-couplings")).to_have_text(re.compile(r"^[01]\.\d\d$"))
-        page.get_by_test_id("top-couplings").locator("summary").click()
-        expect(page.get_by_test_id("top-couplings").locator("tbody tr")).to_have_count(20)
-        with page.expect_download() as info:
-            page.get_by_role("link", name="Searched MSA (A3M)").click()
-        assert parse_msa(Path(info.value.path()).read_text()).query == QUERY
-    assert errors == []
