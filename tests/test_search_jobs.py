@@ -232,3 +232,47 @@ def test_a_model_that_reads_no_profile_says_so(client: TestClient) -> None:
     job = wait_job(client, answer.json()["id"])
     assert job["status"] == "done" and job["mode"] == job["alignment"]["mode"] == "single"
     assert "reads no profile" in job["alignment"]["why"]
+
+
+@pytest.mark.skipif(
+    not databases.UNIPROT_EXAMPLES.is_file(), reason="needs Debian's mmseqs2-examples (make system)"
+)
+def test_evaluate_with_searched_msas(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``foldlens evaluate --search`` on four training chains of the shipped fixture: the searched
+    and DCA modes, the product's rule built chain by chain from the searched and single modes,
+    the depths, and the searches leaving out each chain's own cluster."""
+    from foldlens.cli import main
+    from foldlens.data.chains import ChainSet
+    from foldlens.protein.labels import SS8_TO_SS3
+    from foldlens.search.database import find_database, same_cluster
+    from foldlens.search.evaluation import searched_msas
+    from foldlens.search.result import SearchParameters
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    fixture = Path(__file__).parents[1] / "src" / "foldlens" / "resources" / "fixture.npz"
+    chains = ChainSet.load(fixture).subset(np.arange(4))
+    path = tmp_path / "four.npz"
+    chains.save(path)
+    out = tmp_path / "report.json"
+    command = ["evaluate", "--chains", str(path), "--search", "--no-baselines", "--resamples",
+               "20", "--json", str(out), "--plot", str(tmp_path / "depth.png")]  # fmt: skip
+    assert main(command) == 0
+    report = json.loads(out.read_text())
+    rule = "searched if Neff ≥ 5"
+    assert set(report["modes"]) == {"profile", "single", "searched", "dca", rule}
+    assert "Q3" not in report["modes"]["dca"]
+    assert 0 <= report["modes"]["dca"]["contact precision top-L/5 >=24"]["value"] <= 1
+    assert sum(row["chains"] for row in report["by_depth"]) == 4
+    assert (tmp_path / "depth.png").read_bytes().startswith(b"\x89PNG")
+    msas = searched_msas(chains, find_database("default"), SearchParameters(), None)
+    correct = total = 0
+    model = load("default")
+    for k, msa in enumerate(msas):
+        chain = chains[k]
+        names = {row_name.split("/")[0] for row_name in msa.alignment.ids[1:]}
+        assert not names & same_cluster(chain.chain_id)
+        profile = msa.profile() if msa.neff >= 5 else None
+        ss3 = np.asarray(predict(model, Protein(chain.sequence, profile), "default")["ss3"])
+        correct += int((ss3.argmax(1) == SS8_TO_SS3[chain.ss8]).sum())
+        total += len(chain)
+    assert report["modes"][rule]["Q3"]["value"] == pytest.approx(correct / total, abs=1e-12)
