@@ -53,8 +53,6 @@ class SearchSettings:
     unavailable: str | None = None
     parameters: SearchParameters = field(default_factory=SearchParameters)
     cache: Path | None = None
-    default: bool = False
-    """Whether the database is the small default one."""
 
     def request(self) -> dict[str, Any]:
         """What a job asking for a search stores (and its id hashes): the database's name and
@@ -76,7 +74,7 @@ class SearchSettings:
             "unavailable": self.unavailable,
             "parameters": asdict(self.parameters),
             "neff_threshold": NEFF_THRESHOLD,
-            "note": SMALL_DATABASE if self.default else None,
+            "note": SMALL_DATABASE if self.database and self.database.is_default else None,
         }
 
 
@@ -90,7 +88,7 @@ def search_settings(seqdb: str | None, cache: Path) -> SearchSettings:
         if seqdb is not None:
             raise
         return SearchSettings(None, str(error))
-    return SearchSettings(database, cache=cache, default=database.is_default)
+    return SearchSettings(database, cache=cache)
 
 
 def search_stage(
