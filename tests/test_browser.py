@@ -568,3 +568,46 @@ def test_analysis_option_out_of_range_shows_the_server_message(example_job: Exam
     expect(page.get_by_test_id("analysis-card-deletion")).to_have_count(0)
     assert "analysis=" not in page.url
     assert list(filter(not_a_refusal, errors)) == []
+
+
+def test_the_3d_model_with_its_confidence_linked_to_the_expected_error_map(
+    example_job: ExampleJob,
+) -> None:
+    """The example (with its structure): the pLDDT track is there at once; the 3D model is built
+    when asked for, scored against the known structure, coloured by pLDDT bands; dragging across
+    the expected-error map picks residues in 3D; a shared link opens the model again; its PDB
+    downloads."""
+    page, errors = example_job
+    check_drawn(page, "plddt-track")
+    expect(page.get_by_test_id("viewer3d")).to_have_count(1)  # the known structure's only
+    page.get_by_test_id("build-model3d").click()
+    status = page.get_by_test_id("model3d-status")
+    expect(status).to_contain_text(re.compile(r"TM-score 0\.\d{3}, lDDT 0\.\d{3}"))
+    expect(page.get_by_test_id("viewer3d")).to_have_count(2)
+    model_view = page.get_by_test_id("model3d").get_by_test_id("viewer3d")
+    check_drawn(page, "pae-map")
+    expect(page.get_by_test_id("plddt-legend")).to_contain_text("very high (≥ 90)")
+    assert image_spread(model_view.screenshot()) > 0.04
+
+    pae = page.get_by_test_id("pae-map")
+    pae.scroll_into_view_if_needed()
+    box = pae.bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.3)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.6, steps=5)
+    page.mouse.up()
+    expect(page.get_by_test_id("pae-region")).to_contain_text(
+        re.compile(r"Residues \d+–\d+ × \d+–\d+")
+    )
+    assert int(model_view.get_attribute("data-emphasized") or "0") > 0
+
+    assert "model3d=1" in page.url
+    page.reload()
+    page.wait_for_selector(READY)
+    expect(status).to_contain_text("TM-score")  # the link opens the model, built already
+    with page.expect_download() as info:
+        page.get_by_role("link", name="3D model (PDB)").click()
+    pdb = Path(info.value.path()).read_text()
+    assert pdb.startswith("ATOM") and " CA " in pdb
+    assert errors == []

@@ -49,6 +49,11 @@ export const PURPLES = lutFromStops([
   "#fcfbfd", "#efedf5", "#dadaeb", "#bcbddc", "#9e9ac8", "#807dba", "#6a51a3", "#54278f", "#3f007d",
 ]);
 
+/** Dark green → white, as AlphaFold DB draws expected errors: small errors dark. */
+export const GREENS = lutFromStops([
+  "#00441b", "#006d2c", "#238b45", "#41ab5d", "#74c476", "#a1d99b", "#c7e9c0", "#e5f5e0", "#f7fcf5",
+]);
+
 /** Cells without a value (e.g. residues missing from the structure). */
 export const MISSING_RGB: readonly [number, number, number] = [200, 200, 200];
 

@@ -31,7 +31,17 @@ export interface HeatmapOptions {
   describe: (i: number, j: number) => string;
   /** Called with the clicked cell, for maps whose cells can be explained. */
   onPick?: (cell: { i: number; j: number }) => void;
+  /** Called with the rectangle of cells dragged across (null when a click clears it), for maps whose regions mean something. */
+  onRegion?: (region: Region | null) => void;
 }
+
+/** Rows `rows[0]..rows[1]` × columns `cols[0]..cols[1]` of a map, 0-based and inclusive. */
+export interface Region {
+  rows: [number, number];
+  cols: [number, number];
+}
+
+const REGION_COLOR = "#d6336c";
 
 /** Space for residue-number ticks on the top and left edges (and half a label on the right), in CSS pixels. */
 const MARGIN = { left: 38, top: 20, right: 16, bottom: 4 };
@@ -47,6 +57,7 @@ export class Heatmap {
   private readonly layers: CanvasLayers;
   private readonly base: HTMLCanvasElement;
   private cell = 0;
+  private region: Region | null = null;
   private readonly unsubscribe: () => void;
   private readonly resizeObserver: ResizeObserver;
 
@@ -91,6 +102,7 @@ export class Heatmap {
     }
 
     this.bindPointer();
+    if (options.onRegion) this.bindRegion(options.onRegion);
     this.unsubscribe = options.focus.subscribe(() => this.drawOverlay());
     this.resizeObserver = new ResizeObserver(() => this.layout());
     this.resizeObserver.observe(this.layers.element);
@@ -192,9 +204,64 @@ export class Heatmap {
     const context = this.layers.context(this.layers.overlay);
     const inner = this.cell * this.options.length;
     const { hover, selection, target } = this.options.focus;
+    if (this.region) this.drawRegion(context, this.region);
     if (target) this.drawTarget(context, target);
     if (selection) this.drawFocus(context, selection, inner, true);
     if (hover) this.drawFocus(context, hover, inner, false);
+  }
+
+  private drawRegion(context: CanvasRenderingContext2D, { rows, cols }: Region): void {
+    const cell = this.cell;
+    context.lineWidth = 2;
+    context.strokeStyle = REGION_COLOR;
+    context.strokeRect(
+      MARGIN.left + cols[0] * cell,
+      MARGIN.top + rows[0] * cell,
+      (cols[1] - cols[0] + 1) * cell,
+      (rows[1] - rows[0] + 1) * cell,
+    );
+  }
+
+  /**
+   * Dragging across cells selects their rectangle (drawn, and handed to `onRegion`); the click that
+   * ends a drag is not a click on a cell. A plain click clears the rectangle.
+   */
+  private bindRegion(onRegion: (region: Region | null) => void): void {
+    let start: { i: number; j: number } | null = null;
+    let dragged = false;
+    const spanning = (a: { i: number; j: number }, b: { i: number; j: number }): Region => ({
+      rows: [Math.min(a.i, b.i), Math.max(a.i, b.i)],
+      cols: [Math.min(a.j, b.j), Math.max(a.j, b.j)],
+    });
+    this.base.addEventListener("pointerdown", (event) => {
+      start = this.cellAt(event);
+      dragged = false;
+    });
+    this.base.addEventListener("pointermove", (event) => {
+      const here = start && event.buttons === 1 ? this.cellAt(event) : null;
+      if (!start || !here || (here.i === start.i && here.j === start.j && !dragged)) return;
+      dragged = true;
+      this.region = spanning(start, here);
+      this.drawOverlay();
+    });
+    this.base.addEventListener("pointerup", () => {
+      if (dragged) onRegion(this.region);
+      start = null;
+    });
+    this.base.addEventListener(
+      "click",
+      (event) => {
+        if (dragged) {
+          event.stopImmediatePropagation();
+          dragged = false;
+        } else if (this.region) {
+          this.region = null;
+          this.drawOverlay();
+          onRegion(null);
+        }
+      },
+      { capture: true },
+    );
   }
 
   /** Arrowheads on both axes at the target's residues, and a ring around a target cell. */

@@ -28,6 +28,7 @@ import { Heatmap } from "./heatmap";
 import { DISTANCE_CAP, contactPrecision, distanceErrors } from "./metrics";
 import { buildResult, headLabel, resolveTrack, type PairMap, type ResidueHead, type ResidueTrack, type ResultData } from "./results";
 import { readViewState, writeViewState } from "./state";
+import { structureModelSection } from "./structureModelSection";
 import { initialColorTrack, structureSection } from "./structureSection";
 import { currentSubmission, deleteSubmission, tokenFor } from "./submissions";
 import { Tracks, type TrackRow } from "./tracks";
@@ -319,7 +320,15 @@ function renderDone(
     );
   }
 
-  main.append(section("Downloads", downloadsSection(job.exports, initialColor)));
+  if (data.confidence && job.exports.some((item) => item.what === "model3d")) {
+    main.append(
+      structureModelSection({ jobId: job.id, length: data.length, confidence: data.confidence, tracks: colorTracks, focus, hasKnownStructure: pdb !== null }),
+    );
+  }
+
+  // The 3D model's files exist once it is built; its section offers them then.
+  const downloads = job.exports.filter((item) => item.what !== "model3d");
+  main.append(section("Downloads", downloadsSection(downloads, initialColor)));
 
   page.append(h("div", { class: "result-layout" }, main, new ValuesPanel(data, focus).element));
   const allDrawn = figures.map((figure) => figure.layout()).every(Boolean);

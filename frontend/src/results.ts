@@ -33,13 +33,25 @@ export interface TruthData {
   dssp: string | null;
 }
 
+/** What the distograms say about their own reliability; shown with the 3D model, not explained. */
+export interface ConfidenceData {
+  /** Predicted lDDT per residue, 0–100. */
+  plddt: Float32Array;
+  /** Row-major L×L: expected absolute error of the Cβ–Cβ distance, Å. */
+  pae: Float32Array;
+}
+
 export interface ResultData {
   sequence: string;
   length: number;
   pairMaps: PairMap[];
   residueHeads: ResidueHead[];
   truth: TruthData | null;
+  confidence: ConfidenceData | null;
 }
+
+/** Prediction keys that are read out of the distograms rather than heads of the network. */
+const CONFIDENCE_KEYS = new Set(["plddt", "pae"]);
 
 /** A per-residue series that can colour the structure, resolved from a job's `tracks` name. */
 export interface ResidueTrack {
@@ -170,7 +182,7 @@ export function buildResult(predictions: Predictions, truth: Truth | null, spec:
   const pairMaps: PairMap[] = [];
   const residueHeads: ResidueHead[] = [];
   for (const key of order) {
-    if (key === "sequence" || key === "mode") continue;
+    if (key === "sequence" || key === "mode" || CONFIDENCE_KEYS.has(key)) continue;
     const value = predictions[key];
     const head = specHeads.get(key);
     if (head?.kind !== "per-residue" && isMatrix(value, length)) {
@@ -180,7 +192,11 @@ export function buildResult(predictions: Predictions, truth: Truth | null, spec:
     }
   }
   residueHeads.sort((a, b) => displayRank(a) - displayRank(b));
-  return { sequence, length, pairMaps, residueHeads, truth: truth ? truthFrom(truth, length) : null };
+  const { plddt, pae } = predictions;
+  const confidence = isPerResidue(plddt, length) && isMatrix(pae, length)
+    ? { plddt: Float32Array.from(plddt as (number | null)[], (v) => v ?? Number.NaN), pae: flatten(pae, length) }
+    : null;
+  return { sequence, length, pairMaps, residueHeads, truth: truth ? truthFrom(truth, length) : null, confidence };
 }
 
 /**

@@ -5,8 +5,7 @@
  * shapes so that hovering never rebuilds the cartoon.
  */
 
-import { createViewer, type GLShape, type GLViewer } from "3dmol";
-import type { ColorScale } from "./colormaps";
+import { createViewer, type GLModel, type GLShape, type GLViewer } from "3dmol";
 import { h } from "./dom";
 import { TARGET_COLOR, type Focus, type FocusHub } from "./focus";
 
@@ -45,12 +44,25 @@ function alphaCarbons(pdb: string): Map<number, Point> {
   return positions;
 }
 
+/** A value → colour map as 3Dmol takes colours (a `ColorScale`, or bands such as pLDDT's). */
+export interface ResidueColours {
+  hex(value: number): number;
+}
+
+/** Residues outside an emphasised set: pale, so the set stands out. */
+const MUTED = 0xdddddd;
+/** A superposed reference structure: a thin grey ribbon behind the coloured one. */
+const REFERENCE_STYLE = { cartoon: { color: "#8d96a3", opacity: 0.55, thickness: 0.2 } };
+
 export class StructureViewer {
   readonly element: HTMLDivElement;
   private viewer: GLViewer | null = null;
+  private model: GLModel | null = null;
   private readonly alphas: Map<number, Point>;
   private marks: GLShape[] = [];
-  private coloring: { values: Float32Array; scale: ColorScale } | null = null;
+  private coloring: { values: Float32Array; scale: ResidueColours } | null = null;
+  private emphasis: Set<number> | null = null;
+  private reference: string | null = null;
 
   constructor(
     private readonly pdb: string,
@@ -77,7 +89,8 @@ export class StructureViewer {
       this.element.replaceChildren(h("p", { class: "hint viewer3d__message" }, "The 3D view needs WebGL, which this browser does not provide."));
       return;
     }
-    viewer.addModel(this.pdb, "pdb");
+    this.model = viewer.addModel(this.pdb, "pdb");
+    if (this.reference) viewer.addModel(this.reference, "pdb").setStyle({}, REFERENCE_STYLE);
     viewer.setHoverDuration(40);
     viewer.setHoverable(
       {},
@@ -98,18 +111,34 @@ export class StructureViewer {
   }
 
   /** Colours the cartoon by one value per residue (index = residue number − 1). */
-  colorBy(values: Float32Array, scale: ColorScale): void {
+  colorBy(values: Float32Array, scale: ResidueColours): void {
     this.coloring = { values, scale };
+    this.applyStyle();
+  }
+
+  /** Shows `pdb` (same residue numbering, already superposed) as a grey ribbon; call before `start`. */
+  addReference(pdb: string): void {
+    this.reference = pdb;
+  }
+
+  /** Mutes every residue outside `residues` (0-based), or none when null. */
+  emphasize(residues: Set<number> | null): void {
+    this.emphasis = residues;
+    this.element.dataset.emphasized = residues === null ? "" : String(residues.size);
     this.applyStyle();
   }
 
   private applyStyle(): void {
     const viewer = this.viewer;
     const coloring = this.coloring;
-    if (!viewer || !coloring) return;
-    const colorfunc = (atom: PickedAtom): number =>
-      coloring.scale.hex(atom.resi === undefined ? Number.NaN : (coloring.values[atom.resi - 1] ?? Number.NaN));
-    viewer.setStyle({}, { cartoon: { colorfunc, thickness: 0.5 } });
+    if (!viewer || !this.model || !coloring) return;
+    const emphasis = this.emphasis;
+    const colorfunc = (atom: PickedAtom): number => {
+      if (atom.resi === undefined) return MUTED;
+      if (emphasis && !emphasis.has(atom.resi - 1)) return MUTED;
+      return coloring.scale.hex(coloring.values[atom.resi - 1] ?? Number.NaN);
+    };
+    this.model.setStyle({}, { cartoon: { colorfunc, thickness: 0.5 } });
     viewer.render();
   }
 

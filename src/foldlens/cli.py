@@ -99,7 +99,39 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         truth = None if query.structure is None else true_maps(query.structure)
         for path in write_predictions(prediction, out, truth):
             print(f"wrote {path}")
+        if args.no_3d:
+            continue
+        if "plddt" not in prediction:
+            print(f"{query.id}: model {args.model!r} predicts no distograms, so no 3D model")
+            continue
+        print(f"{query.id}: folding the distograms into a 3D model")
+        _write_model(model, args.model, query, out)
     return 0
+
+
+def _write_model(model: Any, model_name: str, query: Query, out: Path) -> None:
+    """``out/model.pdb`` (pLDDT in the B-factor column), with a progress bar; against a known
+    structure, its TM-score and lDDT."""
+    from tqdm import tqdm
+
+    from .folding.fold import FoldSettings
+    from .folding.predicted_structure import compare_with, predict_structure
+    from .models import adapter
+
+    with tqdm(total=FoldSettings().total_steps(), unit="step", desc="3D model") as bar:
+        structure = predict_structure(
+            model,
+            adapter(model_name),
+            query.protein,
+            progress=lambda done, _: bar.update(done - bar.n),
+        )
+    (out / "model.pdb").write_text(structure.to_pdb())
+    summary = structure.summary()
+    print(f"wrote {out / 'model.pdb'} (mean pLDDT {summary['mean_plddt']:.1f})")
+    if query.structure is not None:
+        scores = compare_with(structure.backbone, query.structure)
+        tm, lddt = scores["tm_score"], scores["lddt"]
+        print(f"against {query.id}'s structure: TM-score {tm:.3f}, lDDT {lddt:.3f}")
 
 
 def _searched(query: Query, db: str | None, out: Path) -> Query:
@@ -120,6 +152,67 @@ def _searched(query: Query, db: str | None, out: Path) -> Query:
     print(f"{query.id}: {summary['sequences']} sequences in {database.name}; {summary['why']}")
     profile = result.alignment.profile() if summary["mode"] == "profile" else None
     return replace(query, profile=profile, alignment=result.alignment)
+
+
+def _cmd_evaluate_structure(args: argparse.Namespace) -> int:
+    import json
+
+    from tqdm import tqdm
+
+    from .data.chains import ChainSet
+    from .figures import save_figure
+    from .folding.evaluation import (
+        ChainResult,
+        evaluate_structures,
+        format_report,
+        structure_figure,
+        structure_report,
+    )
+    from .models import adapter, load
+
+    chains = ChainSet.load(args.chains)
+    eligible = np.flatnonzero(chains.lengths() <= args.max_length)
+    drawn = np.random.default_rng(0).choice(eligible, min(args.sample, len(eligible)), False)
+    sample = [chains[int(i)] for i in np.sort(drawn)]
+    modes = tuple(args.modes.split(","))
+    bar = tqdm(total=len(sample) * len(modes), unit="model", desc="folding")
+
+    def progress(result: ChainResult) -> None:
+        bar.update()
+        bar.set_postfix(chain=result.chain_id, tm=f"{result.tm['folded']:.2f}")
+
+    results = evaluate_structures(
+        load(args.model), adapter(args.model), sample, modes, progress=progress
+    )
+    bar.close()
+    report = structure_report(results, args.resamples)
+    table = format_report(report)
+    print(table)
+    args.out.mkdir(parents=True, exist_ok=True)
+    chosen = ", ".join(chain.chain_id for chain in sample)
+    (args.out / "report.md").write_text(
+        f"{len(sample)} chains of {args.chains.name} (≤ {args.max_length} residues, drawn with "
+        f"seed 0): {chosen}\n\n{table}"
+    )
+    per_chain = [
+        {"chain": r.chain_id, "length": r.length, "mode": r.mode, "tm": r.tm, "lddt": r.lddt,
+         "mirror_tm": r.mirror_tm, "seconds": r.seconds}
+        for r in results
+    ]  # fmt: skip
+    (args.out / "report.json").write_text(
+        json.dumps(
+            {
+                "model": args.model,
+                "chains": [c.chain_id for c in sample],
+                "report": report,
+                "per_chain": per_chain,
+            },
+            indent=1,
+        )
+    )
+    save_figure(structure_figure(results, report), args.out / "report.png")
+    print(f"wrote {args.out / 'report.md'}, report.json and report.png")
+    return 0
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
@@ -606,8 +699,28 @@ def build_parser() -> argparse.ArgumentParser:
         f"search.json) and predict from its profile when Neff ≥ {NEFF_THRESHOLD:g}",
     )
     prediction.add_argument("--db", default=None, help="with --search: the sequence database")
+    prediction.add_argument(
+        "--no-3d",
+        action="store_true",
+        help="skip the 3D model (folding the distograms takes seconds per protein)",
+    )
     _add_model_file(prediction)
     prediction.set_defaults(run=_cmd_predict)
+
+    structures = commands.add_parser(
+        "evaluate-structure",
+        help="fold test chains into 3D models and score them, their baselines and their confidence",
+    )
+    structures.add_argument("--model", default="default")
+    structures.add_argument(
+        "--chains", type=Path, default=TEST_SPLIT, help="default: the shipped test split"
+    )
+    structures.add_argument("--sample", type=int, default=200, help="chains drawn (seed 0)")
+    structures.add_argument("--max-length", type=int, default=300)
+    structures.add_argument("--modes", default="profile,single", help="profile, single or both")
+    structures.add_argument("--resamples", type=int, default=1000)
+    structures.add_argument("--out", type=Path, default=Path("structure-evaluation"))
+    structures.set_defaults(run=_cmd_evaluate_structure)
 
     training = commands.add_parser("train", help="train a registered network (resumable)")
     training.add_argument("--model", default="default", help="default or seed2018")

@@ -1,7 +1,8 @@
 """Figures of a prediction (and of the true structure when known), drawn with matplotlib.
 
-``prediction_figure`` draws one view — the four distance maps, the contact map or the per-residue
-tracks — of whichever heads the prediction has; ``figure_bytes`` renders it as PNG, SVG or PDF.
+``prediction_figure`` draws one view — the four distance maps, the contact map, the per-residue
+tracks or the confidence (pLDDT and the PAE-like map) — of whichever heads the prediction has;
+``figure_bytes`` renders it as PNG, SVG or PDF.
 The CLI writes PNGs and the web API serves all three formats from the same code.
 """
 
@@ -19,6 +20,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
+from .folding.confidence import PLDDT_BANDS, plddt_band
 from .protein.labels import DISTANCE_CENTRES, DISTANCE_MAPS, DSSP8
 
 FIGURE_FORMATS = {"png": "image/png", "svg": "image/svg+xml", "pdf": "application/pdf"}
@@ -133,6 +135,32 @@ def _rsa_panel(ax: Any, rsa: np.ndarray, truth: dict[str, Any] | None) -> None:
     ax.set_ylabel("relative accessibility")
 
 
+def _confidence(prediction: dict[str, Any], truth: dict[str, Any] | None) -> Figure:
+    """pLDDT per residue in AlphaFold DB's colour bands, and the PAE-like map."""
+    plddt, pae = prediction["plddt"], prediction["pae"]
+    fig, (track, square) = plt.subplots(
+        1, 2, figsize=(11, 4.2), layout="constrained", width_ratios=(1.6, 1)
+    )
+    residues = np.arange(1, len(plddt) + 1)
+    track.bar(residues, plddt, width=1.0, color=[plddt_band(v)[1] for v in plddt])
+    for lowest, name, colour in PLDDT_BANDS:
+        track.bar([], [], color=colour, label=f"{name} (≥ {lowest:g})" if lowest else name)
+    track.set_ylim(0, 100)
+    track.set_xlim(0.5, len(plddt) + 0.5)
+    track.set_xlabel("residue")
+    track.set_ylabel("pLDDT")
+    track.legend(loc="lower left", fontsize=8, ncol=2)
+    image = square.imshow(
+        pae, cmap="Greens_r", vmin=0, vmax=max(10.0, float(pae.max())),
+        extent=(0.5, len(pae) + 0.5, len(pae) + 0.5, 0.5),
+    )  # fmt: skip
+    square.set_title("expected error of the Cβ–Cβ distance")
+    square.set_xlabel("residue j")
+    square.set_ylabel("residue i")
+    fig.colorbar(image, ax=square, label="Å")
+    return fig
+
+
 TRACK_PANELS: dict[str, Callable[[Any, np.ndarray, dict[str, Any] | None], None]] = {
     "ss3": _ss3_panel,
     "ss8": _ss8_panel,
@@ -145,11 +173,13 @@ FIGURES: dict[str, Callable[[dict[str, Any], dict[str, Any] | None], Figure]] = 
     "distance_maps": _distance_maps,
     "contact": _contact_map,
     "tracks": _tracks,
+    "confidence": _confidence,
 }
 DRAWS = {
     "distance_maps": DISTANCE_MAPS,
     "contact": ("contact",),
     "tracks": TRACK_HEADS,
+    "confidence": ("plddt", "pae"),
 }
 """The keys each figure draws; it is available when the prediction has any of them."""
 
@@ -163,7 +193,7 @@ def available_figures(keys: Iterable[str]) -> list[str]:
 def prediction_figure(
     name: str, prediction: dict[str, Any], truth: dict[str, Any] | None = None
 ) -> Figure:
-    """One of ``distance_maps``, ``contact`` and ``tracks``.
+    """One of ``distance_maps``, ``contact``, ``tracks`` and ``confidence``.
 
     With ``truth`` (true distance maps, ``contact`` 0/1 and ``dssp`` letters) the true maps and the
     differences join the distance maps, true contacts are overlaid and true helices and strands

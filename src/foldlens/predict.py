@@ -4,7 +4,10 @@ Every prediction has ``sequence``, ``mode`` (``profile`` when an MSA gave a prof
 ``single``) and one array per head of the model, read out of its logits by the head's transform.
 The default model gives the whole public schema: ``ss3`` (L×3, H E C), ``ss8`` (L×8,
 H G I E B T S C), ``rsa`` (L, 0–1), ``dist_ca_ca``, ``dist_ca_cb``, ``dist_cb_ca``, ``dist_cb_cb``
-(L×L expected distances, Å) and ``contact`` (L×L, P(Cβ–Cβ < 8 Å)).
+(L×L expected distances, Å) and ``contact`` (L×L, P(Cβ–Cβ < 8 Å)). A model whose distance heads
+are distograms adds the confidence read from them (:mod:`foldlens.folding.confidence`): ``plddt``
+(L, 0–100, predicted lDDT of each residue) and ``pae`` (L×L, Å, the expected absolute error of
+the Cβ–Cβ distance).
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ import torch
 from torch import nn
 
 from .figures import available_figures, prediction_figure, save_figure
+from .folding.confidence import confidence
+from .folding.distograms import distograms_from_logits, has_distograms
 from .models import ModelAdapter, adapter, reads_profile
 from .protein.labels import CONTACT_CUTOFF, expected_distance
 from .protein.msa import Alignment, parse_msa
@@ -131,6 +136,10 @@ def predict(
     }
     for head in found.heads:
         result[head.name] = READOUTS[head.transform](out[head.name][0].float())
+    if has_distograms(found):
+        distograms = distograms_from_logits(protein.sequence, out)
+        confident = confidence(distograms.probabilities, found.confidence_calibration())
+        result["plddt"], result["pae"] = confident.plddt, confident.pae
     return result
 
 

@@ -44,6 +44,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..folding.confidence import Calibration
 from ..protein.alphabet import AMINO_ACIDS
 from ..protein.record import Protein
 from .exactness import audited_methods
@@ -114,6 +115,11 @@ class ModelAdapter:
             {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
         )
         return model.eval()
+
+    def confidence_calibration(self) -> Calibration:
+        """How the raw predicted lDDT read from the distograms maps to the expected true lDDT
+        (:mod:`foldlens.folding.confidence`); by default none (an identity map, said so)."""
+        return Calibration()
 
     def digest(self) -> str:
         """SHA-256 of the weights (changes the model's version, and so its jobs' ids)."""

@@ -79,6 +79,8 @@ from .schemas import (
     Overview,
     OverviewRequest,
     SearchInfo,
+    StructureModelAnswer,
+    StructureModelRequest,
     TaskStatus,
 )
 from .security import LOOPBACK_HOSTS, Guard
@@ -498,6 +500,9 @@ def create_app(
             structure=job.inputs.backbone(),
             track=track,
             alignment=job.alignment,
+            structure_model=lambda: next(
+                iter(explanations.cached(explanations.structure_model(job_id)).values()), None
+            ),
         )
         return _download(rendered)
 
@@ -622,6 +627,29 @@ def _explanation_routes(app: FastAPI, explanations: ExplanationService) -> None:
             description=request.description,
             analysis=body.analysis,
             result=results.get(body.analysis),
+            task=None if task is None else _task_status(task, ticket),
+        )
+        return JSONResponse(answer.model_dump(mode="json"), status_code=200 if results else 202)
+
+    @app.post(
+        "/api/jobs/{job_id}/model3d",
+        response_model=StructureModelAnswer,
+        tags=["jobs"],
+        responses={202: {"model": StructureModelAnswer}},
+    )
+    async def structure_model(job_id: JobId, body: StructureModelRequest) -> JSONResponse:
+        """The job's 3D model, folded from its distograms on demand: 200 with the model when it
+        is built (or finishes within ``wait`` seconds), else 202 with the task to poll (the
+        same task API as explanations). 400 for a model without distograms."""
+        request = await run_in_threadpool(explanations.structure_model, job_id)
+        results = await run_in_threadpool(explanations.cached, request)
+        task, ticket = None, None
+        if not results:
+            task, ticket = explanations.start(request, set())
+            await task.settled(body.wait)
+            results = await run_in_threadpool(explanations.cached, request)
+        answer = StructureModelAnswer(
+            result=next(iter(results.values()), None),
             task=None if task is None else _task_status(task, ticket),
         )
         return JSONResponse(answer.model_dump(mode="json"), status_code=200 if results else 202)

@@ -221,6 +221,19 @@ class AnalyzeRequest(BaseModel):
     wait: float = Field(0.5, ge=0, le=10, description="Seconds to wait for the answer before 202.")
 
 
+class StructureModelRequest(BaseModel):
+    wait: float = Field(0.5, ge=0, le=10, description="Seconds to wait for the answer before 202.")
+
+
+class StructureModelAnswer(BaseModel):
+    """The job's 3D model: ``pdb`` (pLDDT in the B-factor column), ``plddt``, ``summary`` (how
+    it was chosen), ``comparison`` (TM-score, lDDT and the superposed Cα against the job's known
+    structure, when it has one)."""
+
+    result: dict[str, Any] | None = Field(description="The model once it is built.")
+    task: TaskStatus | None = Field(description="The background task building it (202).")
+
+
 class AnalyzeAnswer(BaseModel):
     target: dict[str, Any]
     description: str = Field(description="The target in words.")

@@ -34,6 +34,7 @@ from ..models import adapter, spec
 from ..models.spec import ModelSpec
 from ..models.views import OutputTarget, UnitTarget
 from ..predict import from_npz
+from . import structure_model
 from .analyses import check_analysis
 from .errors import InvalidInputError, JobNotFoundError, NotReadyError, NotYoursError
 from .explain import (
@@ -46,6 +47,7 @@ from .exports import Rendered
 from .method_options import check_options, method_catalogue
 from .model_cache import ModelCache, couplings_of
 from .store import Job, JobStore
+from .structure_model import check_foldable
 from .targets import check_target, describe, target_json
 from .task_kinds import KINDS, Work
 
@@ -413,6 +415,22 @@ class ExplanationService:
         key = _digest({"job": job.id, **request})
         words = f"overview of {describe(target, model_spec, job.inputs.sequence)}"
         return Request(job, target, words, {method: {}}, {method: key}, kind="overview")
+
+    def structure_model(self, job_id: str) -> Request:
+        """The 3D model of a finished job, as a one-entry request
+        (:mod:`foldlens.service.structure_model`); an :class:`InvalidInputError` for a model
+        without distograms."""
+        job = self._done(job_id)
+        check_foldable(adapter(job.inputs.model))
+        entry = structure_model.ENTRY
+        key = _digest({
+            "job": job.id, "structure model": structure_model.VERSION,
+            "settings": vars(structure_model.SETTINGS),
+        })  # fmt: skip
+        return Request(
+            job, structure_model.stand_in_target(), "the 3D model", {entry: {}}, {entry: key},
+            kind="structure model",
+        )  # fmt: skip
 
     def _done(self, job_id: str) -> Job:
         job = self.store.get(job_id)

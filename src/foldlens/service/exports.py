@@ -11,7 +11,7 @@ from __future__ import annotations
 import gzip
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +19,9 @@ import numpy as np
 
 from ..coevolution.couplings import Couplings, couplings_figure
 from ..figures import FIGURE_FORMATS, available_figures, figure_bytes, prediction_figure
-from ..models import ModelSpec, spec
+from ..folding.distograms import has_distograms
+from ..folding.predicted_structure import pdb_to_mmcif
+from ..models import ModelSpec, adapter, spec
 from ..predict import from_npz
 from ..protein.structure import Backbone
 from .errors import InvalidInputError, NotAvailableError
@@ -29,7 +31,9 @@ FIGURE_LABELS = {
     "distance_maps": "Distance maps",
     "contact": "Contact map",
     "tracks": "Per-residue tracks",
+    "confidence": "Confidence (pLDDT, expected distance errors)",
 }
+MODEL_FORMATS = {"pdb": ("chemical/x-pdb", "PDB"), "cif": ("chemical/x-mmcif", "mmCIF")}
 
 
 @dataclass(frozen=True)
@@ -85,6 +89,9 @@ def catalogue(
     job found out about its alignment, see :class:`~foldlens.service.store.JobAlignment`)."""
     model_spec = spec(model)
     heads = {head.name for head in model_spec.heads}
+    foldable = has_distograms(adapter(model))
+    if foldable:
+        heads |= {"plddt", "pae"}
     tracks = residue_tracks(model_spec)
     items = [
         Download("predictions", "npz", "Predictions (NPZ)"),
@@ -97,6 +104,11 @@ def catalogue(
     for what in available_figures(heads):
         label = FIGURE_LABELS[what]
         items += [Download(what, fmt, f"{label} ({fmt.upper()})") for fmt in FIGURE_FORMATS]
+    if foldable:
+        items += [
+            Download("model3d", fmt, f"3D model ({label})")
+            for fmt, (_, label) in MODEL_FORMATS.items()
+        ]
     if has_structure:
         choices: list[str | None] = [*tracks] or [None]
         for track in choices:
@@ -152,8 +164,10 @@ def render(
     structure: Backbone | None,
     track: str | None = None,
     alignment: JobAlignment | None = None,
+    structure_model: Callable[[], dict[str, Any] | None] | None = None,
 ) -> Rendered:
-    """One download of a finished job (``predictions_json`` is gzip-compressed JSON)."""
+    """One download of a finished job (``predictions_json`` is gzip-compressed JSON;
+    ``structure_model`` reads the job's 3D model when it has been built)."""
     summary = None if alignment is None else alignment.summary
     offered = {
         (item.what, item.format) for item in catalogue(model, structure is not None, summary)
@@ -172,6 +186,10 @@ def render(
     if what in ("msa", "search", "couplings"):
         assert alignment is not None
         return _alignment_download(what, file_format, alignment, stem, filename)
+    if what == "model3d":
+        return _model_download(
+            structure_model() if structure_model else None, file_format, filename
+        )
     prediction = from_npz(predictions)
     if what == "residues":
         text = _residues_csv(prediction, spec(model))
@@ -184,8 +202,24 @@ def render(
         if track is not None:
             filename = f"{stem}-{track}.pdb"
         return Rendered(structure.to_pdb(scores).encode(), "chemical/x-pdb", filename)
+    if what == "confidence" and "plddt" not in prediction:
+        raise NotAvailableError(
+            "this job was predicted before foldlens read confidence from the distograms; "
+            "submit it again for its confidence figure"
+        )
     figure = prediction_figure(what, prediction, None if truth is None else from_npz(truth))
     return Rendered(figure_bytes(figure, file_format), FIGURE_FORMATS[file_format], filename)
+
+
+def _model_download(answer: dict[str, Any] | None, file_format: str, filename: str) -> Rendered:
+    """The job's 3D model as PDB or mmCIF, once it has been built."""
+    if answer is None:
+        raise NotAvailableError(
+            "the 3D model is not built yet: open the 3D view or POST /api/jobs/{id}/model3d"
+        )
+    pdb = answer["pdb"]
+    text = pdb if file_format == "pdb" else pdb_to_mmcif(pdb)
+    return Rendered(text.encode(), MODEL_FORMATS[file_format][0], filename)
 
 
 def _alignment_download(

@@ -28,9 +28,16 @@ from ..attribution.api import SHARED_FORWARD
 from ..coevolution.couplings import Couplings
 from ..models.adapter import Encoded, ModelAdapter
 from ..models.views import OutputTarget, UnitTarget
+from . import structure_model
 from .analyses import needs_prediction, run_analysis
 from .analysis_subject import Subject
-from .explain import Explanation, explain, explain_together, influence_matrix
+from .explain import (
+    Explanation,
+    ExplanationCancelledError,
+    explain,
+    explain_together,
+    influence_matrix,
+)
 from .targets import target_json
 
 Progress = Callable[[str, float], None]
@@ -185,4 +192,32 @@ class Overviews(TaskKind):
         return {"overview": work_target.head, "class": class_name, "method": entry}
 
 
-KINDS: dict[str, TaskKind] = {kind.name: kind for kind in (Explanations(), Analyses(), Overviews())}
+class StructureModels(TaskKind):
+    """The job's 3D model, folded from its distograms (:mod:`foldlens.service.structure_model`);
+    the target is a stand-in (:func:`~foldlens.service.structure_model.stand_in_target`)."""
+
+    name = "structure model"
+
+    def compute(
+        self, work: Work, entries: dict[str, dict[str, Any]], progress: Progress, ready: Ready
+    ) -> None:
+        def step(done: int, total: int) -> None:
+            if work.cancel.is_set():
+                raise ExplanationCancelledError
+            progress(structure_model.ENTRY, done / total)
+
+        answer = structure_model.structure_model(
+            work.model, work.adapter, work.inputs.protein, step
+        )
+        ready(structure_model.ENTRY, answer)
+
+    def stored_request(
+        self, work_target: OutputTarget | UnitTarget, adapter: ModelAdapter, entry: str,
+        options: dict[str, Any], wrt: str | None,
+    ) -> dict[str, Any]:  # fmt: skip
+        return {"structure model": entry, "settings": vars(structure_model.SETTINGS)}
+
+
+KINDS: dict[str, TaskKind] = {
+    kind.name: kind for kind in (Explanations(), Analyses(), Overviews(), StructureModels())
+}

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ...folding.confidence import Calibration
 from ...protein.labels import DISTANCE_MAPS, DSSP8, SS3
 from .. import residue_input
 from ..adapter import ModelAdapter
@@ -66,6 +67,19 @@ class DefaultAdapter(residue_input.ResidueInput, ModelAdapter):
 
     def weights(self) -> bytes:
         return packaged_weights("default.pt")
+
+    def confidence_calibration(self) -> Calibration:
+        """The calibration fitted for these weights on the validation split (it names their
+        digest; stale or missing: the identity map, said so)."""
+        try:
+            calibration = Calibration.from_json(
+                packaged_weights("default.confidence.json").decode()
+            )
+        except FileNotFoundError:
+            return Calibration()
+        return (
+            calibration if calibration.fitted_on.get("weights") == self.digest() else Calibration()
+        )
 
     def outputs(
         self, model: nn.Module, x: torch.Tensor, pairs: bool = True

@@ -1,0 +1,112 @@
+"""The 3D model through the server and the CLI: built on demand as a task, cached, compared with
+the job's known structure, exported as PDB and mmCIF; refused for a model without distograms."""
+
+from __future__ import annotations
+
+import gemmi
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from foldlens.cli import main
+from foldlens.folding.comparison import lddt, tm_score
+from foldlens.protein.structure import read_structure
+from polling import finish_task, wait_job
+
+
+def _built(client: TestClient, job_id: str) -> dict:
+    answer = client.post(f"/api/jobs/{job_id}/model3d", json={"wait": 0})
+    assert answer.status_code in (200, 202), answer.text
+    if answer.status_code == 202:
+        status = finish_task(client, answer.json()["task"])
+        assert status is not None and status["status"] == "done", status
+        answer = client.post(f"/api/jobs/{job_id}/model3d", json={"wait": 0})
+    assert answer.status_code == 200
+    return answer.json()["result"]
+
+
+def test_the_model_is_built_once_compared_with_the_known_structure_and_exported(
+    client: TestClient, job: dict
+) -> None:
+    model = _built(client, job["id"])
+    backbone = read_structure(model["pdb"])
+    predictions = client.get(f"/api/jobs/{job['id']}/predictions").json()
+    assert backbone.sequence == predictions["sequence"]
+    b_factors = [atom.b_iso for residue in gemmi.read_pdb_string(model["pdb"])[0][0]
+                 for atom in residue if atom.name == "CA"]  # fmt: skip
+    assert np.allclose(b_factors, model["plddt"], atol=0.01)
+    assert all(0 <= v <= 100 for v in model["plddt"])
+    assert np.allclose(predictions["plddt"], model["plddt"], atol=0.01)
+    assert np.asarray(predictions["pae"]).shape == (len(backbone), len(backbone))
+
+    known = {"what": "structure", "format": "pdb"}
+    truth = read_structure(client.get(f"/api/jobs/{job['id']}/export", params=known).text)
+    comparison = model["comparison"]
+    assert comparison["tm_score"] == pytest.approx(tm_score(backbone.ca, truth.ca).score, abs=1e-3)
+    assert comparison["lddt"] == pytest.approx(lddt(backbone.ca, truth.ca)[1], abs=1e-3)
+    superposed = read_structure(comparison["superposed_pdb"])
+    assert superposed.sequence == truth.sequence
+    d0 = 1.24 * (len(truth) - 15) ** (1 / 3) - 1.8
+    distances = np.linalg.norm(superposed.ca - backbone.ca, axis=-1)
+    assert np.mean(1 / (1 + (distances / d0) ** 2)) == pytest.approx(
+        comparison["tm_score"], abs=1e-3
+    )
+
+    again = client.post(f"/api/jobs/{job['id']}/model3d", json={"wait": 0})
+    assert again.status_code == 200 and again.json()["result"]["pdb"] == model["pdb"]
+    pdb = client.get(f"/api/jobs/{job['id']}/export", params={"what": "model3d", "format": "pdb"})
+    assert pdb.status_code == 200 and pdb.text == model["pdb"]
+    cif = client.get(f"/api/jobs/{job['id']}/export", params={"what": "model3d", "format": "cif"})
+    assert cif.status_code == 200
+    from_cif = gemmi.make_structure_from_block(gemmi.cif.read_string(cif.text).sole_block())
+    assert gemmi.one_letter_code([r.name for r in from_cif[0][0]]) == backbone.sequence
+    figure = client.get(
+        f"/api/jobs/{job['id']}/export", params={"what": "confidence", "format": "png"}
+    )
+    assert figure.status_code == 200 and figure.content[:4] == b"\x89PNG"
+
+
+def test_a_model_without_distograms_gets_no_3d_model(client: TestClient) -> None:
+    request = {"sequence": "MKTAYIAKQRQISFVKSHFSRQLEERLG", "model": "seed2018"}
+    job = wait_job(client, client.post("/api/jobs", json=request).json()["id"])
+    answer = client.post(f"/api/jobs/{job['id']}/model3d", json={})
+    assert answer.status_code == 400 and "no distance distributions" in answer.json()["detail"]
+    offered = {
+        (d["what"], d["format"]) for d in client.get(f"/api/jobs/{job['id']}").json()["exports"]
+    }
+    assert ("model3d", "pdb") not in offered
+
+
+def test_the_model_is_not_exported_before_it_is_built(client: TestClient) -> None:
+    job = wait_job(
+        client,
+        client.post("/api/jobs", json={"sequence": "MKTAYIAKQRQISFVKSHFSRQLEERLGAA"}).json()["id"],
+    )
+    answer = client.get(
+        f"/api/jobs/{job['id']}/export", params={"what": "model3d", "format": "pdb"}
+    )
+    assert answer.status_code == 404 and "not built yet" in answer.json()["detail"]
+
+
+def test_predict_writes_the_model_with_plddt_and_pae(tmp_path, capsys) -> None:
+    assert main(["predict", "MKTAYIAKQRQISFVKSHFSRQLEERLG", "--out", str(tmp_path)]) == 0
+    backbone = read_structure((tmp_path / "model.pdb").read_text())
+    assert backbone.sequence == "MKTAYIAKQRQISFVKSHFSRQLEERLG"
+    with np.load(tmp_path / "predictions.npz") as arrays:
+        assert arrays["plddt"].shape == (28,) and arrays["pae"].shape == (28, 28)
+    assert (tmp_path / "confidence.png").is_file()
+    assert (
+        main(
+            [
+                "predict",
+                "MKTAYIAKQRQISFVKSHFSRQLEERLG",
+                "--out",
+                str(tmp_path / "s"),
+                "--model",
+                "seed2018",
+            ]
+        )
+        == 0
+    )
+    assert "predicts no distograms, so no 3D model" in capsys.readouterr().out
+    assert not (tmp_path / "s" / "model.pdb").exists()
