@@ -35,7 +35,7 @@ def main() -> None:
     chosen = example(args.example)
     model_adapter, model = adapter("default"), load("default")
     inputs = model_adapter.encoded(Protein(chosen.sequence, chosen.profile()))
-    heads = [head.name for head in model_adapter.spec.heads if head.kind == "per-residue"]
+    heads = [h.name for h in model_adapter.spec.heads if h.kind == "per-residue" and not h.source]
     wild_type = [AMINO_ACIDS.index(letter) for letter in chosen.sequence]
     length = len(wild_type)
 

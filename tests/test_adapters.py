@@ -79,6 +79,8 @@ def whole_model_value(found: ModelAdapter, target: OutputTarget) -> object:
     """The target read from the whole network's output, written here from the head's transform
     (independently of the adapters' views and readouts)."""
     head = found.spec.head(target.head)
+    if head.source:
+        return confidence_value(found, target)
 
     def value(out: object) -> torch.Tensor:
         values = out[target.head] if isinstance(out, dict) else out
@@ -91,6 +93,58 @@ def whole_model_value(found: ModelAdapter, target: OutputTarget) -> object:
         if target.j is None:
             return sample[target.index, target.i]
         return sample[target.index, target.i, target.j]
+
+    return value
+
+
+CENTRES = torch.arange(37, dtype=torch.float32) * 0.5 + 2.25
+"""Bin centres of the distograms: 2.25 Å, then every 0.5 Å up to 20.25 Å."""
+
+
+def _piecewise_uniform_cdf(p: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """P(D < x) when bin k holds mass p_k spread evenly over c_k ± 0.25 Å."""
+    return (p * ((x[..., None] - (CENTRES - 0.25)) / 0.5).clamp(0, 1)).sum(-1)
+
+
+def _interpolate(xs: list[float], ys: list[float], x: torch.Tensor) -> torch.Tensor:
+    """The piecewise-linear map through (xs, ys), constant beyond them, at scalar ``x``."""
+    if x <= xs[0]:
+        return torch.tensor(ys[0]) + 0 * x
+    for x0, x1, y0, y1 in zip(xs, xs[1:], ys, ys[1:], strict=False):
+        if x <= x1:
+            return y0 + (x - x0) * (y1 - y0) / (x1 - x0)
+    return torch.tensor(ys[-1]) + 0 * x
+
+
+def confidence_value(found: ModelAdapter, target: OutputTarget) -> object:
+    """A confidence head read from the whole network's distogram logits, from the definitions:
+    the expected absolute error of a cell's expected distance; or the predicted lDDT of residue i,
+    Σ_j w_ij s_ij / Σ_j w_ij over j ≠ i with w = P(D < 15 Å) and s the mean over t ∈ {0.5, 1, 2,
+    4} of P(|D − d̄| < t), through the model's calibration (× 100)."""
+    head = found.spec.head(target.head)
+    calibration = found.confidence_calibration()
+
+    def value(out: object) -> torch.Tensor:
+        assert isinstance(out, dict)
+        logits = out[head.source][0]  # (bins, L, L)
+        if head.transform == "expected error":
+            p = logits[:, target.i, target.j].softmax(0)
+            mean = (p * CENTRES).sum()
+            return (p * (CENTRES - mean).abs()).sum()
+        total, weights = torch.zeros(()), torch.zeros(())
+        for j in range(logits.shape[-1]):
+            if j == target.i:
+                continue
+            p = logits[:, target.i, j].softmax(0)
+            mean = (p * CENTRES).sum()
+            within = [
+                _piecewise_uniform_cdf(p, mean + t) - _piecewise_uniform_cdf(p, mean - t)
+                for t in (0.5, 1.0, 2.0, 4.0)
+            ]
+            weight = p[CENTRES < 15].sum()
+            total = total + weight * torch.stack(within).mean()
+            weights = weights + weight
+        return 100 * _interpolate(calibration.raw, calibration.lddt, total / weights)
 
     return value
 

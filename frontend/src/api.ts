@@ -8,6 +8,8 @@ export interface HeadSpec {
   transform?: string;
   units?: string;
   classes?: string[];
+  /** Set for a head read out of another head's logits (pLDDT, expected error): not the network's own. */
+  source?: string;
 }
 
 /**

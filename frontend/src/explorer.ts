@@ -116,7 +116,8 @@ export class Explorer {
       layers.length > 0
         ? new UnitPicker(layers, job.length, state.target && isUnitTarget(state.target) ? state.target : null, () => this.explainUnit())
         : null;
-    const residueHeads = (model?.spec.heads ?? []).filter((head) => head.kind === "per-residue");
+    // The overview batches the network's own heads; pLDDT reads whole rows of a pair map.
+    const residueHeads = (model?.spec.heads ?? []).filter((head) => head.kind === "per-residue" && !head.source);
     // The server names the methods that compute all L rows in one pass.
     const singlePass = (model?.overview_methods ?? []).flatMap((name) => methods.filter((method) => method.name === name));
     this.overview =

@@ -322,7 +322,15 @@ function renderDone(
 
   if (data.confidence && job.exports.some((item) => item.what === "model3d")) {
     main.append(
-      structureModelSection({ jobId: job.id, length: data.length, confidence: data.confidence, tracks: colorTracks, focus, hasKnownStructure: pdb !== null }),
+      structureModelSection({
+        jobId: job.id,
+        length: data.length,
+        confidence: data.confidence,
+        tracks: colorTracks,
+        focus,
+        hasKnownStructure: pdb !== null,
+        onPickPair: (cell) => explorer.pickCell("pae", cell),
+      }),
     );
   }
 

@@ -50,8 +50,8 @@ export interface ResultData {
   confidence: ConfidenceData | null;
 }
 
-/** Prediction keys that are read out of the distograms rather than heads of the network. */
-const CONFIDENCE_KEYS = new Set(["plddt", "pae"]);
+/** The expected-error map is drawn beside the 3D model, not among the predicted maps. */
+const CONFIDENCE_MAPS = new Set(["pae"]);
 
 /** A per-residue series that can colour the structure, resolved from a job's `tracks` name. */
 export interface ResidueTrack {
@@ -70,6 +70,8 @@ const ATOM_NAMES: Record<string, string> = { ca: "Cα", cb: "Cβ", n: "N", c: "C
 
 const HEAD_LABELS: Record<string, string> = {
   contact: "Contact probability",
+  plddt: "Predicted lDDT (confidence, 0–100)",
+  pae: "Expected Cβ–Cβ distance error",
   ss3: "Secondary structure, 3 states",
   ss8: "Secondary structure, 8 states",
   rsa: "Relative solvent accessibility",
@@ -182,7 +184,7 @@ export function buildResult(predictions: Predictions, truth: Truth | null, spec:
   const pairMaps: PairMap[] = [];
   const residueHeads: ResidueHead[] = [];
   for (const key of order) {
-    if (key === "sequence" || key === "mode" || CONFIDENCE_KEYS.has(key)) continue;
+    if (key === "sequence" || key === "mode" || CONFIDENCE_MAPS.has(key)) continue;
     const value = predictions[key];
     const head = specHeads.get(key);
     if (head?.kind !== "per-residue" && isMatrix(value, length)) {

@@ -2,13 +2,13 @@
  * The 3D model folded from the predicted distograms, built on demand (it takes seconds, so a plain
  * prediction does not wait for it) and kept by the server once built. Shown as AlphaFold DB shows
  * its models: the cartoon coloured by predicted lDDT in four bands, the expected-error map beside it
- * (drag across it to pick the residues whose relative placement you are asking about; they stay
- * coloured in 3D, the rest turns pale), and the pLDDT track. With a known structure, the model is
- * superposed on it and scored by TM-score and lDDT.
+ * (a click explains a cell; a drag picks the residues whose relative placement you are asking about,
+ * which stay coloured in 3D while the rest turns pale). The pLDDT itself is a track among the
+ * per-residue predictions. With a known structure, the model is superposed on it and scored by
+ * TM-score and lDDT.
  */
 
 import { requestJson } from "./api";
-import { Chart, type Series } from "./charts";
 import { ColorScale, GREENS, VIRIDIS } from "./colormaps";
 import { h, section } from "./dom";
 import type { TaskStatus } from "./explainApi";
@@ -64,39 +64,87 @@ export interface StructureModelOptions {
   focus: FocusHub;
   /** Whether the job has a known structure: the model is then superposed on it and scored. */
   hasKnownStructure: boolean;
+  /** Explains a clicked cell of the expected-error map. */
+  onPickPair: (cell: { i: number; j: number }) => void;
 }
 
+const REGION_HINT = "Click a cell to explain its expected error; drag across the map to pick residues i × j for the 3D view (a click clears them).";
+
 export function structureModelSection(options: StructureModelOptions): HTMLElement {
-  const body = h("div", { class: "model3d", "data-testid": "model3d" });
+  const { confidence, focus, length } = options;
+  const modelSlot = h("div", { class: "model3d", "data-testid": "model3d" });
+  const downloadsSlot = h("div", {});
   const start = h("button", { type: "button", class: "button", "data-testid": "build-model3d" }, "Show the 3D model");
   const compared = options.hasKnownStructure ? " It is then scored against the known structure." : "";
   const status = h("p", { class: "hint", "data-testid": "model3d-status" }, `Folded from the distance distributions on request: a few seconds for 300 residues, kept once built.${compared}`);
-  body.append(h("div", { class: "controls" }, start, status));
+  modelSlot.append(h("div", { class: "controls" }, start, status));
+
+  let viewer: StructureViewer | null = null;
+  let emphasis: Set<number> | null = null;
+  const regionHint = h("p", { class: "hint", "data-testid": "pae-region" }, REGION_HINT);
+  const pae = new Heatmap({
+    testId: "pae-map",
+    title: "Expected distance error",
+    subtitle: "expected |error| of the predicted Cβ–Cβ distance, read from its distogram",
+    values: confidence.pae,
+    length,
+    scale: new ColorScale(GREENS, 0, Math.max(10, ...confidence.pae)),
+    colorBar: { title: "Å", ticks: [0, 5, 10] },
+    focus,
+    describe: (i, j) => `residues ${i + 1} × ${j + 1}: expected error ${confidence.pae[i * length + j]!.toFixed(2)} Å`,
+    onPick: options.onPickPair,
+    onRegion: (picked: Region | null) => {
+      emphasis = picked ? regionResidues(picked) : null;
+      viewer?.emphasize(emphasis);
+      regionHint.textContent = picked
+        ? `Residues ${picked.rows[0] + 1}–${picked.rows[1] + 1} × ${picked.cols[0] + 1}–${picked.cols[1] + 1} stay coloured in 3D; a click on the map clears them.`
+        : REGION_HINT;
+    },
+  });
+
   const build = (): void => {
     start.disabled = true;
     writeQuery({ [OPEN_PARAMETER]: "1" });
-    followBuild(options, body, status, () => start.remove());
+    followBuild(options.jobId, status, (model) => {
+      start.remove();
+      viewer = new StructureViewer(model.pdb, focus);
+      if (model.comparison) viewer.addReference(model.comparison.superposed_pdb);
+      modelSlot.append(modelView(viewer, model, options));
+      downloadsSlot.append(modelDownloads(options.jobId));
+      const shown = viewer;
+      requestAnimationFrame(() => {
+        shown.start();
+        shown.emphasize(emphasis);
+      });
+    });
   };
   start.addEventListener("click", build);
   if (new URLSearchParams(window.location.search).get(OPEN_PARAMETER) === "1") queueMicrotask(build);
+  requestAnimationFrame(() => pae.layout());
   return section(
-    "Predicted 3D model",
+    "Predicted 3D model and its confidence",
     h(
       "p",
       { class: "section-intro" },
       "A reading of the distograms, not a physics-refined model: Cα positions, then rigid residues with ideal geometry, " +
         "optimised against the four predicted distance distributions from several starts; the mirror image is ruled out by the Cβ maps. " +
-        "Colours give the predicted lDDT in AlphaFold DB's bands.",
+        "Colours give the predicted lDDT in AlphaFold DB's bands. The pLDDT track and this map are read out of the distograms, so they can be explained like any output; the 3D coordinates cannot (the optimisation is not differentiated).",
     ),
-    confidenceTrack(options.confidence),
-    body,
+    h("div", { class: "model3d__grid" }, modelSlot, h("div", {}, pae.element, regionHint)),
+    downloadsSlot,
   );
 }
 
-function followBuild(options: StructureModelOptions, body: HTMLElement, status: HTMLElement, built: () => void): void {
+function regionResidues({ rows, cols }: Region): Set<number> {
+  const residues = new Set<number>();
+  for (const [low, high] of [rows, cols]) for (let k = low; k <= high; k++) residues.add(k);
+  return residues;
+}
+
+function followBuild(jobId: string, status: HTMLElement, built: (model: StructureModel) => void): void {
   const run = new TaskRun<{ results: Record<string, StructureModel>; task: TaskStatus | null }, StructureModel>(
     async () => {
-      const answer = await requestJson<StructureModelAnswer>(`/api/jobs/${encodeURIComponent(options.jobId)}/model3d`, {
+      const answer = await requestJson<StructureModelAnswer>(`/api/jobs/${encodeURIComponent(jobId)}/model3d`, {
         method: "POST",
         headers: { "Content-Type": "application/json" },
         body: JSON.stringify({ wait: 0.5 }),
@@ -111,9 +159,8 @@ function followBuild(options: StructureModelOptions, body: HTMLElement, status: 
         if (task.status === "failed") status.textContent = `Not built: ${Object.values(task.messages).join("; ")}`;
       },
       resultReady: (_, model) => {
-        built();
         status.textContent = describeModel(model);
-        body.append(modelView(options, model));
+        built(model);
       },
       resultFailed: (_, failure) => (status.textContent = `The model was built but could not be fetched: ${String(failure)}`),
       failed: (failure) => (status.textContent = `Not built: ${failure instanceof Error ? failure.message : String(failure)}`),
@@ -134,16 +181,14 @@ function describeModel(model: StructureModel): string {
   return `${words.join(" · ")}.`;
 }
 
-function modelView(options: StructureModelOptions, model: StructureModel): HTMLElement {
-  const { confidence, focus, length, tracks } = options;
-  const viewer = new StructureViewer(model.pdb, focus);
-  if (model.comparison) viewer.addReference(model.comparison.superposed_pdb);
+/** The cartoon with its colouring choices: pLDDT bands first, then the tracks, then residue number. */
+function modelView(viewer: StructureViewer, model: StructureModel, { length, tracks }: StructureModelOptions): HTMLElement {
   const plddt = Float32Array.from(model.plddt);
   const legend = h("div", { class: "viewer3d__legend" });
   const colour = h("select", { id: "model3d-colour", "data-testid": "model3d-colour" });
   colour.append(
     new Option("Predicted lDDT (AlphaFold DB bands)", PLDDT),
-    ...tracks.map((track) => new Option(track.label, track.name)),
+    ...tracks.filter((track) => track.name !== PLDDT).map((track) => new Option(track.label, track.name)),
     new Option("Residue number (N → C)", POSITION),
   );
   const paint = (): void => {
@@ -158,51 +203,18 @@ function modelView(options: StructureModelOptions, model: StructureModel): HTMLE
     }
   };
   colour.addEventListener("change", paint);
+  paint();
+  return h("div", {}, h("div", { class: "controls" }, h("label", { for: "model3d-colour" }, "Colour by"), colour), viewer.element, legend);
+}
 
-  const region = h("p", { class: "hint", "data-testid": "pae-region" }, "Drag across the map to pick residues i × j; a click clears it.");
-  const pae = new Heatmap({
-    testId: "pae-map",
-    title: "Expected distance error",
-    subtitle: "expected |error| of the predicted Cβ–Cβ distance, from its distogram",
-    values: confidence.pae,
-    length,
-    scale: new ColorScale(GREENS, 0, Math.max(10, ...confidence.pae)),
-    colorBar: { title: "Å", ticks: [0, 5, 10] },
-    focus,
-    describe: (i, j) => `residues ${i + 1} × ${j + 1}: expected error ${confidence.pae[i * length + j]!.toFixed(2)} Å`,
-    onRegion: (picked: Region | null) => {
-      if (!picked) {
-        viewer.emphasize(null);
-        region.textContent = "Drag across the map to pick residues i × j; a click clears it.";
-        return;
-      }
-      const residues = new Set<number>();
-      for (const [low, high] of [picked.rows, picked.cols]) for (let k = low; k <= high; k++) residues.add(k);
-      viewer.emphasize(residues);
-      region.textContent = `Residues ${picked.rows[0] + 1}–${picked.rows[1] + 1} × ${picked.cols[0] + 1}–${picked.cols[1] + 1} coloured in 3D; a click on the map clears it.`;
-    },
-  });
-
-  const downloads = h(
+function modelDownloads(jobId: string): HTMLElement {
+  return h(
     "div",
     { class: "downloads__row" },
     ...[["pdb", "3D model (PDB)"], ["cif", "3D model (mmCIF)"]].map(([format, label]) =>
-      h("a", { class: "button button--secondary", href: `/api/jobs/${encodeURIComponent(options.jobId)}/export?what=model3d&format=${format}`, download: "" }, label!),
+      h("a", { class: "button button--secondary", href: `/api/jobs/${encodeURIComponent(jobId)}/export?what=model3d&format=${format}`, download: "" }, label!),
     ),
   );
-  const view = h(
-    "div",
-    { class: "model3d__grid" },
-    h("div", {}, h("div", { class: "controls" }, h("label", { for: "model3d-colour" }, "Colour by"), colour), viewer.element, legend),
-    h("div", {}, pae.element, region),
-  );
-  const element = h("div", {}, view, downloads);
-  requestAnimationFrame(() => {
-    viewer.start();
-    paint();
-    pae.layout();
-  });
-  return element;
 }
 
 function bandLegend(): HTMLElement {
@@ -213,26 +225,4 @@ function bandLegend(): HTMLElement {
       h("span", { class: "legend__band" }, h("span", { class: "legend__swatch", style: `background: ${colour}` }), lowest > 0 ? `${name} (≥ ${lowest})` : `${name} (< 50)`),
     ),
   );
-}
-
-function confidenceTrack(confidence: ConfidenceData): HTMLElement {
-  const points = Array.from(confidence.plddt, (value, i): [number, number] => [i + 1, value]);
-  const series: Series[] = [
-    { kind: "line", label: "pLDDT", colour: "#868e96", points },
-    ...PLDDT_BANDS.map(([, name, colour]): Series => ({
-      kind: "dots",
-      label: name,
-      colour,
-      points: points.filter(([, value]) => bandOf(value)[1] === name),
-    })),
-  ];
-  const chart = new Chart({
-    testId: "plddt-track",
-    label: "predicted lDDT per residue",
-    x: { title: "residue", min: 1, max: confidence.plddt.length },
-    y: { title: "pLDDT", min: 0, max: 100 },
-    series,
-    height: 120,
-  });
-  return chart.element;
 }

@@ -135,7 +135,8 @@ def predict(
         else "single",
     }
     for head in found.heads:
-        result[head.name] = READOUTS[head.transform](out[head.name][0].float())
+        if not head.source:  # read out of another head's logits: the confidence below
+            result[head.name] = READOUTS[head.transform](out[head.name][0].float())
     if has_distograms(found):
         distograms = distograms_from_logits(protein.sequence, out)
         confident = confidence(distograms.probabilities, found.confidence_calibration())

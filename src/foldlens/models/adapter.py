@@ -151,7 +151,8 @@ class ModelAdapter:
     ) -> tuple[nn.Module, Readout]:
         """A module computing ``target`` exactly (by default the whole model) and the readout of
         the target's value from that module's output. A view keeps the network under ``net.``."""
-        return Whole(model, self.heads), head_readout(self.spec, target, cell=False)
+        readout = head_readout(self.spec, target, False, self.confidence_calibration())
+        return Whole(model, self.heads), readout
 
     def unit_view(
         self, model: nn.Module, target: UnitTarget, length: int

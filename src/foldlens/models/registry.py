@@ -81,7 +81,15 @@ def check_adapter(adapter: ModelAdapter) -> None:
 
 
 def _check_heads(adapter: ModelAdapter, out: dict[str, Any], length: int) -> None:
+    sources = {head.name: head.source for head in adapter.spec.heads if head.source}
+    for name, source in sources.items():
+        if source not in out:
+            raise AdapterError(
+                f"model {adapter.name!r}: head {name!r} reads {source!r}, not an output"
+            )
     for head in adapter.spec.heads:
+        if head.source:
+            continue
         values = out.get(head.name)
         axes = 1 if head.kind == "per-residue" else 2
         if not isinstance(values, torch.Tensor) or values.shape[0] != 1:
@@ -108,8 +116,10 @@ def _check_receptive_field(adapter: ModelAdapter, model: nn.Module, kind: str, r
             after = adapter.outputs(model, adapter.mutants(inputs, [(radius + 1, letter)]))
             for head in adapter.spec.heads:
                 picked = (..., *where)
-                if head.kind == kind and not torch.equal(
-                    after[head.name][picked], before[head.name][picked]
+                if (
+                    head.kind == kind
+                    and not head.source
+                    and not torch.equal(after[head.name][picked], before[head.name][picked])
                 ):
                     raise AdapterError(
                         f"model {adapter.name!r} declares a receptive radius of {radius} "

@@ -49,16 +49,23 @@ class HeadSpec:
 
     ``transform`` says how logits become the reported value: ``softmax`` over ``classes``,
     ``probability`` (the output already holds the ``classes``' probabilities), ``sigmoid``,
-    ``expected distance`` over distance bins, or ``identity``.
+    ``expected distance`` over distance bins, or ``identity``. A head with a ``source`` is read
+    out of another head's logits rather than computed by the network: ``expected error`` (the
+    expected absolute error of the source distogram's expected distance) and ``predicted lddt``
+    (a residue's row of the source distogram, :mod:`foldlens.folding.confidence`).
     """
 
     name: str
     kind: Literal["per-residue", "pair"]
     shape: str
     meaning: str
-    transform: Literal["softmax", "probability", "sigmoid", "expected distance", "identity"]
+    transform: Literal[
+        "softmax", "probability", "sigmoid", "expected distance", "identity",
+        "expected error", "predicted lddt",
+    ]  # fmt: skip
     units: str = ""
     classes: list[str] = field(default_factory=list)
+    source: str = ""
 
 
 @dataclass(frozen=True)
@@ -95,8 +102,15 @@ class ModelSpec:
     receptive_field: dict[str, int | None]
     """Per head kind, the largest sequence distance from the target residue (a pair target: from
     either of its residues) at which an input residue can matter; ``None`` when unbounded. For a
-    2D-only model the pair value is the radius of its square window around (i, j)."""
+    2D-only model the pair value is the radius of its square window around (i, j). A head that
+    reaches farther than its kind has an entry of its own, by name."""
     max_length: int
+
+    def radius(self, head: str | None, kind: str) -> int | None:
+        """The receptive radius of head ``head`` (of kind ``kind``; ``None`` for a unit)."""
+        if head is not None and head in self.receptive_field:
+            return self.receptive_field[head]
+        return self.receptive_field.get(kind)
 
     def head(self, name: str) -> HeadSpec:
         for head in self.heads:

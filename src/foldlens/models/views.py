@@ -18,6 +18,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ..folding.confidence import Calibration, expected_error, raw_lddt
 from ..protein.labels import expected_distance
 from .spec import HeadSpec, ModelSpec
 
@@ -91,16 +92,27 @@ def window(center: int, radius: int, length: int) -> torch.Tensor:
     return torch.arange(max(0, center - radius), min(length, center + radius + 1))
 
 
-def head_readout(model_spec: ModelSpec, target: OutputTarget, cell: bool) -> Readout:
+def head_readout(
+    model_spec: ModelSpec, target: OutputTarget, cell: bool, calibration: Calibration | None = None
+) -> Readout:
     """The readout of ``target``: the head's value at the target's residue(s), or, when ``cell``,
-    of a view whose output is that one cell (``(B, C)`` per head)."""
+    of a view whose output is that one cell (``(B, C)`` per head). A head read out of another
+    (``source``) reads that head's logits: a pair cell's distogram for ``expected error``, the
+    residue's whole row of the map (the view must give the whole map) for ``predicted lddt``,
+    mapped by ``calibration``."""
     head = model_spec.head(target.head)
+    if head.transform == "predicted lddt":
+        return _predicted_lddt(head.source, target.i, calibration or Calibration())
     where: tuple[int, ...] = ()
     if not cell:
         where = (target.i,) if target.j is None else (target.i, target.j)
     every = slice(None)
 
     def readout(out: dict[str, torch.Tensor]) -> torch.Tensor:
+        if head.transform == "expected error":
+            cell: tuple[slice | int, ...] = (every, every, *where)
+            logits = out[head.source][cell]
+            return expected_error(logits.softmax(1))
         values = out[target.head]
         lead: tuple[slice | int, ...] = (every, target.index)  # batch, class or channel
         if head.transform == "expected distance":
@@ -109,5 +121,16 @@ def head_readout(model_spec: ModelSpec, target: OutputTarget, cell: bool) -> Rea
             lead = (every,)
         picked = values[lead + where]
         return expected_distance(picked, dim=1) if head.transform == "expected distance" else picked
+
+    return readout
+
+
+def _predicted_lddt(source: str, i: int, calibration: Calibration) -> Readout:
+    """The calibrated predicted lDDT of residue ``i`` from row i of the ``source`` distogram."""
+
+    def readout(out: dict[str, torch.Tensor]) -> torch.Tensor:
+        row = out[source][:, :, i, :].softmax(1).transpose(1, 2)  # (B, L, bins)
+        rows = torch.full((row.shape[0],), i, dtype=torch.long)
+        return calibration(raw_lddt(row, rows))
 
     return readout

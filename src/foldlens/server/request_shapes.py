@@ -24,7 +24,12 @@ OPTIONAL_INDEX = {
 }
 HEADS = sorted({head.name for model in available() for head in spec(model).heads})
 PER_RESIDUE = sorted(
-    {h.name for model in available() for h in spec(model).heads if h.kind == "per-residue"}
+    {
+        h.name
+        for model in available()
+        for h in spec(model).heads
+        if h.kind == "per-residue" and not h.source
+    }
 )
 CLASSES = sorted({c for model in available() for h in spec(model).heads for c in h.classes})
 METHOD_NAMES = [name for name in REGISTRY if name not in ENGINE_ONLY] + [MUTAGENESIS]
@@ -109,5 +114,8 @@ METHODS: dict[str, Any] = {
     "description": "methods from the model's list in /api/models",
 }
 ANALYSIS: dict[str, Any] = {"enum": list(ANALYSES), "description": "a name from /api/analyses"}
-OVERVIEW_HEAD: dict[str, Any] = {"enum": PER_RESIDUE, "description": "a per-residue head"}
+OVERVIEW_HEAD: dict[str, Any] = {
+    "enum": PER_RESIDUE,
+    "description": "a per-residue head of the network (not one read out of another head)",
+}
 OVERVIEW_METHOD: dict[str, Any] = {"enum": list(OVERVIEW_METHODS)}

@@ -337,7 +337,9 @@ def _receptive_field(
     return {
         "distances": distances.tolist(),
         "magnitude": profiles,
-        "theoretical_radius": subject.model_spec.receptive_field.get(kind),
+        "theoretical_radius": subject.model_spec.radius(
+            subject.target.head if isinstance(subject.target, OutputTarget) else None, kind
+        ),
     }
 
 

@@ -442,8 +442,8 @@ def influence_matrix(
             f"the overview takes one of {list(OVERVIEW_METHODS)}, not {method!r}"
         )
     head_spec = adapter.spec.head(head)
-    if head_spec.kind != "per-residue":
-        raise InvalidInputError(f"the overview is for per-residue heads, not {head}")
+    if head_spec.kind != "per-residue" or head_spec.source:
+        raise InvalidInputError(f"the overview is for the network's per-residue heads, not {head}")
     length = x.shape[-1]
     view, _ = adapter.output_view(model, OutputTarget(head, 0, None, index), length)
     targets = [(head, 0, index, i) for i in range(length)]

@@ -396,7 +396,7 @@ class ExplanationService:
         a bad request."""
         job = self._done(job_id)
         model_spec = spec(job.inputs.model)
-        kinds = {h.name: h.kind for h in model_spec.heads}
+        kinds = {h.name: h.kind for h in model_spec.heads if not h.source}
         if kinds.get(head) != "per-residue":
             per_residue = [name for name, kind in kinds.items() if kind == "per-residue"]
             raise InvalidInputError(

@@ -42,7 +42,7 @@ def categorical_jacobian(
 ) -> dict[str, Any]:
     """The comparison of the module docstring, as JSON."""
     adapter, model = subject.adapter, subject.model
-    heads = [head.name for head in adapter.spec.heads if head.kind == "per-residue"]
+    heads = [h.name for h in adapter.spec.heads if h.kind == "per-residue" and not h.source]
     if not heads:
         raise InvalidInputError(f"model {adapter.spec.name!r} has no per-residue head")
     sequence = subject.sequence

@@ -103,9 +103,11 @@ def describe(target: OutputTarget | UnitTarget, model_spec: ModelSpec, sequence:
         pair = f"i = {residue(target.i)}, j = {residue(target.j)}"
         if head.transform == "expected distance":
             return f"the predicted {head.meaning} for {pair} (expected value of the distogram, Å)"
-        if head.transform == "identity":
+        if head.transform in ("identity", "expected error"):
             return f"the predicted {head.meaning} for {pair} ({head.units})"
         return f"the logit of {head.meaning} for {pair}"
+    if head.transform == "predicted lddt":
+        return f"the {head.meaning} at {residue(target.i)} ({head.units})"
     value = "probability" if head.transform == "probability" else "logit"
     if head.classes:
         return (
@@ -120,7 +122,8 @@ def receptive_residues(
 ) -> np.ndarray:
     """Boolean ``(L,)``: residues that can change the target (all of them when unbounded)."""
     kind = "pair" if target.j is not None else "per-residue"
-    radius = model_spec.receptive_field.get(kind)
+    head = target.head if isinstance(target, OutputTarget) else None
+    radius = model_spec.radius(head, kind)
     if radius is None:
         return np.ones(length, dtype=bool)
     positions = np.arange(length)

@@ -2,7 +2,8 @@
 
 Input: the 41 per-residue features of :mod:`foldlens.models.residue_input`. Views:
 
-- a per-residue head: the 1D part of the network only (``pairs=False``);
+- a per-residue head: the 1D part of the network only (``pairs=False``); the pLDDT (read out of
+  a residue's whole row of the Cα–Cα distogram): the whole network;
 - a cell (i, j) of a pair head: :meth:`DefaultNet.pair_cell`, the 2D trunk on the shrinking
   window the cell depends on;
 - an internal unit: the forward pass cropped to the window the unit depends on (a 1D unit: the
@@ -21,7 +22,7 @@ from .. import residue_input
 from ..adapter import ModelAdapter
 from ..default import DefaultNet
 from ..spec import HeadSpec, distance_heads
-from ..views import Cropped, OutputTarget, Readout, UnitTarget, head_readout, window
+from ..views import Cropped, OutputTarget, Readout, UnitTarget, Whole, head_readout, window
 from .packaged import packaged_weights
 
 
@@ -60,6 +61,10 @@ class DefaultAdapter(residue_input.ResidueInput, ModelAdapter):
                  units="fraction of the maximum"),
         *distance_heads(DISTANCE_MAPS, "B×37×L×L", "expected distance"),
         HeadSpec("contact", "pair", "B×1×L×L", "Cβ_i–Cβ_j < 8 Å", "sigmoid", units="probability"),
+        HeadSpec("plddt", "per-residue", "B×L", "predicted lDDT, read from the Cα–Cα distogram",
+                 "predicted lddt", units="0–100", source="dist_ca_ca"),
+        HeadSpec("pae", "pair", "B×L×L", "expected error of the Cβ_i–Cβ_j distance, read from "
+                 "its distogram", "expected error", units="Å", source="dist_cb_cb"),
     ]  # fmt: skip
 
     def build(self) -> nn.Module:
@@ -88,13 +93,18 @@ class DefaultAdapter(residue_input.ResidueInput, ModelAdapter):
         return out
 
     def receptive_field(self, model: nn.Module) -> dict[str, int | None]:
+        """The 1D and the 2D trunk's reach; a residue's pLDDT reads its whole row of the map, so
+        every residue can matter to it."""
         assert isinstance(model, DefaultNet)
-        return {"per-residue": model.residue_radius(), "pair": model.pair_radius()}
+        return {"per-residue": model.residue_radius(), "pair": model.pair_radius(), "plddt": None}
 
     def output_view(
         self, model: nn.Module, target: OutputTarget, length: int
     ) -> tuple[nn.Module, Readout]:
         assert isinstance(model, DefaultNet)
+        if target.head == "plddt":  # the residue's whole row of the Cα–Cα map
+            calibration = self.confidence_calibration()
+            return Whole(model, self.heads), head_readout(self.spec, target, False, calibration)
         if target.j is None:
             return _ResidueHeads(model), head_readout(self.spec, target, cell=False)
         return _PairCell(model, target.i, target.j), head_readout(self.spec, target, cell=True)
