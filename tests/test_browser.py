@@ -573,19 +573,20 @@ def test_analysis_option_out_of_range_shows_the_server_message(example_job: Exam
 def test_the_3d_model_with_its_confidence_linked_to_the_expected_error_map(
     example_job: ExampleJob,
 ) -> None:
-    """The example (with its structure): the pLDDT track is there at once; the 3D model is built
-    when asked for, scored against the known structure, coloured by pLDDT bands; dragging across
-    the expected-error map picks residues in 3D; a shared link opens the model again; its PDB
-    downloads."""
+    """The example (with its structure): the pLDDT track and the expected-error map are there at
+    once; the 3D model is built when asked for, scored against the known structure, coloured by
+    pLDDT bands; dragging across the expected-error map picks residues in 3D; a shared link opens
+    the model again; its PDB downloads."""
     page, errors = example_job
-    check_drawn(page, "plddt-track")
+    rows = json.loads(page.get_by_test_id("tracks").get_attribute("data-rows") or "[]")
+    assert "plddt" in {row.get("head") for row in rows}
+    check_drawn(page, "pae-map")
     expect(page.get_by_test_id("viewer3d")).to_have_count(1)  # the known structure's only
     page.get_by_test_id("build-model3d").click()
     status = page.get_by_test_id("model3d-status")
     expect(status).to_contain_text(re.compile(r"TM-score 0\.\d{3}, lDDT 0\.\d{3}"))
     expect(page.get_by_test_id("viewer3d")).to_have_count(2)
     model_view = page.get_by_test_id("model3d").get_by_test_id("viewer3d")
-    check_drawn(page, "pae-map")
     expect(page.get_by_test_id("plddt-legend")).to_contain_text("very high (≥ 90)")
     assert image_spread(model_view.screenshot()) > 0.04
 
@@ -610,4 +611,31 @@ def test_the_3d_model_with_its_confidence_linked_to_the_expected_error_map(
         page.get_by_role("link", name="3D model (PDB)").click()
     pdb = Path(info.value.path()).read_text()
     assert pdb.startswith("ATOM") and " CA " in pdb
+    assert errors == []
+
+
+def test_explain_the_confidence_of_a_residue_and_of_a_pair(example_job: ExampleJob) -> None:
+    """The pLDDT track and the expected-error map are explanation targets like the heads."""
+    page, errors = example_job
+    tracks = page.get_by_test_id("tracks")
+    tracks.scroll_into_view_if_needed()
+    rows = json.loads(tracks.get_attribute("data-rows") or "[]")
+    columns = json.loads(tracks.get_attribute("data-columns") or "{}")
+    plddt = next(row for row in rows if row["head"] == "plddt")
+    box = tracks.bounding_box()
+    assert box is not None
+    k = 14
+    cell = (box["width"] - columns["left"] - columns["right"]) / columns["count"]
+    page.mouse.click(
+        box["x"] + columns["left"] + (k + 0.5) * cell, box["y"] + plddt["top"] + plddt["height"] / 2
+    )
+    page.wait_for_url(re.compile(rf"target=plddt:{k + 1}(&|$)"))
+    expect(page.get_by_test_id("target-description")).to_contain_text("predicted lDDT")
+    wait_ready(page, "guided_backprop", "panel-map-guided_backprop")
+    check_drawn(page, "panel-map-guided_backprop")
+
+    click_map_cell(page, "pae-map", 0.3, 0.7)
+    page.wait_for_url(re.compile(r"target=pae:\d+,\d+(&|$)"))
+    expect(page.get_by_test_id("target-description")).to_contain_text("expected error")
+    wait_ready(page, "gradient", "panel-map-gradient")
     assert errors == []

@@ -23,6 +23,7 @@ from foldlens.folding.confidence import (
 from foldlens.folding.distograms import Distograms
 from foldlens.folding.fold import FoldSettings, fold
 from foldlens.folding.potential import FAR_WIDTH, DistancePotential
+from foldlens.models import adapter
 from foldlens.protein.labels import DISTANCE_CENTRES, DISTANCE_EDGES, DISTANCE_MAPS
 from foldlens.protein.structure import read_structure, virtual_cb
 
@@ -245,3 +246,13 @@ def test_folding_true_distograms_recovers_the_structure_in_the_right_hand() -> N
     assert model.likelihood < model.other_hand_likelihood
     bonds = np.linalg.norm(model.atoms["n"][1:] - model.atoms["c"][:-1], axis=-1)
     assert np.sqrt(np.mean((bonds - geometry.C_N) ** 2)) < 0.06  # peptide bonds near ideal
+
+
+def test_the_shipped_calibration_belongs_to_the_shipped_weights() -> None:
+    """Retraining without recalibrating would fall back to the raw score: catch it here."""
+    calibration = adapter("default").confidence_calibration()
+    assert calibration.calibrated
+    assert calibration.lddt == sorted(calibration.lddt) and calibration.raw == sorted(
+        calibration.raw
+    )
+    assert calibration.fitted_on["split"] == "valid"

@@ -220,7 +220,7 @@ function modelDownloads(jobId: string): HTMLElement {
 function bandLegend(): HTMLElement {
   return h(
     "p",
-    { class: "legend", "data-testid": "plddt-legend" },
+    { class: "legend legend--wrap", "data-testid": "plddt-legend" },
     ...PLDDT_BANDS.map(([lowest, name, colour]) =>
       h("span", { class: "legend__band" }, h("span", { class: "legend__swatch", style: `background: ${colour}` }), lowest > 0 ? `${name} (≥ ${lowest})` : `${name} (< 50)`),
     ),
