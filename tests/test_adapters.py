@@ -406,3 +406,13 @@ def test_jobs_of_a_model_no_longer_offered_answer_404(tiny: ModelAdapter, tmp_pa
         finally:
             register(tiny)
         assert client.get(f"/api/jobs/{job['id']}").status_code == 200
+
+
+def test_a_fresh_adapters_spec_can_be_built_under_no_grad() -> None:
+    """``predict`` (a ``no_grad`` function) reads the spec of the adapter it is given when the
+    protein has a profile: the audit behind the spec must not depend on the caller's grad mode."""
+    fresh = DefaultAdapter()
+    profile = np.full((len(SEQUENCE), 20), 0.05, dtype=np.float32)
+    prediction = predict(load("default"), Protein(SEQUENCE, profile), fresh)
+    assert prediction["mode"] == "profile"
+    assert set(fresh.spec.exact_methods) == set(fl.methods())

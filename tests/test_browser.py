@@ -426,19 +426,24 @@ def test_layer_choice_disables_methods_that_cannot_attribute_to_it(example_job: 
     assert errors == []
 
 
-def test_click_a_residue_of_the_ss3_track(example_job: ExampleJob) -> None:
-    page, errors = example_job
+def click_track(page: Page, head: str, k: int) -> None:
+    """Click residue k (0-based) of the track row of ``head``."""
     tracks = page.get_by_test_id("tracks")
     tracks.scroll_into_view_if_needed()
     rows = json.loads(tracks.get_attribute("data-rows") or "[]")
     columns = json.loads(tracks.get_attribute("data-columns") or "{}")
-    ss3 = next(row for row in rows if row["head"] == "ss3")
+    row = next(row for row in rows if row.get("head") == head)
     box = tracks.bounding_box()
     assert box is not None
-    k = 20
     cell = (box["width"] - columns["left"] - columns["right"]) / columns["count"]
     x = box["x"] + columns["left"] + (k + 0.5) * cell
-    page.mouse.click(x, box["y"] + ss3["top"] + ss3["height"] / 2)
+    page.mouse.click(x, box["y"] + row["top"] + row["height"] / 2)
+
+
+def test_click_a_residue_of_the_ss3_track(example_job: ExampleJob) -> None:
+    page, errors = example_job
+    k = 20
+    click_track(page, "ss3", k)
 
     page.wait_for_url(re.compile(rf"target=ss3:[A-Z]:{k + 1}(&|$)"))
     expect(page.get_by_test_id("target-description")).to_contain_text(f"{k + 1}")
@@ -617,18 +622,8 @@ def test_the_3d_model_with_its_confidence_linked_to_the_expected_error_map(
 def test_explain_the_confidence_of_a_residue_and_of_a_pair(example_job: ExampleJob) -> None:
     """The pLDDT track and the expected-error map are explanation targets like the heads."""
     page, errors = example_job
-    tracks = page.get_by_test_id("tracks")
-    tracks.scroll_into_view_if_needed()
-    rows = json.loads(tracks.get_attribute("data-rows") or "[]")
-    columns = json.loads(tracks.get_attribute("data-columns") or "{}")
-    plddt = next(row for row in rows if row["head"] == "plddt")
-    box = tracks.bounding_box()
-    assert box is not None
     k = 14
-    cell = (box["width"] - columns["left"] - columns["right"]) / columns["count"]
-    page.mouse.click(
-        box["x"] + columns["left"] + (k + 0.5) * cell, box["y"] + plddt["top"] + plddt["height"] / 2
-    )
+    click_track(page, "plddt", k)
     page.wait_for_url(re.compile(rf"target=plddt:{k + 1}(&|$)"))
     expect(page.get_by_test_id("target-description")).to_contain_text("predicted lDDT")
     wait_ready(page, "guided_backprop", "panel-map-guided_backprop")

@@ -3,13 +3,20 @@ the job's known structure, exported as PDB and mmCIF; refused for a model withou
 
 from __future__ import annotations
 
+import json
+
 import gemmi
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from foldlens.cli import main
+from foldlens.cli import TEST_SPLIT, main
+from foldlens.data.chains import ChainSet
+from foldlens.folding.baselines import mds_trace
 from foldlens.folding.comparison import lddt, tm_score
+from foldlens.folding.distograms import predict_distograms
+from foldlens.models import adapter, load
+from foldlens.protein.record import Protein
 from foldlens.protein.structure import read_structure
 from polling import finish_task, wait_job
 
@@ -110,3 +117,26 @@ def test_predict_writes_the_model_with_plddt_and_pae(tmp_path, capsys) -> None:
     )
     assert "predicts no distograms, so no 3D model" in capsys.readouterr().out
     assert not (tmp_path / "s" / "model.pdb").exists()
+
+
+def test_evaluate_structure_end_to_end(tmp_path) -> None:
+    """Two test chains in both modes: the report, its figure, and a baseline recomputed here."""
+    out = tmp_path / "report"
+    args = ["evaluate-structure", "--sample", "2", "--max-length", "70", "--resamples", "20",
+            "--starts", "1", "--keep", "1", "--out", str(out)]  # fmt: skip
+    assert main(args) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert set(report["report"]) == {"profile", "single"}
+    assert (out / "report.png").read_bytes()[:4] == b"\x89PNG"
+    assert "| all | 2 |" in (out / "report.md").read_text()
+    chains = ChainSet.load(TEST_SPLIT)
+    first = report["per_chain"][0]
+    chain = chains[[str(c) for c in chains.chain_id].index(first["chain"])]
+    assert first["mode"] == "profile" and len(chain) == first["length"] <= 70
+    distograms = predict_distograms(
+        load("default"), adapter("default"), Protein(chain.sequence, chain.profile)
+    )
+    assert first["tm"]["MDS"] == pytest.approx(
+        tm_score(mds_trace(distograms).numpy(), chain.ca).score
+    )
+    assert 0 < first["tm"]["folded"] <= 1 and 0 < first["lddt"]["folded"] <= 1

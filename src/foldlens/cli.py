@@ -13,6 +13,7 @@ import numpy as np
 
 from . import __version__
 from .attribution import methods
+from .folding.fold import FoldSettings
 from .search.depth import NEFF_THRESHOLD
 from .search.result import SearchParameters
 from .server.limits import UPLOAD_SECONDS
@@ -114,7 +115,6 @@ def _write_model(model: Any, model_name: str, query: Query, out: Path) -> None:
     structure, its TM-score and lDDT."""
     from tqdm import tqdm
 
-    from .folding.fold import FoldSettings
     from .folding.predicted_structure import compare_with, predict_structure
     from .models import adapter
 
@@ -181,8 +181,9 @@ def _cmd_evaluate_structure(args: argparse.Namespace) -> int:
         bar.update()
         bar.set_postfix(chain=result.chain_id, tm=f"{result.tm['folded']:.2f}")
 
+    settings = FoldSettings(starts=args.starts, keep=args.keep)
     results = evaluate_structures(
-        load(args.model), adapter(args.model), sample, modes, progress=progress
+        load(args.model), adapter(args.model), sample, modes, settings, progress
     )
     bar.close()
     report = structure_report(results, args.resamples)
@@ -719,6 +720,13 @@ def build_parser() -> argparse.ArgumentParser:
     structures.add_argument("--max-length", type=int, default=300)
     structures.add_argument("--modes", default="profile,single", help="profile, single or both")
     structures.add_argument("--resamples", type=int, default=1000)
+    fold_defaults = FoldSettings()
+    structures.add_argument(
+        "--starts", type=int, default=fold_defaults.starts, help="Cα starts per model"
+    )
+    structures.add_argument(
+        "--keep", type=int, default=fold_defaults.keep, help="starts taken on, in both hands"
+    )
     structures.add_argument("--out", type=Path, default=Path("structure-evaluation"))
     structures.set_defaults(run=_cmd_evaluate_structure)
 

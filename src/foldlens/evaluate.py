@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
@@ -144,18 +144,33 @@ def metrics(stats: list[ChainStats]) -> dict[str, float]:
     return result
 
 
+Chained = TypeVar("Chained")
+"""What is known of one chain; the unit that bootstrap resamples."""
+
+
 def bootstrap(
     stats: list[ChainStats], resamples: int, seed: int = 0
 ) -> dict[str, tuple[float, float, float]]:
     """Each metric with its 95 % interval over chain resamples."""
+    return resampled(stats, metrics, resamples, seed)
+
+
+def resampled(
+    stats: list[Chained],
+    summarise: Callable[[list[Chained]], dict[str, float]],
+    resamples: int,
+    seed: int = 0,
+) -> dict[str, tuple[float, float, float]]:
+    """Each of ``summarise``'s metrics of the chains' ``stats`` with its 95 % interval over
+    resamples of the chains (a resample where a metric is undefined, NaN, is left out of it)."""
     rng = np.random.default_rng(seed)
-    point = metrics(stats)
+    point = summarise(stats)
     draws: dict[str, list[float]] = {name: [] for name in point}
     for _ in range(resamples):
         sample = [stats[k] for k in rng.integers(len(stats), size=len(stats))]
-        for name, value in metrics(sample).items():
+        for name, value in summarise(sample).items():
             draws[name].append(value)
-    return {name: (point[name], *np.percentile(draws[name], [2.5, 97.5])) for name in point}
+    return {name: (point[name], *np.nanpercentile(draws[name], [2.5, 97.5])) for name in point}
 
 
 Predictor = Callable[[Chain, np.ndarray | None, bool], dict[str, np.ndarray]]

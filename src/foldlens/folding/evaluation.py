@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from ..data.chains import Chain
+from ..evaluate import resampled
 from ..models import ModelAdapter
 from ..protein.labels import DISTANCE_CENTRES
 from ..protein.record import Protein
@@ -124,17 +125,10 @@ def bootstrap_summary(
     results: list[ChainResult], resamples: int = 1000, seed: int = 0
 ) -> dict[str, tuple[float, float, float]]:
     """:func:`summary` with 95 % intervals over chain resamples."""
-    rng = np.random.default_rng(seed)
-    point = summary(results)
-    draws: dict[str, list[float]] = {name: [] for name in point}
-    for _ in range(resamples):
-        sample = [results[k] for k in rng.integers(len(results), size=len(results))]
-        for name, value in summary(sample).items():
-            draws[name].append(value)
-    return {name: (point[name], *np.nanpercentile(draws[name], [2.5, 97.5])) for name in point}
+    return resampled(results, summary, resamples, seed)
 
 
-def band_name(band: tuple[int, int | None]) -> str:
+def _band_name(band: tuple[int, int | None]) -> str:
     low, high = band
     return f"{low}–{high}" if high is not None else f"> {low - 1}"
 
@@ -205,7 +199,7 @@ def structure_report(results: list[ChainResult], resamples: int = 1000) -> dict[
         for low, high in LENGTH_BANDS:
             inside = [r for r in ours if r.length >= low and (high is None or r.length <= high)]
             if inside:
-                bands[band_name((low, high))] = {
+                bands[_band_name((low, high))] = {
                     "chains": len(inside),
                     **bootstrap_summary(inside, resamples),
                 }

@@ -198,10 +198,12 @@ class ModelAdapter:
 
     @cached_property
     def spec(self) -> ModelSpec:
-        """What the CLI, the API and the page show of this model (built once)."""
+        """What the CLI, the API and the page show of this model (built once, whenever first
+        asked for: the audit differentiates, so it turns gradients on even under ``no_grad``)."""
         model = self.build().eval()
         audit_input = self.encoded(Protein(AUDIT_SEQUENCE)).x
-        exact, approximate, reason = audited_methods(model, audit_input)
+        with torch.enable_grad():
+            exact, approximate, reason = audited_methods(model, audit_input)
         return ModelSpec(
             name=self.name,
             description=self.description,

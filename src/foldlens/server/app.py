@@ -52,6 +52,7 @@ from ..service.errors import StoppedError
 from ..service.examples import example, examples
 from ..service.explain import OVERVIEW_METHODS
 from ..service.explanations import TASK_SECONDS, ExplanationService, Task
+from ..service.explanations import Request as ExplanationRequest
 from ..service.exports import Rendered, catalogue, render, residue_tracks
 from ..service.inputs import JOB_ID_LENGTH
 from ..service.jobs import JOB_SECONDS
@@ -562,6 +563,20 @@ def _task_status(task: Task, ticket: str | None = None) -> TaskStatus:
     )
 
 
+async def _answered(
+    explanations: ExplanationService, request: ExplanationRequest, wait: float
+) -> tuple[dict[str, dict[str, Any]], TaskStatus | None]:
+    """The entries of ``request`` that are stored, after starting the rest as a task (an identical
+    running one is joined) and waiting up to ``wait`` s for it; with that task's status (``None``
+    when everything was stored already)."""
+    results = await run_in_threadpool(explanations.cached, request)
+    if len(results) == len(request.methods):
+        return results, None
+    task, ticket = explanations.start(request, set(results))
+    await task.settled(wait)
+    return await run_in_threadpool(explanations.cached, request), _task_status(task, ticket)
+
+
 def _explanation_routes(app: FastAPI, explanations: ExplanationService) -> None:
     @app.post(
         "/api/jobs/{job_id}/explain",
@@ -575,17 +590,9 @@ def _explanation_routes(app: FastAPI, explanations: ExplanationService) -> None:
         request = await run_in_threadpool(
             explanations.check, job_id, body.target, body.methods, body.options, body.wrt
         )
-        results = await run_in_threadpool(explanations.cached, request)
-        task, ticket = None, None
-        if len(results) < len(request.methods):
-            task, ticket = explanations.start(request, set(results))
-            await task.settled(body.wait)
-            results = await run_in_threadpool(explanations.cached, request)
+        results, task = await _answered(explanations, request, body.wait)
         answer = ExplainAnswer(
-            target=body.target,
-            description=request.description,
-            results=results,
-            task=None if task is None else _task_status(task, ticket),
+            target=body.target, description=request.description, results=results, task=task
         )
         complete = len(results) == len(request.methods)
         return JSONResponse(answer.model_dump(mode="json"), status_code=200 if complete else 202)
@@ -616,18 +623,13 @@ def _explanation_routes(app: FastAPI, explanations: ExplanationService) -> None:
         request = await run_in_threadpool(
             explanations.check_analysis, job_id, body.target, body.analysis, body.options
         )
-        results = await run_in_threadpool(explanations.cached, request)
-        task, ticket = None, None
-        if not results:
-            task, ticket = explanations.start(request, set())
-            await task.settled(body.wait)
-            results = await run_in_threadpool(explanations.cached, request)
+        results, task = await _answered(explanations, request, body.wait)
         answer = AnalyzeAnswer(
             target=body.target,
             description=request.description,
             analysis=body.analysis,
             result=results.get(body.analysis),
-            task=None if task is None else _task_status(task, ticket),
+            task=task,
         )
         return JSONResponse(answer.model_dump(mode="json"), status_code=200 if results else 202)
 
@@ -642,16 +644,8 @@ def _explanation_routes(app: FastAPI, explanations: ExplanationService) -> None:
         is built (or finishes within ``wait`` seconds), else 202 with the task to poll (the
         same task API as explanations). 400 for a model without distograms."""
         request = await run_in_threadpool(explanations.structure_model, job_id)
-        results = await run_in_threadpool(explanations.cached, request)
-        task, ticket = None, None
-        if not results:
-            task, ticket = explanations.start(request, set())
-            await task.settled(body.wait)
-            results = await run_in_threadpool(explanations.cached, request)
-        answer = StructureModelAnswer(
-            result=next(iter(results.values()), None),
-            task=None if task is None else _task_status(task, ticket),
-        )
+        results, task = await _answered(explanations, request, body.wait)
+        answer = StructureModelAnswer(result=next(iter(results.values()), None), task=task)
         return JSONResponse(answer.model_dump(mode="json"), status_code=200 if results else 202)
 
     @app.post(
