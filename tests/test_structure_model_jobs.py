@@ -32,10 +32,17 @@ def _built(client: TestClient, job_id: str) -> dict:
     return answer.json()["result"]
 
 
+def _offered(client: TestClient, job_id: str) -> set[tuple[str, str]]:
+    exports = client.get(f"/api/jobs/{job_id}").json()["exports"]
+    return {(item["what"], item["format"]) for item in exports}
+
+
 def test_the_model_is_built_once_compared_with_the_known_structure_and_exported(
     client: TestClient, job: dict
 ) -> None:
+    assert ("model3d", "pdb") not in _offered(client, job["id"])  # listed once it is built
     model = _built(client, job["id"])
+    assert {("model3d", "pdb"), ("model3d", "cif")} <= _offered(client, job["id"])
     backbone = read_structure(model["pdb"])
     predictions = client.get(f"/api/jobs/{job['id']}/predictions").json()
     assert backbone.sequence == predictions["sequence"]
@@ -78,10 +85,11 @@ def test_a_model_without_distograms_gets_no_3d_model(client: TestClient) -> None
     job = wait_job(client, client.post("/api/jobs", json=request).json()["id"])
     answer = client.post(f"/api/jobs/{job['id']}/model3d", json={})
     assert answer.status_code == 400 and "no distance distributions" in answer.json()["detail"]
-    offered = {
-        (d["what"], d["format"]) for d in client.get(f"/api/jobs/{job['id']}").json()["exports"]
-    }
-    assert ("model3d", "pdb") not in offered
+    assert ("model3d", "pdb") not in _offered(client, job["id"])
+    answer = client.get(
+        f"/api/jobs/{job['id']}/export", params={"what": "model3d", "format": "pdb"}
+    )
+    assert answer.status_code == 400 and "offers no model3d/pdb" in answer.json()["detail"]
 
 
 def test_the_model_is_not_exported_before_it_is_built(client: TestClient) -> None:

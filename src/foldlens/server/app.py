@@ -61,6 +61,7 @@ from ..service.method_options import method_catalogue
 from ..service.model_cache import ModelCache, couplings_of
 from ..service.retention import Retention
 from ..service.store import JobSummary, Submission
+from ..service.structure_model import cache_key as structure_model_key
 from .clients import client_of, normalized
 from .limits import UPLOAD_SECONDS, UploadLimit
 from .schemas import (
@@ -128,7 +129,8 @@ def _status(
     mine = {} if submission is None else {"submission": submission.id}
     exports = []
     if job.status == "done":
-        for item in catalogue(job.model, job.has_structure, job.alignment):
+        built = service.store.has_explanation(structure_model_key(job.id))
+        for item in catalogue(job.model, job.has_structure, job.alignment, built):
             query = {"what": item.what, "format": item.format}
             if item.track is not None:
                 query["track"] = item.track

@@ -20,6 +20,13 @@ Target = Annotated[dict[str, Any], WithJsonSchema(TARGET)]
 """Validated by the service (a readable 400); the schema documents the two shapes."""
 
 
+WaitSeconds = Annotated[
+    float,
+    Field(ge=0, le=10, strict=True, description="Seconds to wait for the answer before 202."),
+]
+"""A number (``true`` is not 1 s) from 0 to 10."""
+
+
 class ErrorMessage(BaseModel):
     detail: str = Field(description="What went wrong, in words a person can act on.")
 
@@ -160,7 +167,7 @@ class ExplainRequest(BaseModel):
         "instead of the model input: channels × residues for a 1D layer, the L × L map summed "
         "over channels for a 2D layer.",
     )
-    wait: float = Field(0.5, ge=0, le=10, description="Seconds to wait for the answer before 202.")
+    wait: WaitSeconds = 0.5
 
 
 class TaskStatus(BaseModel):
@@ -218,11 +225,11 @@ class AnalyzeRequest(BaseModel):
     options: Annotated[dict[str, Any], WithJsonSchema(ANALYSIS_OPTIONS)] = Field(
         default_factory=dict
     )
-    wait: float = Field(0.5, ge=0, le=10, description="Seconds to wait for the answer before 202.")
+    wait: WaitSeconds = 0.5
 
 
 class StructureModelRequest(BaseModel):
-    wait: float = Field(0.5, ge=0, le=10, description="Seconds to wait for the answer before 202.")
+    wait: WaitSeconds = 0.5
 
 
 class StructureModelAnswer(BaseModel):

@@ -422,11 +422,7 @@ class ExplanationService:
         without distograms."""
         job = self._done(job_id)
         check_foldable(adapter(job.inputs.model))
-        entry = structure_model.ENTRY
-        key = _digest({
-            "job": job.id, "structure model": structure_model.VERSION,
-            "settings": vars(structure_model.SETTINGS),
-        })  # fmt: skip
+        entry, key = structure_model.ENTRY, structure_model.cache_key(job.id)
         return Request(
             job, structure_model.stand_in_target(), "the 3D model", {entry: {}}, {entry: key},
             kind="structure model",

@@ -83,10 +83,14 @@ def track_values(prediction: dict[str, Any], model_spec: ModelSpec, track: str) 
 
 
 def catalogue(
-    model: str, has_structure: bool, alignment: dict[str, Any] | None = None
+    model: str,
+    has_structure: bool,
+    alignment: dict[str, Any] | None = None,
+    model3d_built: bool = False,
 ) -> list[Download]:
     """Every download a finished job of ``model`` offers (``alignment``: the summary of what the
-    job found out about its alignment, see :class:`~foldlens.service.store.JobAlignment`)."""
+    job found out about its alignment, see :class:`~foldlens.service.store.JobAlignment`; the 3D
+    model's files once it is built)."""
     model_spec = spec(model)
     heads = {head.name for head in model_spec.heads}
     foldable = has_distograms(adapter(model))
@@ -104,7 +108,7 @@ def catalogue(
     for what in available_figures(heads):
         label = FIGURE_LABELS[what]
         items += [Download(what, fmt, f"{label} ({fmt.upper()})") for fmt in FIGURE_FORMATS]
-    if foldable:
+    if foldable and model3d_built:
         items += [
             Download("model3d", fmt, f"3D model ({label})")
             for fmt, (_, label) in MODEL_FORMATS.items()
@@ -169,8 +173,9 @@ def render(
     """One download of a finished job (``predictions_json`` is gzip-compressed JSON;
     ``structure_model`` reads the job's 3D model when it has been built)."""
     summary = None if alignment is None else alignment.summary
-    offered = {
-        (item.what, item.format) for item in catalogue(model, structure is not None, summary)
+    offered = {  # the 3D model's files are asked for by name; not built yet: 404 below
+        (item.what, item.format)
+        for item in catalogue(model, structure is not None, summary, model3d_built=True)
     }
     if (what, file_format) not in offered:
         choices = ", ".join(sorted({f"{w}/{f}" for w, f in offered}))

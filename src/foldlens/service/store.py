@@ -493,6 +493,12 @@ class JobStore:
             row = db.execute("SELECT result FROM explanations WHERE key = ?", (key,)).fetchone()
         return None if row is None else bytes(row["result"])
 
+    def has_explanation(self, key: str) -> bool:
+        """Whether an explanation (or another stored task answer) is cached under ``key``."""
+        with self._connect() as db:
+            found = db.execute("SELECT 1 FROM explanations WHERE key = ?", (key,)).fetchone()
+        return found is not None
+
     def explanation_record(self, key: str) -> tuple[str, str, bytes] | None:
         """``(job id, request JSON, result)`` of a cached explanation, or ``None``."""
         with self._connect() as db:

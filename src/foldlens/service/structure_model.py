@@ -9,6 +9,8 @@ the model's Cα superposed onto it. It goes when the job goes.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from typing import Any
 
@@ -30,6 +32,13 @@ SETTINGS = FoldSettings()
 STAND_IN_HEAD = "dist_ca_ca"
 """The task's target: the model has none, so the Cα–Cα distogram it is folded from stands in
 (its residues unused), as a head stands for an overview."""
+
+
+def cache_key(job_id: str) -> str:
+    """Where the job's 3D model is stored (with the explanations): SHA-256 of the job, the
+    folding's version and its settings."""
+    request = {"job": job_id, "structure model": VERSION, "settings": vars(SETTINGS)}
+    return hashlib.sha256(json.dumps(request, sort_keys=True).encode()).hexdigest()
 
 
 def check_foldable(model_adapter: ModelAdapter) -> None:
