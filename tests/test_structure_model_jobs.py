@@ -15,9 +15,13 @@ from foldlens.data.chains import ChainSet
 from foldlens.folding.baselines import mds_trace
 from foldlens.folding.comparison import lddt, tm_score
 from foldlens.folding.distograms import predict_distograms
-from foldlens.models import adapter, load
+from foldlens.models import adapter, load, spec
+from foldlens.models.views import OutputTarget
 from foldlens.protein.record import Protein
 from foldlens.protein.structure import read_structure
+from foldlens.service.errors import InvalidInputError
+from foldlens.service.explain import explain_batch_size
+from foldlens.service.targets import WHOLE_MAP_RESIDUES, check_target
 from polling import finish_task, wait_job
 
 
@@ -148,3 +152,12 @@ def test_evaluate_structure_end_to_end(tmp_path) -> None:
         tm_score(mds_trace(distograms).numpy(), chain.ca).score
     )
     assert 0 < first["tm"]["folded"] <= 1 and 0 < first["lddt"]["folded"] <= 1
+
+
+def test_plddt_is_explained_one_input_at_a_time_and_only_where_its_whole_map_fits() -> None:
+    model_spec = spec("default")
+    check_target({"head": "plddt", "i": 3}, model_spec, WHOLE_MAP_RESIDUES)
+    with pytest.raises(InvalidInputError, match=f"up to {WHOLE_MAP_RESIDUES} residues"):
+        check_target({"head": "plddt", "i": 3}, model_spec, WHOLE_MAP_RESIDUES + 1)
+    assert explain_batch_size(OutputTarget("plddt", 3), model_spec) == 1
+    assert explain_batch_size(OutputTarget("pae", 3, 9), model_spec) == 2

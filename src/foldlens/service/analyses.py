@@ -55,6 +55,7 @@ from ..analysis.follow_gradient import default_epsilons
 from ..analysis.metrics import default_k
 from ..analysis.randomization import BARELY_ABOVE, DEPENDS_BELOW
 from ..attribution.methods import REGISTRY
+from ..models.spec import ModelSpec
 from ..models.views import OutputTarget, Readout, UnitTarget
 from .aa_patterns import aa_patterns
 from .analysis_subject import Progress, Subject, input_map, map_of, residues_of
@@ -229,7 +230,7 @@ def _randomization(
         methods,
         layers=_layers_that_matter(view, subject.x, engine_target),
         mode=options["mode"],
-        options={m: _engine_options(m, subject.target) for m in methods},
+        options={m: _engine_options(m, subject.target, subject.model_spec) for m in methods},
         progress=progress,
         cancelled=cancel.is_set,
         region=lambda found: found[:, receptive],
@@ -256,10 +257,12 @@ def _layers_that_matter(view: nn.Module, x: torch.Tensor, engine_target: Any) ->
     return [path for path, group in owned.items() if any(id(p) in reached for p in group)]
 
 
-def _engine_options(method: str, target: OutputTarget | UnitTarget) -> dict[str, Any]:
+def _engine_options(
+    method: str, target: OutputTarget | UnitTarget, model_spec: ModelSpec
+) -> dict[str, Any]:
     options = check_options(method, {})
     if "batch_size" in REGISTRY[method].options:
-        options["batch_size"] = explain_batch_size(target)
+        options["batch_size"] = explain_batch_size(target, model_spec)
     return options
 
 
@@ -311,7 +314,7 @@ def _deletion(
         baseline=0.0,
         random_orders=options["random_orders"],
         steps=min(options["steps"], len(subject.sequence) + 1),
-        batch_size=4 * explain_batch_size(subject.target),
+        batch_size=4 * explain_batch_size(subject.target, subject.model_spec),
         progress=lambda fraction: progress(0.2 + 0.8 * fraction),
         cancelled=cancel.is_set,
     )

@@ -37,7 +37,7 @@ from ..protein.alphabet import AMINO_ACIDS
 from .errors import InvalidInputError
 from .layer_attribution import LayerAttribution, check_layer, layer_attribution
 from .method_options import ENGINE_ONLY, INPUT_ONLY, MUTAGENESIS, method_catalogue
-from .targets import near_residues, receptive_residues
+from .targets import near_residues, reads_whole_map, receptive_residues
 
 TOP_RESIDUES = 10
 
@@ -160,9 +160,12 @@ def _mutagenesis(
     return wild, delta
 
 
-def explain_batch_size(target: OutputTarget | UnitTarget) -> int:
+def explain_batch_size(target: OutputTarget | UnitTarget, model_spec: ModelSpec) -> int:
     """Inputs per forward pass: a pair view holds 2D windows of ~(2R + 1)² cells × 64 channels
-    for every layer, about 0.5 GB per input in a backward pass, so those go two at a time."""
+    for every layer, about 0.5 GB per input in a backward pass, so those go two at a time; a
+    target read out of a whole pair map (pLDDT) holds every layer's L × L map, so one at a time."""
+    if reads_whole_map(target, model_spec):
+        return 1
     return 2 if target.j is not None else 16
 
 
@@ -364,7 +367,7 @@ def explain(
             & near_residues(target, length, options["window"]),
             cancel,
             progress or (lambda f: None),
-            batch=4 * explain_batch_size(target),
+            batch=4 * explain_batch_size(target, model_spec),
         )
         return Explanation(method, exact, value, time.perf_counter() - start, delta=delta)
     if method not in REGISTRY or method in ENGINE_ONLY:
@@ -374,7 +377,7 @@ def explain(
     engine_options = dict(options)
     if method == "occlusion":
         engine_options = {"window": (x.shape[1], options["window"]), "stride": (x.shape[1], 1)}
-    batch = explain_batch_size(target)
+    batch = explain_batch_size(target, model_spec)
     if "batch_size" in REGISTRY[method].options:
         engine_options["batch_size"] = batch
     passes = _expected_passes(method, options, length, batch)

@@ -54,6 +54,11 @@ def check_target(
     _only(raw, fields | ({"class"} if head.classes else set()))
     i = _index(raw, "i", length, "residue")
     j = _index(raw, "j", length, "residue") if head.kind == "pair" else None
+    if head.source and head.kind == "per-residue" and length > WHOLE_MAP_RESIDUES:
+        raise InvalidInputError(
+            f"explaining {head.name} runs the whole network backwards, every 2D layer's L × L map "
+            f"held: up to {WHOLE_MAP_RESIDUES} residues here, this protein has {length}"
+        )
     index = 0
     if head.classes:
         if not isinstance(raw.get("class"), str) or raw["class"] not in head.classes:
@@ -115,6 +120,19 @@ def describe(target: OutputTarget | UnitTarget, model_spec: ModelSpec, sequence:
             f"{residue(target.i)}"
         )
     return f"the {value} of {head.meaning} at {residue(target.i)}"
+
+
+WHOLE_MAP_RESIDUES = 400
+"""The longest protein whose pLDDT (a target read out of a whole row of a pair map) is explained:
+the backward pass holds every 2D layer's L × L map, about 11 kB per residue pair (1.8 GB at 400)."""
+
+
+def reads_whole_map(target: OutputTarget | UnitTarget, model_spec: ModelSpec) -> bool:
+    """Whether ``target`` is a per-residue head read out of a pair head's whole row."""
+    if not isinstance(target, OutputTarget):
+        return False
+    head = model_spec.head(target.head)
+    return bool(head.source) and head.kind == "per-residue"
 
 
 def receptive_residues(
