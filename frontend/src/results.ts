@@ -33,7 +33,7 @@ export interface TruthData {
   dssp: string | null;
 }
 
-/** What the distograms say about their own reliability; shown with the 3D model, not explained. */
+/** What the distograms say about their own reliability, for the 3D model's card. */
 export interface ConfidenceData {
   /** Predicted lDDT per residue, 0–100. */
   plddt: Float32Array;
@@ -58,7 +58,12 @@ export interface ResidueTrack {
   name: string;
   label: string;
   values: Float32Array;
+  /** The top of its scale (the bottom is 0): 1 for probabilities and fractions, 100 for pLDDT. */
+  max: number;
 }
+
+/** Tracks whose scale does not end at 1. */
+const TRACK_MAXIMA: Record<string, number> = { plddt: 100 };
 
 /** Class orders the API documents, used when a spec does not list them. */
 const DEFAULT_CLASSES: Record<string, string[]> = {
@@ -207,7 +212,7 @@ export function buildResult(predictions: Predictions, truth: Truth | null, spec:
  */
 export function resolveTrack(name: string, data: ResultData): ResidueTrack | null {
   const direct = data.residueHeads.find((head) => head.key === name && head.classes === null);
-  if (direct) return { name, label: direct.label, values: direct.values };
+  if (direct) return { name, label: direct.label, values: direct.values, max: TRACK_MAXIMA[name] ?? 1 };
   const split = name.lastIndexOf("_");
   if (split < 0) return null;
   const head = data.residueHeads.find((h) => h.key === name.slice(0, split) && h.classes !== null);
@@ -216,5 +221,5 @@ export function resolveTrack(name: string, data: ResultData): ResidueTrack | nul
   if (!head || !head.classes || k < 0) return null;
   const width = head.classes.length;
   const values = Float32Array.from({ length: data.length }, (_, i) => head.values[i * width + k]!);
-  return { name, label: `${CLASS_NAMES[className] ?? className} probability (${head.key} ${className})`, values };
+  return { name, label: `${CLASS_NAMES[className] ?? className} probability (${head.key} ${className})`, values, max: 1 };
 }

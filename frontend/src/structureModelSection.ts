@@ -197,9 +197,9 @@ function modelView(viewer: StructureViewer, model: StructureModel, { length, tra
       viewer.colorBy(plddt, BAND_COLOURS);
       legend.replaceChildren(bandLegend());
     } else {
-      const scale = track ? new ColorScale(VIRIDIS, 0, 1) : new ColorScale(VIRIDIS, 1, length);
+      const scale = track ? new ColorScale(VIRIDIS, 0, track.max) : new ColorScale(VIRIDIS, 1, length);
       viewer.colorBy(track ? track.values : Float32Array.from({ length }, (_, i) => i + 1), scale);
-      legend.replaceChildren(h("span", { class: "hint" }, track ? `${track.label}: 0 (dark) to 1 (bright)` : "residue 1 (dark) to the last (bright)"));
+      legend.replaceChildren(h("span", { class: "hint" }, track ? `${track.label}: 0 (dark) to ${track.max} (bright)` : "residue 1 (dark) to the last (bright)"));
     }
   };
   colour.addEventListener("change", paint);

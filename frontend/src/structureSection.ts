@@ -50,12 +50,12 @@ export function structureSection({ viewer, tracks, length, initialTrack, explore
 
   const colourByTrack = (name: string): void => {
     const track = tracks.find((t) => t.name === name);
-    const scale = track ? new ColorScale(VIRIDIS, 0, 1) : new ColorScale(VIRIDIS, 1, length);
+    const scale = track ? new ColorScale(VIRIDIS, 0, track.max) : new ColorScale(VIRIDIS, 1, length);
     const values = track ? track.values : Float32Array.from({ length }, (_, i) => i + 1);
     viewer.colorBy(values, scale);
     legend.replaceChildren(
       track
-        ? colorBar({ scale, title: track.label, ticks: [0, 0.5, 1], format: (v) => v.toFixed(1) })
+        ? colorBar({ scale, title: track.label, ticks: [0, track.max / 2, track.max], format: (v) => (track.max > 1 ? v.toFixed(0) : v.toFixed(1)) })
         : colorBar({ scale, title: "residue number", ticks: [1, length] }),
     );
   };
