@@ -320,7 +320,8 @@ function renderDone(
     );
   }
 
-  if (data.confidence && job.exports.some((item) => item.what === "model3d")) {
+  // Predictions carry the expected-error map exactly when the model's distances are distograms.
+  if (data.confidence) {
     main.append(
       structureModelSection({
         jobId: job.id,
