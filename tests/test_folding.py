@@ -63,13 +63,12 @@ def test_rigid_residues_have_ideal_geometry_and_an_l_amino_acid_cb(seed: int) ->
 def test_the_carbonyl_oxygen_lies_in_the_peptide_plane() -> None:
     helix = ideal_helix(8)[None]
     atoms = geometry.backbone_atoms(helix, geometry.frames_along_trace(helix))
-    ca, c, o, n = (atoms[k][0, :-1].double() for k in ("ca", "c", "o", "n"))
+    ca, c, o = (atoms[k][0, :-1].double() for k in ("ca", "c", "o"))
     n_next = atoms["n"][0, 1:].double()
     normal = torch.linalg.cross(ca - c, n_next - c)
     assert torch.allclose(
         (normal * (o - c)).sum(-1), torch.zeros(7, dtype=torch.float64), atol=1e-4
     )
-    del n
 
 
 def test_the_mirror_of_a_trace_keeps_its_distances_but_turns_its_helices() -> None:
