@@ -24,7 +24,7 @@ from foldlens.protein.labels import expected_distance
 from foldlens.protein.record import Protein
 from foldlens.server import create_app
 from foldlens.service.errors import InvalidInputError
-from foldlens.service.explain import explain
+from foldlens.service.explain import explain, explain_together
 from foldlens.service.method_options import (
     ENGINE_ONLY,
     MUTAGENESIS,
@@ -96,6 +96,29 @@ def test_output_views_match_the_full_model(
         assert answer.value == pytest.approx(
             float(full_model_value(default_net, target)(default_net(x))), abs=1e-4
         )  # type: ignore[operator]
+
+
+@pytest.mark.parametrize(
+    "target", [OutputTarget("dist_cb_cb", 70, 200), OutputTarget("contact", 100, 150)]
+)
+def test_cell_views_inside_the_chain_match_the_full_model(
+    default_net: DefaultNet, target: OutputTarget
+) -> None:
+    """Windows that lie inside the chain (no cell to zero: the view skips the masks), two apart
+    and one shared, give the full model's maps by every rule."""
+    inputs = random_input(270, seed=4, profile=True)
+    rows = [r for r, _ in default_net.pair_cell_windows(target.i, target.j)]
+    assert all(r.min() >= 0 and r.max() < 270 for r in rows)
+    answers = explain_together(default_net, adapter("default"), inputs, target, list(RULES))
+    for method in RULES:
+        reference = fl.attribute(
+            default_net, inputs.x, full_model_value(default_net, target), method=method
+        )
+        scale = reference.abs().max().item()
+        assert scale > 0
+        np.testing.assert_allclose(
+            answers[method].attribution, reference[0].numpy(), atol=1e-5 * scale
+        )
 
 
 @pytest.mark.parametrize(

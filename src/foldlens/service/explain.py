@@ -29,6 +29,7 @@ from torch import nn
 
 import foldlens.attribution as fl
 
+from ..attribution.api import SHARED_FORWARD
 from ..attribution.methods import REGISTRY
 from ..models.adapter import Encoded, ModelAdapter
 from ..models.spec import FeatureGroup, LayerSpec, ModelSpec
@@ -246,6 +247,41 @@ def _target_value(view: nn.Module, x: torch.Tensor, engine_target: Any, wrt: str
     return float(value.detach())
 
 
+class _ValueReading:
+    """An engine target read out of the output that keeps the value of its first reading: the
+    target's value at the input, since the engine's first forward pass runs on the input itself
+    and the rules change only backward passes."""
+
+    def __init__(self, target: Callable[[Any], torch.Tensor]) -> None:
+        self.target = target
+        self.value: float | None = None
+
+    def __call__(self, out: Any) -> torch.Tensor:
+        value = self.target(out)
+        if self.value is None:
+            self.value = float(value.detach())
+        return value
+
+
+def _valued(
+    prepared: _Prepared, x: torch.Tensor, shares_forward: bool
+) -> tuple[Any, Callable[[], float]]:
+    """The engine's target and a reader of the explained value. A method of the gradient family
+    (``shares_forward``) attributing an output to the model input reads the value in its own
+    forward pass; otherwise one pass without gradients computes it first (and checks that a
+    layer's input reaches the target)."""
+    if shares_forward and prepared.layer is None and prepared.readout is not None:
+        reading = _ValueReading(prepared.engine_target)
+
+        def value() -> float:
+            assert reading.value is not None, "the engine has not read the target yet"
+            return reading.value
+
+        return reading, value
+    known = _target_value(prepared.view, x, prepared.engine_target, prepared.engine_wrt)
+    return prepared.engine_target, lambda: known
+
+
 def _reaches(value: torch.Tensor, leaf: torch.Tensor) -> bool:
     """Whether ``value`` was computed from ``leaf`` (a walk of the autograd graph)."""
     stack = [value.grad_fn]
@@ -382,13 +418,11 @@ def explain(
         engine_options["batch_size"] = batch
     passes = _expected_passes(method, options, length, batch)
     view, wrt_path = prepared.view, prepared.engine_wrt
-    value = _target_value(view, x, prepared.engine_target, wrt_path)
+    engine_target, value = _valued(prepared, x, method in SHARED_FORWARD)
     with _watched(view, cancel, progress or (lambda f: None), passes):
-        maps = fl.attribute(
-            view, x, prepared.engine_target, method=method, wrt=wrt_path, **engine_options
-        )
+        maps = fl.attribute(view, x, engine_target, method=method, wrt=wrt_path, **engine_options)
     seconds = time.perf_counter() - start
-    return _answer(prepared, adapter, method, exact, value, seconds, maps, length)
+    return _answer(prepared, adapter, method, exact, value(), seconds, maps, length)
 
 
 def explain_together(
@@ -408,17 +442,17 @@ def explain_together(
     start = time.perf_counter()
     prepared = _prepare(model, adapter, target, length, methods, wrt)
     view, wrt_path = prepared.view, prepared.engine_wrt
-    value = _target_value(view, x, prepared.engine_target, wrt_path)
+    engine_target, value = _valued(prepared, x, shares_forward=True)
     answers: dict[str, Explanation] = {}
 
     def done(method: str, maps: Any) -> None:
         exact = method in adapter.spec.exact_methods
         seconds = time.perf_counter() - start
-        answers[method] = _answer(prepared, adapter, method, exact, value, seconds, maps, length)
+        answers[method] = _answer(prepared, adapter, method, exact, value(), seconds, maps, length)
         if ready is not None:
             ready(answers[method])
 
-    fl.attribute_each(view, x, prepared.engine_target, methods, wrt=wrt_path, on_result=done)
+    fl.attribute_each(view, x, engine_target, methods, wrt=wrt_path, on_result=done)
     return answers
 
 

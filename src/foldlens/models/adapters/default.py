@@ -126,12 +126,9 @@ class DefaultAdapter(residue_input.ResidueInput, ModelAdapter):
         self, view: nn.Module, layer: str, length: int
     ) -> list[tuple[np.ndarray, np.ndarray]]:
         if isinstance(view, _PairCell):
-            i, j = view.i, view.j
-            if layer in ("distogram", "contact"):  # the heads read the cells (i, j) and (j, i)
-                return [(np.array([i]), np.array([j])), (np.array([j]), np.array([i]))]
-            drop = view.net.trunk2d_shrink(layer)
+            drop = view.net.window_shrink(layer)
             return [
                 (rows[drop : len(rows) - drop], cols[drop : len(cols) - drop])
-                for rows, cols in view.net.pair_cell_windows(i, j)
+                for rows, cols in view.net.pair_cell_windows(view.i, view.j)
             ]
         return super().layer_windows(view, layer, length)
