@@ -418,11 +418,11 @@ def explain(
         engine_options["batch_size"] = batch
     passes = _expected_passes(method, options, length, batch)
     view, wrt_path = prepared.view, prepared.engine_wrt
-    engine_target, value = _valued(prepared, x, method in SHARED_FORWARD)
+    engine_target, read_value = _valued(prepared, x, method in SHARED_FORWARD)
     with _watched(view, cancel, progress or (lambda f: None), passes):
         maps = fl.attribute(view, x, engine_target, method=method, wrt=wrt_path, **engine_options)
     seconds = time.perf_counter() - start
-    return _answer(prepared, adapter, method, exact, value(), seconds, maps, length)
+    return _answer(prepared, adapter, method, exact, read_value(), seconds, maps, length)
 
 
 def explain_together(
@@ -442,13 +442,14 @@ def explain_together(
     start = time.perf_counter()
     prepared = _prepare(model, adapter, target, length, methods, wrt)
     view, wrt_path = prepared.view, prepared.engine_wrt
-    engine_target, value = _valued(prepared, x, shares_forward=True)
+    engine_target, read_value = _valued(prepared, x, shares_forward=True)
     answers: dict[str, Explanation] = {}
 
     def done(method: str, maps: Any) -> None:
         exact = method in adapter.spec.exact_methods
         seconds = time.perf_counter() - start
-        answers[method] = _answer(prepared, adapter, method, exact, value(), seconds, maps, length)
+        value = read_value()
+        answers[method] = _answer(prepared, adapter, method, exact, value, seconds, maps, length)
         if ready is not None:
             ready(answers[method])
 
