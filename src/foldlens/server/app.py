@@ -8,6 +8,7 @@ can cause is a 4xx with ``{"detail": message}``, and nothing leaks a stack trace
 from __future__ import annotations
 
 import gzip
+import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -28,7 +29,7 @@ from fastapi.responses import (
 )
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware.gzip import GZipMiddleware
@@ -233,7 +234,9 @@ def create_app(
         docs_url=None,
         redoc_url=None,
     )
-    app.add_middleware(GZipMiddleware, minimum_size=2048)
+    # Level 5, not Starlette's 9: a 400 kB explanation compresses in 7 ms instead of 80 ms, 5 %
+    # larger.
+    app.add_middleware(GZipMiddleware, minimum_size=2048, compresslevel=5)
     app.add_middleware(UploadLimit, max_bytes=max_upload, max_seconds=upload_seconds)
     app.add_middleware(Guard, allowed_hosts=allowed_hosts)
     app.state.service = service
@@ -567,16 +570,34 @@ def _task_status(task: Task, ticket: str | None = None) -> TaskStatus:
 
 async def _answered(
     explanations: ExplanationService, request: ExplanationRequest, wait: float
-) -> tuple[dict[str, dict[str, Any]], TaskStatus | None]:
-    """The entries of ``request`` that are stored, after starting the rest as a task (an identical
-    running one is joined) and waiting up to ``wait`` s for it; with that task's status (``None``
-    when everything was stored already)."""
-    results = await run_in_threadpool(explanations.cached, request)
+) -> tuple[dict[str, bytes], TaskStatus | None]:
+    """The entries of ``request`` that are stored (their JSON text), after starting the rest as
+    a task (an identical running one is joined) and waiting up to ``wait`` s for it; with that
+    task's status (``None`` when everything was stored already)."""
+    results = await run_in_threadpool(explanations.stored, request)
     if len(results) == len(request.methods):
         return results, None
     task, ticket = explanations.start(request, set(results))
     await task.settled(wait)
-    return await run_in_threadpool(explanations.cached, request), _task_status(task, ticket)
+    return await run_in_threadpool(explanations.stored, request), _task_status(task, ticket)
+
+
+def _with_stored(answer: BaseModel, field: str, stored: bytes | dict[str, bytes] | None) -> bytes:
+    """``answer`` as JSON with ``field`` holding stored JSON text (one result, or an object of
+    them by name), spliced in unparsed: a result of 10⁴ numbers is not parsed, validated and
+    written again for every request that reads it."""
+    if isinstance(stored, dict):
+        entries = (json.dumps(name).encode() + b": " + text for name, text in stored.items())
+        stored = b"{" + b", ".join(entries) + b"}"
+    rest = json.dumps(answer.model_dump(mode="json", exclude={field}), allow_nan=False)
+    spliced = b"null" if stored is None else stored
+    separator = b", " if rest != "{}" else b""
+    return rest[:-1].encode() + separator + json.dumps(field).encode() + b": " + spliced + b"}"
+
+
+def _stored_json(answer: BaseModel, field: str, stored: Any, status_code: int) -> Response:
+    content = _with_stored(answer, field, stored)
+    return Response(content, status_code=status_code, media_type="application/json")
 
 
 def _explanation_routes(app: FastAPI, explanations: ExplanationService) -> None:
@@ -586,7 +607,7 @@ def _explanation_routes(app: FastAPI, explanations: ExplanationService) -> None:
         tags=["explanations"],
         responses={202: {"model": ExplainAnswer}},
     )
-    async def explain_target(job_id: JobId, body: ExplainRequest) -> JSONResponse:
+    async def explain_target(job_id: JobId, body: ExplainRequest) -> Response:
         """Explain one target by several methods: 200 with every map when they are cached (or
         finish within ``wait`` seconds), else 202 with those ready and the task to poll."""
         request = await run_in_threadpool(
@@ -594,10 +615,10 @@ def _explanation_routes(app: FastAPI, explanations: ExplanationService) -> None:
         )
         results, task = await _answered(explanations, request, body.wait)
         answer = ExplainAnswer(
-            target=body.target, description=request.description, results=results, task=task
+            target=body.target, description=request.description, results={}, task=task
         )
         complete = len(results) == len(request.methods)
-        return JSONResponse(answer.model_dump(mode="json"), status_code=200 if complete else 202)
+        return _stored_json(answer, "results", results, 200 if complete else 202)
 
     @app.get("/api/analyses", response_model=list[AnalysisInfo], tags=["analyses"])
     def list_analyses() -> list[AnalysisInfo]:
@@ -618,7 +639,7 @@ def _explanation_routes(app: FastAPI, explanations: ExplanationService) -> None:
         tags=["analyses"],
         responses={202: {"model": AnalyzeAnswer}},
     )
-    async def analyze_target(job_id: JobId, body: AnalyzeRequest) -> JSONResponse:
+    async def analyze_target(job_id: JobId, body: AnalyzeRequest) -> Response:
         """Run one analysis of a target in the background: 200 with the result when it is
         cached (or finishes within ``wait`` seconds), else 202 with the task to poll (the same
         task API as explanations; the result is at the task's ``results`` URL)."""
@@ -630,10 +651,11 @@ def _explanation_routes(app: FastAPI, explanations: ExplanationService) -> None:
             target=body.target,
             description=request.description,
             analysis=body.analysis,
-            result=results.get(body.analysis),
+            result=None,
             task=task,
         )
-        return JSONResponse(answer.model_dump(mode="json"), status_code=200 if results else 202)
+        stored = results.get(body.analysis)
+        return _stored_json(answer, "result", stored, 200 if results else 202)
 
     @app.post(
         "/api/jobs/{job_id}/model3d",
@@ -641,14 +663,15 @@ def _explanation_routes(app: FastAPI, explanations: ExplanationService) -> None:
         tags=["jobs"],
         responses={202: {"model": StructureModelAnswer}},
     )
-    async def structure_model(job_id: JobId, body: StructureModelRequest) -> JSONResponse:
+    async def structure_model(job_id: JobId, body: StructureModelRequest) -> Response:
         """The job's 3D model, folded from its distograms on demand: 200 with the model when it
         is built (or finishes within ``wait`` seconds), else 202 with the task to poll (the
         same task API as explanations). 400 for a model without distograms."""
         request = await run_in_threadpool(explanations.structure_model, job_id)
         results, task = await _answered(explanations, request, body.wait)
-        answer = StructureModelAnswer(result=next(iter(results.values()), None), task=task)
-        return JSONResponse(answer.model_dump(mode="json"), status_code=200 if results else 202)
+        answer = StructureModelAnswer(result=None, task=task)
+        stored = next(iter(results.values()), None)
+        return _stored_json(answer, "result", stored, 200 if results else 202)
 
     @app.post(
         "/api/jobs/{job_id}/overview",
@@ -720,10 +743,15 @@ def _explanation_routes(app: FastAPI, explanations: ExplanationService) -> None:
         stored. 403 without a ticket of this task."""
         return _task_status(explanations.cancel(task_id, ticket), ticket)
 
-    @app.get("/api/explanations/{task_id}/{method}", tags=["explanations"])
-    def task_result(task_id: str, method: str) -> dict[str, Any]:
-        """One finished method's explanation."""
-        return explanations.result(task_id, method)
+    @app.get(
+        "/api/explanations/{task_id}/{method}",
+        tags=["explanations"],
+        responses={200: {"content": {"application/json": {}}}},
+    )
+    def task_result(task_id: str, method: str, request: Request) -> Response:
+        """One finished method's explanation (as stored: gzip-compressed to clients that take
+        it)."""
+        return _gzipped_json(request, explanations.compressed_result(task_id, method))
 
 
 def _frontend(app: FastAPI, service: JobService) -> None:

@@ -276,11 +276,16 @@ class ExplanationService:
 
     def cached(self, request: Request) -> dict[str, dict[str, Any]]:
         """The methods of ``request`` already explained, with their results."""
+        return {method: json.loads(text) for method, text in self.stored(request).items()}
+
+    def stored(self, request: Request) -> dict[str, bytes]:
+        """The methods of ``request`` already explained, with their results as the JSON text
+        that was stored (strict JSON: answers pass it on without parsing it again)."""
         found = {}
         for method, key in request.keys.items():
             blob = self.store.explanation(key)
             if blob is not None:
-                found[method] = json.loads(gzip.decompress(blob))
+                found[method] = gzip.decompress(blob)
         return found
 
     def start(self, request: Request, done: set[str]) -> tuple[Task, str]:
@@ -347,13 +352,17 @@ class ExplanationService:
         return task
 
     def result(self, task_id: str, method: str) -> dict[str, Any]:
+        return dict(json.loads(gzip.decompress(self.compressed_result(task_id, method))))
+
+    def compressed_result(self, task_id: str, method: str) -> bytes:
+        """One finished entry of a task as stored: gzip-compressed JSON."""
         task = self.task(task_id)
         if method not in task.keys:
             raise JobNotFoundError(f"task {task_id} has no method {method!r}")
         blob = self.store.explanation(task.keys[method])
         if blob is None:
             raise NotReadyError(f"{method} is {task.states[method]}")
-        return dict(json.loads(gzip.decompress(blob)))
+        return blob
 
     def export(
         self, key: str, what: str, file_format: str | None, submission: str | None = None
@@ -499,7 +508,7 @@ class ExplanationService:
             task.target, adapter(job.inputs.model), entry, task.methods[entry], task.wrt
         )
         document = {"key": task.keys[entry], **answer}
-        blob = gzip.compress(json.dumps(document).encode(), 5)
+        blob = gzip.compress(json.dumps(document, allow_nan=False).encode(), 5)
         self.store.save_explanation(task.keys[entry], task.job, entry, json.dumps(request), blob)
         task.update(entry, "done", progress=1.0)
 
