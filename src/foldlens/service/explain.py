@@ -11,7 +11,8 @@ aggregates are the signed sum over features ``s_k = Σ_f A_fk`` and the magnitud
 *In-silico mutagenesis* (``mutagenesis``) is a method here too: for every residue k within the
 target's receptive field and ``window`` residues of the target's residue(s), and every amino acid
 a, the change of the target when residue k becomes a (the adapter makes the mutant input; the
-profile is kept), ``Δ_ka = f(x with k → a) − f(x)``, computed in batches.
+profile is kept), ``Δ_ka = f(x with k → a) − f(x)``, computed in batches through the target's
+view; the wild type's own letter is ``Δ = 0`` by definition and not computed.
 """
 
 from __future__ import annotations
@@ -149,7 +150,13 @@ def _mutagenesis(
     delta = np.full((length, len(AMINO_ACIDS)), np.nan, dtype=np.float32)
     with torch.no_grad():
         wild = float(readout(view(inputs.x))[0])
-        mutants = [(int(k), a) for k in np.flatnonzero(positions) for a in range(len(AMINO_ACIDS))]
+        mutants = []
+        for k in np.flatnonzero(positions):
+            for a, letter in enumerate(AMINO_ACIDS):
+                if letter == inputs.sequence[k]:
+                    delta[k, a] = 0.0
+                else:
+                    mutants.append((int(k), a))
         for start in range(0, len(mutants), batch):
             if cancel.is_set():
                 raise ExplanationCancelledError
@@ -168,6 +175,13 @@ def explain_batch_size(target: OutputTarget | UnitTarget, model_spec: ModelSpec)
     if reads_whole_map(target, model_spec):
         return 1
     return 2 if target.j is not None else 16
+
+
+def mutants_per_pass(target: OutputTarget | UnitTarget, model_spec: ModelSpec) -> int:
+    """Mutants per forward pass of mutagenesis (no gradients kept): a pair cell's view is
+    fastest per mutant at 4 (measured at L = 298: 59 ms each at 4, 81 ms at 8), a per-residue
+    view at 64."""
+    return 4 * explain_batch_size(target, model_spec) if target.j is None else 4
 
 
 def _expected_passes(method: str, options: dict[str, Any], length: int, batch: int) -> int:
@@ -403,7 +417,7 @@ def explain(
             & near_residues(target, length, options["window"]),
             cancel,
             progress or (lambda f: None),
-            batch=4 * explain_batch_size(target, model_spec),
+            batch=mutants_per_pass(target, model_spec),
         )
         return Explanation(method, exact, value, time.perf_counter() - start, delta=delta)
     if method not in REGISTRY or method in ENGINE_ONLY:
