@@ -21,6 +21,7 @@ from .service.admission import Limits
 from .service.errors import ServiceError
 from .service.explanations import TASK_SECONDS
 from .service.jobs import JOB_SECONDS
+from .service.model_cache import CACHE_MB
 from .service.retention import Retention
 from .train import TrainConfig
 
@@ -657,9 +658,21 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         job_seconds=args.job_seconds,
         upload_seconds=args.upload_seconds,
         search=search,
+        cache_bytes=int(args.cache_mb * 2**20),
     )
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
     return 0
+
+
+def _megabytes(text: str) -> float:
+    """An argparse type: a number of megabytes, 0 or more."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of megabytes") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r}: give a number of megabytes, 0 or more")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -988,6 +1001,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=TASK_SECONDS,
         help="time budget of one explanation or analysis task; over it, the task fails with a "
         "message (default: %(default)s)",
+    )
+    serving.add_argument(
+        "--cache-mb",
+        type=_megabytes,
+        default=CACHE_MB,
+        metavar="MB",
+        help="memory for the warm state of recently explained jobs (encoded inputs, MSAs, "
+        "couplings), least recently used out first (default: %(default)s)",
     )
     serving.add_argument(
         "--upload-seconds",

@@ -59,7 +59,7 @@ from ..service.inputs import JOB_ID_LENGTH
 from ..service.jobs import JOB_SECONDS
 from ..service.method_options import MethodInfo as MethodEntry
 from ..service.method_options import method_catalogue
-from ..service.model_cache import ModelCache, couplings_of
+from ..service.model_cache import CACHE_MB, ModelCache, couplings_of
 from ..service.retention import Retention
 from ..service.store import JobSummary, Submission
 from ..service.structure_model import cache_key as structure_model_key
@@ -200,6 +200,7 @@ def create_app(
     upload_seconds: float = UPLOAD_SECONDS,
     job_seconds: float = JOB_SECONDS,
     search: SearchSettings | None = None,
+    cache_bytes: int = CACHE_MB << 20,
 ) -> FastAPI:
     """The app, with its jobs stored under ``data_dir``; request bodies over ``max_upload`` bytes
     are refused with 413, and those not sent within ``upload_seconds`` with 408; only requests to
@@ -208,8 +209,8 @@ def create_app(
     only, :mod:`.clients`); finished jobs are kept as ``retention`` says; a job may run for
     ``job_seconds``, an explanation or analysis task for ``task_seconds``; jobs search for MSAs
     as ``search`` says (default: in ``$FOLDLENS_SEQDB`` or the default database, results cached
-    under ``data_dir``)."""
-    models = ModelCache()
+    under ``data_dir``); the warm state of recent jobs takes at most ``cache_bytes``."""
+    models = ModelCache(cache_bytes)
     search = search or search_settings(None, data_dir / "search")
     service = JobService(data_dir, limits, retention, job_seconds, models, search)
     trusted = frozenset(normalized(address) for address in trusted_proxies)

@@ -151,12 +151,12 @@ def _mutagenesis(
     with torch.no_grad():
         wild = float(readout(view(inputs.x))[0])
         mutants = []
-        for k in np.flatnonzero(positions):
+        for position in np.flatnonzero(positions):
             for a, letter in enumerate(AMINO_ACIDS):
-                if letter == inputs.sequence[k]:
-                    delta[k, a] = 0.0
+                if letter == inputs.sequence[position]:
+                    delta[position, a] = 0.0
                 else:
-                    mutants.append((int(k), a))
+                    mutants.append((int(position), a))
         for start in range(0, len(mutants), batch):
             if cancel.is_set():
                 raise ExplanationCancelledError

@@ -184,6 +184,7 @@ class JobService:
                 return False
             if not self.store.remove(job_id):
                 self._abandoned.add(job_id)  # running: the worker drops it
+        self.models.forget(job_id)
         return True
 
     def place_in_line(self, job: JobSummary) -> tuple[int | None, float | None]:
