@@ -63,6 +63,11 @@ export class StructureViewer {
   private coloring: { values: Float32Array; scale: ResidueColours } | null = null;
   private emphasis: Set<number> | null = null;
   private reference: string | null = null;
+  /** On screen (an off-screen view is drawn when it comes back). */
+  private visible = false;
+  /** Changed since it was last drawn. */
+  private stale = false;
+  private frame = 0;
 
   constructor(
     private readonly pdb: string,
@@ -106,8 +111,29 @@ export class StructureViewer {
     this.markFocus();
     new ResizeObserver(() => {
       viewer.resize();
-      viewer.render();
+      this.redraw();
     }).observe(this.element);
+    new IntersectionObserver((entries) => {
+      this.visible = entries.some((entry) => entry.isIntersecting);
+      this.redraw();
+    }).observe(this.element);
+  }
+
+  /**
+   * Draws the view at the next frame, once however many changes come before it, and only while
+   * it is on screen: every hover and click moves the marks, and each drawing rebuilds the
+   * cartoon's geometry (tens of milliseconds of CPU, more where WebGL is emulated in software).
+   */
+  private redraw(): void {
+    this.stale = true;
+    if (!this.visible || this.frame !== 0) return;
+    this.frame = requestAnimationFrame(() => {
+      this.frame = 0;
+      if (this.viewer && this.stale && this.visible) {
+        this.stale = false;
+        this.viewer.render();
+      }
+    });
   }
 
   /** Colours the cartoon by one value per residue (index = residue number − 1). */
@@ -139,7 +165,7 @@ export class StructureViewer {
       return coloring.scale.hex(coloring.values[atom.resi - 1] ?? Number.NaN);
     };
     this.model.setStyle({}, { cartoon: { colorfunc, thickness: 0.5 } });
-    viewer.render();
+    this.redraw();
   }
 
   private markFocus(): void {
@@ -150,7 +176,7 @@ export class StructureViewer {
     const { current, target } = this.focus;
     if (target) this.mark(viewer, target, TARGET_MARK);
     if (current) this.mark(viewer, current, FOCUS_MARK);
-    viewer.render();
+    this.redraw();
   }
 
   /** Spheres on the Cα atoms of i (and j), joined by a line for a pair. */
