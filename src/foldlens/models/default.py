@@ -180,7 +180,8 @@ class DefaultNet(nn.Module):
         """The map rows and columns of the 2D trunk's input windows in :meth:`pair_cell`, one
         ``(rows, cols)`` per stacked window (positions outside the chain included). Each reaches
         R = :meth:`trunk2d_radius` beyond the cells it serves, and one more row and column at
-        its far end, so that the trunk's output window has at least 2 × 2 cells."""
+        its far end, so that the trunk's output window has at least 2 × 2 cells (beyond the
+        cells' reach, they change no value and take no gradient)."""
         radius = self.trunk2d_radius()
         if abs(i - j) > 2 * radius:
             square = np.arange(-radius, radius + 2)

@@ -178,9 +178,9 @@ def explain_batch_size(target: OutputTarget | UnitTarget, model_spec: ModelSpec)
 
 
 def mutants_per_pass(target: OutputTarget | UnitTarget, model_spec: ModelSpec) -> int:
-    """Mutants per forward pass of mutagenesis (no gradients kept): a pair cell's view is
-    fastest per mutant at 4 (measured at L = 298: 59 ms each at 4, 81 ms at 8), a per-residue
-    view at 64."""
+    """Mutants per forward pass of mutagenesis (no gradients kept): 4 through a pair cell's view
+    (fastest per mutant; measured at L = 298: 59 ms each at 4, 81 ms at 8), else 4 passes' worth
+    of :func:`explain_batch_size` (64 for a per-residue head, 4 for a whole-map readout)."""
     return 4 * explain_batch_size(target, model_spec) if target.j is None else 4
 
 
