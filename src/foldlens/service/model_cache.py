@@ -11,8 +11,8 @@ graphs: two requests of one job share the values, each builds its own graph.
 Measured and not kept (``python -m benchmarks.explorer``): the default network's per-residue
 trunk, the same for every cell of a job, is 8 % of a cell's three rule maps, since attribution to
 the input must run backward through it anyway; the 2D trunk's forward activations of the whole
-map, which would spare a click its forward pass (a fifth of its time), take 1.2 GB per job at
-298 residues.
+map, which would spare a click its forward pass (a fifth of its time), take 0.7 GB per job at
+298 residues (every 2D layer's L × L × 64 values before and after its ReLU).
 """
 
 from __future__ import annotations
