@@ -148,3 +148,12 @@ def test_bad_options_exit_2(
 ) -> None:
     assert main([*command, "--out", str(tmp_path)]) == 2
     assert words in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("value", ["-1", "lots", "inf", "nan"])
+def test_serve_refuses_a_bad_cache_budget(value: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """Refused before anything starts, with the reason (argparse exits 2)."""
+    with pytest.raises(SystemExit) as stopped:
+        main(["serve", "--cache-mb", value])
+    assert stopped.value.code == 2
+    assert "--cache-mb" in capsys.readouterr().err
