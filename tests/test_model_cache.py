@@ -3,13 +3,16 @@ dropped when a job is deleted, and shared by the explanation requests of one job
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from fastapi.testclient import TestClient
 
 from foldlens.models.adapter import Encoded
+from foldlens.server import create_app
 from foldlens.service.model_cache import ModelCache, nbytes
 from foldlens.service.store import Job
-from polling import wait_job
+from polling import LOCAL, wait_job
 
 CELL = {"head": "dist_cb_cb", "i": 3, "j": 40}
 
@@ -71,3 +74,14 @@ def test_a_deleted_jobs_warm_state_goes_with_it(client: TestClient) -> None:
         client.delete(f"/api/jobs/{job_id}", headers={"X-Foldlens-Token": token}).status_code == 204
     )
     assert not any(key[0] == job_id for key in cache._warm)
+
+
+def test_the_explanation_worker_warms_up_without_a_failure(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """At start the worker explains a short protein (so the first click pays no one-off set-up);
+    leaving the app waits for it, and it logged no failure."""
+    with TestClient(create_app(tmp_path), base_url=LOCAL) as client:
+        models = client.app.state.explanations.models  # type: ignore[attr-defined]
+    assert models.copies("default")
+    assert "warming up" not in caplog.text

@@ -56,6 +56,7 @@ from .task_kinds import KINDS, Work
 log = logging.getLogger(__name__)
 MAX_METHODS = 12
 WARM_UP_SEQUENCE = "MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQAPILSRVGDGTQDNL"
+WARM_UP_METHODS = ("gradient", "guided_backprop")
 KEPT_TASKS = 256
 """Settled tasks kept for their pollers; older ones are forgotten (their results stay cached)."""
 TASK_SECONDS = 900.0
@@ -218,21 +219,18 @@ class ExplanationService:
         self._executor.submit(self._warm_up, model)
 
     def _warm_up(self, model: str) -> None:
-        found = adapter(model)
-        network = self.models.model(model)
-        inputs = found.encoded(Protein(WARM_UP_SEQUENCE))
-        heads = [head for head in found.spec.heads if not head.source]
-        firsts = [
-            next((h for h in heads if h.kind == kind), None) for kind in ("pair", "per-residue")
-        ]
-        targets = [
-            OutputTarget(head.name, 0, 1 if head.kind == "pair" else None)
-            for head in firsts
-            if head is not None
-        ]
+        """One pair cell and one residue of :data:`WARM_UP_SEQUENCE`, explained (a failure is
+        logged: requests then meet it themselves, with its reason)."""
         try:
-            for target in targets:
-                explain_together(network, found, inputs, target, ["gradient", "guided_backprop"])
+            found = adapter(model)
+            network = self.models.model(model)
+            inputs = found.encoded(Protein(WARM_UP_SEQUENCE))
+            heads = [head for head in found.spec.heads if not head.source]
+            for kind in ("pair", "per-residue"):
+                head = next((h for h in heads if h.kind == kind), None)
+                if head is not None:
+                    target = OutputTarget(head.name, 0, 1 if kind == "pair" else None)
+                    explain_together(network, found, inputs, target, list(WARM_UP_METHODS))
         except Exception:
             log.warning("warming up model %s failed", model, exc_info=True)
 
