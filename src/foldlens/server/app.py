@@ -59,7 +59,7 @@ from ..service.inputs import JOB_ID_LENGTH
 from ..service.jobs import JOB_SECONDS
 from ..service.method_options import MethodInfo as MethodEntry
 from ..service.method_options import method_catalogue
-from ..service.model_cache import CACHE_MB, ModelCache, couplings_of
+from ..service.model_cache import CACHE_MB, ModelCache
 from ..service.retention import Retention
 from ..service.store import JobSummary, Submission
 from ..service.structure_model import cache_key as structure_model_key
@@ -470,7 +470,7 @@ def create_app(
         diagonal; APC-corrected Frobenius norms), ``neff``, ``sequences``, and how the fit ended;
         404 when the job fitted none (its status's ``alignment.couplings.why`` says why)."""
         service.result(job_id)
-        found = couplings_of(service.get(job_id))
+        found = service.models.couplings(service.get(job_id))
         if found is None:
             raise NotAvailableError(f"job {job_id} has no couplings")
         return {
