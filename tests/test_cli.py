@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -16,21 +17,55 @@ def test_methods_command_lists_every_method() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "foldlens", "methods"], capture_output=True, text=True, check=True
     )
-    for name in ("gradient", "deconvnet", "guided_backprop", "integrated_gradients", "occlusion"):
-        assert name in result.stdout
+    methods, options = result.stdout.split("\noptions")
+    for name in ("gradient", "deconvnet", "guided_backprop", "integrated_gradients"):
+        assert re.search(rf"^{name} +yes +yes ", methods, re.M), name
+    for name in ("occlusion", "mutagenesis"):  # they perturb residues: no layer form
+        assert re.search(rf"^{name} +yes +no ", methods, re.M), name
+    assert re.search(r"^integrated_gradients +steps +32 +1–256 +Gauss", options, re.M)
+    assert re.search(r"^mutagenesis +window +3 +0–250 ", options, re.M)
+
+
+def test_methods_command_says_which_are_exact_for_a_model(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["methods", "--model", "reprof"]) == 0
+    printed = capsys.readouterr().out
+    assert re.search(r"^guided_backprop +no +yes .*approximate here", printed, re.M | re.S)
+    assert re.search(r"^gradient +yes", printed, re.M)
+
+
+def test_models_command_prints_tables(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["models"]) == 0
+    printed = capsys.readouterr().out
+    assert re.search(r"^default +1-\w+ +one-hot \(20\), profile \(20\)", printed, re.M)
+    assert re.search(r"^dist_cb_cb +B×37×L×L +expected distance +180 residues", printed, re.M)
+    assert re.search(r"^plddt .* whole protein", printed, re.M)
+    assert "{" not in printed  # no raw dictionaries
+
+
+def test_explain_counts_residues_from_one_in_its_messages(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sequence = "MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQ"
+    code = main(["explain", sequence, "--target", "rsa@34", "--out", str(tmp_path)])
+    assert code == 2
+    error = capsys.readouterr().err
+    assert "residue 34 is past the end" in error and "33 residues (numbered 1–33)" in error
 
 
 def test_explain_demo_writes_faithful_maps(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["explain-demo", "--out", str(tmp_path), "--steps", "250", "--residue", "40"]) == 0
+    assert main(["explain-demo", "--out", str(tmp_path), "--steps", "250", "--residue", "41"]) == 0
     printed = capsys.readouterr()
-    assert "explained residue 40" in printed.out and "training the demo network" in printed.err
+    assert "explained residue 41 " in printed.out and "training the demo network" in printed.err
     arrays = np.load(tmp_path / "maps.npz")
     length = len(str(arrays["sequence"]))
     assert arrays["guided_backprop"].shape == (20, length)
     assert arrays["influence"].shape == (length, length)
-    # The network sees residues 36..44 (receptive field 9); nothing outside may carry attribution.
+    # Residue 41 is index 40: the network sees indices 36..44 (receptive field 9); nothing
+    # outside may carry attribution.
     for method in ("gradient", "deconvnet", "guided_backprop", "integrated_gradients", "occlusion"):
         values = np.abs(arrays[method])
         assert values[:, 36:45].sum() > 0 and values[:, :36].sum() == values[:, 45:].sum() == 0
@@ -46,7 +81,7 @@ def test_explain_demo_refuses_a_bad_residue(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["explain-demo", "--out", str(tmp_path), "--steps", "5", "--residue", "500"]) == 2
-    assert "residue must be in 0..75" in capsys.readouterr().err
+    assert "--residue must be 1–76" in capsys.readouterr().err
 
 
 def test_explain_writes_every_export(tmp_path: Path) -> None:

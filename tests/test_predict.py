@@ -88,3 +88,23 @@ def test_bad_input(
         argument = str(tmp_path / argument)
     assert main(["predict", argument, "--out", str(tmp_path / "out")]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_figures_number_residues_from_one() -> None:
+    """Every residue axis of every figure runs 1…L, a cell centred on its residue number."""
+    from foldlens.figures import FIGURES, prediction_figure
+    from foldlens.models import load
+    from foldlens.predict import Query, predict
+
+    sequence = "MKTAYIAKQRQISFVKSHFSRQLEERLG"
+    prediction = predict(load("default"), Query("q", sequence))
+    length = len(sequence)
+    checked = 0
+    for name in FIGURES:
+        for ax in prediction_figure(name, prediction).axes:
+            if ax.get_xlabel().startswith("residue"):
+                assert ax.get_xlim() == pytest.approx((0.5, length + 0.5)), name
+                checked += 1
+            if ax.get_ylabel().startswith("residue"):
+                assert ax.get_ylim() == pytest.approx((length + 0.5, 0.5)), name
+    assert checked >= 7  # four distance maps, the contact map, the tracks, pLDDT and PAE

@@ -78,14 +78,20 @@ def fresh_registry() -> Iterator[None]:
 def test_the_readme_has_python_blocks_with_shape_claims() -> None:
     assert len(PYTHON_BLOCKS) >= 4
     claims = sum(
-        isinstance(node, ast.Assert) for block in PYTHON_BLOCKS for node in _shape_claims(block).body
+        isinstance(node, ast.Assert)
+        for block in PYTHON_BLOCKS
+        for node in _shape_claims(block).body
     )
     assert claims >= 5
 
 
 def test_shape_claims_can_fail() -> None:
     with pytest.raises(AssertionError, match="7, 2"):
-        exec(compile(_shape_claims("import torch\ntorch.zeros(3, 2)  # -> (7, 2)\n"), "claim", "exec"))
+        exec(
+            compile(
+                _shape_claims("import torch\ntorch.zeros(3, 2)  # -> (7, 2)\n"), "claim", "exec"
+            )
+        )
 
 
 def test_the_python_blocks_run_in_order_in_one_session(
@@ -115,4 +121,6 @@ def test_every_shell_command_is_one_the_command_line_accepts() -> None:
         try:
             parser.parse_args(command)
         except SystemExit as refused:  # argparse's way of refusing
-            raise AssertionError(f"the README's `foldlens {shlex.join(command)}` is refused") from refused
+            raise AssertionError(
+                f"the README's `foldlens {shlex.join(command)}` is refused"
+            ) from refused

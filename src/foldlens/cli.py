@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
 import sys
+import textwrap
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -12,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import __version__
-from .attribution import methods
 from .folding.fold import FoldSettings
 from .search.depth import NEFF_THRESHOLD
 from .search.result import SearchParameters
@@ -23,6 +25,7 @@ from .service.explanations import TASK_SECONDS
 from .service.jobs import JOB_SECONDS
 from .service.model_cache import CACHE_MB
 from .service.retention import Retention
+from .text_table import text_table
 from .train import TrainConfig
 
 if TYPE_CHECKING:
@@ -32,14 +35,56 @@ TEST_SPLIT = Path(__file__).parent / "resources" / "test_split.npz"
 
 
 def _cmd_methods(args: argparse.Namespace) -> int:
-    width = max(len(name) for name in methods())
-    for name, summary in methods().items():
-        print(f"{name:<{width}}  {summary}")
+    from .models import spec
+    from .service.method_options import method_catalogue
+
+    catalogue = method_catalogue(spec(args.model))
+    yes_no = {True: "yes", False: "no"}
+    print(
+        text_table(
+            ["method", f"exact for {args.model}", "to a layer (--wrt)", "what it computes"],
+            [
+                [
+                    m.name,
+                    yes_no[m.exact],
+                    yes_no[m.layers],
+                    m.summary + _approximate(m.approximation),
+                ]
+                for m in catalogue
+            ],
+        )
+    )
+    print('\noptions, set with --options \'{"METHOD": {"OPTION": VALUE}}\':')
+    print(
+        text_table(
+            ["method", "option", "default", "allowed", "meaning"],
+            [
+                [m.name, name, option.default, _allowed(option), option.description]
+                for m in catalogue
+                for name, option in m.options.items()
+            ],
+        )
+    )
     return 0
 
 
+def _approximate(reason: str) -> str:
+    return f" — approximate here: {reason}" if reason else ""
+
+
+def _allowed(option: Any) -> str:
+    """A service option's choices or range, as a person writes them."""
+    if option.choices:
+        return ", ".join(option.choices)
+    return f"{option.minimum:g}–{option.maximum:g}"
+
+
 def _cmd_explain_demo(args: argparse.Namespace) -> int:
-    from .demo import run_demo
+    from .demo import UBIQUITIN, run_demo
+
+    if args.residue is not None and not 1 <= args.residue <= len(UBIQUITIN):
+        raise ValueError(f"--residue must be 1–{len(UBIQUITIN)} (ubiquitin), not {args.residue}")
+    residue = None if args.residue is None else args.residue - 1
 
     def progress(step: int, loss: float) -> None:
         if step % 50 == 0 or step == args.steps:
@@ -52,9 +97,9 @@ def _cmd_explain_demo(args: argparse.Namespace) -> int:
             if step == args.steps:
                 print(file=sys.stderr)
 
-    result = run_demo(args.out, residue=args.residue, steps=args.steps, progress=progress)
+    result = run_demo(args.out, residue=residue, steps=args.steps, progress=progress)
     print(
-        f"explained residue {result.residue} of ubiquitin: predicted patch score "
+        f"explained residue {result.residue + 1} of ubiquitin: predicted patch score "
         f"{result.predicted:.3f} (true {result.true:.3f})"
     )
     print(f"{'method':<32}{'seconds':>9}{'share in true window':>24}")
@@ -69,22 +114,50 @@ def _cmd_explain_demo(args: argparse.Namespace) -> int:
 def _cmd_models(args: argparse.Namespace) -> int:
     from .models import available, spec, unavailable, version
 
-    for name in available():
-        model = spec(name)
-        print(f"{name} (version {version(name)}): {model.description}")
-        groups = ", ".join(f"{g.name} ({len(g.labels)})" for g in model.input.groups)
-        print(f"  input per residue: {groups}")
-        for head in model.heads:
-            print(f"  head {head.name:<11} {head.shape:<10} {head.meaning} [{head.transform}]")
-        print(f"  {len(model.layers)} layers; exact methods: {', '.join(model.exact_methods)}")
-        if model.approximate_methods:
-            print(
-                f"  not exact: {', '.join(model.approximate_methods)} ({model.approximate_reason})"
+    specs = [spec(name) for name in available()]
+    print(
+        text_table(
+            ["model", "version", "input per residue", "heads", "layers", "exact methods"],
+            [
+                [
+                    model.name,
+                    version(model.name),
+                    ", ".join(f"{g.name} ({len(g.labels)})" for g in model.input.groups),
+                    len(model.heads),
+                    len(model.layers),
+                    f"{len(model.exact_methods)} of "
+                    f"{len(model.exact_methods) + len(model.approximate_methods)}",
+                ]
+                for model in specs
+            ],
+        )
+    )
+    for model in specs:
+        print("\n" + textwrap.fill(f"{model.name}: {model.description}", _columns()))
+        print(
+            text_table(
+                ["head", "shape", "transform", "receptive radius", "meaning"],
+                [
+                    [h.name, h.shape, h.transform, _radius(model.radius(h.name, h.kind)), h.meaning]
+                    for h in model.heads
+                ],
             )
-        print(f"  receptive radius (residues): {model.receptive_field}")
+        )
+        print(f"exact methods: {', '.join(model.exact_methods)}")
+        if model.approximate_methods:
+            print(f"not exact: {', '.join(model.approximate_methods)} ({model.approximate_reason})")
+        print(f"longest protein: {model.max_length} residues")
     for name, reason in unavailable().items():
-        print(f"{name}: not available here ({reason})")
+        print(f"\n{name}: not available here ({reason})")
     return 0
+
+
+def _columns() -> int:
+    return shutil.get_terminal_size((100, 24)).columns
+
+
+def _radius(residues: int | None) -> str:
+    return "whole protein" if residues is None else f"{residues} residues"
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
@@ -387,7 +460,14 @@ def _one_target(args: argparse.Namespace) -> tuple[Any, Any, Any, Any, Any]:
     if len(queries) != 1:
         raise ValueError(f"{args.input} holds {len(queries)} proteins; {args.command} takes one")
     query = queries[0]
-    target = check_target(parse_target(args.target), model_adapter.spec, len(query.sequence))
+    raw, length = parse_target(args.target), len(query.sequence)
+    past = [int(raw[key]) + 1 for key in ("i", "j") if key in raw and int(raw[key]) >= length]
+    if past:
+        raise ValueError(
+            f"--target {args.target}: residue {past[0]} is past the end of {query.id}, which has "
+            f"{length} residues (numbered 1–{length})"
+        )
+    target = check_target(raw, model_adapter.spec, length)
     inputs = model_adapter.encoded(query.protein)
     return query, load(args.model), model_adapter, target, inputs
 
@@ -682,7 +762,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"foldlens {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    listing = commands.add_parser("methods", help="list the attribution methods")
+    listing = commands.add_parser(
+        "methods", help="list the attribution methods, whether each is exact, and their options"
+    )
+    listing.add_argument("--model", default="default", help="say which methods are exact for it")
+    _add_model_file(listing)
     listing.set_defaults(run=_cmd_methods)
 
     demo = commands.add_parser(
@@ -690,7 +774,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="train a small network to find hydrophobic patches and explain it with every method",
     )
     demo.add_argument("--out", type=Path, default=Path("explain-demo"), help="output folder")
-    demo.add_argument("--residue", type=int, default=None, help="residue to explain (0-based)")
+    demo.add_argument(
+        "--residue",
+        type=int,
+        default=None,
+        help="residue to explain, from 1 (default: the highest score)",
+    )
     demo.add_argument("--steps", type=int, default=400, help="training steps")
     demo.set_defaults(run=_cmd_explain_demo)
 
@@ -1061,6 +1150,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, FileNotFoundError, ServiceError) as error:
         print(f"foldlens: error: {error}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader went away (`foldlens methods | head`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":

@@ -174,7 +174,7 @@ def _plot_maps(path: Path, maps: dict[str, np.ndarray], residue: int) -> Path:
         ax.set_ylabel(method, fontsize=8)
     axes[-1].set_xticks(range(len(UBIQUITIN)), list(UBIQUITIN), fontsize=5)
     axes[0].set_title(
-        f"What drives the patch score at residue {residue} of ubiquitin (red +, blue −)"
+        f"What drives the patch score at residue {residue + 1} of ubiquitin (red +, blue −)"
     )
     fig.tight_layout()
     fig.savefig(path, dpi=130)
@@ -188,8 +188,12 @@ def _plot_influence(path: Path, matrix: np.ndarray) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from .figures import residue_extent
+
     fig, ax = plt.subplots(figsize=(6, 5.4))
-    image = ax.imshow(matrix, cmap="magma", interpolation="nearest")
+    image = ax.imshow(
+        matrix, cmap="magma", interpolation="nearest", extent=residue_extent(len(matrix))
+    )
     ax.set_xlabel("input residue j")
     ax.set_ylabel("output residue i")
     ax.set_title("Guided backprop |attribution| of y_i to residue j")

@@ -29,6 +29,17 @@ DISTANCE_CAP = float(DISTANCE_CENTRES[-1])
 """The largest distance the distogram predicts; true distances are capped here when compared."""
 
 
+def residue_extent(length: int) -> tuple[float, float, float, float]:
+    """``imshow``'s extent for an L × L map whose axes read residues 1…L (row i down, column j
+    across), each cell centred on its residue number."""
+    return (0.5, length + 0.5, length + 0.5, 0.5)
+
+
+def _residue_axes(ax: Any) -> None:
+    ax.set_xlabel("residue j")
+    ax.set_ylabel("residue i")
+
+
 def map_title(name: str) -> str:
     """``dist_ca_cb`` → ``Cα–Cβ``."""
     atoms = {"ca": "Cα", "cb": "Cβ"}
@@ -45,17 +56,24 @@ def _distance_maps(prediction: dict[str, Any], truth: dict[str, Any] | None) -> 
         squeeze=False,
         layout="constrained",
     )
+    extent = residue_extent(len(prediction["sequence"]))
     for col, name in enumerate(names):
-        image = axes[0, col].imshow(prediction[name], cmap="viridis_r", vmin=0, vmax=MAX_DISTANCE)
+        image = axes[0, col].imshow(
+            prediction[name], cmap="viridis_r", vmin=0, vmax=MAX_DISTANCE, extent=extent
+        )
         axes[0, col].set_title(f"predicted {map_title(name)}")
         if truth is not None:
-            axes[1, col].imshow(truth[name], cmap="viridis_r", vmin=0, vmax=MAX_DISTANCE)
+            axes[1, col].imshow(
+                truth[name], cmap="viridis_r", vmin=0, vmax=MAX_DISTANCE, extent=extent
+            )
             axes[1, col].set_title(f"true {map_title(name)}")
             capped = np.minimum(truth[name], DISTANCE_CAP)
             difference = axes[2, col].imshow(
-                prediction[name] - capped, cmap="RdBu_r", vmin=-10, vmax=10
+                prediction[name] - capped, cmap="RdBu_r", vmin=-10, vmax=10, extent=extent
             )
             axes[2, col].set_title(f"predicted − min(true, {DISTANCE_CAP:g} Å)")
+        for ax in axes[:, col]:
+            _residue_axes(ax)
     fig.colorbar(
         image,
         ax=axes[:1].ravel().tolist() if truth is not None else axes,
@@ -70,16 +88,22 @@ def _distance_maps(prediction: dict[str, Any], truth: dict[str, Any] | None) -> 
 
 def _contact_map(prediction: dict[str, Any], truth: dict[str, Any] | None) -> Figure:
     fig, ax = plt.subplots(figsize=(6.2, 5.4), layout="constrained")
-    image = ax.imshow(prediction["contact"], cmap="Greys", vmin=0, vmax=1)
+    contact = prediction["contact"]
+    image = ax.imshow(contact, cmap="Greys", vmin=0, vmax=1, extent=residue_extent(len(contact)))
     if truth is not None:
         i, j = np.nonzero(np.triu(truth["contact"], k=6))
         ax.scatter(
-            j, i, s=4, c="tab:red", marker="s", linewidths=0, label="true contact (|i−j| ≥ 6)"
+            j + 1,
+            i + 1,
+            s=4,
+            c="tab:red",
+            marker="s",
+            linewidths=0,
+            label="true contact (|i−j| ≥ 6)",
         )
         ax.legend(loc="lower left", fontsize=8)
     ax.set_title("P(Cβ–Cβ < 8 Å)")
-    ax.set_xlabel("residue j")
-    ax.set_ylabel("residue i")
+    _residue_axes(ax)
     fig.colorbar(image, ax=ax, label="probability")
     return fig
 
@@ -100,19 +124,25 @@ def _tracks(prediction: dict[str, Any], truth: dict[str, Any] | None) -> Figure:
     for ax, name in zip(axes[:, 0], panels, strict=True):
         TRACK_PANELS[name](ax, prediction[name], truth)
     axes[-1, 0].set_xlabel("residue")
+    axes[-1, 0].set_xlim(0.5, length + 0.5)
     return fig
+
+
+def _residues(values: np.ndarray) -> np.ndarray:
+    """Residue numbers 1…L for a per-residue track."""
+    return np.arange(1, len(values) + 1)
 
 
 def _ss3_panel(ax: Any, ss3: np.ndarray, truth: dict[str, Any] | None) -> None:
     for k, (label, colour) in enumerate(
         zip("HEC", ("tab:red", "tab:blue", "tab:gray"), strict=True)
     ):
-        ax.plot(ss3[:, k], color=colour, label=label)
+        ax.plot(_residues(ss3), ss3[:, k], color=colour, label=label)
     if truth is not None:
         for k, state in enumerate("HE"):
             observed = np.array([s == state for s in truth["dssp"]])
             ax.fill_between(
-                range(len(ss3)),
+                _residues(ss3),
                 0,
                 observed * 1.0,
                 step="mid",
@@ -125,13 +155,16 @@ def _ss3_panel(ax: Any, ss3: np.ndarray, truth: dict[str, Any] | None) -> None:
 
 
 def _ss8_panel(ax: Any, ss8: np.ndarray, truth: dict[str, Any] | None) -> None:
-    ax.imshow(ss8.T, aspect="auto", cmap="Greys", vmin=0, vmax=1, interpolation="nearest")
+    ax.imshow(
+        ss8.T, aspect="auto", cmap="Greys", vmin=0, vmax=1, interpolation="nearest",
+        extent=(0.5, len(ss8) + 0.5, 7.5, -0.5),
+    )  # fmt: skip
     ax.set_yticks(range(8), list(DSSP8))
     ax.set_ylabel("P(8-state)")
 
 
 def _rsa_panel(ax: Any, rsa: np.ndarray, truth: dict[str, Any] | None) -> None:
-    ax.plot(rsa, color="tab:green")
+    ax.plot(_residues(rsa), rsa, color="tab:green")
     ax.set_ylabel("relative accessibility")
 
 
@@ -141,8 +174,7 @@ def _confidence(prediction: dict[str, Any], truth: dict[str, Any] | None) -> Fig
     fig, (track, square) = plt.subplots(
         1, 2, figsize=(11, 4.2), layout="constrained", width_ratios=(1.6, 1)
     )
-    residues = np.arange(1, len(plddt) + 1)
-    track.bar(residues, plddt, width=1.0, color=[plddt_band(v)[1] for v in plddt])
+    track.bar(_residues(plddt), plddt, width=1.0, color=[plddt_band(v)[1] for v in plddt])
     for lowest, name, colour in PLDDT_BANDS:
         track.bar([], [], color=colour, label=f"{name} (≥ {lowest:g})" if lowest else name)
     track.set_ylim(0, 100)
@@ -152,11 +184,10 @@ def _confidence(prediction: dict[str, Any], truth: dict[str, Any] | None) -> Fig
     track.legend(loc="lower left", fontsize=8, ncol=2)
     image = square.imshow(
         pae, cmap="Greens_r", vmin=0, vmax=max(10.0, float(pae.max())),
-        extent=(0.5, len(pae) + 0.5, len(pae) + 0.5, 0.5),
+        extent=residue_extent(len(pae)),
     )  # fmt: skip
     square.set_title("expected error of the Cβ–Cβ distance")
-    square.set_xlabel("residue j")
-    square.set_ylabel("residue i")
+    _residue_axes(square)
     fig.colorbar(image, ax=square, label="Å")
     return fig
 

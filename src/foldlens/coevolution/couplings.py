@@ -140,14 +140,16 @@ def couplings_figure(found: Couplings, title: str) -> Figure:
     circled."""
     import matplotlib.pyplot as plt
 
+    from ..figures import residue_extent
+
     length = len(found.apc)
     upper = np.triu(np.ones((length, length), dtype=bool), 1)
     shown = np.where(upper, found.apc, found.frobenius)
     fig, ax = plt.subplots(figsize=(6.4, 5.6), layout="constrained")
-    image = ax.imshow(shown, cmap="Greys", origin="upper", interpolation="nearest")
+    image = ax.imshow(shown, cmap="Greys", interpolation="nearest", extent=residue_extent(length))
     top = found.top(max(1, length // 5))
     label = f"top L/5 by APC (|i − j| ≥ {MIN_SEPARATION})"
-    ax.scatter([j for _, j, _ in top], [i for i, _, _ in top], s=18, facecolors="none",
+    ax.scatter([j + 1 for _, j, _ in top], [i + 1 for i, _, _ in top], s=18, facecolors="none",
                edgecolors="tab:red", linewidths=0.8, label=label)  # fmt: skip
     ax.set_title(f"{title}: APC (upper), Frobenius (lower); Neff {found.neff:.1f}")
     ax.set_xlabel("residue j")

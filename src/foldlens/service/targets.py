@@ -22,8 +22,12 @@ def _index(raw: dict[str, Any], key: str, length: int, what: str) -> int:
         raise InvalidInputError(f"the target needs {key} (a 0-based {what} index), got {value!r}")
     if not 0 <= value < length:
         unit = "channels" if what == "channel" else "residues"
+        counted = (
+            f"; residue {value + 1} counting from 1" if what == "residue" and value >= 0 else ""
+        )
         raise InvalidInputError(
-            f"target {key} = {value} is out of range 0–{length - 1} (0-based; {length} {unit})"
+            f"target {key} = {value} is out of range 0–{length - 1}: {length} {unit}, "
+            f"counted from 0 here{counted}"
         )
     return value
 
