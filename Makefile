@@ -4,9 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 
 # Debian packages the tests use: reprof (a baseline the evaluation tests check our port against),
-# chromium (the page's end-to-end tests) and mmseqs2-examples (its 20,000 UniProt sequences are the
-# default database of MSA search). Installed when missing, which needs root (as on CI).
-APT_PACKAGES := reprof chromium mmseqs2 mmseqs2-examples hhsuite
+# chromium (the page's end-to-end tests), mmseqs2-examples (its 20,000 UniProt sequences are the
+# default database of MSA search) and pymol (the PyMOL scripts foldlens writes are run in it).
+# Installed when missing, which needs root (as on CI).
+APT_PACKAGES := reprof chromium mmseqs2 mmseqs2-examples hhsuite pymol
 
 .PHONY: system setup test lint serve demo bench frontend frontend-check clean
 

@@ -49,3 +49,13 @@ def wait_job(client: TestClient, job_id: str) -> dict:
         lambda status: status["status"] in ("done", "failed"),
         f"job {job_id}",
     )
+
+
+def finish(client: TestClient, answer: dict) -> dict:
+    """Poll an explanation answer's task and return every method's result."""
+    results = dict(answer["results"])
+    task = finish_task(client, answer["task"])
+    if task is not None:
+        for method, url in task["results"].items():
+            results[method] = client.get(url).json()
+    return results

@@ -32,7 +32,7 @@ from foldlens.service.method_options import (
     method_catalogue,
 )
 from foldlens.service.targets import check_target, receptive_residues
-from polling import LOCAL, finish_task, wait_for, wait_job
+from polling import LOCAL, finish, finish_task, wait_for, wait_job
 
 RULES = ("gradient", "deconvnet", "guided_backprop")
 HELIX = {"head": "ss3", "i": 1, "class": "H"}
@@ -327,16 +327,6 @@ def test_bad_targets(raw: dict, words: str) -> None:
         check_target(raw, spec("default"), 70)
 
 
-def finish(client: TestClient, answer: dict) -> dict:
-    """Poll the answer's task and return every method's result."""
-    results = dict(answer["results"])
-    task = finish_task(client, answer["task"])
-    if task is not None:
-        for method, url in task["results"].items():
-            results[method] = client.get(url).json()
-    return results
-
-
 def test_explain_api_computes_then_caches(client: TestClient, job: dict) -> None:
     target = {"head": "dist_cb_cb", "i": 10, "j": 60}
     body = {"target": target, "methods": list(RULES), "wait": 0}
@@ -594,7 +584,8 @@ def test_every_explanation_export_parses(client: TestClient, job: dict) -> None:
         pdb = read_structure(client.get(base, params={"what": "pdb"}).text)
         assert pdb.sequence == job["sequence"]
         script = client.get(base, params={"what": "pymol"}).text
-        assert script.count("alter resi") == length and "spectrum b" in script
+        assert script.count(" and resi ") == length and "spectrum b" in script
+        assert "read_pdbstr" in script  # the job has a structure: the script carries it
     assert "delta" in results["mutagenesis"] and "attribution" in results["guided_backprop"]
     assert (
         client.get(

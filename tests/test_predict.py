@@ -48,6 +48,21 @@ def test_multi_record_fasta(tmp_path: Path) -> None:
     check_output(tmp_path / "out" / "second", "GSHMLEDPVAGLLQK", "single")
 
 
+def test_a_bad_record_is_reported_and_the_others_are_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fasta = tmp_path / "three.fasta"
+    fasta.write_text(
+        ">first\nMKTAYIAKQRQISFVK\n>broken\nMKTXAYIAK\n>../../outside\nGSHMLEDPVAGLLQK\n"
+    )
+    assert main(["predict", str(fasta), "--out", str(tmp_path / "out"), "--no-3d"]) == 1
+    error = capsys.readouterr().err
+    assert "skipped record 'broken' has 'X' at position 4" in error
+    check_output(tmp_path / "out" / "first", "MKTAYIAKQRQISFVK", "single")
+    check_output(tmp_path / "out" / "_.._outside", "GSHMLEDPVAGLLQK", "single")
+    assert not (tmp_path / "outside").exists() and not (tmp_path / "out" / "broken").exists()
+
+
 def test_msa_gives_profile_mode(tmp_path: Path) -> None:
     msa = tmp_path / "q.a3m"
     msa.write_text(">q\nMKTAYIAKQRQISFVK\n>h1\nMKSAYLAKQqRQISFIK\n>h2\nMRTAYIVKQ-QLSFVR\n")

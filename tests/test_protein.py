@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from importlib import resources
 from pathlib import Path
 
@@ -14,8 +15,8 @@ from foldlens.models import residue_input
 from foldlens.protein.labels import DISTANCE_CENTRES, distance_bins, expected_distance
 from foldlens.protein.msa import BACKGROUND, check_query, parse_msa
 from foldlens.protein.record import Protein
-from foldlens.protein.sequences import check_sequence, parse_fasta
-from foldlens.protein.structure import read_structure, virtual_cb
+from foldlens.protein.sequences import check_sequence, parse_fasta, read_fasta
+from foldlens.protein.structure import read_structure, structure_name, virtual_cb
 
 EXAMPLES = Path(str(resources.files("foldlens") / "resources" / "examples"))
 
@@ -46,6 +47,71 @@ def test_fasta_records() -> None:
 def test_fasta_errors(text: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         parse_fasta(text)
+
+
+def test_genbank_numbered_pastes_and_a_final_stop_are_read_as_meant() -> None:
+    genbank = "        1 mktayiakqr qisfvkshfs\n       21 rqleerlg*\n"
+    assert check_sequence(genbank) == "MKTAYIAKQRQISFVKSHFSRQLEERLG"
+    assert parse_fasta(">p\n" + genbank)[0].sequence == "MKTAYIAKQRQISFVKSHFSRQLEERLG"
+
+
+@pytest.mark.parametrize(
+    ("sequence", "words"),
+    [
+        ("MKTXAY", "'X' at position 4: an unknown amino acid"),
+        ("MKTBAY", "'B' at position 4: ambiguous (D or N)"),
+        ("MKTZAY", "'Z' at position 4: ambiguous (E or Q)"),
+        ("MKTJAY", "'J' at position 4: ambiguous (I or L)"),
+        ("MKTUAY", "'U' at position 4: selenocysteine"),
+        ("MKTOAY", "'O' at position 4: pyrrolysine"),
+        ("MKT*AY", "'*' at position 4: a stop codon"),
+        ("MKT-AY", "'-' at position 4: a gap"),
+        ("MKT#AY", "'#' at position 4: not one of the 20 standard amino acids"),
+        ("atggcgtgcaaagctgcaacgttgca", "looks like DNA or RNA"),
+        ("AUGGCGUGCAAAGCUGCAACGUUGCA", "looks like DNA or RNA"),
+        ("ACGTNACGTNACGTACGTACGTAAAC", "looks like DNA or RNA"),
+    ],
+)
+def test_letters_outside_the_20_are_refused_with_what_they_mean(sequence: str, words: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(words)):
+        check_sequence(sequence)
+
+
+def test_short_or_mixed_sequences_of_nucleotide_letters_are_proteins() -> None:
+    assert check_sequence("GATTACA" * 2) == "GATTACA" * 2  # under 20 letters
+    assert check_sequence("ACGT" * 5 + "K") == "ACGT" * 5 + "K"  # a letter DNA does not have
+    assert check_sequence("ACGTN" * 2 + "N" * 10) == "ACGTN" * 2 + "N" * 10  # mostly N
+    assert check_sequence("GA" * 15) == "GA" * 15  # two letters: a repeat, not a gene
+
+
+def test_a_bad_record_does_not_hide_the_good_ones() -> None:
+    records, problems = read_fasta(">good\nMKTAY\n>bad\nMKXAY\n>also\nGGKV\n>good\nMK\n")
+    assert [record.id for record in records] == ["good", "also"]
+    assert len(problems) == 2
+    assert "record 'bad' has 'X' at position 3" in problems[0]
+    assert "'good' appears twice" in problems[1]
+    with pytest.raises(ValueError, match="record 'bad'"):
+        parse_fasta(">good\nMKTAY\n>bad\nMKXAY\n")
+
+
+def test_long_record_names_are_cut() -> None:
+    name = parse_fasta(">" + "n" * 500 + "\nMKT\n")[0].id
+    assert len(name) == 80 and name.endswith("…")
+
+
+@pytest.mark.parametrize(
+    ("stem", "chain", "name"),
+    [
+        ("1k61", "C", "1k61C"),
+        ("1k61C", "C", "1k61C"),
+        ("1K61_C", "C", "1K61C"),
+        ("1k61B", "C", "1k61B_C"),
+        ("AF-P69905-F1-model_v4", "A", "AF-P69905-F1-model_v4_A"),
+        ("", "A", "structure_A"),
+    ],
+)
+def test_structure_names(stem: str, chain: str, name: str) -> None:
+    assert structure_name(stem, chain) == name
 
 
 def test_check_sequence_limit_is_configurable() -> None:

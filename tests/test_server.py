@@ -195,16 +195,26 @@ def test_uploads_msa_and_structure(client: TestClient) -> None:
     example = next(iter(examples().values()))
     pdb = example.structure()
     response = client.post("/api/jobs", files={"structure": ("mine.pdb", pdb)})
-    assert response.json()["name"] == f"mine{example.id[-1]}"
+    assert response.json()["name"] == f"mine_{example.id[-1]}"
     status = wait_job(client, response.json()["id"])
     assert status["has_structure"] and status["mode"] == "single"
     assert len(client.get(f"/api/jobs/{status['id']}/truth").json()["dssp"]) == status["length"]
 
 
+def test_a_genbank_numbered_paste_keeps_the_submitters_name(client: TestClient) -> None:
+    pasted = ">my_kinase fragment\n        1 mktayiakqr qisfvkshfs\n       21 rqleerlg\n"
+    response = client.post("/api/jobs", json={"sequence": pasted})
+    assert response.status_code in (200, 202), response.text
+    job = response.json()
+    assert job["name"] == "my_kinase" and job["length"] == 28
+
+
 @pytest.mark.parametrize(
     ("body", "words"),
     [
-        ({"sequence": "MKTAYBIAK"}, "'B' at position 6"),
+        ({"sequence": "MKTAYBIAK"}, "'B' at position 6: ambiguous (D or N)"),
+        ({"sequence": "MKTAYXIAK"}, "'X' at position 6: an unknown amino acid"),
+        ({"sequence": ">dna\nATGGCGTGCAAAGCTGCAACGTTGCA"}, "looks like DNA or RNA"),
         ({"sequence": "   "}, "give a sequence"),
         ({"sequence": "A" * 1001}, "1001 residues"),
         ({"sequence": "A" * 501, "model": "seed2018"}, "501 residues"),

@@ -4,6 +4,11 @@ the job's known structure, exported as PDB and mmCIF; refused for a model withou
 from __future__ import annotations
 
 import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
 
 import gemmi
 import numpy as np
@@ -22,7 +27,7 @@ from foldlens.protein.structure import read_structure
 from foldlens.service.errors import InvalidInputError
 from foldlens.service.explain import explain_batch_size
 from foldlens.service.targets import WHOLE_MAP_RESIDUES, check_target
-from polling import finish_task, wait_job
+from polling import finish, finish_task, wait_job
 
 
 def _built(client: TestClient, job_id: str) -> dict:
@@ -105,6 +110,60 @@ def test_the_model_is_not_exported_before_it_is_built(client: TestClient) -> Non
         f"/api/jobs/{job['id']}/export", params={"what": "model3d", "format": "pdb"}
     )
     assert answer.status_code == 404 and "not built yet" in answer.json()["detail"]
+
+
+def _pymol_b_factors(script: str, folder: Path) -> dict[int, float]:
+    """Run ``script`` in PyMOL (installed by ``make system``) without a window and read back
+    each Cα's B-factor by residue number."""
+    (folder / "colour.pml").write_text(script)
+    (folder / "check.pml").write_text(
+        "@colour.pml\niterate foldlens and name CA, print(f'CA {resi} {b}')\n"
+    )
+    pymol = shutil.which("pymol")
+    assert pymol is not None, "PyMOL is installed by `make system`"
+    # Debian's wrapper runs `python3 -m pymol`: the system's python3, beside it, not a venv's
+    path = f"{Path(pymol).parent}{os.pathsep}{os.environ['PATH']}"
+    run = subprocess.run(
+        [pymol, "-cq", "check.pml"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PATH": path},
+    )
+    assert run.returncode == 0, run.stderr
+    found = re.findall(r"^CA (\d+) (\S+)$", run.stdout, re.M)
+    return {int(resi): float(b) for resi, b in found}
+
+
+def test_the_pymol_script_carries_the_structure_it_colours(
+    client: TestClient, job: dict, tmp_path: Path
+) -> None:
+    sequence_only = wait_job(
+        client,
+        client.post("/api/jobs", json={"sequence": "MKTAYIAKQRQISFVKSHFSRQLEERLGK"}).json()["id"],
+    )
+    for subject, carried in ((job, "this job's structure"), (sequence_only, "predicted 3D model")):
+        body = {"target": {"head": "rsa", "i": 5}, "methods": ["gradient"]}
+        answer = client.post(f"/api/jobs/{subject['id']}/explain", json=body).json()
+        result = finish(client, answer)["gradient"]
+        export = f"/api/explanations/results/{result['key']}/export"
+        if subject is sequence_only:
+            script = client.get(export, params={"what": "pymol"}).text
+            assert (
+                "neither a structure nor a 3D model yet" in script and "read_pdbstr" not in script
+            )
+            _built(client, subject["id"])
+        script = client.get(export, params={"what": "pymol"}).text
+        assert carried in script
+        b_factors = _pymol_b_factors(script, tmp_path)
+        assert sorted(b_factors) == list(range(1, subject["length"] + 1))
+        np.testing.assert_allclose(
+            [b_factors[k + 1] for k in range(subject["length"])],
+            result["residue_sum"],
+            rtol=1e-3,  # PDB-style B-factors keep two decimals once PyMOL rounds them
+            atol=0.006,
+        )
 
 
 def test_predict_writes_the_model_with_plddt_and_pae(tmp_path, capsys) -> None:

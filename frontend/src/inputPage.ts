@@ -14,7 +14,7 @@ function residueCount(text: string): number {
     .split("\n")
     .filter((line) => !line.startsWith(">") && !line.startsWith(";"))
     .join("")
-    .replace(/[\s*]/g, "").length;
+    .replace(/[\s*\d]/g, "").length;
 }
 
 const exampleText = (example: Example): string => `>${example.id} ${example.name}\n${example.sequence}`;

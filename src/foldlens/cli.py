@@ -162,12 +162,17 @@ def _radius(residues: int | None) -> str:
 
 def _cmd_predict(args: argparse.Namespace) -> int:
     from .models import load
-    from .predict import predict, read_queries, true_maps, write_predictions
+    from .predict import predict, read_input, true_maps, write_predictions
 
-    queries = read_queries(args.input)
+    queries, problems = read_input(args.input)
+    for problem in problems:
+        print(f"foldlens: skipped {problem}", file=sys.stderr)
+    if not queries:
+        raise ValueError(f"no record of {args.input} can be predicted")
     model = load(args.model)
-    for query in queries:
-        out = args.out / query.id if len(queries) > 1 else args.out
+    folders = _folder_names([query.id for query in queries])
+    for query, folder in zip(queries, folders, strict=True):
+        out = args.out / folder if len(queries) + len(problems) > 1 else args.out
         if args.search and query.alignment is None:
             query = _searched(query, args.db, out)
         prediction = predict(model, query, args.model)
@@ -181,7 +186,24 @@ def _cmd_predict(args: argparse.Namespace) -> int:
             continue
         print(f"{query.id}: folding the distograms into a 3D model")
         _write_model(model, args.model, query, out)
-    return 0
+    if problems:
+        print(f"foldlens: {len(problems)} record(s) skipped, see above", file=sys.stderr)
+    return 1 if problems else 0
+
+
+def _folder_names(names: list[str]) -> list[str]:
+    """One folder name per record name, safe on any file system (no separators, no leading
+    dot) and distinct (``a|b`` and ``a_b`` both read ``a_b``: the second gets ``-2``)."""
+    import re
+
+    folders: list[str] = []
+    for name in names:
+        folder = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).lstrip(".") or "record"
+        taken, k = folder, 2
+        while taken in folders:
+            taken, k = f"{folder}-{k}", k + 1
+        folders.append(taken)
+    return folders
 
 
 def _write_model(model: Any, model_name: str, query: Query, out: Path) -> None:

@@ -30,8 +30,8 @@ from .models import ModelAdapter, adapter, reads_profile
 from .protein.labels import CONTACT_CUTOFF, expected_distance
 from .protein.msa import Alignment, parse_msa
 from .protein.record import Protein
-from .protein.sequences import MAX_LENGTH, check_sequence, parse_fasta
-from .protein.structure import Backbone, read_structure
+from .protein.sequences import MAX_LENGTH, check_sequence, read_fasta
+from .protein.structure import Backbone, read_structure, structure_name
 
 STRUCTURE_SUFFIXES = {".pdb", ".ent", ".cif", ".mmcif"}
 MSA_SUFFIXES = {".a3m", ".sto", ".stk", ".stockholm", ".afa", ".aln"}
@@ -60,22 +60,37 @@ def _looks_aligned(text: str) -> bool:
 
 
 def read_queries(source: str, max_length: int = MAX_LENGTH) -> list[Query]:
-    """Queries from a file (FASTA, MSA, PDB, mmCIF) or from a literal sequence."""
+    """Queries from a file (FASTA, MSA, PDB, mmCIF) or from a literal sequence; a
+    ``ValueError`` names the first bad FASTA record."""
+    queries, problems = read_input(source, max_length)
+    if problems:
+        raise ValueError(problems[0])
+    return queries
+
+
+def read_input(source: str, max_length: int = MAX_LENGTH) -> tuple[list[Query], list[str]]:
+    """The good queries of a file (FASTA, MSA, PDB, mmCIF) or of a literal sequence, and one
+    message per FASTA record that cannot be predicted (the others are still read)."""
     path = Path(source)
     if not path.is_file():
         if any(sep in source for sep in "/\\.") or source.endswith((".fasta", ".fa")):
             raise ValueError(f"no such file: {source}")
-        return [Query("query", check_sequence(source, max_length=max_length))]
+        return [Query("query", check_sequence(source, max_length=max_length))], []
     text = path.read_text(errors="replace")
     suffix = path.suffix.lower()
     if suffix in STRUCTURE_SUFFIXES:
         backbone = read_structure(text, max_length=max_length)
-        return [Query(path.stem, backbone.sequence, structure=backbone)]
+        return [
+            Query(structure_name(path.stem, backbone.chain), backbone.sequence, structure=backbone)
+        ], []
     if suffix in MSA_SUFFIXES or _looks_aligned(text):
         alignment = parse_msa(text, max_length=max_length)
         query = alignment.query
-        return [Query(alignment.ids[0], query, profile=alignment.profile(), alignment=alignment)]
-    return [Query(r.id, r.sequence) for r in parse_fasta(text, max_length=max_length)]
+        return [
+            Query(alignment.ids[0], query, profile=alignment.profile(), alignment=alignment)
+        ], []
+    records, problems = read_fasta(text, max_length=max_length)
+    return [Query(r.id, r.sequence) for r in records], problems
 
 
 def _probabilities(logits: torch.Tensor) -> np.ndarray:

@@ -2,7 +2,9 @@
 
 ``parse_fasta`` reads one or more records (``>id description`` then sequence lines); text without a
 header is one record called ``query``. Every sequence is checked against the 20-letter alphabet and
-the length limit, with the record and position of the first problem in the message.
+the length limit, with the record and position of the first problem in the message. What people
+paste is read as they mean it: GenBank's position numbers (``1 mktayiakqr qisfvkshfs``) and one
+final ``*`` (a translation's stop) are dropped, not refused.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from dataclasses import dataclass
 from .alphabet import validate_sequence
 
 MAX_LENGTH = 1000
+NAME_LENGTH = 80
+"""The longest record name kept; longer ones are cut (a name is a label, not data)."""
 
 
 @dataclass(frozen=True)
@@ -22,12 +26,15 @@ class Record:
 
 
 def check_sequence(sequence: str, name: str = "the sequence", max_length: int = MAX_LENGTH) -> str:
-    """:func:`~foldlens.protein.alphabet.validate_sequence` with the default length limit."""
-    return validate_sequence(sequence, name, max_length)
+    """:func:`~foldlens.protein.alphabet.validate_sequence` of ``sequence`` without digits (the
+    position numbers of a GenBank or EMBL listing) and without one final ``*`` (a stop)."""
+    letters = "".join(c for c in sequence if not c.isdigit()).rstrip()
+    return validate_sequence(letters.removesuffix("*"), name, max_length)
 
 
-def parse_fasta(text: str, max_length: int = MAX_LENGTH) -> list[Record]:
-    """The records of a FASTA text (or of a bare sequence), each checked."""
+def read_fasta(text: str, max_length: int = MAX_LENGTH) -> tuple[list[Record], list[str]]:
+    """The good records of a FASTA text (or of a bare sequence), and one message per bad record
+    (bad letters, too long, empty, a name used twice), in file order."""
     records: list[tuple[str, str, list[str]]] = []
     for line in text.splitlines():
         line = line.strip()
@@ -36,6 +43,8 @@ def parse_fasta(text: str, max_length: int = MAX_LENGTH) -> list[Record]:
         if line.startswith(">"):
             header = line[1:].strip()
             name, _, description = header.partition(" ")
+            if len(name) > NAME_LENGTH:
+                name = name[: NAME_LENGTH - 1] + "…"
             records.append((name or f"record{len(records) + 1}", description, []))
         else:
             if not records:
@@ -44,11 +53,24 @@ def parse_fasta(text: str, max_length: int = MAX_LENGTH) -> list[Record]:
     if not records:
         raise ValueError("no sequence found in the input")
     seen: set[str] = set()
-    result = []
+    good, problems = [], []
     for name, description, lines in records:
-        if name in seen:
-            raise ValueError(f"the record id {name!r} appears twice")
-        seen.add(name)
-        sequence = check_sequence("".join(lines), f"record {name!r}", max_length)
-        result.append(Record(name, description, sequence))
-    return result
+        try:
+            if name in seen:
+                raise ValueError(f"the record id {name!r} appears twice")
+            seen.add(name)
+            sequence = check_sequence("".join(lines), f"record {name!r}", max_length)
+        except ValueError as error:
+            problems.append(str(error))
+            continue
+        good.append(Record(name, description, sequence))
+    return good, problems
+
+
+def parse_fasta(text: str, max_length: int = MAX_LENGTH) -> list[Record]:
+    """The records of a FASTA text (or of a bare sequence), each checked: a ``ValueError`` names
+    the first bad one."""
+    records, problems = read_fasta(text, max_length)
+    if problems:
+        raise ValueError(problems[0])
+    return records

@@ -93,6 +93,17 @@ def virtual_cb(n: np.ndarray, ca: np.ndarray, c: np.ndarray) -> np.ndarray:
     return cb
 
 
+def structure_name(stem: str, chain: str) -> str:
+    """The name of ``chain`` read from a file called ``stem``: PDB's own form for a PDB id
+    (``1k61`` or ``1k61C`` or ``1k61_C``, chain C → ``1k61C``), else ``stem_chain``
+    (``AF-P69905-F1-model_v4_A``), ``structure_A`` without a stem."""
+    stem = stem.strip() or "structure"
+    code, rest = stem[:4], stem[4:]
+    if len(code) == 4 and code[0].isdigit() and code.isalnum() and rest in ("", chain, f"_{chain}"):
+        return f"{code}{chain}"
+    return f"{stem}_{chain}"
+
+
 def _read(text: str) -> gemmi.Structure:
     stripped = text.lstrip()
     try:

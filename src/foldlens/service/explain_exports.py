@@ -171,17 +171,40 @@ def _arrays_csv(result: dict[str, Any], sequence: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _pymol(result: dict[str, Any], sequence: str, description: str) -> str:
+PYMOL_OBJECT = "foldlens"
+
+
+def _pymol(
+    result: dict[str, Any], sequence: str, description: str, shown: tuple[str, str] | None
+) -> str:
+    """A PyMOL script that puts the per-residue attribution into the B-factor column and colours
+    blue (negative) – white – red (positive). ``shown`` is ``(what, PDB text)`` of the structure
+    to colour (the job's own, or its predicted 3D model): the script then carries it and runs on
+    its own (``pymol script.pml``); without one it colours a structure the user loads first."""
     signed = np.array(result["residue_sum"], dtype=float)
     bound = float(np.abs(signed).max()) or 1.0
-    lines = [
-        f"# foldlens: {result['method']} attribution of {description}",
-        "# Load the structure first (the PDB download of this job, residues numbered 1..L),",
-        "# then run this script: it puts the per-residue attribution into the B-factor column",
-        "# and colours blue (negative) - white - red (positive).",
-        "alter all, b=0",
-        *(f"alter resi {k + 1}, b={v:.6g}" for k, v in enumerate(signed)),
-        f"spectrum b, blue_white_red, minimum={-bound:.6g}, maximum={bound:.6g}",
+    lines = [f"# foldlens: {result['method']} attribution of {description}"]
+    if shown is not None:
+        what, pdb = shown
+        lines += [
+            f"# Carries {what} (residues numbered 1..{len(sequence)}); run: pymol this-file.pml",
+            "python",
+            f'cmd.read_pdbstr("""{pdb}""", "{PYMOL_OBJECT}")',
+            "python end",
+        ]
+        selection = PYMOL_OBJECT
+    else:
+        lines += [
+            "# This job has neither a structure nor a 3D model yet (the result page's 3D view",
+            "# builds one; its download then carries it). Load a structure of this sequence,",
+            f"# residues numbered 1..{len(sequence)}, then run this script:",
+            f"# {sequence}",
+        ]
+        selection = "all"
+    lines += [
+        f"alter {selection}, b=0",
+        *(f"alter {selection} and resi {k + 1}, b={v:.6g}" for k, v in enumerate(signed)),
+        f"spectrum b, blue_white_red, {selection}, minimum={-bound:.6g}, maximum={bound:.6g}",
         "show cartoon",
     ]
     return "\n".join(lines) + "\n"
@@ -228,8 +251,11 @@ def render_explanation(
     structure: Backbone | None,
     what: str,
     file_format: str | None,
+    model_pdb: str | None = None,
 ) -> Rendered:
-    """One download of one explanation ``result`` (the stored JSON document)."""
+    """One download of one explanation ``result`` (the stored JSON document); ``model_pdb`` is
+    the job's predicted 3D model when it has been built (the PyMOL script carries it when the job
+    has no structure of its own)."""
     file_format = _checked_format(EXPORTS, what, file_format)
     filename = f"{_stem(name, result['method'])}-{what}.{file_format}"
     if what == "figure":
@@ -239,7 +265,15 @@ def render_explanation(
         figure = _logo(result, sequence, description)
         return Rendered(figure_bytes(figure, file_format), FIGURE_FORMATS[file_format], filename)
     if what == "pymol":
-        return Rendered(_pymol(result, sequence, description).encode(), "text/plain", filename)
+        shown = (
+            ("this job's structure", structure.to_pdb())
+            if structure is not None
+            else None
+            if model_pdb is None
+            else ("this job's predicted 3D model", model_pdb)
+        )
+        script = _pymol(result, sequence, description, shown)
+        return Rendered(script.encode(), "text/plain", filename)
     if what == "pdb":
         if structure is None:
             raise NotAvailableError("this job has no structure; the PyMOL script works on yours")

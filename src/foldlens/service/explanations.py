@@ -419,7 +419,16 @@ class ExplanationService:
             structure=job.inputs.backbone(),
             what=what,
             file_format=file_format,
+            model_pdb=self._built_model_pdb(job.id) if what == "pymol" else None,
         )
+
+    def _built_model_pdb(self, job_id: str) -> str | None:
+        """The PDB text of the job's 3D model if it has been built, else ``None``."""
+        try:
+            built = self.cached(self.structure_model(job_id))
+        except InvalidInputError:  # a model without distograms has no 3D model
+            return None
+        return next((answer["pdb"] for answer in built.values()), None)
 
     def overview(self, job_id: str, head: str, class_name: str | None, method: str) -> Request:
         """The influence matrix of a per-residue head of a finished job, as a one-entry request

@@ -20,6 +20,7 @@ from ..models import available, reads_profile, spec, version
 from ..protein.msa import Alignment, parse_msa
 from ..protein.sequences import parse_fasta
 from ..protein.structure import Backbone, read_structure
+from ..protein.structure import structure_name as chain_name
 from .errors import InvalidInputError
 from .examples import example
 
@@ -145,7 +146,7 @@ def job_input(
             candidates.append(("the MSA's first row", alignment.ids[0], alignment.query))
         if structure is not None:
             backbone = read_structure(structure, max_length=limit)
-            name = f"{structure_name or 'structure'}{backbone.chain}"
+            name = chain_name(structure_name or "", backbone.chain)
             candidates.append(("the structure", name, backbone.sequence))
         if example is not None:
             example_id, example_sequence, structure = example
