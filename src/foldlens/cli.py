@@ -483,7 +483,8 @@ def _one_target(args: argparse.Namespace) -> tuple[Any, Any, Any, Any, Any]:
         raise ValueError(f"{args.input} holds {len(queries)} proteins; {args.command} takes one")
     query = queries[0]
     raw, length = parse_target(args.target), len(query.sequence)
-    past = [int(raw[key]) + 1 for key in ("i", "j") if key in raw and int(raw[key]) >= length]
+    residues = [raw[key] for key in ("i", "j") if isinstance(raw.get(key), int)]
+    past = [residue + 1 for residue in residues if residue >= length]
     if past:
         raise ValueError(
             f"--target {args.target}: residue {past[0]} is past the end of {query.id}, which has "

@@ -34,8 +34,9 @@ def validate_sequence(
     sequence: str, name: str = "the sequence", max_length: int | None = None
 ) -> str:
     """``sequence`` without whitespace, in upper case; a ``ValueError`` says what is wrong where:
-    empty, longer than ``max_length``, a nucleotide sequence (:func:`looks_like_nucleotides`), or a letter outside the 20 amino acids (what X, B,
-    Z, J, U, O, ``*`` and gaps mean is said)."""
+    empty, longer than ``max_length``, a nucleotide sequence (:func:`looks_like_nucleotides`),
+    or a letter outside the 20 amino acids (what X, B, Z, J, U, O, ``*`` and gaps mean is
+    said)."""
     upper = "".join(sequence.split()).upper()
     if not upper:
         raise ValueError(f"{name} is empty")
