@@ -483,7 +483,7 @@ def _one_target(args: argparse.Namespace) -> tuple[Any, Any, Any, Any, Any]:
         raise ValueError(f"{args.input} holds {len(queries)} proteins; {args.command} takes one")
     query = queries[0]
     raw, length = parse_target(args.target), len(query.sequence)
-    residues = [raw[key] for key in ("i", "j") if isinstance(raw.get(key), int)]
+    residues = [value for key in ("i", "j") if isinstance(value := raw.get(key), int)]
     past = [residue + 1 for residue in residues if residue >= length]
     if past:
         raise ValueError(
