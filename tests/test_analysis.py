@@ -282,26 +282,32 @@ def test_noise_has_the_parameters_spread() -> None:
     assert abs(float(holder.weight.detach().mean())) < 0.02
 
 
-def test_verdict_thresholds() -> None:
-    assert verdict(0.0) == DEPENDS
-    assert verdict(0.4999) == DEPENDS
-    assert verdict(0.5) == PARTLY
-    assert verdict(0.8) == PARTLY
-    assert verdict(0.8001) == BARELY
-    assert verdict(1.0) == BARELY
+def test_the_verdict_follows_the_whole_curve() -> None:
+    # survives half the layers or more: barely changes, however it ends
+    assert verdict(32, 37, 0.21) == BARELY
+    assert verdict(2, 4, 0.0) == BARELY
+    # survives everything together: barely changes, however few steps it survived on the way
+    assert verdict(0, 4, 0.8001) == BARELY
+    # survives under a quarter and ends below 0.5: depends on the weights
+    assert verdict(0, 37, 0.21) == DEPENDS
+    assert verdict(9, 37, 0.4999) == DEPENDS
+    # in between
+    assert verdict(10, 37, 0.2) == PARTLY  # survives a quarter or more
+    assert verdict(0, 37, 0.5) == PARTLY  # ends at 0.5 or above
+    assert verdict(0, 37, 0.8) == PARTLY
+    assert verdict(0, 0, 0.3) == BARELY  # nothing randomized: nothing changed
 
 
-def test_unchanged_layers_count_what_the_verdict_hides() -> None:
+def test_unchanged_layers_count_every_layer_the_map_survives() -> None:
     def steps(*rhos: float) -> list[MapSimilarity]:
         return [MapSimilarity(rho, rho, 1.0, 1.0) for rho in rhos]
 
     layers = ["head", "b", "a", "embed"]
     similarities = {"gbp": steps(0.99, 0.95, 0.9, 0.2), "gradient": steps(0.3, 0.9, 0.2, 0.1)}
-    cascade = RandomizationResult("cascade", layers, similarities, {})
-    assert cascade.unchanged_layers == {"gbp": 3, "gradient": 0}
-    independent = RandomizationResult("independent", layers, similarities, {})
-    assert independent.unchanged_layers == {"gbp": 3, "gradient": 1}
-    assert json.loads(json.dumps(cascade.to_json()))["unchanged_layers"]["gbp"] == 3
+    for mode in ("cascade", "independent"):
+        result = RandomizationResult(mode, layers, similarities, {})
+        assert result.unchanged_layers == {"gbp": 3, "gradient": 1}
+        assert json.loads(json.dumps(result.to_json()))["unchanged_layers"]["gbp"] == 3
 
 
 def test_randomization_test_compares_with_each_randomized_copy() -> None:
@@ -324,7 +330,8 @@ def test_randomization_test_compares_with_each_randomized_copy() -> None:
             assert got == similarity(original[method], other, k=6)  # 10 % of 64 elements
         final = result.similarities[method][-1].spearman_absolute
         assert final < 1
-        assert result.verdicts[method] == verdict(final)
+        survived = sum(s.spearman_absolute > 0.8 for s in result.similarities[method])
+        assert result.verdicts[method] == verdict(survived, len(LAYERS), final)
     encoded = json.loads(json.dumps(result.to_json()))
     assert encoded["layers"] == LAYERS[::-1] and encoded["mode"] == "cascade"
     assert set(encoded["similarities"]["gradient"][0]) == {
@@ -341,7 +348,8 @@ def test_randomization_test_independent_mode_and_chosen_layers() -> None:
     )  # fmt: skip
     assert result.layers == ["head", "conv1"]
     lowest = min(s.spearman_absolute for s in result.similarities["smoothgrad"])
-    assert result.verdicts["smoothgrad"] == verdict(lowest)
+    survived = sum(s.spearman_absolute > 0.8 for s in result.similarities["smoothgrad"])
+    assert result.verdicts["smoothgrad"] == verdict(survived, 2, lowest)
     with pytest.raises(ValueError, match=r"unknown layers \['unused'\].*conv1"):
         randomization_test(net, x, (0, 0, 3), ["gradient"], layers=["unused"])
     with pytest.raises(ValueError, match="batch dimension of 1"):

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 import re
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
@@ -533,6 +535,21 @@ def test_randomization_analysis_verdicts_exports_and_reload(example_job: Example
     document = download(page, "analysis-export-randomization-json")
     assert isinstance(document, dict)
     assert set(document["verdicts"]) == {"gradient", "guided_backprop"}  # type: ignore[index]
+    for method, steps in document["similarities"].items():  # type: ignore[index]
+        # the rule written in the README, from the curve the chart draws
+        rhos = [step["spearman_absolute"] for step in steps]
+        survived = sum(rho > 0.8 for rho in rhos)
+        share = survived / len(rhos)
+        expected = (
+            "barely changes" if share >= 0.5 or rhos[-1] > 0.8
+            else "depends on the weights" if share < 0.25 and rhos[-1] < 0.5
+            else "partly"
+        )  # fmt: skip
+        verdict = page.get_by_test_id(f"analysis-verdict-{method}")
+        assert verdict.get_attribute("data-verdict") == expected
+        words = verdict.locator("xpath=..").inner_text()
+        assert f"stays above 0.8 for {survived} of the {len(rhos)} layers" in words
+        assert f"with all randomized ρ is {rhos[-1]:.2f}" in words
 
     analysed_url = page.url
     page.reload()
@@ -634,3 +651,101 @@ def test_explain_the_confidence_of_a_residue_and_of_a_pair(example_job: ExampleJ
     expect(page.get_by_test_id("target-description")).to_contain_text("expected error")
     wait_ready(page, "gradient", "panel-map-gradient")
     assert errors == []
+
+
+def open_single_sequence_job(page: Page, server: str, query: str = "") -> str:
+    """Predict a pasted sequence (single-sequence mode: no profile); open its page with ``query``
+    added to the URL; the job's id."""
+    open_input_page(page, server)
+    page.get_by_test_id("sequence").fill(">single\n" + SINGLE)
+    page.get_by_test_id("predict").click()
+    page.wait_for_url(re.compile(r"/view/[0-9a-f]{32}\?submission=[0-9a-f]{32}"))
+    page.wait_for_selector(READY)
+    if query:
+        page.goto(f"{page.url}&{query}")
+        page.wait_for_selector(READY)
+    return page.url.split("/view/")[1][:32]
+
+
+SINGLE = "MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQAPILSRVGDGTQDNLSGAEKAVQVKVKALPDAQ"
+
+
+def _explained(server: str, job: str, body: dict) -> dict:
+    """The explanations of ``body`` through the API (answered from the page's cached results)."""
+    request = urllib.request.Request(
+        f"{server}/api/jobs/{job}/explain",
+        data=json.dumps({**body, "wait": 10}).encode(),
+        headers={"content-type": "application/json"},
+    )
+    with urllib.request.urlopen(request) as answer:
+        return json.load(answer)["results"]  # type: ignore[no-any-return]
+
+
+def _top_names(page: Page, method: str) -> list[str]:
+    table = page.get_by_test_id(f"panel-top-{method}")
+    return [name.strip() for name in table.locator("tbody th").all_inner_texts()]
+
+
+def test_absent_profile_rows_are_greyed_and_left_out_of_sums_and_rankings(
+    server: str, guarded_page: tuple[Page, OffsiteGuard, list[str]]
+) -> None:
+    page, _, errors = guarded_page
+    job = open_single_sequence_job(page, server, "target=dist_cb_cb:10,40&methods=gradient")
+    wait_ready(page, "gradient")
+    note = page.get_by_test_id("panel-absent-gradient")
+    expect(note).to_contain_text("profile, has profile")
+    expect(note).to_contain_text("no profile (single-sequence mode)")
+    result = _explained(
+        server, job, {"target": {"head": "dist_cb_cb", "i": 9, "j": 39}, "methods": ["gradient"]}
+    )["gradient"]
+    attribution = np.array(result["attribution"], dtype=float)
+    present = [k for k, name in enumerate(result["features"]) if name.startswith("one-hot")]
+    assert np.abs(attribution[20:]).sum() > 0  # the absent rows do carry gradient
+    magnitude = np.abs(attribution[present]).sum(axis=0)
+    expected = [f"{SINGLE[k]}{k + 1}" for k in np.argsort(-magnitude, kind="stable")[:10]]
+    assert _top_names(page, "gradient") == expected  # ranked on the one-hot rows alone
+    counted = [f"{entry['residue']}{entry['index'] + 1}" for entry in result["top"]]
+    assert counted != expected  # the profile rows would have changed the ranking
+
+    page.get_by_test_id("absent-gradient").check()
+    expect(page.get_by_test_id("panel-top-gradient").locator("tbody th").first).to_have_text(
+        counted[0]
+    )
+    assert _top_names(page, "gradient") == counted  # counted in: the server's own ranking
+    assert "absent=include" in page.url
+    page.reload()
+    wait_ready(page, "gradient")
+    expect(page.get_by_test_id("absent-gradient")).to_be_checked()
+    assert errors == []
+
+
+@pytest.mark.parametrize("width", [1400, 390])
+def test_method_panels_wrap_into_a_grid_none_cut_off(
+    server: str, browser: Browser, width: int
+) -> None:
+    with guarded(browser, WAIT) as (page, _, errors):
+        page.set_viewport_size({"width": width, "height": 900})
+        open_single_sequence_job(
+            page, server, "target=ss3:H:12&methods=gradient,deconvnet,guided_backprop"
+        )
+        for method in ("gradient", "deconvnet", "guided_backprop"):
+            wait_ready(page, method)
+        row = page.locator(".explorer__panels")
+        sizes = row.evaluate("row => [row.scrollWidth, row.clientWidth]")
+        assert sizes[0] <= sizes[1], "the panels scroll sideways"
+        outer = row.bounding_box()
+        boxes = [
+            page.get_by_test_id(f"panel-{m}").bounding_box()
+            for m in ("gradient", "deconvnet", "guided_backprop")
+        ]
+        assert outer is not None and all(box is not None for box in boxes)
+        for box in boxes:
+            assert (
+                box["x"] >= outer["x"] - 1
+                and box["x"] + box["width"] <= outer["x"] + outer["width"] + 1
+            )  # type: ignore[index]
+        tops = {round(box["y"]) for box in boxes}  # type: ignore[index]
+        assert len(tops) == (1 if width == 1400 else 3)  # side by side / one under another
+        page_width = page.evaluate("document.documentElement.scrollWidth")
+        assert page_width <= width, "the page scrolls sideways"
+        assert errors == []

@@ -60,10 +60,13 @@ export interface RandomizationResult extends AnalysisBase {
   /** Per method, one comparison with the original map per entry of `layers`. */
   similarities: Record<string, Similarity[]>;
   verdicts: Record<string, string>;
-  /** The verdicts' thresholds on ρ(|map|) after full randomization. */
-  thresholds: { depends_below: number; barely_above: number };
-  /** Per method, the layers randomized while ρ(|map|) stays above `thresholds.barely_above`
-   * (the leading cascade steps; independent: the layers whose own randomization leaves it so). */
+  /** The verdict's rule: a map survives a randomization when ρ(|map|) > `barely_above`; it
+   * "barely changes" when it survives at least `survives_most` of the layers (or all of them
+   * together), it "depends on the weights" when it survives under `survives_few` of them and
+   * ρ(|map|) ends below `depends_below`; else "partly". */
+  thresholds: { depends_below: number; barely_above: number; survives_most: number; survives_few: number };
+  /** Per method, how many of the randomized layers the map survives (cascade steps; independent:
+   * layers whose own randomization leaves it so). */
   unchanged_layers: Record<string, number>;
 }
 

@@ -165,14 +165,19 @@ function randomization(result: RandomizationResult, testId: string, onDrawn: () 
   return single(chart, note("solid: ρ of |map| (the verdict's measure); dashed: ρ of the signed map; compared over the residues that can change the target"), verdicts);
 }
 
-/** How many layers the map's ranking survives (ρ(|map|) above the upper threshold), in words. */
+/** How many of the randomized layers the map survives (ρ(|map|) above the upper threshold), in
+ * the words of the chart: the count the verdict is drawn from, where the curve first falls and
+ * where it ends. */
 function survival(result: RandomizationResult, method: string): string {
   const kept = result.unchanged_layers[method] ?? 0;
   const total = result.layers.length;
-  const above = `ρ(|map|) stays above ${result.thresholds.barely_above}`;
-  if (result.mode !== "cascade") return `${above} when any one of ${kept} of the ${total} layers is randomized alone.`;
-  if (kept === 0) return `${above} with no layer randomized.`;
-  return `${above} until ${kept} of the ${total} layers are randomized (down to ${result.layers[kept - 1]}).`;
+  const limit = result.thresholds.barely_above;
+  const rhos = (result.similarities[method] ?? []).map((s) => s.spearman_absolute);
+  const share = `ρ(|map|) stays above ${limit} for ${kept} of the ${total} layers`;
+  if (result.mode !== "cascade") return `${share} randomized one at a time; lowest ρ ${Math.min(...rhos).toFixed(2)}.`;
+  const fall = rhos.findIndex((rho) => rho <= limit);
+  const where = fall < 0 ? "it never falls below" : fall === 0 ? `it falls below at the first (${result.layers[0]})` : `it first falls below at ${result.layers[fall]}, step ${fall + 1}`;
+  return `${share} of the cascade; ${where}; with all randomized ρ is ${rhos[rhos.length - 1]?.toFixed(2) ?? "–"}.`;
 }
 
 function randomTarget(result: RandomTargetResult, testId: string, onDrawn: () => void): AnalysisFigure {

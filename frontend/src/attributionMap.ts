@@ -18,6 +18,8 @@ export interface MapRow {
   group: string;
   /** Full name for tooltips, e.g. "profile A". */
   name: string;
+  /** Greyed: an input the protein lacks (all zero), shown but not counted. */
+  muted?: boolean;
 }
 
 export interface AttributionMapOptions {
@@ -38,6 +40,9 @@ export interface AttributionMapOptions {
 const RULER = 18;
 const GROUP_GAP = 4;
 const ROW_FONT = "8px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace";
+/** Laid over the rows of an absent input: their colours stay visible, faded towards grey. */
+const MUTED_VEIL = "rgba(215, 220, 226, 0.8)";
+const MUTED_TEXT = "#9aa5b1";
 
 /** Consecutive rows that share a group. */
 interface RowGroup {
@@ -45,6 +50,7 @@ interface RowGroup {
   first: number;
   count: number;
   top: number;
+  muted: boolean;
 }
 
 function groupRows(rows: MapRow[], rowHeight: number): RowGroup[] {
@@ -56,7 +62,7 @@ function groupRows(rows: MapRow[], rowHeight: number): RowGroup[] {
       last.count++;
     } else {
       if (last) top += last.count * rowHeight + GROUP_GAP;
-      groups.push({ name: row.group, first: index, count: 1, top });
+      groups.push({ name: row.group, first: index, count: 1, top, muted: row.muted === true });
     }
   });
   return groups;
@@ -120,6 +126,10 @@ export class AttributionMap {
       if (this.image) {
         context.drawImage(this.image, 0, group.first, imageWidth, group.count, layout.left, group.top, inner, height);
       }
+      if (group.muted) {
+        context.fillStyle = MUTED_VEIL;
+        context.fillRect(layout.left, group.top, inner, height);
+      }
       context.strokeStyle = "#c5ced8";
       context.lineWidth = 1;
       context.strokeRect(layout.left - 0.5, group.top - 0.5, inner + 1, height + 1);
@@ -128,10 +138,10 @@ export class AttributionMap {
     this.drawBreaks(context, layout);
     this.drawWildType(context, layout);
     context.font = ROW_FONT;
-    context.fillStyle = "#1f2933";
     context.textAlign = "right";
     context.textBaseline = "middle";
     for (const group of this.groups) {
+      context.fillStyle = group.muted ? MUTED_TEXT : "#1f2933";
       for (let k = 0; k < group.count; k++) {
         const y = group.top + (k + 0.5) * rowHeight;
         context.fillText(rows[group.first + k]!.label, layout.left - 3, y, layout.left - 16);
@@ -219,6 +229,7 @@ export class AttributionMap {
     const group = this.groups.find((g) => y >= g.top && y < g.top + g.count * rowHeight);
     if (!group) return null;
     const row = group.first + Math.floor((y - group.top) / rowHeight);
-    return describe(rows[row]!, i, values[row * columns.count + column]!);
+    const text = describe(rows[row]!, i, values[row * columns.count + column]!);
+    return group.muted ? `${text} (absent from this input: all 0)` : text;
   }
 }

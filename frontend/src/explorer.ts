@@ -10,6 +10,7 @@
 
 import type { RandomizationResult } from "./analysisApi";
 import { failureText, type JobStatus, type ModelInfo } from "./api";
+import { lackedInputs } from "./absentInputs";
 import { Analyses } from "./analyses";
 import { AttributeTo } from "./attributeTo";
 import { AttributionScale, percentile, pooledPercentile, sortedMagnitudes, type ColourSettings } from "./attributionScale";
@@ -65,6 +66,9 @@ export class Explorer {
   private wrt: string | null;
   private wholePairMap: boolean;
   private statePair: StatePair | null;
+  /** What the job's input lacks, and whether the feature groups that need it are counted. */
+  private readonly lacks: Set<string>;
+  private includeAbsent: boolean;
   private run: ExplanationRun | null = null;
   private runKey = "";
   /** Whether the last run got every method; a complete run is not asked for again. */
@@ -112,6 +116,8 @@ export class Explorer {
     if (state.wrt !== this.wrt) writeExplorerState({ wrt: this.wrt });
     this.wholePairMap = state.wholePairMap;
     this.statePair = state.statePair;
+    this.lacks = lackedInputs(job.mode, job.has_structure);
+    this.includeAbsent = state.includeAbsent;
     this.unitPicker =
       layers.length > 0
         ? new UnitPicker(layers, job.length, state.target && isUnitTarget(state.target) ? state.target : null, () => this.explainUnit())
@@ -379,6 +385,14 @@ export class Explorer {
         this.statePair = pair;
         writeExplorerState({ statePair: pair });
         for (const panel of this.panels) panel.showStatePair(pair);
+      },
+      lacks: this.lacks,
+      includeAbsent: () => this.includeAbsent,
+      onIncludeAbsentChange: (include: boolean) => {
+        this.includeAbsent = include;
+        writeExplorerState({ includeAbsent: include });
+        for (const panel of this.panels) panel.countAbsent();
+        this.applyColours();
       },
     };
     this.panels = this.chooser.methods.filter((method) => methods.includes(method.name)).map((method) => new MethodPanel(method, context));

@@ -6,6 +6,7 @@
  * structure), `wrt` (the layer whose input is attributed to; absent for the model input),
  * `pairmap=whole` when the pair maps show every cell rather than those the target reaches,
  * `statepair` (the state pair "L,V" enlarged beside the grids of a state-pair layer),
+ * `absent=include` when features this job's input lacks count in the panels' sums and rankings,
  * `overview` (the influence overview shown: "ss3:H:gradient" or "rsa:gradient"), `analysis` (the
  * analysis last run on the target) with `aoptions` (its options off their defaults,
  * "methods:gradient+guided_backprop,mode:independent": list items joined by spaces, which the
@@ -30,6 +31,8 @@ export interface ExplorerState {
   wholePairMap: boolean;
   /** The state pair (a, b) whose window the state-pair grids enlarge; null for each grid's largest. */
   statePair: StatePair | null;
+  /** Whether feature groups absent from this job's input (all zero) count in sums, scales and rankings. */
+  includeAbsent: boolean;
   overview: OverviewChoice | null;
   analysis: AnalysisChoice | null;
 }
@@ -116,6 +119,7 @@ export function readExplorerState(length: number): ExplorerState {
     wrt: params.get("wrt") || null,
     wholePairMap: params.get("pairmap") === "whole",
     statePair: parseStatePair(params.get("statepair")),
+    includeAbsent: params.get("absent") === "include",
     overview: parseOverview(params.get("overview")),
     analysis: parseAnalysis(params.get("analysis"), params.get("aoptions")),
   };
@@ -138,6 +142,7 @@ export function writeExplorerState(change: Partial<ExplorerState>): void {
   if (change.wrt !== undefined) query.wrt = change.wrt;
   if (change.wholePairMap !== undefined) query.pairmap = change.wholePairMap ? "whole" : null;
   if (change.statePair !== undefined) query.statepair = change.statePair === null ? null : change.statePair.join(",");
+  if (change.includeAbsent !== undefined) query.absent = change.includeAbsent ? "include" : null;
   if (change.overview !== undefined) query.overview = change.overview === null ? null : formatOverview(change.overview);
   if (change.analysis !== undefined) {
     query.analysis = change.analysis?.analysis ?? null;

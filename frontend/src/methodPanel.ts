@@ -7,6 +7,7 @@
  * can be compared residue for residue.
  */
 
+import { absentGroups, absentNote, absentRows, countedScores, countedValues, type ResidueScores } from "./absentInputs";
 import type { RandomizationResult } from "./analysisApi";
 import { AttributionMap, type MapRow } from "./attributionMap";
 import { AttributionScale, formatAttribution, sortedMagnitudes } from "./attributionScale";
@@ -46,6 +47,11 @@ export interface PanelContext {
   onWholePairMapChange: (whole: boolean) => void;
   /** The user clicked a state pair's window in a grid. */
   onStatePairChange: (pair: StatePair) => void;
+  /** What the job's input lacks ("profile", "structure"): feature groups needing it are all 0. */
+  lacks: ReadonlySet<string>;
+  /** Whether those groups count in sums, colour scales and rankings. */
+  includeAbsent: () => boolean;
+  onIncludeAbsentChange: (include: boolean) => void;
 }
 
 const FEATURE_ROW_HEIGHT = 8;
@@ -62,13 +68,13 @@ const CHANNEL_LABEL_EVERY = 16;
  * input channels, "channel 5") rows form one group "input channel", labelled every 16th row of
  * tall maps.
  */
-function featureRows(names: string[], groups: FeatureGroup[] | undefined): MapRow[] {
+function featureRows(names: string[], groups: FeatureGroup[] | undefined, absent: ReadonlySet<number>): MapRow[] {
   if (groups && groups.reduce((total, group) => total + group.size, 0) === names.length) {
     const groupOf = groups.flatMap((group) => Array<FeatureGroup>(group.size).fill(group));
     return names.map((name, row) => {
       const group = groupOf[row]!;
       const label = group.size === 1 ? group.name : name.slice(group.name.length).trim();
-      return { group: group.name, label, name };
+      return { group: group.name, label, name, muted: absent.has(row) };
     });
   }
   const labelEvery = names.length > MANY_ROWS ? CHANNEL_LABEL_EVERY : 1;
@@ -197,7 +203,21 @@ export class MethodPanel {
   /** Builds the figures for the result; they are drawn once `setScale` gives them colours. */
   show(result: ExplanationResult): void {
     this.result = result;
-    const { focus, sequence, hasStructure } = this.context;
+    this.render(result);
+  }
+
+  /** Draws the result again when the explorer's choice to count absent inputs changes what it shows. */
+  countAbsent(): void {
+    const result = this.result;
+    if (!result || isMutagenesis(result) || isPair(result) || absentRows(result, this.context.lacks).size === 0) return;
+    for (const part of this.parts.splice(0)) for (const figure of part.figures) figure.dispose();
+    this.track?.dispose();
+    this.element.dataset.state = "done";
+    this.render(result);
+  }
+
+  private render(result: ExplanationResult): void {
+    const { focus, sequence, hasStructure, lacks } = this.context;
     const name = this.method.name;
     const onDrawn = (): void => this.markReady();
     const elements: HTMLElement[] = [];
@@ -206,6 +226,7 @@ export class MethodPanel {
       this.parts.push({ kind, magnitudes: sortedMagnitudes(values), figures, legend, scaled: false });
       elements.push(...figureElements, legend);
     };
+    let scores: ResidueScores = { sum: Float32Array.from(result.residue_sum), magnitude: Float32Array.from(result.residue_magnitude), top: result.top };
     if (isMutagenesis(result)) {
       const figures = mutagenesisFigures(result, name, focus, sequence, onDrawn);
       addPart("mutagenesis", figures.values, figures.maps, figures.elements);
@@ -228,12 +249,17 @@ export class MethodPanel {
         addPart("grid", grid.values, [grid], [grid.element]);
       }
     } else {
-      const figures = featureFigures(result, name, focus, sequence, onDrawn);
-      addPart("features", figures.values, figures.maps, figures.elements);
+      const absent = absentRows(result, lacks);
+      const leftOut = this.context.includeAbsent() ? new Set<number>() : absent;
+      const figures = featureFigures(result, name, focus, sequence, onDrawn, absent);
+      addPart("features", countedValues(figures.values, result.features.length, leftOut), figures.maps, figures.elements);
+      if (absent.size > 0) {
+        scores = countedScores(result, leftOut, sequence);
+        elements.push(absentNote(absentGroups(result, lacks), leftOut.size === 0, name, this.context.onIncludeAbsentChange));
+      }
     }
-    const sum = Float32Array.from(result.residue_sum);
+    const { sum, magnitude, top } = scores;
     this.residueSum = sum;
-    const magnitude = Float32Array.from(result.residue_magnitude);
     this.track = new AttributionTrack({
       testId: `panel-track-${name}`,
       label: `${methodTitle(name)}: attribution summed per residue`,
@@ -252,7 +278,7 @@ export class MethodPanel {
       ...elements,
       this.track.element,
       h("h4", { class: "method-panel__subtitle" }, "Top residues"),
-      topResidueTable(result.top, name, focus),
+      topResidueTable(top, name, focus),
       panelExports(result.key, name, { hasStructure, logo: !("wrt" in result) }),
     );
   }
@@ -389,9 +415,9 @@ interface MapFigures {
   values: Float32Array;
 }
 
-function featureFigures(result: FeatureResult, name: string, focus: FocusHub, sequence: string, onDrawn: () => void): MapFigures {
+function featureFigures(result: FeatureResult, name: string, focus: FocusHub, sequence: string, onDrawn: () => void, absent: ReadonlySet<number>): MapFigures {
   const values = rowsByResidues(result.attribution);
-  const rows = featureRows(result.features, result.feature_groups);
+  const rows = featureRows(result.features, result.feature_groups, absent);
   const map = new AttributionMap({
     testId: `panel-map-${name}`,
     label: result.wrt

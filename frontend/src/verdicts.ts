@@ -15,15 +15,15 @@ interface VerdictLook {
 const LOOKS: Record<string, VerdictLook> = {
   "depends on the weights": {
     kind: "depends",
-    explanation: "once all the learned weights are destroyed the map is a different one: it depends on what the network learned",
+    explanation: "the map changes once the first layers' learned weights are destroyed and ends up a different one: it depends on what the network learned",
   },
   partly: {
     kind: "partly",
-    explanation: "the map keeps part of its ranking when the learned weights are destroyed: it mixes what the network learned with the input and the architecture",
+    explanation: "the map keeps its ranking through some of the randomized layers or keeps part of it at the end: it mixes what the network learned with the input and the architecture",
   },
   "barely changes": {
     kind: "barely",
-    explanation: "the map hardly changes when the learned weights are destroyed: it shows the input and the architecture more than what the network learned",
+    explanation: "the map keeps its ranking while at least half of the layers' learned weights are destroyed: it shows the input and the architecture more than what the network learned",
   },
 };
 

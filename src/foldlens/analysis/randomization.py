@@ -41,14 +41,15 @@ MODES: tuple[Mode, ...] = ("cascade", "independent")
 
 DEPENDS_BELOW = 0.5
 BARELY_ABOVE = 0.8
-"""Thresholds on the Spearman correlation of absolute maps, original vs. fully randomized model.
-
-Below ``DEPENDS_BELOW`` the map has lost most of its ranking: it :data:`DEPENDS` on the weights,
-as an explanation of the model must. Above ``BARELY_ABOVE`` it keeps its ranking without the
-learned weights: it :data:`BARELY` changes, and mostly reflects the input and the architecture.
-In between it changes :data:`PARTLY`. The bands follow the rank correlations Adebayo et al. 2018
-(Fig. 4) report for maps that pass (near 0) and fail (guided backprop, near 1).
-"""
+"""Thresholds on ρ, the Spearman correlation of the absolute maps of the original and of a
+randomized model. Above ``BARELY_ABOVE`` the map keeps its ranking: it *survives* that
+randomization. Below ``DEPENDS_BELOW`` it has lost most of it. The bands follow the rank
+correlations Adebayo et al. 2018 (Fig. 4) report for maps that pass (near 0) and fail (guided
+backprop, near 1)."""
+SURVIVES_MOST = 0.5
+SURVIVES_FEW = 0.25
+"""Shares of the randomized layers (cascade steps, or layers randomized alone) that the map
+survives, for the verdict."""
 DEPENDS = "depends on the weights"
 PARTLY = "partly"
 BARELY = "barely changes"
@@ -56,12 +57,24 @@ NOISE_STD = 0.02
 """Standard deviation of the noise replacing a parameter whose own spread is zero or undefined."""
 
 
-def verdict(correlation: float) -> str:
-    """:data:`DEPENDS`, :data:`PARTLY` or :data:`BARELY` for a Spearman correlation (see above)."""
-    if correlation < DEPENDS_BELOW:
-        return DEPENDS
-    if correlation > BARELY_ABOVE:
+def verdict(survived: int, layers: int, fully_randomized: float) -> str:
+    """The verdict of the whole randomization curve of one method's map.
+
+    ``survived`` of the ``layers`` randomized layers leave ρ(|map|) above :data:`BARELY_ABOVE`;
+    ``fully_randomized`` is ρ(|map|) with everything randomized (the last cascade step; in
+    independent mode the lowest over the layers). With the share ``s = survived / layers``:
+
+    * :data:`BARELY` changes when ``s ≥ 1/2`` or ``fully_randomized > 0.8``: the map keeps its
+      ranking through the randomization of at least half the layers (or of all of them);
+    * :data:`DEPENDS` on the weights when ``s < 1/4`` and ``fully_randomized < 0.5``: it changes
+      soon and ends up a different map;
+    * :data:`PARTLY` otherwise.
+    """
+    share = survived / layers if layers else 1.0
+    if share >= SURVIVES_MOST or fully_randomized > BARELY_ABOVE:
         return BARELY
+    if share < SURVIVES_FEW and fully_randomized < DEPENDS_BELOW:
+        return DEPENDS
     return PARTLY
 
 
@@ -155,8 +168,7 @@ class RandomizationResult:
 
     ``layers``: the randomized layers in the order visited (last layer first); ``similarities``:
     per method, one :class:`MapSimilarity` (original map vs. this step's map) per layer in that
-    order; ``verdicts``: per method, :func:`verdict` of the absolute Spearman correlation after
-    full randomization (the last cascade step, or the lowest over the independent steps).
+    order; ``verdicts``: per method, :func:`verdict` of its whole curve.
     """
 
     mode: Mode
@@ -166,18 +178,10 @@ class RandomizationResult:
 
     @property
     def unchanged_layers(self) -> dict[str, int]:
-        """Per method, how many layers can be randomized while the absolute map keeps ρ above
-        :data:`BARELY_ABOVE`: the leading cascade steps (``cascade``), or the layers whose own
-        randomization leaves it so (``independent``). A map can end up depending on the weights
-        and still survive the randomization of most layers; the verdict alone hides that."""
-        kept = {}
-        for method, steps in self.similarities.items():
-            above = [step.spearman_absolute > BARELY_ABOVE for step in steps]
-            if self.mode == "cascade":
-                kept[method] = above.index(False) if False in above else len(above)
-            else:
-                kept[method] = sum(above)
-        return kept
+        """Per method, how many of the randomized layers the map survives (ρ(|map|) above
+        :data:`BARELY_ABOVE`): the cascade steps (``cascade``), or the layers whose own
+        randomization leaves it so (``independent``)."""
+        return {method: _survived(steps) for method, steps in self.similarities.items()}
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -299,9 +303,15 @@ def randomization_test(
         layers=visited,
         similarities=similarities,
         verdicts={
-            method: verdict(_fully_randomized(s, mode)) for method, s in similarities.items()
+            method: verdict(_survived(steps), len(steps), _fully_randomized(steps, mode))
+            for method, steps in similarities.items()
         },
     )
+
+
+def _survived(steps: list[MapSimilarity]) -> int:
+    """How many randomization steps leave ρ(|map|) above :data:`BARELY_ABOVE`."""
+    return sum(step.spearman_absolute > BARELY_ABOVE for step in steps)
 
 
 def _fully_randomized(steps: list[MapSimilarity], mode: Mode) -> float:

@@ -53,7 +53,7 @@ from ..analysis import (
 )
 from ..analysis.follow_gradient import default_epsilons
 from ..analysis.metrics import default_k
-from ..analysis.randomization import BARELY_ABOVE, DEPENDS_BELOW
+from ..analysis.randomization import BARELY_ABOVE, DEPENDS_BELOW, SURVIVES_FEW, SURVIVES_MOST
 from ..attribution.methods import REGISTRY
 from ..models.spec import ModelSpec
 from ..models.views import OutputTarget, Readout, UnitTarget
@@ -237,7 +237,12 @@ def _randomization(
     )
     answer = result.to_json()
     answer["layers"] = [path.removeprefix("net.") for path in answer["layers"]]
-    answer["thresholds"] = {"depends_below": DEPENDS_BELOW, "barely_above": BARELY_ABOVE}
+    answer["thresholds"] = {
+        "depends_below": DEPENDS_BELOW,
+        "barely_above": BARELY_ABOVE,
+        "survives_most": SURVIVES_MOST,
+        "survives_few": SURVIVES_FEW,
+    }
     return answer
 
 
@@ -375,8 +380,8 @@ def summary(result: dict[str, Any]) -> str:
     if name == "randomization":
         total = len(result["layers"])
         return "; ".join(
-            f"{m}: {v} (ρ(|map|) > {BARELY_ABOVE} with {result['unchanged_layers'][m]} of "
-            f"{total} layers randomized)"
+            f"{m}: {v} (ρ(|map|) > {BARELY_ABOVE} for {result['unchanged_layers'][m]} of the "
+            f"{total} randomized layers)"
             for m, v in result["verdicts"].items()
         )
     if name == "random_target":

@@ -27,8 +27,11 @@ def _randomization(fig: Any, result: dict[str, Any]) -> None:
     for method, similarities in result["similarities"].items():
         absolute = [1.0] + [s["spearman_absolute"] for s in similarities]
         signed = [1.0] + [s["spearman_signed"] for s in similarities]
-        kept = result["unchanged_layers"][method]
-        label = f"{method}: {result['verdicts'][method]} (> {BARELY_ABOVE} for {kept} layers)"
+        kept, total = result["unchanged_layers"][method], len(result["layers"])
+        label = (
+            f"{method}: {result['verdicts'][method]} "
+            f"(ρ(|map|) > {BARELY_ABOVE} for {kept} of {total} layers)"
+        )
         (line,) = ax.plot(steps, absolute, marker="o", markersize=3, label=label)
         ax.plot(steps, signed, linestyle="--", color=line.get_color(), linewidth=0.8)
     for threshold in (DEPENDS_BELOW, BARELY_ABOVE):
