@@ -749,3 +749,28 @@ def test_method_panels_wrap_into_a_grid_none_cut_off(
         page_width = page.evaluate("document.documentElement.scrollWidth")
         assert page_width <= width, "the page scrolls sideways"
         assert errors == []
+
+
+def test_enter_explains_the_cell_or_residue_the_arrow_keys_selected(
+    example_job: ExampleJob,
+) -> None:
+    page, errors = example_job
+    click_map_cell(page, "map-dist_cb_cb", 0.3, 0.6)
+    page.wait_for_url(re.compile(r"target=dist_cb_cb:\d+,\d+"))
+    i, j = map(int, re.search(r"target=dist_cb_cb:(\d+),(\d+)", page.url).groups())  # type: ignore[union-attr]
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowRight")
+    assert f"target=dist_cb_cb:{i},{j}" in page.url  # moving the selection explains nothing yet
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(rf"target=dist_cb_cb:{i + 1},{j + 1}(&|$)"))
+    expect(page.get_by_test_id("target-description")).to_contain_text("distance for i = ")
+    wait_ready(page, "gradient")
+
+    k = 20
+    click_track(page, "ss3", k)
+    page.wait_for_url(re.compile(rf"target=ss3:[A-Z]:{k + 1}(&|$)"))
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(rf"target=ss3:[HEC]:{k + 2}(&|$)"))  # its predicted class
+    wait_ready(page, "gradient")
+    assert errors == []

@@ -221,7 +221,8 @@ export interface CellInput {
 
 type Cell = { i: number; j: number };
 
-/** Hover puts the cell in focus with its tooltip, a click pins it, arrow keys move it, Escape clears it. */
+/** Hover puts the cell in focus with its tooltip, a click pins it, arrow keys move it, Enter
+ * picks the selected cell as a click does, Escape clears it. */
 export function bindCellInput(canvas: HTMLCanvasElement, { focus, cellAt, describe, onPick, moved }: CellInput): void {
   canvas.addEventListener("pointermove", (event) => {
     const cell = cellAt(event);
@@ -242,6 +243,12 @@ export function bindCellInput(canvas: HTMLCanvasElement, { focus, cellAt, descri
   canvas.addEventListener("keydown", (event) => {
     if (event.key === "Escape") {
       focus.setSelection(null);
+      return;
+    }
+    const selected = focus.selection;
+    if (event.key === "Enter" && selected && selected.j !== null) {
+      event.preventDefault();
+      onPick?.({ i: selected.i, j: selected.j });
       return;
     }
     const move = CELL_MOVES[event.key];

@@ -86,6 +86,8 @@ export class Tracks {
   private cell = 0;
   /** Where each row was drawn, to tell which row a click hit. */
   private bands: { row: TrackRow; top: number; height: number }[] = [];
+  /** The output row last clicked: Enter explains the selected residue in it. */
+  private pickedRow: TrackRow | null = null;
 
   constructor(private readonly options: TracksOptions) {
     this.element = document.createElement("div");
@@ -336,14 +338,38 @@ export class Tracks {
       if (i === null) return;
       focus.toggleSelection({ i, j: null });
       const pick = this.pickAt(event, i);
-      if (pick) this.options.onPick?.(pick);
+      if (pick) {
+        this.pickedRow = this.options.rows.find((row) => row.kind !== "categories" && row.head === pick.head) ?? null;
+        this.options.onPick?.(pick);
+      }
     });
     this.base.addEventListener("keydown", (event) => {
+      const selected = focus.selection?.i;
+      if (event.key === "Enter" && selected !== undefined) {
+        event.preventDefault();
+        const pick = this.keyPick(selected);
+        if (pick) this.options.onPick?.(pick);
+        return;
+      }
       const step = residueStep(event, focus);
       if (step === 0) return;
       const i = Math.min(length - 1, Math.max(0, (focus.selection?.i ?? -step) + step));
       focus.setSelection({ i, j: null });
     });
+  }
+
+  /**
+   * What Enter explains at residue i: the row last clicked (else the first model output), its
+   * predicted class there — the keyboard's way to the pick a click makes.
+   */
+  private keyPick(i: number): ResiduePick | null {
+    const row = this.pickedRow ?? this.options.rows.find((candidate) => candidate.kind !== "categories" && candidate.head);
+    if (!row || row.kind === "categories" || !row.head) return null;
+    if (row.kind === "bars") return { head: row.head, i, className: null };
+    const k = row.classes.length;
+    let best = 0;
+    for (let c = 1; c < k; c++) if ((row.values[i * k + c] ?? 0) > (row.values[i * k + best] ?? 0)) best = c;
+    return { head: row.head, i, className: row.classes[best]! };
   }
 
   /** Swatches for every class colour in use, plus a colour bar for heat strips. */
