@@ -774,3 +774,35 @@ def test_enter_explains_the_cell_or_residue_the_arrow_keys_selected(
     page.wait_for_url(re.compile(rf"target=ss3:[HEC]:{k + 2}(&|$)"))  # its predicted class
     wait_ready(page, "gradient")
     assert errors == []
+
+
+def test_agreement_view_ranks_and_correlates_the_methods(example_job: ExampleJob) -> None:
+    from scipy.stats import rankdata, spearmanr
+
+    page, errors = example_job
+    methods = ("gradient", "deconvnet", "guided_backprop")
+    goto_target(page, "ss3:H:12")
+    for method in methods:
+        wait_ready(page, method)
+    job = page.url.split("/view/")[1][:32]
+    server = page.url.split("/view/")[0]
+    body = {"target": {"head": "ss3", "i": 11, "class": "H"}, "methods": list(methods)}
+    results = _explained(server, job, body)
+    magnitudes = np.array([results[m]["residue_magnitude"] for m in methods], dtype=np.float32)
+    credited = magnitudes.max(axis=0) > 0  # residues some method credits
+    assert credited.sum() > 10
+    view = page.get_by_test_id("agreement")
+    expect(view).to_be_visible()
+    for a, first in enumerate(methods):
+        for b, second in enumerate(methods):
+            rho = spearmanr(magnitudes[a, credited], magnitudes[b, credited]).statistic
+            shown = float(page.get_by_test_id(f"agreement-{first}-{second}").inner_text())
+            assert abs(shown - rho) <= 0.0051, (first, second, shown, rho)
+    ranks = np.array([rankdata(-row[credited]) for row in magnitudes])
+    residues = np.flatnonzero(credited)
+    best = residues[np.lexsort((residues, ranks.mean(axis=0)))[0]]
+    with urllib.request.urlopen(f"{server}/api/jobs/{job}") as answer:
+        sequence = json.load(answer)["sequence"]
+    first = page.get_by_test_id("agreement-consensus").locator("tbody th").first
+    expect(first).to_have_text(f"{sequence[best]}{best + 1}")
+    assert errors == []

@@ -11,6 +11,7 @@
 import type { RandomizationResult } from "./analysisApi";
 import { failureText, type JobStatus, type ModelInfo } from "./api";
 import { lackedInputs } from "./absentInputs";
+import { AgreementView } from "./agreement";
 import { Analyses } from "./analyses";
 import { AttributeTo } from "./attributeTo";
 import { AttributionScale, percentile, pooledPercentile, sortedMagnitudes, type ColourSettings } from "./attributionScale";
@@ -91,6 +92,7 @@ export class Explorer {
   private readonly explainSlot = h("div", { class: "error-slot" });
   private readonly error = h("p", { class: "error", "data-testid": "explain-error", role: "alert" });
   private readonly panelRow = h("div", { class: "explorer__panels", "aria-live": "polite" });
+  private readonly agreementView: AgreementView;
 
   constructor(
     private readonly job: JobStatus,
@@ -117,6 +119,7 @@ export class Explorer {
     this.wholePairMap = state.wholePairMap;
     this.statePair = state.statePair;
     this.lacks = lackedInputs(job.mode, job.has_structure);
+    this.agreementView = new AgreementView(job.sequence, focus);
     this.includeAbsent = state.includeAbsent;
     this.unitPicker =
       layers.length > 0
@@ -240,6 +243,7 @@ export class Explorer {
       ),
       this.overview?.element,
       this.panelRow,
+      this.agreementView.element,
       this.analyses.element,
     );
   }
@@ -393,6 +397,7 @@ export class Explorer {
         writeExplorerState({ includeAbsent: include });
         for (const panel of this.panels) panel.countAbsent();
         this.applyColours();
+        this.showAgreement();
       },
     };
     this.panels = this.chooser.methods.filter((method) => methods.includes(method.name)).map((method) => new MethodPanel(method, context));
@@ -424,7 +429,14 @@ export class Explorer {
       const failed = this.panels.filter((panel) => ["failed", "cancelled"].includes(panel.element.dataset.state ?? "")).length;
       this.runStatus.textContent = `${ready} of ${this.panels.length} ready${failed > 0 ? `, ${failed} failed or cancelled` : ""}`;
     }
+    this.showAgreement();
     for (const listener of this.attributionListeners) listener();
+  }
+
+  private showAgreement(): void {
+    this.agreementView.update(
+      this.panels.flatMap((panel) => (panel.ready && panel.residueMagnitude ? [{ method: panel.method.name, magnitude: panel.residueMagnitude }] : [])),
+    );
   }
 
   /** Scales per panel, or pooled over the panels of a kind when the scale is shared. */

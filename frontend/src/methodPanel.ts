@@ -124,8 +124,10 @@ interface ScalePart {
 export class MethodPanel {
   readonly element: HTMLElement;
   result: ExplanationResult | null = null;
-  /** The result's signed sum per residue. */
+  /** The result's signed sum per residue, as shown (absent inputs left out unless counted). */
   residueSum: Float32Array | null = null;
+  /** Its Σ|·| per residue, as shown. */
+  residueMagnitude: Float32Array | null = null;
   private readonly status: HTMLElement;
   private readonly body: HTMLElement;
   private readonly badge = h("span", { class: "method-panel__badge" });
@@ -260,6 +262,7 @@ export class MethodPanel {
     }
     const { sum, magnitude, top } = scores;
     this.residueSum = sum;
+    this.residueMagnitude = magnitude;
     this.track = new AttributionTrack({
       testId: `panel-track-${name}`,
       label: `${methodTitle(name)}: attribution summed per residue`,
