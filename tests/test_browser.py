@@ -806,3 +806,17 @@ def test_agreement_view_ranks_and_correlates_the_methods(example_job: ExampleJob
     first = page.get_by_test_id("agreement-consensus").locator("tbody th").first
     expect(first).to_have_text(f"{sequence[best]}{best + 1}")
     assert errors == []
+
+
+def test_a_long_method_shows_its_progress_and_time_left(example_job: ExampleJob) -> None:
+    page, errors = example_job
+    page.goto(
+        f"{page.url.split('?')[0]}?target=dist_cb_cb:20,40&methods=mutagenesis"
+        "&options=mutagenesis.window:25"
+    )
+    expect(page.get_by_test_id("state-mutagenesis")).to_have_text(
+        re.compile(r"Running · \d+ % · \d+ (min \d+ )?s elapsed, about \d+ (min \d+ )?s left")
+    )
+    page.get_by_test_id("cancel-explain").click()
+    expect(page.get_by_test_id("panel-mutagenesis")).to_have_attribute("data-state", "cancelled")
+    assert errors == []

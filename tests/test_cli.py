@@ -84,7 +84,7 @@ def test_explain_demo_refuses_a_bad_residue(
     assert "--residue must be 1–76" in capsys.readouterr().err
 
 
-def test_explain_writes_every_export(tmp_path: Path) -> None:
+def test_explain_writes_every_export(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from importlib import resources
 
     import numpy as np
@@ -106,6 +106,8 @@ def test_explain_writes_every_export(tmp_path: Path) -> None:
         ]
     )
     assert code == 0
+    progress = capsys.readouterr().err  # a bar per group of methods: percent, elapsed<left
+    assert re.search(r"mutagenesis: +100%\|.*\| 100/100 \[\d\d:\d\d<\d\d:\d\d", progress)
     for method in ("guided_backprop", "mutagenesis"):
         for suffix in (
             "figure.png",

@@ -136,6 +136,8 @@ export class MethodPanel {
   private pairView: PairView | null = null;
   private grid: StateGridView | null = null;
   private track: AttributionTrack | null = null;
+  /** When this page first saw the method running, and how far it was then (ms, fraction). */
+  private firstSeen: { at: number; fraction: number } | null = null;
 
   constructor(
     readonly method: MethodInfo,
@@ -183,11 +185,13 @@ export class MethodPanel {
     };
     // Methods that report no progress stay at 0 while running: say only "Running" for them.
     const percent = state === "running" && fraction !== null && fraction > 0 ? Math.round(100 * Math.min(1, fraction)) : null;
+    const eta = state === "running" && fraction !== null ? this.timeLeft(fraction) : null;
     const line = h(
       "p",
       { class: `method-panel__state method-panel__state--${state}`, "data-testid": `state-${this.method.name}` },
       words[state],
       percent !== null && ` · ${percent} %`,
+      eta,
       message && `: ${message}`,
     );
     if (percent === null) {
@@ -200,6 +204,22 @@ export class MethodPanel {
       h("div", { class: "progress__bar", style: `width: ${percent}%` }),
     );
     this.status.replaceChildren(line, bar);
+  }
+
+  /**
+   * " · 12 s elapsed, about 20 s left": the rate since this page first saw the method running
+   * (it may have joined a task already under way), once it has measured one.
+   */
+  private timeLeft(fraction: number): string | null {
+    const now = performance.now();
+    if (this.firstSeen === null) {
+      this.firstSeen = { at: now, fraction };
+      return null;
+    }
+    const elapsed = (now - this.firstSeen.at) / 1000;
+    const done = fraction - this.firstSeen.fraction;
+    if (done <= 0 || elapsed < 0.5) return null;
+    return ` · ${formatSeconds(elapsed)} elapsed, about ${formatSeconds(((1 - fraction) * elapsed) / done)} left`;
   }
 
   /** Builds the figures for the result; they are drawn once `setScale` gives them colours. */
@@ -483,6 +503,12 @@ function mutagenesisFigures(result: MutagenesisResult, name: string, focus: Focu
   });
   const title = h("h4", { class: "method-panel__subtitle" }, `Mutated residues ${ranges} (dots: wild type)`);
   return { maps: [map, zoom], elements: [map.element, title, zoom.element], values };
+}
+
+/** "8 s", "2 min 5 s". */
+function formatSeconds(seconds: number): string {
+  const whole = Math.max(1, Math.round(seconds));
+  return whole < 60 ? `${whole} s` : `${Math.floor(whole / 60)} min ${whole % 60} s`;
 }
 
 /** "39–43, 119–123": ascending 0-based residues as 1-based runs. */
