@@ -820,3 +820,65 @@ def test_a_long_method_shows_its_progress_and_time_left(example_job: ExampleJob)
     page.get_by_test_id("cancel-explain").click()
     expect(page.get_by_test_id("panel-mutagenesis")).to_have_attribute("data-state", "cancelled")
     assert errors == []
+
+
+def _zoom(page: Page, testid: str) -> tuple[int, int, int] | None:
+    """The map's window (first row, first column, size; 1-based), None when it shows all."""
+    text = page.get_by_test_id(testid).locator("xpath=ancestor::figure").get_attribute("data-zoom")
+    return tuple(int(n) for n in text.split(",")) if text else None  # type: ignore[return-value]
+
+
+def test_maps_zoom_and_pan_together_with_a_minimap(example_job: ExampleJob) -> None:
+    page, errors = example_job
+    label = page.get_by_test_id("map-dist_cb_cb").get_attribute("aria-label") or ""
+    length = int(re.search(r"(\d+) × \d+ residues", label).group(1))  # type: ignore[union-attr]
+    heatmap = page.get_by_test_id("map-dist_cb_cb")
+    heatmap.scroll_into_view_if_needed()
+    box = heatmap.bounding_box()
+    assert box is not None and _zoom(page, "map-dist_cb_cb") is None
+    page.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + box["height"] * 0.6)
+    for _ in range(4):
+        page.mouse.wheel(0, -100)
+    page.wait_for_url(re.compile(r"zoom=\d+,\d+,\d+"))
+    expect(heatmap.locator("xpath=ancestor::figure")).to_have_attribute(
+        "data-zoom", re.compile(r"\d+,\d+,\d+")
+    )
+    row, column, size = _zoom(page, "map-dist_cb_cb")  # type: ignore[misc]
+    assert size < length
+    assert _zoom(page, "map-dist_ca_ca") == (row, column, size)  # linked: every map moved
+    assert f"zoom={row},{column},{size}" in page.url
+
+    # a click picks the cell under the pointer in the zoomed window: the plot spans `size` cells
+    rows = json.loads(heatmap.get_attribute("data-plot") or "{}")
+    cell = rows["size"] / size
+    page.mouse.click(box["x"] + rows["left"] + 2.5 * cell, box["y"] + rows["top"] + 4.5 * cell)
+    page.wait_for_url(re.compile(rf"target=dist_cb_cb:{row + 4},{column + 2}(&|$)"))
+
+    # a drag pans, and the click that ends it picks nothing
+    page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.4, steps=5)
+    page.mouse.up()
+    expect(heatmap.locator("xpath=ancestor::figure")).not_to_have_attribute(
+        "data-zoom", f"{row},{column},{size}"
+    )
+    panned = _zoom(page, "map-dist_cb_cb")
+    assert panned is not None and panned[0] > row and panned[1] > column and panned[2] == size
+    assert f"target=dist_cb_cb:{row + 4},{column + 2}" in page.url
+
+    # the minimap moves the window to where it is clicked; Reset shows the whole map
+    minimap = page.get_by_test_id("map-dist_cb_cb-minimap")
+    mini = minimap.bounding_box()
+    assert mini is not None
+    page.mouse.click(mini["x"] + 2, mini["y"] + 2)
+    expect(heatmap.locator("xpath=ancestor::figure")).to_have_attribute("data-zoom", f"1,1,{size}")
+    zoomed_url = page.url
+    page.reload()
+    page.wait_for_selector(READY)
+    assert _zoom(page, "map-contact") == (1, 1, size) and page.url == zoomed_url
+    page.get_by_test_id("map-contact-zoom-reset").click()
+    expect(
+        page.get_by_test_id("map-dist_cb_cb").locator("xpath=ancestor::figure")
+    ).to_have_attribute("data-zoom", "")
+    assert "zoom=" not in page.url
+    assert errors == []

@@ -14,6 +14,7 @@ import type { FocusHub } from "./focus";
 import { Heatmap } from "./heatmap";
 import type { PairMap, ResultData } from "./results";
 import { residueName } from "./values";
+import type { ZoomHub } from "./zoom";
 
 /** Pairs closer in sequence than this are left out of the rankings, as in the contact summary. */
 const MIN_SEPARATION = 6;
@@ -44,6 +45,7 @@ export function alignmentSection(
   data: ResultData,
   focus: FocusHub,
   figures: Figure[],
+  zoom: ZoomHub,
 ): HTMLElement {
   const meta = (term: string, value: string): HTMLElement => h("div", {}, h("dt", {}, term), h("dd", {}, value));
   const weaker = alignment.source === "search" && alignment.mode === "single";
@@ -67,14 +69,14 @@ export function alignmentSection(
     coverage.element,
   ];
   const contact = data.pairMaps.find((map) => map.key === "contact") ?? null;
-  if (couplings) parts.push(coevolution(couplings, contact, data, focus, figures));
+  if (couplings) parts.push(coevolution(couplings, contact, data, focus, figures, zoom));
   else parts.push(h("p", { class: "hint" }, `No coevolution map: ${alignment.couplings.why ?? "none was fitted"}.`));
   return section("Alignment and coevolution", ...parts);
 }
 
 const capitalised = (text: string): string => text.charAt(0).toUpperCase() + text.slice(1);
 
-function coevolution(couplings: CouplingMap, contact: PairMap | null, data: ResultData, focus: FocusHub, figures: Figure[]): HTMLElement {
+function coevolution(couplings: CouplingMap, contact: PairMap | null, data: ResultData, focus: FocusHub, figures: Figure[], zoom: ZoomHub): HTMLElement {
   const length = data.length;
   const apc = Float32Array.from(couplings.apc.flat());
   const truth = data.truth?.contacts ?? null;
@@ -95,6 +97,7 @@ function coevolution(couplings: CouplingMap, contact: PairMap | null, data: Resu
     highlights: { cells: topCoupled, hits: truth, legend: `top L/5 couplings, |i − j| ≥ ${MIN_SEPARATION} (upper triangle)` },
     focus,
     describe: (i, j) => `${residueName(data.sequence, i)} – ${residueName(data.sequence, j)} · APC ${apc[i * length + j]!.toPrecision(3)}`,
+    zoom,
   });
   const maps: Heatmap[] = [map];
   let topPredicted: [number, number][] = [];
@@ -114,6 +117,7 @@ function coevolution(couplings: CouplingMap, contact: PairMap | null, data: Resu
         highlights: { cells: topPredicted, hits: truth, legend: `top L/5 predicted contacts, |i − j| ≥ ${MIN_SEPARATION} (upper triangle)` },
         focus,
         describe: (i, j) => `${residueName(data.sequence, i)} – ${residueName(data.sequence, j)} · P(contact) ${contact.values[i * length + j]!.toFixed(2)}`,
+        zoom,
       }),
     );
   }

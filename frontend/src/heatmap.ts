@@ -1,7 +1,12 @@
 /**
  * An L×L map on canvas. The colours are computed once into an L×L image (one pixel per cell); the
- * visible base layer only rescales that image, and hover/selection marks live on a second canvas
- * layer, so pointer moves never recolour a million cells.
+ * visible base layer only rescales (the zoomed window of) that image, and hover/selection marks
+ * live on a second canvas layer, so pointer moves never recolour a million cells.
+ *
+ * Zoom and pan (zoom.ts) are shared by the page's maps: the wheel zooms around the pointer, a drag
+ * pans (Shift+drag on maps where a drag selects a region), + and − zoom around the selected cell,
+ * 0 resets; under the map a minimap shows where the window is (click or drag it to move there),
+ * with −, + and Reset buttons for touch screens.
  */
 
 import { colorBar, type ColorBarOptions } from "./colorbar";
@@ -9,6 +14,7 @@ import type { ColorScale } from "./colormaps";
 import { h } from "./dom";
 import { CanvasLayers, arrowDown, arrowRight, bindCellInput, cellImage, drawFrame, outlineCell, ringTargets, tickStep } from "./figureCanvas";
 import { TARGET_COLOR, type Focus, type FocusHub } from "./focus";
+import { ZoomHub, type MapView } from "./zoom";
 
 export interface HeatmapOptions {
   testId: string;
@@ -33,6 +39,8 @@ export interface HeatmapOptions {
   onPick?: (cell: { i: number; j: number }) => void;
   /** Called with the rectangle of cells dragged across (null when a click clears it), for maps whose regions mean something. */
   onRegion?: (region: Region | null) => void;
+  /** The zoom this map shares with the page's other maps; its own when not given. */
+  zoom?: ZoomHub;
 }
 
 /** Rows `rows[0]..rows[1]` × columns `cols[0]..cols[1]` of a map, 0-based and inclusive. */
@@ -50,20 +58,30 @@ const HIGHLIGHT_COLOR = "#1c7ed6";
 const HIT_COLOR = "#2b8a3e";
 const MISS_COLOR = "#c92a2a";
 const TICK_FONT = "11px system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif";
+const MINIMAP = 76;
+const VIEW_COLOR = "#d6336c";
+/** A button's zoom step. */
+const STEP = 1.6;
 
 export class Heatmap {
   readonly element: HTMLElement;
   private readonly image: HTMLCanvasElement;
   private readonly layers: CanvasLayers;
   private readonly base: HTMLCanvasElement;
-  private cell = 0;
+  /** The plot's width and height in CSS pixels; 0 until laid out. */
+  private inner = 0;
   private region: Region | null = null;
+  private readonly zoom: ZoomHub;
+  private readonly minimap = h("canvas", { class: "heatmap__minimap", width: String(MINIMAP), height: String(MINIMAP) });
+  private readonly window = h("span", { class: "heatmap__window" });
   private readonly unsubscribe: () => void;
+  private readonly unsubscribeZoom: () => void;
   private readonly resizeObserver: ResizeObserver;
 
   constructor(private readonly options: HeatmapOptions) {
     const { values, length, scale } = options;
     this.image = cellImage(length, length, scale, (i, j) => values[i * length + j]!);
+    this.zoom = options.zoom ?? new ZoomHub(length);
 
     this.element = document.createElement("figure");
     this.element.className = "heatmap";
@@ -80,11 +98,11 @@ export class Heatmap {
     this.layers = new CanvasLayers({
       className: "heatmap__plot",
       testId: options.testId,
-      label: `${options.title}, ${length} × ${length} residues; arrow keys move the selected cell, Escape clears it`,
+      label: `${options.title}, ${length} × ${length} residues; arrow keys move the selected cell, Enter explains it, Escape clears it; the wheel, + and − zoom, a drag pans, 0 resets`,
     });
     this.base = this.layers.base;
 
-    this.element.append(caption, this.layers.element, colorBar({ scale, ...options.colorBar }));
+    this.element.append(caption, this.layers.element, this.zoomBar(), colorBar({ scale, ...options.colorBar }));
     if (options.markers && options.markerLegend) {
       this.element.append(
         h("p", { class: "legend" }, h("span", { class: "legend__marker", style: `border-color: ${MARKER_COLOR}` }), options.markerLegend),
@@ -103,7 +121,9 @@ export class Heatmap {
 
     this.bindPointer();
     if (options.onRegion) this.bindRegion(options.onRegion);
+    this.bindZoom();
     this.unsubscribe = options.focus.subscribe(() => this.drawOverlay());
+    this.unsubscribeZoom = this.zoom.subscribe(() => this.redraw());
     this.resizeObserver = new ResizeObserver(() => this.layout());
     this.resizeObserver.observe(this.layers.element);
   }
@@ -111,6 +131,7 @@ export class Heatmap {
   /** Detaches the map from the shared focus and the page, for maps that get replaced. */
   dispose(): void {
     this.unsubscribe();
+    this.unsubscribeZoom();
     this.resizeObserver.disconnect();
     this.element.remove();
   }
@@ -120,23 +141,54 @@ export class Heatmap {
     const width = this.layers.element.clientWidth;
     if (width === 0) return false;
     if (width === this.layers.width) return true;
-    const inner = width - MARGIN.left - MARGIN.right;
-    this.cell = inner / this.options.length;
-    this.layers.resize(width, inner + MARGIN.top + MARGIN.bottom);
+    this.inner = width - MARGIN.left - MARGIN.right;
+    this.layers.resize(width, this.inner + MARGIN.top + MARGIN.bottom);
+    // Where the cells are drawn (CSS pixels from the canvas's top left), for tests and benchmarks.
+    this.base.dataset.plot = JSON.stringify({ left: MARGIN.left, top: MARGIN.top, size: this.inner });
+    this.redraw();
+    return true;
+  }
+
+  /** CSS pixels per cell at the current zoom. */
+  private get cell(): number {
+    return this.inner / this.zoom.view.size;
+  }
+
+  /** The x of column position `column` (in cells, fractional), in CSS pixels. */
+  private x(column: number): number {
+    return MARGIN.left + (column - this.zoom.view.x0) * this.cell;
+  }
+
+  private y(row: number): number {
+    return MARGIN.top + (row - this.zoom.view.y0) * this.cell;
+  }
+
+  private redraw(): void {
+    if (this.layers.width === 0) return;
     this.drawBase();
     this.drawOverlay();
-    return true;
+    this.drawMinimap();
+  }
+
+  /** Limits drawing to the plotted square until `restore`. */
+  private clip(context: CanvasRenderingContext2D): void {
+    context.save();
+    context.beginPath();
+    context.rect(MARGIN.left, MARGIN.top, this.inner, this.inner);
+    context.clip();
   }
 
   private drawBase(): void {
     const context = this.layers.context(this.base);
-    const inner = this.cell * this.options.length;
+    const { x0, y0, size } = this.zoom.view;
     // Crisp blocks when a cell covers at least a device pixel; averaging when the map is shrunk.
     context.imageSmoothingEnabled = this.cell * (window.devicePixelRatio || 1) < 1;
-    context.drawImage(this.image, MARGIN.left, MARGIN.top, inner, inner);
+    context.drawImage(this.image, x0, y0, size, size, MARGIN.left, MARGIN.top, this.inner, this.inner);
+    this.clip(context);
     this.drawMarkers(context);
     this.drawHighlights(context);
-    this.drawAxes(context, inner);
+    context.restore();
+    this.drawAxes(context, this.inner);
   }
 
   private drawHighlights(context: CanvasRenderingContext2D): void {
@@ -149,8 +201,8 @@ export class Heatmap {
     for (const [i, j] of highlights.cells) {
       const hit = highlights.hits ? highlights.hits[i * length + j] === 1 : null;
       context.strokeStyle = hit === null ? HIGHLIGHT_COLOR : hit ? HIT_COLOR : MISS_COLOR;
-      const x = MARGIN.left + (j + 0.5) * cell;
-      const y = MARGIN.top + (i + 0.5) * cell;
+      const x = this.x(j + 0.5);
+      const y = this.y(i + 0.5);
       context.strokeRect(x - size / 2, y - size / 2, size, size);
     }
   }
@@ -160,13 +212,16 @@ export class Heatmap {
     if (!markers) return;
     const { length } = this.options;
     const cell = this.cell;
+    const { x0, y0, size: shown } = this.zoom.view;
+    const [firstRow, lastRow] = [Math.max(1, Math.floor(y0)), Math.min(length, Math.ceil(y0 + shown))];
+    const [firstColumn, lastColumn] = [Math.max(0, Math.floor(x0)), Math.ceil(x0 + shown)];
     context.beginPath();
     const outlined = cell >= 4;
-    for (let i = 1; i < length; i++) {
-      for (let j = 0; j < i; j++) {
+    for (let i = firstRow; i < lastRow; i++) {
+      for (let j = firstColumn; j < Math.min(i, lastColumn); j++) {
         if (!markers[i * length + j]) continue;
-        const x = MARGIN.left + (j + 0.5) * cell;
-        const y = MARGIN.top + (i + 0.5) * cell;
+        const x = this.x(j + 0.5);
+        const y = this.y(i + 0.5);
         if (outlined) {
           context.moveTo(x + cell * 0.32, y);
           context.arc(x, y, cell * 0.32, 0, 2 * Math.PI);
@@ -186,14 +241,19 @@ export class Heatmap {
     }
   }
 
+  /** Residue numbers (from 1) along the top and the left, for the residues in the window. */
   private drawAxes(context: CanvasRenderingContext2D, inner: number): void {
     const step = tickStep(this.cell);
-    const ticks = [1];
-    for (let n = step; n <= this.options.length; n += step) if (n !== 1) ticks.push(n);
-    const at = ticks.map((n): [string, number] => [String(n), (n - 0.5) * this.cell]);
+    const { x0, y0, size } = this.zoom.view;
+    const numbers = (start: number): number[] => {
+      const first = Math.floor(start) + 1;
+      const ticks = first === 1 ? [1] : [];
+      for (let n = Math.ceil(first / step) * step; n <= Math.min(this.options.length, start + size + 0.5); n += step) if (n !== 1) ticks.push(n);
+      return ticks.filter((n) => n - 0.5 >= start && n - 0.5 <= start + size);
+    };
     drawFrame(context, { left: MARGIN.left, top: MARGIN.top, width: inner, height: inner }, {
-      columns: at.map(([text, offset]) => [text, MARGIN.left + offset]),
-      rows: at.map(([text, offset]) => [text, MARGIN.top + offset]),
+      columns: numbers(x0).map((n): [string, number] => [String(n), this.x(n - 0.5)]),
+      rows: numbers(y0).map((n): [string, number] => [String(n), this.y(n - 0.5)]),
       font: TICK_FONT,
       tick: 4,
     });
@@ -202,24 +262,22 @@ export class Heatmap {
   private drawOverlay(): void {
     if (this.layers.width === 0) return;
     const context = this.layers.context(this.layers.overlay);
-    const inner = this.cell * this.options.length;
+    const inner = this.inner;
     const { hover, selection, target } = this.options.focus;
+    if (target) this.drawTargetArrows(context, target);
+    this.clip(context);
     if (this.region) this.drawRegion(context, this.region);
-    if (target) this.drawTarget(context, target);
+    if (target?.j != null) ringTargets(context, [[this.x(target.j + 0.5), this.y(target.i + 0.5)]], Math.max(this.cell, 8));
     if (selection) this.drawFocus(context, selection, inner, true);
     if (hover) this.drawFocus(context, hover, inner, false);
+    context.restore();
   }
 
   private drawRegion(context: CanvasRenderingContext2D, { rows, cols }: Region): void {
     const cell = this.cell;
     context.lineWidth = 2;
     context.strokeStyle = REGION_COLOR;
-    context.strokeRect(
-      MARGIN.left + cols[0] * cell,
-      MARGIN.top + rows[0] * cell,
-      (cols[1] - cols[0] + 1) * cell,
-      (rows[1] - rows[0] + 1) * cell,
-    );
+    context.strokeRect(this.x(cols[0]), this.y(rows[0]), (cols[1] - cols[0] + 1) * cell, (rows[1] - rows[0] + 1) * cell);
   }
 
   /**
@@ -234,7 +292,7 @@ export class Heatmap {
       cols: [Math.min(a.j, b.j), Math.max(a.j, b.j)],
     });
     this.base.addEventListener("pointerdown", (event) => {
-      start = this.cellAt(event);
+      start = event.shiftKey && this.zoom.zoomed ? null : this.cellAt(event); // Shift+drag pans
       dragged = false;
     });
     this.base.addEventListener("pointermove", (event) => {
@@ -264,24 +322,23 @@ export class Heatmap {
     );
   }
 
-  /** Arrowheads on both axes at the target's residues, and a ring around a target cell. */
-  private drawTarget(context: CanvasRenderingContext2D, target: Focus): void {
-    const cell = this.cell;
-    const row = MARGIN.top + (target.i + 0.5) * cell;
-    const column = MARGIN.left + ((target.j ?? target.i) + 0.5) * cell;
+  /** Arrowheads on both axes at the target's residues (those inside the window). */
+  private drawTargetArrows(context: CanvasRenderingContext2D, target: Focus): void {
+    const row = this.y(target.i + 0.5);
+    const column = this.x((target.j ?? target.i) + 0.5);
+    const within = (at: number, start: number): boolean => at >= start && at <= start + this.inner;
     context.fillStyle = TARGET_COLOR;
     context.beginPath();
-    arrowDown(context, column, MARGIN.top);
-    arrowRight(context, MARGIN.left, row);
+    if (within(column, MARGIN.left)) arrowDown(context, column, MARGIN.top);
+    if (within(row, MARGIN.top)) arrowRight(context, MARGIN.left, row);
     context.fill();
-    if (target.j !== null) ringTargets(context, [[column, row]], Math.max(cell, 8));
   }
 
   /** A crosshair through row i and column j, or, for a single residue, its row and column. */
   private drawFocus(context: CanvasRenderingContext2D, focus: Focus, inner: number, pinned: boolean): void {
     const cell = this.cell;
-    const row = MARGIN.top + (focus.i + 0.5) * cell;
-    const column = MARGIN.left + ((focus.j ?? focus.i) + 0.5) * cell;
+    const row = this.y(focus.i + 0.5);
+    const column = this.x((focus.j ?? focus.i) + 0.5);
     context.lineWidth = 1;
     context.strokeStyle = pinned ? "rgba(0, 0, 0, 0.55)" : "rgba(255, 255, 255, 0.85)";
     context.setLineDash(pinned ? [4, 3] : []);
@@ -295,12 +352,148 @@ export class Heatmap {
     if (focus.j !== null) outlineCell(context, column, row, Math.max(cell, 7));
   }
 
-  private cellAt(event: MouseEvent): { i: number; j: number } | null {
+  /** The (fractional) row and column under the pointer, or null off the plot. */
+  private positionAt(event: MouseEvent): { row: number; column: number } | null {
     const rect = this.base.getBoundingClientRect();
-    const j = Math.floor((event.clientX - rect.left - MARGIN.left) / this.cell);
-    const i = Math.floor((event.clientY - rect.top - MARGIN.top) / this.cell);
+    const px = event.clientX - rect.left - MARGIN.left;
+    const py = event.clientY - rect.top - MARGIN.top;
+    if (px < 0 || py < 0 || px >= this.inner || py >= this.inner) return null;
+    return { row: this.zoom.view.y0 + py / this.cell, column: this.zoom.view.x0 + px / this.cell };
+  }
+
+  private cellAt(event: MouseEvent): { i: number; j: number } | null {
+    const at = this.positionAt(event);
+    if (!at) return null;
+    const [i, j] = [Math.floor(at.row), Math.floor(at.column)];
     const { length } = this.options;
     return i >= 0 && j >= 0 && i < length && j < length ? { i, j } : null;
+  }
+
+  /** The minimap, what the window shows and the −, + and Reset buttons. */
+  private zoomBar(): HTMLElement {
+    const id = this.options.testId;
+    const button = (text: string, title: string, act: () => void, testId: string): HTMLButtonElement => {
+      const element = h("button", { type: "button", class: "button button--secondary button--small", title, "data-testid": testId }, text);
+      element.addEventListener("click", act);
+      return element;
+    };
+    const centre = (): { row: number; column: number } => {
+      const { x0, y0, size } = this.zoom.view;
+      const selected = this.options.focus.selection;
+      return selected ? { row: selected.i + 0.5, column: (selected.j ?? selected.i) + 0.5 } : { row: y0 + size / 2, column: x0 + size / 2 };
+    };
+    this.minimap.dataset.testid = `${id}-minimap`;
+    this.minimap.setAttribute("aria-label", "where the zoomed window lies in the whole map; click to move it there");
+    this.bindMinimap();
+    return h(
+      "div",
+      { class: "heatmap__zoom" },
+      this.minimap,
+      h(
+        "div",
+        { class: "heatmap__zoom-controls" },
+        this.window,
+        h(
+          "span",
+          { class: "heatmap__zoom-buttons" },
+          button("−", "zoom out", () => this.zoom.zoomAround(1 / STEP, centre().row, centre().column), `${id}-zoom-out`),
+          button("+", "zoom in (around the selected cell)", () => this.zoom.zoomAround(STEP, centre().row, centre().column), `${id}-zoom-in`),
+          button("Reset", "show the whole map", () => this.zoom.reset(), `${id}-zoom-reset`),
+        ),
+      ),
+    );
+  }
+
+  /** The whole map in small, with the zoomed window outlined. */
+  private drawMinimap(): void {
+    const context = this.minimap.getContext("2d");
+    if (!context) return;
+    const { length } = this.options;
+    const { x0, y0, size } = this.zoom.view;
+    context.imageSmoothingEnabled = true;
+    context.clearRect(0, 0, MINIMAP, MINIMAP);
+    context.drawImage(this.image, 0, 0, MINIMAP, MINIMAP);
+    const scale = MINIMAP / length;
+    context.lineWidth = 2;
+    context.strokeStyle = VIEW_COLOR;
+    context.strokeRect(x0 * scale + 1, y0 * scale + 1, Math.max(3, size * scale - 2), Math.max(3, size * scale - 2));
+    const first = (start: number): number => Math.round(start) + 1;
+    const last = (start: number): number => Math.min(length, Math.round(start + size));
+    this.window.textContent = this.zoom.zoomed
+      ? `rows ${first(y0)}–${last(y0)} × columns ${first(x0)}–${last(x0)} of ${length}`
+      : `all ${length} × ${length}; wheel or + to zoom, drag to pan`;
+    this.element.dataset.zoom = this.zoom.zoomed ? `${first(y0)},${first(x0)},${Math.round(size)}` : "";
+  }
+
+  /** A click or drag on the minimap centres the window there. */
+  private bindMinimap(): void {
+    const move = (event: PointerEvent): void => {
+      const rect = this.minimap.getBoundingClientRect();
+      const scale = this.options.length / rect.width;
+      const { size } = this.zoom.view;
+      const view: MapView = { x0: (event.clientX - rect.left) * scale - size / 2, y0: (event.clientY - rect.top) * scale - size / 2, size };
+      this.zoom.set(view);
+    };
+    this.minimap.addEventListener("pointerdown", (event) => {
+      this.minimap.setPointerCapture(event.pointerId);
+      move(event);
+    });
+    this.minimap.addEventListener("pointermove", (event) => {
+      if (event.buttons === 1) move(event);
+    });
+  }
+
+  /**
+   * The wheel zooms around the pointer; a drag pans a zoomed map (Shift+drag where a drag selects
+   * a region); + and − zoom around the selected cell, 0 resets. The click that ends a pan is not a
+   * click on a cell.
+   */
+  private bindZoom(): void {
+    this.base.addEventListener(
+      "wheel",
+      (event) => {
+        const at = this.positionAt(event);
+        if (!at) return;
+        event.preventDefault();
+        this.zoom.zoomAround(ZoomHub.wheelFactor(event), at.row, at.column);
+      },
+      { passive: false },
+    );
+    let pan: { x: number; y: number; view: MapView } | null = null;
+    let panned = false;
+    this.base.addEventListener("pointerdown", (event) => {
+      const pans = this.zoom.zoomed && event.button === 0 && (!this.options.onRegion || event.shiftKey);
+      pan = pans ? { x: event.clientX, y: event.clientY, view: this.zoom.view } : null;
+      panned = false;
+    });
+    this.base.addEventListener("pointermove", (event) => {
+      if (!pan || event.buttons !== 1) return;
+      const [dx, dy] = [event.clientX - pan.x, event.clientY - pan.y];
+      if (!panned && Math.hypot(dx, dy) < 3) return;
+      panned = true;
+      this.zoom.set({ x0: pan.view.x0 - dx / this.cell, y0: pan.view.y0 - dy / this.cell, size: pan.view.size });
+    });
+    this.base.addEventListener("pointerup", () => (pan = null));
+    this.base.addEventListener(
+      "click",
+      (event) => {
+        if (!panned) return;
+        event.stopImmediatePropagation();
+        panned = false;
+      },
+      { capture: true },
+    );
+    this.base.addEventListener("keydown", (event) => {
+      const selected = this.options.focus.selection;
+      const { x0, y0, size } = this.zoom.view;
+      const row = selected ? selected.i + 0.5 : y0 + size / 2;
+      const column = selected ? (selected.j ?? selected.i) + 0.5 : x0 + size / 2;
+      if (event.key === "+" || event.key === "=") this.zoom.zoomAround(STEP, row, column);
+      else if (event.key === "-") this.zoom.zoomAround(1 / STEP, row, column);
+      else if (event.key === "0") this.zoom.reset();
+      else return;
+      event.preventDefault();
+    });
   }
 
   private bindPointer(): void {

@@ -34,6 +34,7 @@ import { currentSubmission, deleteSubmission, tokenFor } from "./submissions";
 import { Tracks, type TrackRow } from "./tracks";
 import { formatDifference, formatPairValue, residueName, scalarValue, shortPairLabel, topClass, trueDssp, ValuesPanel } from "./values";
 import { StructureViewer } from "./viewer3d";
+import { ZoomHub, readZoom } from "./zoom";
 
 const POLL_INTERVAL_MS = 300;
 const RETRY_INTERVAL_MS = 2000;
@@ -258,12 +259,14 @@ function renderDone(
   focus.setSelection(view.selection);
   const explorer = new Explorer(job, model, focus);
   const pick = (map: PairMap) => (cell: { i: number; j: number }) => explorer.pickCell(map.key, cell);
+  // One zoom for every L × L map of the page: zooming or panning one moves them all.
+  const zoom = new ZoomHub(data.length, readZoom(data.length), true);
   const figures: Figure[] = [];
   const main = h("div", { class: "result-main" });
 
   const distanceMaps = data.pairMaps.filter((map) => map.kind === "distance");
   if (distanceMaps.length > 0) {
-    const maps = distanceMaps.map((map) => predictedMap(map, data, focus, pick(map)));
+    const maps = distanceMaps.map((map) => predictedMap(map, data, focus, pick(map), zoom));
     figures.push(...maps);
     main.append(
       section(
@@ -276,7 +279,7 @@ function renderDone(
 
   const otherMaps = data.pairMaps.filter((map) => map.kind !== "distance");
   if (otherMaps.length > 0) {
-    const maps = otherMaps.map((map) => predictedMap(map, data, focus, pick(map)));
+    const maps = otherMaps.map((map) => predictedMap(map, data, focus, pick(map), zoom));
     figures.push(...maps);
     const contact = otherMaps.find((map) => map.key === "contact");
     main.append(
@@ -287,10 +290,10 @@ function renderDone(
     );
   }
 
-  if (job.alignment) main.append(alignmentSection(job.alignment, couplings, data, focus, figures));
+  if (job.alignment) main.append(alignmentSection(job.alignment, couplings, data, focus, figures, zoom));
 
   const comparable = distanceMaps.filter((map) => data.truth?.maps.has(map.key));
-  if (comparable.length > 0) main.append(comparisonSection(comparable, data, focus, view.compare, figures));
+  if (comparable.length > 0) main.append(comparisonSection(comparable, data, focus, view.compare, figures, zoom));
 
   const rows = trackRows(data);
   const tracks = new Tracks({
@@ -329,6 +332,7 @@ function renderDone(
         confidence: data.confidence,
         tracks: colorTracks,
         focus,
+        zoom,
         hasKnownStructure: pdb !== null,
         onPickPair: (cell) => explorer.pickCell("pae", cell),
       }),
@@ -348,7 +352,7 @@ function renderDone(
   });
 }
 
-function predictedMap(map: PairMap, data: ResultData, focus: FocusHub, onPick: (cell: { i: number; j: number }) => void): Heatmap {
+function predictedMap(map: PairMap, data: ResultData, focus: FocusHub, onPick: (cell: { i: number; j: number }) => void, zoom: ZoomHub): Heatmap {
   const isDistance = map.kind === "distance";
   const trueContacts = map.key === "contact" ? (data.truth?.contacts ?? null) : null;
   const scale = isDistance ? distanceScale() : map.kind === "probability" ? probabilityScale() : valueScale(map);
@@ -371,6 +375,7 @@ function predictedMap(map: PairMap, data: ResultData, focus: FocusHub, onPick: (
       trueContacts ? ` · true: ${trueContacts[i * data.length + j] ? "contact" : "no contact"}` : ""
     }`,
     onPick,
+    zoom,
   });
 }
 
@@ -410,6 +415,7 @@ function comparisonSection(
   focus: FocusHub,
   requested: string | null,
   figures: Figure[],
+  zoom: ZoomHub,
 ): HTMLElement {
   const preferred = comparable.find((map) => map.key === requested) ?? comparable.find((map) => map.key === "dist_cb_cb") ?? comparable[0]!;
   const select = h("select", { id: "compare-map", "data-testid": "compare-map" });
@@ -436,6 +442,7 @@ function comparisonSection(
         colorBar: { title: "distance (Å); grey = atom missing from the structure", ticks: DISTANCE_TICKS },
         focus,
         describe: (i, j) => `${pairName(data, i, j)} · true ${label} ${formatPairValue(map, truth[i * data.length + j]!)}`,
+        zoom,
       }),
       new Heatmap({
         testId: "map-difference",
@@ -447,6 +454,7 @@ function comparisonSection(
         colorBar: { title: `difference (Å), true distances capped at ${DISTANCE_CAP} Å; red = predicted too far, blue = too close`, ticks: [-10, -5, 0, 5, 10], format: (v) => (v > 0 ? `+${v}` : String(v)) },
         focus,
         describe: (i, j) => `${pairName(data, i, j)} · ${label} predicted − true = ${formatDifference(difference[i * data.length + j]!)}`,
+        zoom,
       }),
     ];
     grid.replaceChildren(...shown.map((map) => map.element));

@@ -18,6 +18,7 @@ import type { ConfidenceData, ResidueTrack } from "./results";
 import { writeQuery } from "./state";
 import { TaskRun } from "./taskRun";
 import { StructureViewer, type ResidueColours } from "./viewer3d";
+import type { ZoomHub } from "./zoom";
 
 /** AlphaFold DB's confidence bands: lowest pLDDT, name, colour (from the top). */
 export const PLDDT_BANDS: readonly [number, string, string][] = [
@@ -62,6 +63,8 @@ export interface StructureModelOptions {
   confidence: ConfidenceData;
   tracks: ResidueTrack[];
   focus: FocusHub;
+  /** The zoom the page's maps share. */
+  zoom: ZoomHub;
   /** Whether the job has a known structure: the model is then superposed on it and scored. */
   hasKnownStructure: boolean;
   /** Explains a clicked cell of the expected-error map. */
@@ -93,6 +96,7 @@ export function structureModelSection(options: StructureModelOptions): HTMLEleme
     focus,
     describe: (i, j) => `residues ${i + 1} × ${j + 1}: expected error ${confidence.pae[i * length + j]!.toFixed(2)} Å`,
     onPick: options.onPickPair,
+    zoom: options.zoom,
     onRegion: (picked: Region | null) => {
       emphasis = picked ? regionResidues(picked) : null;
       viewer?.emphasize(emphasis);
