@@ -370,8 +370,14 @@ def test_seed2018_state_pair_grid(
     check_drawn(page, "panel-pair-gradient")
     check_drawn(page, "panel-grid-gradient")
     check_drawn(page, "panel-grid-gradient-window")
+    intro = page.get_by_test_id("explorer-intro").inner_text()
+    assert "Click a cell of a distance map or pick an internal unit below." in intro
+    assert not any(other in intro for other in ("contact", "SS3", "overview"))  # it has none
+    expect(page.get_by_test_id("panel-grid-gradient-gap")).to_contain_text("gap/unknown state")
 
     grid = page.get_by_test_id("panel-grid-gradient")
+    wide = grid.bounding_box()
+    assert wide is not None and wide["width"] >= 600  # the grid's panel takes the row's width
     title = page.locator("[data-testid='panel-gradient'] .state-grid__title")
     enlarged = page.get_by_test_id("panel-grid-gradient-window")
     shown = []
@@ -755,6 +761,9 @@ def test_enter_explains_the_cell_or_residue_the_arrow_keys_selected(
     example_job: ExampleJob,
 ) -> None:
     page, errors = example_job
+    intro = page.get_by_test_id("explorer-intro").inner_text()
+    assert "Click a cell of a distance, contact or expected-error map" in intro
+    assert all(track in intro for track in ("SS3", "SS8", "RSA", "pLDDT", "influence overview"))
     click_map_cell(page, "map-dist_cb_cb", 0.3, 0.6)
     page.wait_for_url(re.compile(r"target=dist_cb_cb:\d+,\d+"))
     i, j = map(int, re.search(r"target=dist_cb_cb:(\d+),(\d+)", page.url).groups())  # type: ignore[union-attr]

@@ -52,10 +52,31 @@ const QUANTITY: Record<ScaleKind, string> = {
   grid: "attribution to the state pair",
 };
 
-const INTRO =
-  "Which inputs drive a prediction? Click a cell of a distance or contact map, a residue in the SS3, SS8 or RSA tracks (the class under the pointer is explained) or a row of the influence overview, or pick an internal unit below. Each method's attribution to every input feature at every residue (or, under “Attribute to”, to the input of a layer) appears in its own panel; the target is marked in green everywhere.";
+const TRACK_NAMES: Record<string, string> = { ss3: "SS3", ss8: "SS8", rsa: "RSA", plddt: "pLDDT" };
 
-const NO_TARGET = "Pick a target first: click a cell of a distance or contact map, a residue in an SS3, SS8 or RSA track, or choose an internal unit.";
+/** "a, b or c". */
+const either = (items: string[]): string => (items.length < 2 ? (items[0] ?? "") : `${items.slice(0, -1).join(", ")} or ${items[items.length - 1]}`);
+
+/**
+ * The ways this model's page offers to pick a target, in words: only the maps, tracks, overview
+ * and layers it has (the 2018 network has distance maps and layers, no contact map or tracks).
+ */
+function pickingWays(model: ModelInfo | null, overview: boolean): string[] {
+  const heads = model?.spec.heads ?? [];
+  const maps = [...new Set(heads.filter((head) => head.kind === "pair").map((head) => (head.name.startsWith("dist_") ? "distance" : head.name === "contact" ? "contact" : head.source ? "expected-error" : head.name)))];
+  const tracks = heads.filter((head) => head.kind === "per-residue").map((head) => TRACK_NAMES[head.name] ?? head.name);
+  return [
+    maps.length > 0 && `click a cell of a ${either(maps)} map`,
+    tracks.length > 0 && `a residue in the ${either(tracks)} track${tracks.length > 1 ? "s" : ""} (the class under the pointer is explained)`,
+    overview && "a row of the influence overview",
+    (model?.spec.layers?.length ?? 0) > 0 && "pick an internal unit below",
+  ].filter((way): way is string => typeof way === "string");
+}
+
+function introText(ways: string[]): string {
+  const how = ways.length > 0 ? ` ${either(ways).replace(/^./, (c) => c.toUpperCase())}.` : "";
+  return `Which inputs drive a prediction?${how} Each method's attribution to every input feature at every residue (or, under “Attribute to”, to the input of a layer) appears in its own panel; the target is marked in green everywhere.`;
+}
 
 export class Explorer {
   readonly element: HTMLElement;
@@ -93,6 +114,8 @@ export class Explorer {
   private readonly error = h("p", { class: "error", "data-testid": "explain-error", role: "alert" });
   private readonly panelRow = h("div", { class: "explorer__panels", "aria-live": "polite" });
   private readonly agreementView: AgreementView;
+  /** How this model's page lets one pick a target, in words. */
+  private readonly ways: string[];
 
   constructor(
     private readonly job: JobStatus,
@@ -143,6 +166,7 @@ export class Explorer {
             onPickRow: (choice, i) => this.pick(choice.class === null ? { head: choice.head, i } : { head: choice.head, i, class: choice.class }),
           })
         : null;
+    this.ways = pickingWays(model, this.overview !== null);
     this.analyses = new Analyses({
       jobId: job.id,
       target: this.target,
@@ -221,7 +245,7 @@ export class Explorer {
     return h(
       "div",
       { class: "explorer__content" },
-      h("p", { class: "section-intro" }, INTRO),
+      h("p", { class: "section-intro", "data-testid": "explorer-intro" }, introText(this.ways)),
       h(
         "div",
         { class: "explorer__target" },
@@ -295,7 +319,7 @@ export class Explorer {
 
   private explain(origin: Origin): void {
     this.clearError();
-    if (!this.target) return this.showError(origin, NO_TARGET);
+    if (!this.target) return this.showError(origin, `Pick a target first: ${either(this.ways)}.`);
     const methods = this.chooser.requested();
     if (methods.length === 0) {
       const layer = this.wrt !== null && this.chooser.checked().length > 0;

@@ -267,6 +267,7 @@ export class MethodPanel {
           onDrawn,
         });
         this.grid = grid;
+        this.element.classList.add("method-panel--wide"); // the 21 × 21 windows need the row's width
         elements.push(h("h4", { class: "method-panel__subtitle" }, `State pairs (the ${result.grid.states.length} × ${result.grid.states.length} input channels of ${result.wrt})`));
         addPart("grid", grid.values, [grid], [grid.element]);
       }

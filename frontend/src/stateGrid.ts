@@ -95,7 +95,14 @@ export class StateGridView {
     this.element = h(
       "div",
       { class: "state-grid" },
-      h("div", { class: "state-grid__part" }, this.gridLayers.element, h("p", { class: "square-map__axes" }, "rows: state of residue i · columns: state of residue j; click a window to enlarge it")),
+      h(
+        "div",
+        { class: "state-grid__part" },
+        this.gridLayers.element,
+        h("p", { class: "square-map__axes" }, "rows: state of residue i · columns: state of residue j; click a window to enlarge it"),
+        grid.states.includes("-") &&
+          h("p", { class: "square-map__axes", "data-testid": `${testId}-gap` }, "“-” is the gap/unknown state: the part of a residue's profile column on no amino acid (1 − the column's sum), as in the 2018 coevolution input."),
+      ),
       h("div", { class: "state-grid__part" }, this.windowTitle, this.windowLayers.element),
     );
     this.bindGrid();
