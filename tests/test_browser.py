@@ -891,3 +891,56 @@ def test_maps_zoom_and_pan_together_with_a_minimap(example_job: ExampleJob) -> N
     ).to_have_attribute("data-zoom", "")
     assert "zoom=" not in page.url
     assert errors == []
+
+
+def _pixels(png: bytes) -> np.ndarray:
+    import io
+
+    import matplotlib.image
+
+    return matplotlib.image.imread(io.BytesIO(png), format="png")[..., :3]  # type: ignore[no-any-return]
+
+
+def _luminance(css: str) -> float:
+    red, green, blue = (int(n) for n in re.findall(r"\d+", css)[:3])
+    return (0.2126 * red + 0.7152 * green + 0.0722 * blue) / 255
+
+
+def test_dark_mode_follows_the_system_and_keeps_the_colour_maps(
+    server: str, browser: Browser
+) -> None:
+    seen: dict[str, dict[str, object]] = {}
+    for scheme in ("light", "dark"):
+        with guarded(browser, WAIT) as (page, _, errors):
+            page.emulate_media(color_scheme=scheme)  # type: ignore[arg-type]
+            open_example_job(page, server)
+            body = page.evaluate(
+                "(style => [style.backgroundColor, style.color])(getComputedStyle(document.body))"
+            )
+            heatmap = page.get_by_test_id("map-dist_cb_cb")
+            heatmap.scroll_into_view_if_needed()
+            plot = json.loads(heatmap.get_attribute("data-plot") or "{}")
+            box = heatmap.bounding_box()
+            assert box is not None
+            cells = page.screenshot(
+                clip={
+                    "x": box["x"] + plot["left"] + 4,
+                    "y": box["y"] + plot["top"] + 4,
+                    "width": 60,
+                    "height": 60,
+                }
+            )
+            tracks = page.get_by_test_id("tracks")
+            tracks.scroll_into_view_if_needed()
+            labels = _pixels(tracks.screenshot())[:, :100]  # the row names in the left gutter
+            seen[scheme] = {"page": body, "cells": _pixels(cells), "labels": labels}
+            assert errors == []
+    light, dark = seen["light"], seen["dark"]
+    assert _luminance(light["page"][0]) > 0.8 and _luminance(light["page"][1]) < 0.3  # type: ignore[index]
+    assert _luminance(dark["page"][0]) < 0.15 and _luminance(dark["page"][1]) > 0.8  # type: ignore[index]
+    # canvas text follows the scheme: dark letters on light, light letters on dark
+    assert np.asarray(light["labels"]).mean(axis=-1).min() < 0.35
+    dark_labels = np.asarray(dark["labels"]).mean(axis=-1)
+    assert dark_labels.max() > 0.7 and np.median(dark_labels) < 0.2
+    # the colour map is the data: the same cells have the same colours in both
+    np.testing.assert_allclose(np.asarray(light["cells"]), np.asarray(dark["cells"]), atol=2 / 255)

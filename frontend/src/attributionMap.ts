@@ -10,6 +10,7 @@ import type { AttributionScale } from "./attributionScale";
 import { LABEL_FONT, cellImage } from "./figureCanvas";
 import type { FocusHub } from "./focus";
 import { Columns, ResidueCanvas, drawRuler, type ColumnLayout } from "./residueCanvas";
+import { theme } from "./theme";
 
 export interface MapRow {
   /** Short label drawn beside the row, e.g. "A". */
@@ -40,9 +41,6 @@ export interface AttributionMapOptions {
 const RULER = 18;
 const GROUP_GAP = 4;
 const ROW_FONT = "8px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace";
-/** Laid over the rows of an absent input: their colours stay visible, faded towards grey. */
-const MUTED_VEIL = "rgba(215, 220, 226, 0.8)";
-const MUTED_TEXT = "#9aa5b1";
 
 /** Consecutive rows that share a group. */
 interface RowGroup {
@@ -127,10 +125,10 @@ export class AttributionMap {
         context.drawImage(this.image, 0, group.first, imageWidth, group.count, layout.left, group.top, inner, height);
       }
       if (group.muted) {
-        context.fillStyle = MUTED_VEIL;
+        context.fillStyle = theme.veil;
         context.fillRect(layout.left, group.top, inner, height);
       }
-      context.strokeStyle = "#c5ced8";
+      context.strokeStyle = theme.frame;
       context.lineWidth = 1;
       context.strokeRect(layout.left - 0.5, group.top - 0.5, inner + 1, height + 1);
       this.labelGroup(context, group);
@@ -141,7 +139,7 @@ export class AttributionMap {
     context.textAlign = "right";
     context.textBaseline = "middle";
     for (const group of this.groups) {
-      context.fillStyle = group.muted ? MUTED_TEXT : "#1f2933";
+      context.fillStyle = group.muted ? theme.mutedText : theme.text;
       for (let k = 0; k < group.count; k++) {
         const y = group.top + (k + 0.5) * rowHeight;
         context.fillText(rows[group.first + k]!.label, layout.left - 3, y, layout.left - 16);
@@ -157,12 +155,12 @@ export class AttributionMap {
     context.translate(7, group.top + height / 2);
     context.rotate(-Math.PI / 2);
     context.font = LABEL_FONT;
-    context.fillStyle = "#4a5361";
+    context.fillStyle = theme.axisText;
     context.textAlign = "center";
     context.textBaseline = "middle";
     context.fillText(group.name, 0, 0, height);
     context.restore();
-    context.strokeStyle = "#c5ced8";
+    context.strokeStyle = theme.frame;
     context.beginPath();
     context.moveTo(14.5, group.top + 1);
     context.lineTo(14.5, group.top + height - 1);
@@ -174,7 +172,7 @@ export class AttributionMap {
     const { columns } = this.options;
     const last = this.groups[this.groups.length - 1]!;
     const bottom = last.top + last.count * this.options.rowHeight;
-    context.fillStyle = "#fff";
+    context.fillStyle = theme.surface;
     for (let column = 1; column < columns.count; column++) {
       if (columns.breaksBefore(column)) context.fillRect(layout.left + column * layout.cell - 1.5, RULER, 3, bottom - RULER);
     }

@@ -8,6 +8,7 @@ import { formatAttribution } from "./attributionScale";
 import type { FocusHub } from "./focus";
 import { LABEL_FONT } from "./figureCanvas";
 import { Columns, ResidueCanvas, type ColumnLayout } from "./residueCanvas";
+import { theme } from "./theme";
 
 export interface AttributionTrackOptions {
   testId: string;
@@ -74,7 +75,7 @@ export class AttributionTrack {
     const bar = Math.max(layout.cell, 1 / layout.ratio);
     const sumLimit = largestMagnitude(sum) || 1;
     const middle = SUM_HEIGHT / 2;
-    context.fillStyle = "#f6f7f9";
+    context.fillStyle = theme.plotBackground;
     context.fillRect(layout.left, 0, inner, SUM_HEIGHT);
     context.fillRect(layout.left, SUM_HEIGHT + GAP, inner, MAGNITUDE_HEIGHT);
     sum.forEach((value, i) => {
@@ -82,7 +83,7 @@ export class AttributionTrack {
       context.fillStyle = value >= 0 ? POSITIVE : NEGATIVE;
       context.fillRect(layout.left + i * layout.cell, height >= 0 ? middle - height : middle, bar, Math.abs(height));
     });
-    context.strokeStyle = "#8a94a3";
+    context.strokeStyle = theme.axis;
     context.lineWidth = 1;
     context.beginPath();
     context.moveTo(layout.left, middle + 0.5);
@@ -98,12 +99,12 @@ export class AttributionTrack {
     });
 
     context.font = LABEL_FONT;
-    context.fillStyle = "#1f2933";
+    context.fillStyle = theme.text;
     context.textAlign = "left";
     context.textBaseline = "middle";
     context.fillText("Σ signed", 0, middle, layout.left - 4);
     context.fillText("Σ |·|", 0, SUM_HEIGHT + GAP + MAGNITUDE_HEIGHT / 2, layout.left - 4);
-    context.fillStyle = "#4a5361";
+    context.fillStyle = theme.axisText;
     context.textAlign = "right";
     context.textBaseline = "top";
     context.fillText(`+${formatAttribution(sumLimit)}`, layout.left - 3, 0, layout.left - 4);

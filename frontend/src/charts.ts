@@ -9,8 +9,9 @@
 import { AttributionScale, formatAttribution } from "./attributionScale";
 import { colorBar } from "./colorbar";
 import { h } from "./dom";
-import { AXIS_COLOR, AXIS_TEXT_COLOR, CanvasLayers, LABEL_FONT, cellImage, drawFrame } from "./figureCanvas";
+import { CanvasLayers, LABEL_FONT, cellImage, drawFrame } from "./figureCanvas";
 import { hideTooltip, showTooltip } from "./tooltip";
+import { theme } from "./theme";
 
 /** One colour per series, distinguishable by most readers (Tableau 10). */
 export const SERIES_COLOURS = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"];
@@ -124,7 +125,6 @@ abstract class CanvasFigure implements DrawnFigure {
 
 const MARGIN = { left: 58, right: 14, top: 10 };
 const TITLE_SPACE = 16;
-const GRID_COLOR = "#edf0f3";
 const GUIDE_COLOR = "#868e96";
 const MAX_LABEL_SPACE = 120;
 const MAX_BAR_WIDTH = 48;
@@ -272,7 +272,7 @@ export class Chart extends CanvasFigure {
     const bottom = top + height;
     context.font = LABEL_FONT;
     context.lineWidth = 1;
-    context.strokeStyle = GRID_COLOR;
+    context.strokeStyle = theme.grid;
     context.beginPath();
     for (const tick of y.ticks) {
       const at = Math.round(y.at(tick)) + 0.5;
@@ -280,13 +280,13 @@ export class Chart extends CanvasFigure {
       context.lineTo(left + width, at);
     }
     context.stroke();
-    context.strokeStyle = AXIS_COLOR;
+    context.strokeStyle = theme.axis;
     context.beginPath();
     context.moveTo(left - 0.5, top);
     context.lineTo(left - 0.5, bottom + 0.5);
     context.lineTo(left + width, bottom + 0.5);
     context.stroke();
-    context.fillStyle = AXIS_TEXT_COLOR;
+    context.fillStyle = theme.axisText;
     context.textAlign = "right";
     context.textBaseline = "middle";
     for (const tick of y.ticks) context.fillText(y.format(tick), left - 5, y.at(tick));

@@ -10,10 +10,9 @@ import type { ColorScale } from "./colormaps";
 import { MISSING_RGB } from "./colormaps";
 import { TARGET_COLOR, type Focus, type FocusHub } from "./focus";
 import { hideTooltip, showTooltip } from "./tooltip";
+import { theme } from "./theme";
 
 export const LABEL_FONT = "10px system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif";
-export const AXIS_COLOR = "#8a94a3";
-export const AXIS_TEXT_COLOR = "#4a5361";
 
 const TICK_STEPS = [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500];
 
@@ -124,10 +123,10 @@ export interface FrameLabels {
 export function drawFrame(context: CanvasRenderingContext2D, frame: Frame, labels: FrameLabels): void {
   const { left, top, width, height } = frame;
   const { columns, rows, font, tick, marks = true } = labels;
-  context.strokeStyle = AXIS_COLOR;
+  context.strokeStyle = theme.axis;
   context.lineWidth = 1;
   context.strokeRect(left - 0.5, top - 0.5, width + 1, height + 1);
-  context.fillStyle = AXIS_TEXT_COLOR;
+  context.fillStyle = theme.axisText;
   context.font = font;
   if (marks) {
     context.beginPath();
@@ -198,7 +197,7 @@ export function markColumn(
   context.fillStyle = pinned ? "rgba(0, 0, 0, 0.08)" : hoverFill;
   context.fillRect(x, top, width, height);
   context.lineWidth = 1;
-  context.strokeStyle = pinned ? "rgba(0, 0, 0, 0.6)" : "#1d4e89";
+  context.strokeStyle = pinned ? theme.axisText : "#1d4e89";
   context.setLineDash(pinned ? [4, 3] : []);
   context.strokeRect(x - 0.5, top + 0.5, width + 1, height - 1);
   context.setLineDash([]);

@@ -4,7 +4,9 @@ import "./styles.css";
 import { h } from "./dom";
 import { renderInputPage } from "./inputPage";
 import { renderResultPage } from "./resultPage";
+import { followColourScheme } from "./theme";
 
+followColourScheme();
 const root = document.getElementById("app")!;
 const path = window.location.pathname;
 const jobPath = /^\/view\/([^/]+)\/?$/.exec(path);

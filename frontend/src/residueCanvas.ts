@@ -5,9 +5,10 @@
  * pointer and keyboard input feeding the shared focus. What is drawn underneath is up to `paint`.
  */
 
-import { AXIS_COLOR, AXIS_TEXT_COLOR, CanvasLayers, LABEL_FONT, arrowDown, markColumn, tickStep } from "./figureCanvas";
+import { CanvasLayers, LABEL_FONT, arrowDown, markColumn, tickStep } from "./figureCanvas";
 import { TARGET_COLOR, residueStep, type Focus, type FocusHub } from "./focus";
 import { hideTooltip, showTooltip } from "./tooltip";
+import { theme } from "./theme";
 
 /** Row labels on the left, a little air on the right, in CSS pixels. */
 const LEFT = 64;
@@ -71,8 +72,8 @@ export interface ResidueCanvasOptions {
 export function drawRuler(context: CanvasRenderingContext2D, layout: ColumnLayout, height: number): void {
   const step = tickStep(layout.cell, 36);
   context.font = LABEL_FONT;
-  context.fillStyle = AXIS_TEXT_COLOR;
-  context.strokeStyle = AXIS_COLOR;
+  context.fillStyle = theme.axisText;
+  context.strokeStyle = theme.axis;
   context.lineWidth = 1;
   context.textAlign = "center";
   context.textBaseline = "top";

@@ -14,6 +14,7 @@ import { CanvasLayers, LABEL_FONT, cellImage, drawFrame, ringTargets, tickStep }
 import type { FocusHub } from "./focus";
 import { hideTooltip, showTooltip } from "./tooltip";
 import { residueName } from "./values";
+import { theme } from "./theme";
 
 export interface StateGridOptions {
   /** The grid's canvas; the enlarged window's is `${testId}-window`. */
@@ -206,7 +207,7 @@ export class StateGridView {
       }
     }
     context.font = STATE_FONT;
-    context.fillStyle = "#1f2933";
+    context.fillStyle = theme.text;
     context.textAlign = "center";
     context.textBaseline = "bottom";
     this.states.forEach((state, b) => context.fillText(state, this.windowOrigin(0, b).x + width / 2, GRID.top - 2));
@@ -229,7 +230,7 @@ export class StateGridView {
       context.strokeStyle = colour;
       context.strokeRect(x - 1, y - 1, width + 2, height + 2);
     };
-    outline(this.selected, "#000");
+    outline(this.selected, theme.text);
     if (this.hovered) outline(this.hovered, "#1d4e89");
   }
 

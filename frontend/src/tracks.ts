@@ -6,10 +6,11 @@
 
 import { colorBar } from "./colorbar";
 import type { ColorScale } from "./colormaps";
-import { AXIS_COLOR, AXIS_TEXT_COLOR, CanvasLayers, arrowDown, markColumn, tickStep } from "./figureCanvas";
+import { CanvasLayers, arrowDown, markColumn, tickStep } from "./figureCanvas";
 import { TARGET_COLOR, residueStep, type Focus, type FocusHub } from "./focus";
 import { CLASS_NAMES } from "./results";
 import { hideTooltip, showTooltip } from "./tooltip";
+import { theme } from "./theme";
 
 /** Rows drawn from a model head name it in `head`, so that a click can pick that output. */
 export type TrackRow =
@@ -135,7 +136,7 @@ export class Tracks {
     const context = this.layers.context(this.base);
     let y = this.drawRuler(context);
     if (this.showLetters()) {
-      this.drawLetters(context, this.options.sequence, y, LETTERS_HEIGHT, "#1f2933");
+      this.drawLetters(context, this.options.sequence, y, LETTERS_HEIGHT, theme.text);
       this.rowLabel(context, "sequence", y, LETTERS_HEIGHT);
       y += LETTERS_HEIGHT;
     }
@@ -157,8 +158,8 @@ export class Tracks {
     const length = this.options.sequence.length;
     const step = tickStep(this.cell, 40);
     context.font = FONT;
-    context.fillStyle = AXIS_TEXT_COLOR;
-    context.strokeStyle = AXIS_COLOR;
+    context.fillStyle = theme.axisText;
+    context.strokeStyle = theme.axis;
     context.textAlign = "center";
     context.textBaseline = "top";
     context.beginPath();
@@ -174,7 +175,7 @@ export class Tracks {
 
   private rowLabel(context: CanvasRenderingContext2D, label: string, y: number, height: number): void {
     context.font = FONT;
-    context.fillStyle = "#1f2933";
+    context.fillStyle = theme.text;
     context.textAlign = "left";
     context.textBaseline = "middle";
     context.fillText(label, 0, y + height / 2, GUTTER - 22);
@@ -219,7 +220,7 @@ export class Tracks {
             context.fillRect(this.x(i), y + c * band, width, band + 0.5);
           }
           context.font = MONO;
-          context.fillStyle = "#4a5361";
+          context.fillStyle = theme.axisText;
           context.textAlign = "right";
           context.textBaseline = "middle";
           context.fillText(row.classes[c]!, GUTTER - 4, y + (c + 0.5) * band);
@@ -227,7 +228,7 @@ export class Tracks {
         break;
       }
       case "bars": {
-        context.fillStyle = "#f1f3f5";
+        context.fillStyle = theme.plotBackground;
         context.fillRect(GUTTER, y, this.cell * length, height);
         context.fillStyle = BAR_COLOR;
         for (let i = 0; i < length; i++) {
@@ -237,7 +238,7 @@ export class Tracks {
           context.fillRect(this.x(i), y + height - h, width, h);
         }
         context.font = FONT;
-        context.fillStyle = "#4a5361";
+        context.fillStyle = theme.axisText;
         context.textAlign = "right";
         context.textBaseline = "top";
         context.fillText(String(row.max), GUTTER - 4, y - 2);
@@ -250,7 +251,7 @@ export class Tracks {
           context.fillStyle = CLASS_COLORS[dsspClass(row.letters[i] ?? "C")]!;
           context.fillRect(this.x(i), y, width, height);
         }
-        if (this.showLetters()) this.drawLetters(context, row.letters, y, height, "#1f2933");
+        if (this.showLetters()) this.drawLetters(context, row.letters, y, height, theme.text);
         break;
       }
     }

@@ -8,6 +8,7 @@
 import { createViewer, type GLModel, type GLShape, type GLViewer } from "3dmol";
 import { h } from "./dom";
 import { TARGET_COLOR, type Focus, type FocusHub } from "./focus";
+import { theme } from "./theme";
 
 interface Point {
   x: number;
@@ -89,7 +90,7 @@ export class StructureViewer {
   start(): void {
     let viewer: GLViewer;
     try {
-      viewer = createViewer(this.element, { backgroundColor: "white", antialias: true });
+      viewer = createViewer(this.element, { backgroundColor: theme.surface, antialias: true });
     } catch {
       this.element.replaceChildren(h("p", { class: "hint viewer3d__message" }, "The 3D view needs WebGL, which this browser does not provide."));
       return;
