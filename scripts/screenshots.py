@@ -1,6 +1,6 @@
 """Screenshots of a result page for the README: a fresh server, the example 2o38B predicted in
-single-sequence mode, a Cβ–Cβ cell explained by gradient, deconvnet and guided backprop, shot at
-1400 px and 390 px wide, light and dark.
+single-sequence mode, a Cβ–Cβ cell explained by gradient, deconvnet and guided backprop: the top
+of the page and the explorer, at 1400 px (light and dark) and 390 px wide.
 
     .venv/bin/python scripts/screenshots.py --out docs
 """
@@ -17,7 +17,9 @@ from playwright.sync_api import sync_playwright
 
 from foldlens.server.background import CHROMIUM, CHROMIUM_ARGS, background_server
 
-WIDTHS = (1400, 390)
+SHOTS = ((1400, 900, "light"), (390, 844, "light"), (1400, 900, "dark"))
+"""Viewport width, height and colour scheme of each pair of screenshots (the page's top, and the
+explorer with its panels)."""
 TARGET = "dist_cb_cb:20,60"
 WAIT_MS = 300_000
 
@@ -48,22 +50,23 @@ def main() -> None:
         url = f"{base}{view}&target={TARGET}"
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            for scheme in ("light", "dark"):
-                for width in WIDTHS:
-                    page = browser.new_page(
-                        viewport={"width": width, "height": 900}, color_scheme=scheme
-                    )
-                    page.set_default_timeout(WAIT_MS)
-                    page.goto(url)
-                    page.wait_for_selector("body[data-explained='3']")
+            for width, height, scheme in SHOTS:
+                page = browser.new_page(
+                    viewport={"width": width, "height": height}, color_scheme=scheme
+                )
+                page.set_default_timeout(WAIT_MS)
+                page.goto(url)
+                page.wait_for_selector("body[data-explained='3']")
+                suffix = "" if scheme == "light" else "-dark"
+                for part, anchor in (("top", None), ("explain", "[data-testid=panel-gradient]")):
+                    if anchor is not None:
+                        page.locator(anchor).evaluate("element => element.scrollIntoView()")
                     page.wait_for_timeout(500)  # the 3D view's first frames
-                    suffix = "" if scheme == "light" else "-dark"
-                    path = args.out / f"result-page-{width}{suffix}.png"
-                    page.screenshot(path=str(path), full_page=True)
+                    path = args.out / f"result-page-{width}-{part}{suffix}.png"
+                    page.screenshot(path=str(path))
                     print(f"wrote {path}")
-                    page.close()
+                page.close()
             browser.close()
-
 
 if __name__ == "__main__":
     main()
