@@ -18,8 +18,8 @@ from playwright.sync_api import sync_playwright
 from foldlens.server.background import CHROMIUM, CHROMIUM_ARGS, background_server
 
 SHOTS = ((1400, 900, "light"), (390, 844, "light"), (1400, 900, "dark"))
-"""Viewport width, height and colour scheme of each pair of screenshots (the page's top, and the
-explorer with its panels)."""
+"""Viewport width, height and colour scheme of the screenshots: the page's top and the explorer's
+panels (dark: the panels only)."""
 TARGET = "dist_cb_cb:20,60"
 WAIT_MS = 300_000
 
@@ -58,7 +58,9 @@ def main() -> None:
                 page.goto(url)
                 page.wait_for_selector("body[data-explained='3']")
                 suffix = "" if scheme == "light" else "-dark"
-                for part, anchor in (("top", None), ("explain", "[data-testid=panel-gradient]")):
+                explain = ("explain", "[data-testid=panel-gradient]")
+                parts = [("top", None), explain] if scheme == "light" else [explain]
+                for part, anchor in parts:
                     if anchor is not None:
                         page.locator(anchor).evaluate("element => element.scrollIntoView()")
                     page.wait_for_timeout(500)  # the 3D view's first frames
@@ -67,6 +69,7 @@ def main() -> None:
                     print(f"wrote {path}")
                 page.close()
             browser.close()
+
 
 if __name__ == "__main__":
     main()
