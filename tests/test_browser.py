@@ -944,3 +944,50 @@ def test_dark_mode_follows_the_system_and_keeps_the_colour_maps(
     assert dark_labels.max() > 0.7 and np.median(dark_labels) < 0.2
     # the colour map is the data: the same cells have the same colours in both
     np.testing.assert_allclose(np.asarray(light["cells"]), np.asarray(dark["cells"]), atol=2 / 255)
+
+
+def _hover_residue(page: Page, testid: str, column: int, size: int) -> str:
+    """Point at the ``column``-th of the ``size`` residues a panel shows; the tooltip then."""
+    canvas = page.get_by_test_id(testid)
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    assert box is not None
+    cell = (box["width"] - 64 - 10) / size  # row labels 64 px on the left, 10 px on the right
+    page.mouse.move(box["x"] + 64 + (column + 0.5) * cell, box["y"] + box["height"] * 0.6)
+    tooltip = page.locator(".tooltip")
+    expect(tooltip).to_be_visible()
+    return tooltip.inner_text()
+
+
+def test_panels_zoom_their_residues_together(example_job: ExampleJob) -> None:
+    page, errors = example_job
+    goto_target(page, "ss3:H:30")
+    for method in ("gradient", "guided_backprop"):
+        wait_ready(page, method)
+    job = page.url.split("/view/")[1][:32]
+    with urllib.request.urlopen(f"{page.url.split('/view/')[0]}/api/jobs/{job}") as answer:
+        sequence = json.load(answer)["sequence"]
+    expect(page.get_by_test_id("residue-zoom-window")).to_contain_text(
+        f"All {len(sequence)} residues"
+    )
+    page.get_by_test_id("residue-zoom-in").click()
+    page.get_by_test_id("residue-zoom-in").click()
+    page.wait_for_url(re.compile(r"rzoom=\d+,\d+"))
+    first, size = map(int, re.search(r"rzoom=(\d+),(\d+)", page.url).groups())  # type: ignore[union-attr]
+    assert size < len(sequence)
+    expect(page.get_by_test_id("residue-zoom-window")).to_contain_text(
+        f"Residues {first}–{first + size - 1} of {len(sequence)}"
+    )
+    for testid in ("panel-map-gradient", "panel-track-guided_backprop"):  # every panel shows them
+        for column in (0, size - 1):
+            k = first - 1 + column
+            assert _hover_residue(page, testid, column, size).startswith(f"{sequence[k]}{k + 1} ")
+    # the wheel zooms around the pointer, and Reset shows every residue again
+    page.mouse.wheel(0, 300)
+    page.wait_for_url(lambda url: "rzoom=" not in url or f"rzoom={first},{size}" not in url)
+    page.get_by_test_id("residue-zoom-reset").click()
+    expect(page.get_by_test_id("residue-zoom-window")).to_contain_text(
+        f"All {len(sequence)} residues"
+    )
+    assert "rzoom=" not in page.url
+    assert errors == []

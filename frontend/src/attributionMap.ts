@@ -11,6 +11,7 @@ import { LABEL_FONT, cellImage } from "./figureCanvas";
 import type { FocusHub } from "./focus";
 import { Columns, ResidueCanvas, drawRuler, type ColumnLayout } from "./residueCanvas";
 import { theme } from "./theme";
+import type { ZoomHub } from "./zoom";
 
 export interface MapRow {
   /** Short label drawn beside the row, e.g. "A". */
@@ -36,6 +37,8 @@ export interface AttributionMapOptions {
   wildType?: Int16Array;
   describe: (row: MapRow, i: number, value: number) => string;
   onDrawn: () => void;
+  /** The residue window the panels share; only for maps showing every residue. */
+  zoom?: ZoomHub;
 }
 
 const RULER = 18;
@@ -85,6 +88,7 @@ export class AttributionMap {
         focus: options.focus,
         paint: (context, layout) => this.paint(context, layout),
         describe: (i, y, column) => this.describeAt(i, y, column),
+        zoom: options.zoom,
       },
       options.onDrawn,
     );

@@ -9,6 +9,7 @@ import type { FocusHub } from "./focus";
 import { LABEL_FONT } from "./figureCanvas";
 import { Columns, ResidueCanvas, type ColumnLayout } from "./residueCanvas";
 import { theme } from "./theme";
+import type { ZoomHub } from "./zoom";
 
 export interface AttributionTrackOptions {
   testId: string;
@@ -18,6 +19,8 @@ export interface AttributionTrackOptions {
   focus: FocusHub;
   describe: (i: number) => string;
   onDrawn: () => void;
+  /** The residue window the panels share. */
+  zoom?: ZoomHub;
 }
 
 const SUM_HEIGHT = 46;
@@ -47,6 +50,7 @@ export class AttributionTrack {
         focus: options.focus,
         paint: (context, layout) => this.paint(context, layout),
         describe: (i) => options.describe(i),
+        zoom: options.zoom,
       },
       options.onDrawn,
     );

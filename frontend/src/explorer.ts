@@ -29,6 +29,8 @@ import { headLabel } from "./results";
 import { TaskRun } from "./taskRun";
 import type { ResiduePick } from "./tracks";
 import { UnitPicker } from "./unitPicker";
+import { residueZoomBar } from "./residueZoomBar";
+import { ZoomHub } from "./zoom";
 
 /** A panel's per-residue sums, to colour the structure by; null until its result is in. */
 export interface ResidueAttribution {
@@ -114,6 +116,8 @@ export class Explorer {
   private readonly error = h("p", { class: "error", "data-testid": "explain-error", role: "alert" });
   private readonly panelRow = h("div", { class: "explorer__panels", "aria-live": "polite" });
   private readonly agreementView: AgreementView;
+  /** The residues the panels show, shared by them all. */
+  private readonly residueZoom: ZoomHub;
   /** How this model's page lets one pick a target, in words. */
   private readonly ways: string[];
 
@@ -143,6 +147,7 @@ export class Explorer {
     this.statePair = state.statePair;
     this.lacks = lackedInputs(job.mode, job.has_structure);
     this.agreementView = new AgreementView(job.sequence, focus);
+    this.residueZoom = new ZoomHub(job.length, "rzoom", 1);
     this.includeAbsent = state.includeAbsent;
     this.unitPicker =
       layers.length > 0
@@ -266,6 +271,7 @@ export class Explorer {
         ),
       ),
       this.overview?.element,
+      residueZoomBar(this.residueZoom, this.focus),
       this.panelRow,
       this.agreementView.element,
       this.analyses.element,
@@ -415,6 +421,7 @@ export class Explorer {
         for (const panel of this.panels) panel.showStatePair(pair);
       },
       lacks: this.lacks,
+      residueZoom: this.residueZoom,
       includeAbsent: () => this.includeAbsent,
       onIncludeAbsentChange: (include: boolean) => {
         this.includeAbsent = include;

@@ -14,7 +14,7 @@ import type { ColorScale } from "./colormaps";
 import { h } from "./dom";
 import { CanvasLayers, arrowDown, arrowRight, bindCellInput, cellImage, drawFrame, outlineCell, ringTargets, tickStep } from "./figureCanvas";
 import { TARGET_COLOR, type Focus, type FocusHub } from "./focus";
-import { ZoomHub, type MapView } from "./zoom";
+import { ZOOM_STEP, ZoomHub, type MapView } from "./zoom";
 
 export interface HeatmapOptions {
   testId: string;
@@ -60,8 +60,6 @@ const MISS_COLOR = "#c92a2a";
 const TICK_FONT = "11px system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif";
 const MINIMAP = 76;
 const VIEW_COLOR = "#d6336c";
-/** A button's zoom step. */
-const STEP = 1.6;
 
 export class Heatmap {
   readonly element: HTMLElement;
@@ -396,8 +394,8 @@ export class Heatmap {
         h(
           "span",
           { class: "heatmap__zoom-buttons" },
-          button("−", "zoom out", () => this.zoom.zoomAround(1 / STEP, centre().row, centre().column), `${id}-zoom-out`),
-          button("+", "zoom in (around the selected cell)", () => this.zoom.zoomAround(STEP, centre().row, centre().column), `${id}-zoom-in`),
+          button("−", "zoom out", () => this.zoom.zoomAround(1 / ZOOM_STEP, centre().row, centre().column), `${id}-zoom-out`),
+          button("+", "zoom in (around the selected cell)", () => this.zoom.zoomAround(ZOOM_STEP, centre().row, centre().column), `${id}-zoom-in`),
           button("Reset", "show the whole map", () => this.zoom.reset(), `${id}-zoom-reset`),
         ),
       ),
@@ -488,8 +486,8 @@ export class Heatmap {
       const { x0, y0, size } = this.zoom.view;
       const row = selected ? selected.i + 0.5 : y0 + size / 2;
       const column = selected ? (selected.j ?? selected.i) + 0.5 : x0 + size / 2;
-      if (event.key === "+" || event.key === "=") this.zoom.zoomAround(STEP, row, column);
-      else if (event.key === "-") this.zoom.zoomAround(1 / STEP, row, column);
+      if (event.key === "+" || event.key === "=") this.zoom.zoomAround(ZOOM_STEP, row, column);
+      else if (event.key === "-") this.zoom.zoomAround(1 / ZOOM_STEP, row, column);
       else if (event.key === "0") this.zoom.reset();
       else return;
       event.preventDefault();

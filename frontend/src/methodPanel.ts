@@ -25,6 +25,7 @@ import { StateGridView } from "./stateGrid";
 import { topResidueTable } from "./topResidues";
 import { residueName } from "./values";
 import { verdictBadge } from "./verdicts";
+import type { ZoomHub } from "./zoom";
 
 /**
  * What a figure's colours measure. Each kind has its own colour scale (pooled over the panels when
@@ -52,6 +53,8 @@ export interface PanelContext {
   /** Whether those groups count in sums, colour scales and rankings. */
   includeAbsent: () => boolean;
   onIncludeAbsentChange: (include: boolean) => void;
+  /** The residue window the panels' maps and tracks share. */
+  residueZoom: ZoomHub;
 }
 
 const FEATURE_ROW_HEIGHT = 8;
@@ -250,7 +253,7 @@ export class MethodPanel {
     };
     let scores: ResidueScores = { sum: Float32Array.from(result.residue_sum), magnitude: Float32Array.from(result.residue_magnitude), top: result.top };
     if (isMutagenesis(result)) {
-      const figures = mutagenesisFigures(result, name, focus, sequence, onDrawn);
+      const figures = mutagenesisFigures(result, name, focus, sequence, onDrawn, this.context.residueZoom);
       addPart("mutagenesis", figures.values, figures.maps, figures.elements);
     } else if (isPair(result)) {
       this.pairView = new PairView(result, name, this.context, onDrawn);
@@ -274,7 +277,7 @@ export class MethodPanel {
     } else {
       const absent = absentRows(result, lacks);
       const leftOut = this.context.includeAbsent() ? new Set<number>() : absent;
-      const figures = featureFigures(result, name, focus, sequence, onDrawn, absent);
+      const figures = featureFigures(result, name, focus, sequence, onDrawn, absent, this.context.residueZoom);
       addPart("features", countedValues(figures.values, result.features.length, leftOut), figures.maps, figures.elements);
       if (absent.size > 0) {
         scores = countedScores(result, leftOut, sequence);
@@ -292,6 +295,7 @@ export class MethodPanel {
       focus,
       describe: (i) => `${residueName(sequence, i)} · Σ ${formatAttribution(sum[i]!)} · Σ|·| ${formatAttribution(magnitude[i]!)}`,
       onDrawn,
+      zoom: this.context.residueZoom,
     });
 
     this.showExactness(result.exact);
@@ -439,7 +443,7 @@ interface MapFigures {
   values: Float32Array;
 }
 
-function featureFigures(result: FeatureResult, name: string, focus: FocusHub, sequence: string, onDrawn: () => void, absent: ReadonlySet<number>): MapFigures {
+function featureFigures(result: FeatureResult, name: string, focus: FocusHub, sequence: string, onDrawn: () => void, absent: ReadonlySet<number>, zoom: ZoomHub): MapFigures {
   const values = rowsByResidues(result.attribution);
   const rows = featureRows(result.features, result.feature_groups, absent);
   const map = new AttributionMap({
@@ -454,6 +458,7 @@ function featureFigures(result: FeatureResult, name: string, focus: FocusHub, se
     focus,
     describe: (row, i, value) => `${residueName(sequence, i)} · ${row.name} · ${formatAttribution(value)}`,
     onDrawn,
+    zoom,
   });
   const elements = result.wrt ? [h("p", { class: "method-panel__subtitle" }, `The ${rows.length} input channels of ${result.wrt}`), map.element] : [map.element];
   return { maps: [map], elements, values };
@@ -463,7 +468,7 @@ function featureFigures(result: FeatureResult, name: string, focus: FocusHub, se
  * The whole sequence, aligned with the other panels, and, when only a window around the target was
  * mutated, that window again at a readable size.
  */
-function mutagenesisFigures(result: MutagenesisResult, name: string, focus: FocusHub, sequence: string, onDrawn: () => void): MapFigures {
+function mutagenesisFigures(result: MutagenesisResult, name: string, focus: FocusHub, sequence: string, onDrawn: () => void, residueZoom: ZoomHub): MapFigures {
   const { alphabet, delta } = result;
   const length = delta.length;
   const values = aminoAcidsByResidues(delta, alphabet);
@@ -483,6 +488,7 @@ function mutagenesisFigures(result: MutagenesisResult, name: string, focus: Focu
     columns: new Columns(length),
     rowHeight: MUTANT_ROW_HEIGHT,
     wildType,
+    zoom: residueZoom,
   });
   const mutated = Int32Array.from(delta.flatMap((row, i) => (row.some((value) => value !== null) ? [i] : [])));
   if (mutated.length === 0 || mutated.length === length) return { maps: [map], elements: [map.element], values };

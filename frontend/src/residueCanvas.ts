@@ -3,10 +3,16 @@
  * shares, so a panel's map and track line up column for column. It owns what all such figures do
  * alike: sizing to the panel, the overlay that marks the hovered, pinned and target residues, and
  * pointer and keyboard input feeding the shared focus. What is drawn underneath is up to `paint`.
+ *
+ * With a residue zoom (shared by the panels: zoom.ts) the columns show its window: `paint` draws
+ * as for every column with the layout shifted left, once clipped to the columns' area (the data)
+ * and once unshifted clipped to the labels' gutter (the labels), so figures need not know. The
+ * wheel zooms around the pointer, a drag pans, + − 0 zoom in, out and back.
  */
 
 import { CanvasLayers, LABEL_FONT, arrowDown, markColumn, tickStep } from "./figureCanvas";
 import { TARGET_COLOR, residueStep, type Focus, type FocusHub } from "./focus";
+import { ZOOM_STEP, ZoomHub } from "./zoom";
 import { hideTooltip, showTooltip } from "./tooltip";
 import { theme } from "./theme";
 
@@ -47,7 +53,7 @@ export interface ColumnLayout {
   /** Canvas size in CSS pixels. */
   width: number;
   height: number;
-  /** Left edge of the first column and width of one column. */
+  /** Left edge of the first column (left of the gutter when zoomed) and width of one column. */
   left: number;
   cell: number;
   columns: Columns;
@@ -66,6 +72,8 @@ export interface ResidueCanvasOptions {
   paint: (context: CanvasRenderingContext2D, layout: ColumnLayout) => void;
   /** Tooltip for residue i (in `column`) with the pointer `y` CSS pixels from the top; null for none. */
   describe: (i: number, y: number, column: number) => string | null;
+  /** The residue window the panels share; only for canvases showing every residue. */
+  zoom?: ZoomHub;
 }
 
 /** Residue numbers along the top, `height` CSS pixels tall, spaced to stay legible. */
@@ -111,7 +119,13 @@ export class ResidueCanvas {
     this.element.style.height = `${options.height}px`;
     this.base = this.layers.base;
     this.bindPointer();
-    this.unsubscribe = options.focus.subscribe(() => this.drawOverlay());
+    const unsubscribeFocus = options.focus.subscribe(() => this.drawOverlay());
+    const unsubscribeZoom = options.zoom?.subscribe(() => this.relayout());
+    if (options.zoom) this.bindZoom(options.zoom);
+    this.unsubscribe = () => {
+      unsubscribeFocus();
+      unsubscribeZoom?.();
+    };
     this.resizeObserver = new ResizeObserver(() => this.layout());
     this.resizeObserver.observe(this.element);
   }
@@ -125,21 +139,45 @@ export class ResidueCanvas {
     const width = this.element.clientWidth;
     if (width === 0) return false;
     if (width === this.layoutNow?.width) return true;
-    const { height, columns } = this.options;
-    this.layers.resize(width, height);
-    const ratio = window.devicePixelRatio || 1;
-    this.layoutNow = { width, height, left: LEFT, cell: (width - LEFT - RIGHT) / columns.count, columns, ratio };
-    this.repaint();
-    this.drawOverlay();
+    this.layers.resize(width, this.options.height);
+    this.relayout(width);
     this.onDrawn();
     return true;
+  }
+
+  /** The columns of the zoom's window (all without one) across the canvas `width`. */
+  private relayout(width = this.layoutNow?.width ?? 0): void {
+    if (width === 0) return;
+    const { height, columns, zoom } = this.options;
+    const ratio = window.devicePixelRatio || 1;
+    const shown = zoom?.view ?? { x0: 0, size: columns.count };
+    const cell = (width - LEFT - RIGHT) / shown.size;
+    this.layoutNow = { width, height, left: LEFT - shown.x0 * cell, cell, columns, ratio };
+    this.repaint();
+    this.drawOverlay();
   }
 
   /** Draws the base layer again, e.g. after the colours changed. */
   repaint(): void {
     const layout = this.layoutNow;
     if (!layout) return;
-    this.options.paint(this.layers.context(this.base), layout);
+    const context = this.layers.context(this.base);
+    if (!this.options.zoom?.zoomed) {
+      this.options.paint(context, layout);
+      return;
+    }
+    this.clipped(context, LEFT, layout.width - RIGHT - LEFT, () => this.options.paint(context, layout));
+    this.clipped(context, 0, LEFT, () => this.options.paint(context, { ...layout, left: LEFT }));
+  }
+
+  /** Runs `draw` with drawing limited to the band from `x`, `width` CSS pixels wide. */
+  private clipped(context: CanvasRenderingContext2D, x: number, width: number, draw: () => void): void {
+    context.save();
+    context.beginPath();
+    context.rect(x, 0, width, this.options.height);
+    context.clip();
+    draw();
+    context.restore();
   }
 
   dispose(): void {
@@ -152,9 +190,11 @@ export class ResidueCanvas {
     if (!layout) return;
     const context = this.layers.context(this.layers.overlay);
     const { hover, selection, target } = this.options.focus;
-    if (target) this.markColumns(context, layout, target, "target");
-    if (selection) this.markColumns(context, layout, selection, "pinned");
-    if (hover) this.markColumns(context, layout, hover, "hover");
+    this.clipped(context, LEFT, layout.width - RIGHT - LEFT, () => {
+      if (target) this.markColumns(context, layout, target, "target");
+      if (selection) this.markColumns(context, layout, selection, "pinned");
+      if (hover) this.markColumns(context, layout, hover, "hover");
+    });
   }
 
   private markColumns(context: CanvasRenderingContext2D, layout: ColumnLayout, focus: Focus, kind: "target" | "pinned" | "hover"): void {
@@ -191,11 +231,69 @@ export class ResidueCanvas {
     context.fill();
   }
 
-  private columnAt(event: MouseEvent): number | null {
+  /** The (fractional) column under the pointer, or null off the columns' area. */
+  private positionAt(event: MouseEvent): number | null {
     const layout = this.layoutNow;
     if (!layout) return null;
-    const column = Math.floor((event.clientX - this.base.getBoundingClientRect().left - layout.left) / layout.cell);
-    return column >= 0 && column < layout.columns.count ? column : null;
+    const x = event.clientX - this.base.getBoundingClientRect().left;
+    if (x < LEFT || x >= layout.width - RIGHT) return null;
+    return (x - layout.left) / layout.cell;
+  }
+
+  private columnAt(event: MouseEvent): number | null {
+    const at = this.positionAt(event);
+    const column = at === null ? -1 : Math.floor(at);
+    return column >= 0 && column < this.options.columns.count ? column : null;
+  }
+
+  /**
+   * The wheel zooms around the pointer, a drag pans a zoomed axis (the click that ends it selects
+   * nothing), + − 0 zoom around the selected residue, out, and back to all.
+   */
+  private bindZoom(zoom: ZoomHub): void {
+    this.base.addEventListener(
+      "wheel",
+      (event) => {
+        const at = this.positionAt(event);
+        if (at === null) return;
+        event.preventDefault();
+        zoom.zoomAround(ZoomHub.wheelFactor(event), 0, at);
+      },
+      { passive: false },
+    );
+    let pan: { x: number; x0: number } | null = null;
+    let panned = false;
+    this.base.addEventListener("pointerdown", (event) => {
+      pan = zoom.zoomed && event.button === 0 ? { x: event.clientX, x0: zoom.view.x0 } : null;
+      panned = false;
+    });
+    this.base.addEventListener("pointermove", (event) => {
+      const layout = this.layoutNow;
+      if (!pan || !layout || event.buttons !== 1) return;
+      const dx = event.clientX - pan.x;
+      if (!panned && Math.abs(dx) < 3) return;
+      panned = true;
+      zoom.set({ x0: pan.x0 - dx / layout.cell, y0: 0, size: zoom.view.size });
+    });
+    this.base.addEventListener("pointerup", () => (pan = null));
+    this.base.addEventListener(
+      "click",
+      (event) => {
+        if (!panned) return;
+        event.stopImmediatePropagation();
+        panned = false;
+      },
+      { capture: true },
+    );
+    this.base.addEventListener("keydown", (event) => {
+      const selected = this.options.focus.selection;
+      const around = selected ? selected.i + 0.5 : zoom.view.x0 + zoom.view.size / 2;
+      if (event.key === "+" || event.key === "=") zoom.zoomAround(ZOOM_STEP, 0, around);
+      else if (event.key === "-") zoom.zoomAround(1 / ZOOM_STEP, 0, around);
+      else if (event.key === "0") zoom.reset();
+      else return;
+      event.preventDefault();
+    });
   }
 
   private bindPointer(): void {

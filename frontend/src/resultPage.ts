@@ -34,7 +34,7 @@ import { currentSubmission, deleteSubmission, tokenFor } from "./submissions";
 import { Tracks, type TrackRow } from "./tracks";
 import { formatDifference, formatPairValue, residueName, scalarValue, shortPairLabel, topClass, trueDssp, ValuesPanel } from "./values";
 import { StructureViewer } from "./viewer3d";
-import { ZoomHub, readZoom } from "./zoom";
+import { ZoomHub } from "./zoom";
 
 const POLL_INTERVAL_MS = 300;
 const RETRY_INTERVAL_MS = 2000;
@@ -260,7 +260,7 @@ function renderDone(
   const explorer = new Explorer(job, model, focus);
   const pick = (map: PairMap) => (cell: { i: number; j: number }) => explorer.pickCell(map.key, cell);
   // One zoom for every L × L map of the page: zooming or panning one moves them all.
-  const zoom = new ZoomHub(data.length, readZoom(data.length), true);
+  const zoom = new ZoomHub(data.length, "zoom");
   const figures: Figure[] = [];
   const main = h("div", { class: "result-main" });
 

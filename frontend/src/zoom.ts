@@ -1,9 +1,11 @@
 /**
- * The zoom of the page's L × L maps, shared so that zooming or panning one map moves them all: a
- * square window of `size` cells whose top left cell is (row `y0`, column `x0`), whole cells (the
- * hub keeps the exact, fractional window that wheel steps and drags add up, and shows it rounded,
- * so that many small trackpad steps still zoom). The whole map is (0, 0, L). The URL keeps it as `zoom=row,column,size`
- * (1-based first row and column, whole cells), so a shared link opens on the same window.
+ * A zoom shared by figures, so that zooming or panning one moves them all: for the page's L × L
+ * maps a square window of `size` cells whose top left cell is (row `y0`, column `x0`); for the
+ * explanation panels' residue axis the `size` residues from `x0` (`y0` stays 0). Whole cells: the
+ * hub keeps the exact, fractional window that wheel steps and drags add up and shows it rounded,
+ * so that many small trackpad steps still zoom. The whole map is (0, 0, L). The URL keeps it,
+ * 1-based, as `zoom=row,column,size` (maps) and `rzoom=first,size` (residues), so a shared link
+ * opens on the same window.
  */
 
 import { writeQuery } from "./state";
@@ -21,6 +23,8 @@ export interface MapView {
 export const FEWEST_CELLS = 8;
 /** How much one wheel notch (100 px of deltaY) zooms. */
 const NOTCH = 1.25;
+/** How much a key press or a button zooms. */
+export const ZOOM_STEP = 1.6;
 
 export class ZoomHub {
   /** The exact window the gestures have asked for; `view` is it in whole cells. */
@@ -29,12 +33,13 @@ export class ZoomHub {
   private readonly listeners = new Set<() => void>();
   private scheduled = false;
 
-  /** `persist`: the page's zoom, kept in the URL. */
+  /** `urlKey`: the URL parameter that keeps the window (read at once); `axes` 2 for maps, 1 for a residue axis. */
   constructor(
     readonly length: number,
-    initial: MapView | null = null,
-    private readonly persist = false,
+    private readonly urlKey: string | null = null,
+    private readonly axes: 1 | 2 = 2,
   ) {
+    const initial = urlKey === null ? null : readView(new URLSearchParams(window.location.search).get(urlKey), length, axes);
     this.exact = this.clamped(initial ?? this.whole);
     this.current = this.rounded(this.exact);
   }
@@ -62,7 +67,7 @@ export class ZoomHub {
     const shown = this.rounded(this.exact);
     if (shown.x0 === this.current.x0 && shown.y0 === this.current.y0 && shown.size === this.current.size) return;
     this.current = shown;
-    if (this.persist) writeQuery({ zoom: this.zoomed ? formatView(this.current) : null });
+    if (this.urlKey !== null) writeQuery({ [this.urlKey]: this.zoomed ? formatView(this.current, this.axes) : null });
     if (this.scheduled) return;
     this.scheduled = true;
     requestAnimationFrame(() => {
@@ -109,17 +114,14 @@ export class ZoomHub {
   }
 }
 
-
-function formatView({ x0, y0, size }: MapView): string {
-  return `${y0 + 1},${x0 + 1},${size}`;
+function formatView({ x0, y0, size }: MapView, axes: 1 | 2): string {
+  return axes === 2 ? `${y0 + 1},${x0 + 1},${size}` : `${x0 + 1},${size}`;
 }
 
-/** `zoom=row,column,size` (1-based) from the URL; null when absent or not three whole numbers. */
-export function readZoom(length: number): MapView | null {
-  const text = new URLSearchParams(window.location.search).get("zoom");
+/** The window of `text` ("row,column,size", or "first,size" for one axis; 1-based); null when it is not that. */
+function readView(text: string | null, length: number, axes: 1 | 2): MapView | null {
   const parts = (text ?? "").split(",").map((part) => (/^\d+$/.test(part) ? Number(part) : Number.NaN));
-  if (parts.length !== 3 || parts.some(Number.isNaN)) return null;
-  const [row, column, size] = parts as [number, number, number];
-  if (row < 1 || column < 1 || size < 1 || size > length) return null;
-  return { x0: column - 1, y0: row - 1, size };
+  if (parts.length !== axes + 1 || parts.some((n) => Number.isNaN(n) || n < 1)) return null;
+  const [row, column, size] = axes === 2 ? (parts as [number, number, number]) : [1, parts[0]!, parts[1]!];
+  return size <= length ? { x0: column - 1, y0: row - 1, size } : null;
 }
