@@ -34,19 +34,13 @@ def validate_sequence(
     sequence: str, name: str = "the sequence", max_length: int | None = None
 ) -> str:
     """``sequence`` without whitespace, in upper case; a ``ValueError`` says what is wrong where:
-    empty, longer than ``max_length``, a nucleotide sequence (:func:`looks_like_nucleotides`),
-    or a letter outside the 20 amino acids (what X, B, Z, J, U, O, ``*`` and gaps mean is
-    said)."""
+    empty, longer than ``max_length``, or a letter outside the 20 amino acids (what X, B, Z, J,
+    U, O, ``*`` and gaps mean is said)."""
     upper = "".join(sequence.split()).upper()
     if not upper:
         raise ValueError(f"{name} is empty")
     if max_length is not None and len(upper) > max_length:
         raise ValueError(f"{name} has {len(upper)} residues; the limit is {max_length}")
-    if looks_like_nucleotides(upper):
-        raise ValueError(
-            f"{name} looks like DNA or RNA (only A, C, G, T/U and N): translate it to the "
-            "protein sequence first"
-        )
     for position, letter in enumerate(upper, start=1):
         if letter not in _INDEX:
             meaning = NON_STANDARD.get(letter)

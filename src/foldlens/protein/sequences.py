@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .alphabet import validate_sequence
+from .alphabet import looks_like_nucleotides, validate_sequence
 
 MAX_LENGTH = 1000
 NAME_LENGTH = 80
@@ -27,9 +27,17 @@ class Record:
 
 def check_sequence(sequence: str, name: str = "the sequence", max_length: int = MAX_LENGTH) -> str:
     """:func:`~foldlens.protein.alphabet.validate_sequence` of ``sequence`` without digits (the
-    position numbers of a GenBank or EMBL listing) and without one final ``*`` (a stop)."""
-    letters = "".join(c for c in sequence if not c.isdigit()).rstrip()
-    return validate_sequence(letters.removesuffix("*"), name, max_length)
+    position numbers of a GenBank or EMBL listing) and without one final ``*`` (a stop); a
+    nucleotide sequence (:func:`~foldlens.protein.alphabet.looks_like_nucleotides`) is refused
+    with a message that says so."""
+    letters = "".join(c for c in sequence if not c.isdigit() and not c.isspace()).upper()
+    letters = letters.removesuffix("*")
+    if looks_like_nucleotides(letters):
+        raise ValueError(
+            f"{name} looks like DNA or RNA (only A, C, G, T/U and N): translate it to the "
+            "protein sequence first"
+        )
+    return validate_sequence(letters, name, max_length)
 
 
 def read_fasta(text: str, max_length: int = MAX_LENGTH) -> tuple[list[Record], list[str]]:
