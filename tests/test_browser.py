@@ -126,8 +126,28 @@ def test_bad_sequence_shows_the_message(
     page.get_by_test_id("sequence").fill("MKTAYIAKQRQJSFVKSHFSRQ")
     page.get_by_test_id("predict").click()
     error = page.get_by_test_id("error")
-    expect(error).to_contain_text("'J' at position 12")
+    expect(error).to_contain_text("'J' at position 12: ambiguous (I or L)")
+    page.get_by_test_id("sequence").fill(">gene\nATGGCGTGCAAAGCTGCAACGTTGCATGA")
+    page.get_by_test_id("predict").click()
+    expect(error).to_contain_text("looks like DNA or RNA")
     assert "/view/" not in page.url
+
+
+def test_a_genbank_listing_is_read_as_a_sequence(
+    server: str, guarded_page: tuple[Page, OffsiteGuard, list[str]]
+) -> None:
+    page, _, errors = guarded_page
+    open_input_page(page, server)
+    listing = ">my_protein\n        1 mktayiakqr qisfvkshfs rqleerlgli\n       31 evqapilsrv gdg*\n"
+    page.get_by_test_id("sequence").fill(listing)
+    page.get_by_test_id("predict").click()
+    page.wait_for_url(re.compile(r"/view/[0-9a-f]{32}"))
+    page.wait_for_selector(READY)
+    expect(page.locator("h1")).to_have_text("my_protein")
+    expect(page.get_by_test_id("tracks")).to_have_attribute(
+        "data-columns", re.compile(r'"count":43')
+    )
+    assert errors == []
 
 
 def test_pasted_sequence_without_structure(
