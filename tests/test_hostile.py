@@ -97,7 +97,7 @@ CORPUS: dict[str, tuple[tuple[str, str, dict[str, Any]], str]] = {
     "empty structure": (upload({"structure": ("s.pdb", b"")}), "structure"),
     "binary structure": (upload({"structure": ("s.cif", bytes(range(256)) * 8)}), "structure"),
     "FASTA file not UTF-8": (upload({"fasta": ("s.fa", b">x\n\xff\xfeMKT\n")}), "FASTA"),
-    "FASTA of numbers": (upload({"fasta": ("s.fa", b">x\n12345\n")}), "1"),
+    "FASTA of numbers": (upload({"fasta": ("s.fa", b">x\n12345\n")}), "only numbers"),
     "too many files": (
         upload({f"f{k}": ("x", b"x") for k in range(6)}, sequence=SEQUENCE),
         "",

@@ -53,6 +53,12 @@ def test_genbank_numbered_pastes_and_a_final_stop_are_read_as_meant() -> None:
     genbank = "        1 mktayiakqr qisfvkshfs\n       21 rqleerlg*\n"
     assert check_sequence(genbank) == "MKTAYIAKQRQISFVKSHFSRQLEERLG"
     assert parse_fasta(">p\n" + genbank)[0].sequence == "MKTAYIAKQRQISFVKSHFSRQLEERLG"
+    embl = "     MKTAYIAKQR QISFVKSHFS        20\n     RQLEERLG                     28\n"
+    assert check_sequence(embl) == "MKTAYIAKQRQISFVKSHFSRQLEERLG"
+    with pytest.raises(ValueError, match="'1' at position 4"):  # a digit among letters: a typo
+        check_sequence("MKT1AYI")
+    with pytest.raises(ValueError, match="only numbers"):
+        check_sequence("12 345")
 
 
 @pytest.mark.parametrize(

@@ -9,12 +9,16 @@ import { rememberToken } from "./submissions";
 import { h } from "./dom";
 
 /** Letters of the sequence part of raw or FASTA text, for the live residue count. */
+/** Residues of the pasted text as the server reads them: headers, numbers between blanks (a
+ * GenBank or EMBL listing's positions), blanks and a final "*" left out. */
 function residueCount(text: string): number {
   return text
     .split("\n")
     .filter((line) => !line.startsWith(">") && !line.startsWith(";"))
+    .flatMap((line) => line.split(/\s+/))
+    .filter((word) => !/^\d+$/.test(word))
     .join("")
-    .replace(/[\s*\d]/g, "").length;
+    .replace(/\*$/, "").length;
 }
 
 const exampleText = (example: Example): string => `>${example.id} ${example.name}\n${example.sequence}`;

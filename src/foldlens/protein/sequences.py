@@ -3,8 +3,8 @@
 ``parse_fasta`` reads one or more records (``>id description`` then sequence lines); text without a
 header is one record called ``query``. Every sequence is checked against the 20-letter alphabet and
 the length limit, with the record and position of the first problem in the message. What people
-paste is read as they mean it: GenBank's position numbers (``1 mktayiakqr qisfvkshfs``) and one
-final ``*`` (a translation's stop) are dropped, not refused.
+paste is read as they mean it: GenBank's and EMBL's position numbers (``1 mktayiakqr qisfvkshfs``,
+numbers between blanks) and one final ``*`` (a translation's stop) are dropped, not refused.
 """
 
 from __future__ import annotations
@@ -26,12 +26,15 @@ class Record:
 
 
 def check_sequence(sequence: str, name: str = "the sequence", max_length: int = MAX_LENGTH) -> str:
-    """:func:`~foldlens.protein.alphabet.validate_sequence` of ``sequence`` without digits (the
-    position numbers of a GenBank or EMBL listing) and without one final ``*`` (a stop); a
-    nucleotide sequence (:func:`~foldlens.protein.alphabet.looks_like_nucleotides`) is refused
-    with a message that says so."""
-    letters = "".join(c for c in sequence if not c.isdigit() and not c.isspace()).upper()
-    letters = letters.removesuffix("*")
+    """:func:`~foldlens.protein.alphabet.validate_sequence` of ``sequence`` without the numbers
+    that stand alone between blanks (the position numbers of a GenBank or EMBL listing; a digit
+    among letters is refused) and without one final ``*`` (a stop); a nucleotide sequence
+    (:func:`~foldlens.protein.alphabet.looks_like_nucleotides`) is refused with a message that
+    says so."""
+    words = sequence.split()
+    letters = "".join(word for word in words if not word.isdigit()).upper().removesuffix("*")
+    if words and not letters:
+        raise ValueError(f"{name} has only numbers, no residues")
     if looks_like_nucleotides(letters):
         raise ValueError(
             f"{name} looks like DNA or RNA (only A, C, G, T/U and N): translate it to the "
@@ -67,7 +70,7 @@ def read_fasta(text: str, max_length: int = MAX_LENGTH) -> tuple[list[Record], l
             if name in seen:
                 raise ValueError(f"the record id {name!r} appears twice")
             seen.add(name)
-            sequence = check_sequence("".join(lines), f"record {name!r}", max_length)
+            sequence = check_sequence("\n".join(lines), f"record {name!r}", max_length)
         except ValueError as error:
             problems.append(str(error))
             continue
