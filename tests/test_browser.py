@@ -1011,3 +1011,17 @@ def test_panels_zoom_their_residues_together(example_job: ExampleJob) -> None:
     )
     assert "rzoom=" not in page.url
     assert errors == []
+
+
+def test_a_zoomed_map_follows_the_selection_the_arrow_keys_move(example_job: ExampleJob) -> None:
+    page, errors = example_job
+    page.goto(f"{page.url.split('?')[0]}?zoom=1,1,10&sel=5,5")
+    page.wait_for_selector(READY)
+    figure = page.get_by_test_id("map-dist_cb_cb").locator("xpath=ancestor::figure")
+    expect(figure).to_have_attribute("data-zoom", "1,1,10")
+    page.get_by_test_id("map-dist_cb_cb").focus()
+    for _ in range(10):  # from column 5 to 15: past the window's last column, 10
+        page.keyboard.press("ArrowRight")
+    expect(figure).to_have_attribute("data-zoom", "1,6,10")  # just far enough to show column 15
+    assert "sel=5,15" in page.url
+    assert errors == []

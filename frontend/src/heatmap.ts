@@ -504,7 +504,9 @@ export class Heatmap {
       onPick,
       moved: (from, [di, dj]) => {
         const start = from ?? { i: 0, j: 0 };
-        return { i: clamp(start.i + di), j: clamp((start.j ?? start.i) + dj) };
+        const cell = { i: clamp(start.i + di), j: clamp((start.j ?? start.i) + dj) };
+        this.zoom.reveal(cell.i, cell.j); // a zoomed map follows the selection
+        return cell;
       },
     });
   }

@@ -319,6 +319,7 @@ export class ResidueCanvas {
       if (step === 0) return;
       const from = focus.selection ? columns.column(focus.selection.i) : -1;
       const column = from < 0 ? (step > 0 ? 0 : columns.count - 1) : Math.min(columns.count - 1, Math.max(0, from + step));
+      this.options.zoom?.reveal(0, column); // a zoomed axis follows the selection
       focus.setSelection({ i: columns.residue(column), j: null });
     });
   }

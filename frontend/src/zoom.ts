@@ -87,6 +87,13 @@ export class ZoomHub {
     this.set({ x0: column - ((column - x0) * next) / size, y0: row - ((row - y0) * next) / size, size: next });
   }
 
+  /** Moves the window, keeping its size, just enough to show cell (row, column). */
+  reveal(row: number, column: number): void {
+    const { x0, y0, size } = this.exact;
+    const inside = (start: number, at: number): number => Math.min(at, Math.max(start, at - size + 1));
+    this.set({ x0: inside(x0, column), y0: inside(y0, row), size });
+  }
+
   /** The zoom factor of a wheel event: one notch (100 px) is ×1.25. */
   static wheelFactor(event: WheelEvent): number {
     const pixels = event.deltaMode === 1 ? event.deltaY * 33 : event.deltaMode === 2 ? event.deltaY * 800 : event.deltaY;
