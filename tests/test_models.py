@@ -126,5 +126,12 @@ def test_exact_methods_come_from_the_engines_audit() -> None:
     )
     exact, approximate, reason = audited_methods(smooth, torch.rand(1, 41, 12))
     assert reason == "no exact rule for gelu (1 call): the plain gradient passes there"
-    assert set(approximate) == {"deconvnet", "guided_backprop"}
+    assert set(approximate) == {"deconvnet", "guided_backprop", "deeplift"}
     assert set(exact) == set(fl.methods()) - set(approximate)
+    # max pooling selects by value: exact for a gradient rule, not for DeepLIFT's differences
+    pooled = torch.nn.Sequential(
+        torch.nn.Conv1d(41, 8, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool1d(2)
+    )
+    exact, approximate, reason = audited_methods(pooled, torch.rand(1, 41, 12))
+    assert approximate == ["deeplift"]
+    assert reason.startswith("deeplift: no exact rule for max_pool1d")

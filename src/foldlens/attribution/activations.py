@@ -21,7 +21,10 @@ only ops on the input's path are audited (an argument computed from the input):
     attention. The plain gradient passes; named in a warning, an error under ``strict=True``.
 
 Anything not on the ``linear`` or ``product`` lists is ``nonlinear``: an op this module does not
-know is named, never passed silently.
+know is named, never passed silently. DeepLIFT (:mod:`.reference`) reads two of the lists more
+strictly: a selection (``max``, ``sort``, max pooling) is linear for a gradient but not for a
+difference between two inputs, and a product gets its exact rule only when it is bilinear in two
+tensors computed from the input (:func:`bilinear_operands`).
 """
 
 from __future__ import annotations
@@ -76,6 +79,23 @@ PRODUCT_OPS = name_set(
     """
 )
 """Linear when at most one operand is computed from the input, a product of two otherwise."""
+
+SELECTION_OPS = name_set(
+    """
+    max_pool1d max_pool2d max_pool3d max_pool1d_with_indices max_pool2d_with_indices
+    max_pool3d_with_indices adaptive_max_pool1d adaptive_max_pool2d
+    max min amax amin sort topk kthvalue
+    """
+)
+"""Linear ops that pick entries by their values: which entries, differs between two inputs."""
+
+BILINEAR_OPS = name_set(
+    """
+    mul multiply __mul__ __rmul__ matmul __matmul__ __rmatmul__ mm bmm mv dot inner outer ger
+    einsum tensordot kron
+    """
+)
+"""Out-of-place products that are bilinear in their two tensor arguments."""
 
 QUOTIENT_OPS = name_set("div div_ divide true_divide __truediv__ __itruediv__")
 """Linear when the divisor is constant."""
@@ -175,6 +195,22 @@ def classify(
     if name in LINEAR_OPS:
         return LINEAR
     return NONLINEAR
+
+
+def bilinear_operands(
+    name: str, args: tuple[Any, ...], kwargs: dict[str, Any], on_graph: Callable[[Any], bool]
+) -> list[int] | None:
+    """For a product of two tensors computed from the input that is bilinear in them, their
+    positions among ``args`` then ``kwargs``' values; ``None`` otherwise (in place, more than
+    two such operands, or not bilinear, as ``addmm``'s sum)."""
+    if name not in BILINEAR_OPS:
+        return None
+    flat = [*args, *kwargs.values()]
+    if name == "einsum" and len(args) == 2 and isinstance(args[1], list | tuple):
+        return None  # einsum(equation, [a, b]): operands inside a list
+    tensors = [k for k, a in enumerate(flat) if isinstance(a, torch.Tensor)]
+    computed = [k for k in tensors if on_graph(flat[k])]
+    return computed if len(computed) == 2 and len(tensors) == 2 else None
 
 
 def describe(name: str) -> str:

@@ -21,9 +21,20 @@ import torch
 from torch.overrides import TorchFunctionMode
 from torch.utils.weak import WeakIdKeyDictionary
 
-from .activations import LINEAR, NONLINEAR, PRODUCT, as_relu, classify, describe, op_name
+from .activations import (
+    LINEAR,
+    NONLINEAR,
+    PRODUCT,
+    SELECTION_OPS,
+    as_relu,
+    bilinear_operands,
+    classify,
+    describe,
+    op_name,
+)
 from .errors import UnsupportedActivationError
 from .forward import tensors_in
+from .reference import ReferenceTape
 from .report import PLAIN_GRADIENT, ActivationRecord
 from .rules import RuleReLU, RuleReLUInplace, RuleSwitch
 
@@ -61,6 +72,11 @@ class RuleMode(TorchFunctionMode):
         """Calls of linear ops and of products on the input's path, by name."""
         self._audited: WeakIdKeyDictionary = WeakIdKeyDictionary()
         """Tensors with a gradient history that an audited call produced."""
+        self.reference: ReferenceTape | None = None
+        """DeepLIFT's reference values (:mod:`.reference`): while set, ReLUs get the Rescale
+        rule, products of two computed tensors the bilinear rule, and selections (max, sort,
+        pooling by maximum), exact for the gradient but not for differences, count as
+        unsupported."""
 
     def __torch_function__(
         self,
@@ -79,10 +95,23 @@ class RuleMode(TorchFunctionMode):
         relu = as_relu(name, args, kwargs, self._depends_on_input)
         if relu is not None:
             self._relu_calls[name, self._where()] += 1
+            if self.reference is not None:
+                compute = lambda: func(*args, **kwargs)  # noqa: E731
+                return self._produced(self.reference.relu(args[0], relu.inplace, compute))
             rule_relu = RuleReLUInplace if relu.inplace else RuleReLU
             result = rule_relu.apply(args[0], self.switch, relu.at_zero)  # type: ignore[no-untyped-call]
             return self._produced(result)
         kind = classify(name, args, kwargs, self._depends_on_input)
+        if self.reference is not None:
+            if kind == PRODUCT:
+                operands = bilinear_operands(name, args, kwargs, self._depends_on_input)
+                if operands is not None:
+                    self.operations[kind][name] += 1
+                    result = self.reference.product(func, args, kwargs, operands)
+                    return self._produced(result)
+                kind = NONLINEAR
+            elif kind == LINEAR and name in SELECTION_OPS:
+                kind = NONLINEAR
         if kind == NONLINEAR:
             self._unsupported(describe(name))
         elif kind is not None:

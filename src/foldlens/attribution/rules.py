@@ -57,10 +57,18 @@ def guided_backprop_rule(active: Active, grad: torch.Tensor) -> torch.Tensor:
     return active(grad.clamp(min=0))
 
 
+def rescale_rule(active: Active, grad: torch.Tensor) -> torch.Tensor:
+    """DeepLIFT's Rescale rule, ``R_in = Δmax(f, 0)/Δf · R``, needs the reference pass and is
+    applied by :mod:`foldlens.attribution.reference`; with no difference to the reference it is
+    the gradient's, its limit."""
+    return active(grad)
+
+
 RULES: dict[str, BackwardRule] = {
     "gradient": gradient_rule,
     "deconvnet": deconvnet_rule,
     "guided_backprop": guided_backprop_rule,
+    "rescale": rescale_rule,
 }
 
 

@@ -18,9 +18,10 @@ from .errors import InvalidInputError
 MUTAGENESIS = "mutagenesis"
 INPUT_ONLY = ("occlusion", MUTAGENESIS)
 """Methods that perturb residues of the model input, so they have no layer form."""
-ENGINE_ONLY = ("feature_ablation",)
+ENGINE_ONLY = ("feature_ablation", "deeplift")
 """Engine methods the service does not offer: ablating each input feature of every residue on its
-own costs a forward pass each; occlusion of residue windows is the service's form."""
+own costs a forward pass each (occlusion of residue windows is the service's form); DeepLIFT waits
+for its baseline options and the analyses (issue 17)."""
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .base import Method, Option
+from .deeplift import DeepLift
 from .feature_ablation import FeatureAblation
 from .occlusion import Occlusion
 from .smoothgrad import BASES, SmoothGrad
@@ -10,7 +11,7 @@ from .smoothgrad import BASES, SmoothGrad
 REGISTRY: dict[str, Method] = {
     method.name: method
     # The methods SmoothGrad can average (the gradient family and integrated gradients) first.
-    for method in (*BASES.values(), SmoothGrad(), Occlusion(), FeatureAblation())
+    for method in (*BASES.values(), SmoothGrad(), Occlusion(), FeatureAblation(), DeepLift())
 }
 
 

@@ -1,0 +1,205 @@
+"""DeepLIFT (Rescale) against an independent implementation written here, over the zoo of
+architectures and every ReLU spelling; summation-to-delta on networks with residual sums,
+products of computed tensors and on the shipped networks; and what is not exact says so."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any, ClassVar
+
+import pytest
+import torch
+from torch import nn
+
+import foldlens as fl
+import zoo
+from foldlens.attribution import UnsupportedActivationError, UnsupportedActivationWarning
+from foldlens.attribution.reference import ReferenceMismatchError
+from foldlens.models import adapter, load
+
+
+class OracleMultiplier(torch.autograd.Function):
+    """``max(f, 0)`` whose backward multiplies by a multiplier given in advance."""
+
+    @staticmethod
+    def forward(ctx: Any, f: torch.Tensor, multiplier: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(multiplier)
+        return torch.where(f > 0, f, torch.zeros_like(f))
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
+        (multiplier,) = ctx.saved_tensors
+        return grad * multiplier, None
+
+
+class OracleRescale:
+    """Stands in for the zoo's reference ReLU: on the reference pass it keeps each ReLU's input;
+    on the input's pass it applies Shrikumar et al.'s Rescale multiplier, written out here:
+    ``Δy/Δx`` of the ReLU, its derivative ``[x > 0]`` where ``Δx = 0``."""
+
+    kept: ClassVar[list[torch.Tensor]] = []
+    replaying: ClassVar[bool] = False
+    position: ClassVar[int] = 0
+
+    @classmethod
+    def apply(cls, f: torch.Tensor) -> torch.Tensor:
+        if not cls.replaying:
+            cls.kept.append(f.detach().clone())
+            return torch.where(f > 0, f, torch.zeros_like(f))
+        f0 = cls.kept[cls.position]
+        cls.position += 1
+        x = f.detach()
+        dx = x - f0
+        dy = torch.where(x > 0, x, 0.0) - torch.where(f0 > 0, f0, 0.0)
+        safe = torch.where(dx == 0, torch.ones_like(dx), dx)
+        multiplier = torch.where(dx == 0, (x > 0).to(x.dtype), dy / safe)
+        return OracleMultiplier.apply(f, multiplier)
+
+
+def oracle_deeplift(
+    net: nn.Module, x: torch.Tensor, x0: torch.Tensor, target: tuple[int, ...]
+) -> torch.Tensor:
+    """DeepLIFT of ``net`` (built with the zoo's "reference" spelling) by the oracle above."""
+    OracleRescale.kept, OracleRescale.replaying, OracleRescale.position = [], False, 0
+    with torch.no_grad():
+        net(x0.clone())
+    OracleRescale.replaying = True
+    leaf = x.clone().requires_grad_(True)
+    (grad,) = torch.autograd.grad(net(leaf)[target], leaf)
+    return grad * (x - x0)
+
+
+@pytest.mark.parametrize("spelling", zoo.SPELLINGS)
+@pytest.mark.parametrize("architecture", zoo.ARCHITECTURES, ids=lambda a: a.__name__)
+def test_deeplift_equals_the_oracle(
+    architecture: type[nn.Module], spelling: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(zoo, "ReferenceReLU", OracleRescale)
+    oracle_net = zoo.build(architecture, "reference", seed=7)
+    net = zoo.build(architecture, spelling, seed=7)
+    generator = torch.Generator().manual_seed(11)
+    x = torch.randn(architecture.input_shape, generator=generator)  # type: ignore[attr-defined]
+    baselines = {"zero": 0.0, "tensor": torch.randn(x.shape, generator=generator) * 0.5}
+    targets = zoo.random_targets(zoo.output_shape(net, x), 3, seed=5)
+    selects = architecture is zoo.ConvNormPool  # max pooling: a selection, no exact rule
+    for baseline in baselines.values():
+        x0 = torch.full_like(x, baseline) if isinstance(baseline, float) else baseline
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore" if selects else "error", UnsupportedActivationWarning)
+            maps, report = fl.attribute(
+                net, x, targets, "deeplift", baseline=baseline, return_report=True
+            )
+        assert report.exact is not selects
+        for k, target in enumerate(targets):
+            want = oracle_deeplift(oracle_net, x, x0, target)
+            torch.testing.assert_close(maps[k], want, rtol=1e-4, atol=1e-6 * want.abs().max())
+        if not selects:
+            with torch.no_grad():
+                change = torch.stack([net(x.clone())[t] - net(x0.clone())[t] for t in targets])
+            torch.testing.assert_close(
+                maps.flatten(1).sum(1).double(), change.double(), rtol=1e-4, atol=1e-5
+            )
+
+
+class Gated(nn.Module):
+    """Products of two computed tensors: a gate (``mul``), an outer product (``einsum``) and a
+    matrix product (``matmul``), around residual sums."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.left, self.right, self.gate = nn.Linear(6, 8), nn.Linear(6, 8), nn.Linear(6, 8)
+        self.mix = nn.Linear(8, 8)
+        self.head = nn.Linear(64 + 8, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        a = torch.relu(self.left(x))
+        b = self.right(x)
+        gated = a * torch.relu(self.gate(x)) + b
+        outer = torch.einsum("bi,bj->bij", torch.relu(self.mix(gated)), b).flatten(1)
+        square = (gated.unsqueeze(1) @ gated.unsqueeze(2)).squeeze(2)  # a product with itself
+        return self.head(torch.cat([outer, gated * square], dim=1))
+
+
+def test_summation_to_delta_through_products_and_residual_sums() -> None:
+    torch.manual_seed(2)
+    net = Gated().eval()
+    x, x0 = torch.randn(2, 6), torch.randn(2, 6)
+    targets = [(0, 0), (1, 2)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UnsupportedActivationWarning)
+        maps, report = fl.attribute(net, x, targets, "deeplift", baseline=x0, return_report=True)
+    assert report.exact and report.operations["product"]
+    with torch.no_grad():
+        change = torch.stack([net(x)[t] - net(x0)[t] for t in targets]).double()
+    torch.testing.assert_close(maps.flatten(1).sum(1).double(), change, rtol=1e-5, atol=1e-6)
+    assert report.convergence_delta is not None
+    assert float(report.convergence_delta.abs().max()) < 1e-5
+    # the plain gradient through the products would not sum to the change
+    grads = fl.attribute(net, x, targets, "gradient") * (x - x0)
+    assert (grads.flatten(1).sum(1).double() - change).abs().max() > 1e-2
+
+
+def test_the_product_rule_by_hand() -> None:
+    """``c = a · b`` with ``a = x₁``, ``b = x₂``: DeepLIFT gives ``Δa (b + b0)/2`` and
+    ``Δb (a + a0)/2``."""
+
+    class Product(nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return (x[:, :1] * x[:, 1:]).sum(1, keepdim=True)
+
+    x, x0 = torch.tensor([[3.0, 5.0]]), torch.tensor([[1.0, -2.0]])
+    maps = fl.attribute(Product(), x, (0, 0), "deeplift", baseline=x0)
+    want = torch.tensor([[(3 - 1) * (5 - 2) / 2, (5 + 2) * (3 + 1) / 2]])
+    torch.testing.assert_close(maps, want)
+
+
+@pytest.mark.parametrize("name", ["default", "seed2018"])
+def test_summation_to_delta_on_the_shipped_networks(name: str) -> None:
+    model = load(name)
+    encoded = adapter(name).encoded(fl_protein("MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQ")).x
+    if name == "default":  # logits: the 8 Å bin of a distogram, a helix score
+        targets: list[Any] = [("ss3", 0, 1, 12), ("dist_cb_cb", 0, 11, 4, 25)]
+    else:  # distances in Å
+        targets = [("dist_cb_cb", 0, 4, 25)]
+    values = []
+    for target in targets:
+        head, *index = target
+        values.append(lambda out, head=head, index=tuple(index): out[head][index])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UnsupportedActivationWarning)
+        maps, report = fl.attribute(model, encoded, values, "deeplift", return_report=True)
+    assert report.exact
+    with torch.no_grad():
+        out, out0 = model(encoded.clone()), model(torch.zeros_like(encoded))
+    change = torch.stack([value(out) - value(out0) for value in values]).double()
+    total = maps.flatten(1).sum(1).double()
+    torch.testing.assert_close(total, change, rtol=1e-4, atol=1e-4 * float(change.abs().max()))
+
+
+def fl_protein(sequence: str) -> Any:
+    from foldlens.protein.record import Protein
+
+    return Protein(sequence)
+
+
+def test_what_has_no_exact_rule_says_so() -> None:
+    net = nn.Sequential(nn.Linear(4, 6), nn.Sigmoid(), nn.Linear(6, 2)).eval()
+    x = torch.randn(1, 4)
+    with pytest.warns(UnsupportedActivationWarning, match="sigmoid"):
+        fl.attribute(net, x, (0, 1), "deeplift")
+    with pytest.raises(UnsupportedActivationError, match="sigmoid"):
+        fl.attribute(net, x, (0, 1), "deeplift", strict=True)
+
+
+def test_a_model_taking_another_path_for_the_reference_is_refused() -> None:
+    class Branching(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc = nn.Linear(3, 3)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            h = torch.relu(self.fc(x))
+            return torch.relu(h) if bool(x.sum() > 0) else h
+
+    with pytest.raises(ReferenceMismatchError, match="one path"):
+        fl.attribute(Branching(), torch.ones(1, 3), (0, 0), "deeplift", baseline=0.0)
