@@ -191,6 +191,19 @@ def test_what_has_no_exact_rule_says_so() -> None:
         fl.attribute(net, x, (0, 1), "deeplift", strict=True)
 
 
+def test_a_nonlinear_readout_of_the_output_is_reported() -> None:
+    net = nn.Sequential(nn.Linear(4, 6), nn.ReLU(), nn.Linear(6, 3)).eval()
+    x = torch.randn(1, 4)
+    with pytest.warns(UnsupportedActivationWarning, match="softmax"):
+        fl.attribute(net, x, lambda out: out.softmax(1)[0, 2], "deeplift")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UnsupportedActivationWarning)  # a linear readout is exact
+        maps = fl.attribute(net, x, lambda out: out[0, 2] - 2 * out[0, 0], "deeplift")
+    with torch.no_grad():
+        change = (net(x) - net(torch.zeros_like(x)))[0]
+    torch.testing.assert_close(maps.sum(), change[2] - 2 * change[0], rtol=1e-5, atol=1e-6)
+
+
 def test_a_model_taking_another_path_for_the_reference_is_refused() -> None:
     class Branching(nn.Module):
         def __init__(self) -> None:

@@ -15,7 +15,8 @@ selection by value such as max pooling) passes its derivative, and the report sa
 exact.
 
 Two forward passes (the reference's, then the input's) and backward passes like the gradient's;
-the model must take one path through its operations for both.
+the model must take one path through its operations for both. A target computed from the output
+by a callable runs under the same rules, so a nonlinear readout (a softmax) is reported too.
 
 Example
 -------
@@ -29,12 +30,14 @@ True
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import torch
 
 from ..forward import seeds, values
 from ..reference import ReferenceTape
+from ..rule_mode import RuleMode
 from ..session import AttributionSession
 from ..targets import Target
 from .base import Maps, Method, Option, broadcast_baseline
@@ -60,16 +63,31 @@ class DeepLift(Method):
         z0 = broadcast_baseline(options["baseline"], z)
         tape = ReferenceTape()
         session.mode.reference = tape
+        # A target computed from the output (a softmax, an expected distance) runs under the
+        # rules too: its ReLUs and products get theirs, anything else is reported.
+        audited = [_under(session.mode, t) if callable(t) else t for t in targets]
         try:
             reference = session.forward(z0, measure=False)
+            before = values(reference, audited)
             tape.replay()
             fwd = session.forward(measure=False)
+            seeded = seeds(fwd, audited)
             tape.finish()
         finally:
             session.mode.reference = None
-        multipliers = session.gradients(fwd, seeds(fwd, targets))
+        multipliers = session.gradients(fwd, seeded)
         maps = tuple(m * (zi - bi) for m, zi, bi in zip(multipliers, z, z0, strict=True))
         total = sum(m.flatten(1).sum(dim=1, dtype=torch.float64) for m in maps)
-        change = (values(fwd, targets) - values(reference, targets))[:, 0]
+        change = (values(fwd, targets) - before)[:, 0]
         session.convergence_delta = total - change.to(torch.float64)
         return maps
+
+
+def _under(mode: RuleMode, target: Callable[[Any], torch.Tensor]) -> Callable[[Any], torch.Tensor]:
+    """``target`` evaluated with ``mode`` active."""
+
+    def audited(output: Any) -> torch.Tensor:
+        with mode:
+            return target(output)
+
+    return audited
