@@ -42,7 +42,7 @@ def audited_methods(model: nn.Module, x: torch.Tensor) -> tuple[list[str], list[
 
 
 def _unsupported(report: AttributionReport, known: set[str]) -> str:
-    """"no exact rule for f (n calls), ..." for the report's operations not in ``known``
+    """``no exact rule for f (n calls), ...`` for the report's operations not in ``known``
     (empty when there are none)."""
     calls: dict[str, int] = {}
     for record in report.unsupported:
