@@ -256,3 +256,38 @@ export function bindCellInput(canvas: HTMLCanvasElement, { focus, cellAt, descri
     focus.setSelection(moved(focus.selection, move));
   });
 }
+
+/** Where a drag started, told to `move` with the pointer's offset from there (CSS pixels). */
+export type DragMove = (dx: number, dy: number) => void;
+
+/**
+ * Dragging on `canvas`: `begin` decides at each press whether it drags (returning what moves, or
+ * null); the offset reaches it once the pointer has gone 3 px, and the click that ends a drag is
+ * not a click (on a cell, a residue).
+ */
+export function bindDrag(canvas: HTMLCanvasElement, begin: (event: PointerEvent) => DragMove | null): void {
+  let drag: { x: number; y: number; move: DragMove } | null = null;
+  let dragged = false;
+  canvas.addEventListener("pointerdown", (event) => {
+    const move = event.button === 0 ? begin(event) : null;
+    drag = move ? { x: event.clientX, y: event.clientY, move } : null;
+    dragged = false;
+  });
+  canvas.addEventListener("pointermove", (event) => {
+    if (!drag || event.buttons !== 1) return;
+    const [dx, dy] = [event.clientX - drag.x, event.clientY - drag.y];
+    if (!dragged && Math.hypot(dx, dy) < 3) return;
+    dragged = true;
+    drag.move(dx, dy);
+  });
+  canvas.addEventListener("pointerup", () => (drag = null));
+  canvas.addEventListener(
+    "click",
+    (event) => {
+      if (!dragged) return;
+      event.stopImmediatePropagation();
+      dragged = false;
+    },
+    { capture: true },
+  );
+}

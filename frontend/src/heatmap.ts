@@ -12,7 +12,7 @@
 import { colorBar, type ColorBarOptions } from "./colorbar";
 import type { ColorScale } from "./colormaps";
 import { h } from "./dom";
-import { CanvasLayers, arrowDown, arrowRight, bindCellInput, cellImage, drawFrame, outlineCell, ringTargets, tickStep } from "./figureCanvas";
+import { CanvasLayers, arrowDown, arrowRight, bindCellInput, bindDrag, cellImage, drawFrame, outlineCell, ringTargets, tickStep } from "./figureCanvas";
 import { TARGET_COLOR, type Focus, type FocusHub } from "./focus";
 import { ZOOM_STEP, ZoomHub, type MapView } from "./zoom";
 
@@ -457,30 +457,11 @@ export class Heatmap {
       },
       { passive: false },
     );
-    let pan: { x: number; y: number; view: MapView } | null = null;
-    let panned = false;
-    this.base.addEventListener("pointerdown", (event) => {
-      const pans = this.zoom.zoomed && event.button === 0 && (!this.options.onRegion || event.shiftKey);
-      pan = pans ? { x: event.clientX, y: event.clientY, view: this.zoom.view } : null;
-      panned = false;
+    bindDrag(this.base, (event) => {
+      if (!this.zoom.zoomed || (this.options.onRegion && !event.shiftKey)) return null;
+      const { x0, y0, size } = this.zoom.view;
+      return (dx, dy) => this.zoom.set({ x0: x0 - dx / this.cell, y0: y0 - dy / this.cell, size });
     });
-    this.base.addEventListener("pointermove", (event) => {
-      if (!pan || event.buttons !== 1) return;
-      const [dx, dy] = [event.clientX - pan.x, event.clientY - pan.y];
-      if (!panned && Math.hypot(dx, dy) < 3) return;
-      panned = true;
-      this.zoom.set({ x0: pan.view.x0 - dx / this.cell, y0: pan.view.y0 - dy / this.cell, size: pan.view.size });
-    });
-    this.base.addEventListener("pointerup", () => (pan = null));
-    this.base.addEventListener(
-      "click",
-      (event) => {
-        if (!panned) return;
-        event.stopImmediatePropagation();
-        panned = false;
-      },
-      { capture: true },
-    );
     this.base.addEventListener("keydown", (event) => {
       const selected = this.options.focus.selection;
       const { x0, y0, size } = this.zoom.view;

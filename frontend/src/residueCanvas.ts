@@ -10,7 +10,7 @@
  * wheel zooms around the pointer, a drag pans, + − 0 zoom in, out and back.
  */
 
-import { CanvasLayers, LABEL_FONT, arrowDown, markColumn, tickStep } from "./figureCanvas";
+import { CanvasLayers, LABEL_FONT, arrowDown, bindDrag, markColumn, tickStep } from "./figureCanvas";
 import { TARGET_COLOR, residueStep, type Focus, type FocusHub } from "./focus";
 import { ZOOM_STEP, ZoomHub } from "./zoom";
 import { hideTooltip, showTooltip } from "./tooltip";
@@ -261,30 +261,12 @@ export class ResidueCanvas {
       },
       { passive: false },
     );
-    let pan: { x: number; x0: number } | null = null;
-    let panned = false;
-    this.base.addEventListener("pointerdown", (event) => {
-      pan = zoom.zoomed && event.button === 0 ? { x: event.clientX, x0: zoom.view.x0 } : null;
-      panned = false;
-    });
-    this.base.addEventListener("pointermove", (event) => {
+    bindDrag(this.base, () => {
       const layout = this.layoutNow;
-      if (!pan || !layout || event.buttons !== 1) return;
-      const dx = event.clientX - pan.x;
-      if (!panned && Math.abs(dx) < 3) return;
-      panned = true;
-      zoom.set({ x0: pan.x0 - dx / layout.cell, y0: 0, size: zoom.view.size });
+      if (!zoom.zoomed || !layout) return null;
+      const { x0, size } = zoom.view;
+      return (dx) => zoom.set({ x0: x0 - dx / layout.cell, y0: 0, size });
     });
-    this.base.addEventListener("pointerup", () => (pan = null));
-    this.base.addEventListener(
-      "click",
-      (event) => {
-        if (!panned) return;
-        event.stopImmediatePropagation();
-        panned = false;
-      },
-      { capture: true },
-    );
     this.base.addEventListener("keydown", (event) => {
       const selected = this.options.focus.selection;
       const around = selected ? selected.i + 0.5 : zoom.view.x0 + zoom.view.size / 2;
