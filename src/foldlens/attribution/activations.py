@@ -21,10 +21,11 @@ only ops on the input's path are audited (an argument computed from the input):
     attention. The plain gradient passes; named in a warning, an error under ``strict=True``.
 
 Anything not on the ``linear`` or ``product`` lists is ``nonlinear``: an op this module does not
-know is named, never passed silently. DeepLIFT (:mod:`.reference`) reads two of the lists more
-strictly: a selection (``max``, ``sort``, max pooling) is linear for a gradient but not for a
-difference between two inputs, and a product gets its exact rule only when it is bilinear in two
-tensors computed from the input (:func:`bilinear_operands`).
+know is named, never passed silently. DeepLIFT (:mod:`.reference`) reads the lists its own way:
+a selection (``max``, ``sort``, max pooling) is linear for a gradient but not for a difference
+between two inputs; a product gets its exact rule only when it is bilinear in two tensors computed
+from the input (:func:`bilinear_operands`); and elementwise functions of one computed tensor
+(:func:`as_elementwise`) and softmax (:func:`softmax_call`) get exact rules of their own.
 """
 
 from __future__ import annotations
@@ -117,6 +118,77 @@ QUERIES = name_set(
     """
 )
 """Reading a tensor's metadata or value: nothing to audit."""
+
+
+SMOOTH_OPS = name_set(
+    """
+    sigmoid tanh exp expm1 softplus elu selu celu gelu silu mish logsigmoid log_sigmoid softsign
+    erf atan asinh sin cos reciprocal
+    """
+)
+"""Smooth elementwise functions of one tensor (DeepLIFT's Rescale rule applies)."""
+
+KINKED_OPS = name_set("leaky_relu hardtanh relu6 abs __abs__ absolute hardsigmoid hardswish prelu")
+"""Elementwise functions of one tensor with kinks, piecewise smooth (Rescale applies)."""
+
+SOFTMAX_OPS = {"softmax": False, "_softmax": False, "log_softmax": True, "_log_softmax": True}
+"""Softmax along one dimension, and whether it is the logarithm of it."""
+
+
+@dataclass(frozen=True)
+class ElementwiseCall:
+    """A call ``f(x)`` applied to each element of its one computed tensor ``x = args[0]`` (in
+    place when ``inplace``); ``kinked`` when ``f`` has kinks (its secant is computed even over
+    the smallest difference, where a smooth ``f`` takes its derivative)."""
+
+    inplace: bool
+    kinked: bool
+
+
+def as_elementwise(
+    name: str, args: tuple[Any, ...], kwargs: dict[str, Any], on_graph: Callable[[Any], bool]
+) -> ElementwiseCall | None:
+    """How ``name(*args, **kwargs)`` applies a known elementwise function to ``args[0]``, the
+    call's only argument computed from the input; ``None`` otherwise."""
+    stem = name[:-1] if name.endswith("_") and not name.endswith("__") else name
+    if stem not in SMOOTH_OPS and stem not in KINKED_OPS:
+        return None
+    if not (args and isinstance(args[0], torch.Tensor) and on_graph(args[0])):
+        return None
+    others = [*args[1:], *kwargs.values()]
+    if any(isinstance(a, torch.Tensor) and on_graph(a) for a in others):
+        return None
+    inplace = stem != name or kwargs.get("inplace") is True
+    return ElementwiseCall(inplace=inplace, kinked=stem in KINKED_OPS)
+
+
+def quotient_call(
+    name: str, args: tuple[Any, ...], kwargs: dict[str, Any], on_graph: Callable[[Any], bool]
+) -> tuple[Any, torch.Tensor] | None:
+    """``(numerator, divisor)`` of an out-of-place true division by a tensor computed from the
+    input; ``None`` for any other call."""
+    if name in ("__rtruediv__", "__rdiv__") and len(args) == 2:
+        numerator, divisor = args[1], args[0]
+    elif name in ("div", "divide", "true_divide", "__truediv__") and len(args) >= 1:
+        if kwargs.get("rounding_mode") is not None:
+            return None
+        numerator, divisor = args[0], kwargs.get("other", args[1] if len(args) > 1 else None)
+    else:
+        return None
+    if not (isinstance(divisor, torch.Tensor) and on_graph(divisor)):
+        return None
+    if isinstance(numerator, torch.Tensor | int | float):
+        return numerator, divisor
+    return None
+
+
+def softmax_call(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> int | None:
+    """The dimension of a softmax (or log-softmax) call over ``args[0]`` along a given
+    dimension; ``None`` for any other call."""
+    if name not in SOFTMAX_OPS or not args or not isinstance(args[0], torch.Tensor):
+        return None
+    dim = kwargs.get("dim", args[1] if len(args) > 1 else None)
+    return dim if isinstance(dim, int) and not isinstance(dim, bool) else None
 
 
 @dataclass(frozen=True)

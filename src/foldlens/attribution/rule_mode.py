@@ -26,11 +26,15 @@ from .activations import (
     NONLINEAR,
     PRODUCT,
     SELECTION_OPS,
+    SOFTMAX_OPS,
+    as_elementwise,
     as_relu,
     bilinear_operands,
     classify,
     describe,
     op_name,
+    quotient_call,
+    softmax_call,
 )
 from .errors import UnsupportedActivationError
 from .forward import tensors_in
@@ -73,10 +77,10 @@ class RuleMode(TorchFunctionMode):
         self._audited: WeakIdKeyDictionary = WeakIdKeyDictionary()
         """Tensors with a gradient history that an audited call produced."""
         self.reference: ReferenceTape | None = None
-        """DeepLIFT's reference values (:mod:`.reference`): while set, ReLUs get the Rescale
-        rule, products of two computed tensors the bilinear rule, and selections (max, sort,
-        pooling by maximum), exact for the gradient but not for differences, count as
-        unsupported."""
+        """DeepLIFT's reference values (:mod:`.reference`): while set, ReLUs and other
+        elementwise functions get the Rescale rule, softmax and products of two computed tensors
+        their exact rules, and selections (max, sort, pooling by maximum), exact for the gradient
+        but not for differences, count as unsupported."""
 
     def __torch_function__(
         self,
@@ -101,6 +105,11 @@ class RuleMode(TorchFunctionMode):
             rule_relu = RuleReLUInplace if relu.inplace else RuleReLU
             result = rule_relu.apply(args[0], self.switch, relu.at_zero)  # type: ignore[no-untyped-call]
             return self._produced(result)
+        if self.reference is not None:
+            ruled = self._reference_rule(name, func, args, kwargs)
+            if ruled is not None:
+                self._relu_calls[name, self._where()] += 1
+                return self._produced(ruled())
         kind = classify(name, args, kwargs, self._depends_on_input)
         if self.reference is not None:
             if kind == PRODUCT:
@@ -117,6 +126,34 @@ class RuleMode(TorchFunctionMode):
         elif kind is not None:
             self.operations[kind][name] += 1
         return self._produced(func(*args, **kwargs))
+
+    def _reference_rule(
+        self, name: str, func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Callable[[], Any] | None:
+        """DeepLIFT's rule for an elementwise function or a softmax (as a call to make), or
+        ``None`` for other calls."""
+        tape = self.reference
+        assert tape is not None
+        compute = lambda: func(*args, **kwargs)  # noqa: E731
+        elementwise = as_elementwise(name, args, kwargs, self._depends_on_input)
+        if elementwise is not None:
+            g = lambda t: func(t, *args[1:], **kwargs)  # noqa: E731
+            return lambda: tape.elementwise(args[0], g, elementwise, compute)
+        quotient = quotient_call(name, args, kwargs, self._depends_on_input)
+        if quotient is not None:
+            return lambda: tape.quotient(*quotient, compute)
+        dim = softmax_call(name, args, kwargs)
+        if dim is not None and self._depends_on_input(args[0]):
+            return lambda: tape.softmax(args[0], dim, SOFTMAX_OPS[name], compute)
+        return None
+
+    def forget_calls(self) -> None:
+        """Start the report's counts of calls afresh (after DeepLIFT's reference pass, so that
+        they count the input's pass)."""
+        self._relu_calls.clear()
+        self._unsupported_calls.clear()
+        for calls in self.operations.values():
+            calls.clear()
 
     def _produced(self, result: Any) -> Any:
         for tensor in tensors_in(result):

@@ -70,6 +70,7 @@ class DeepLift(Method):
             reference = session.forward(z0, measure=False)
             before = values(reference, audited)
             tape.replay()
+            session.mode.forget_calls()
             fwd = session.forward(measure=False)
             seeded = seeds(fwd, audited)
             tape.finish()
