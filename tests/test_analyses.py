@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from foldlens.cli import main
 from foldlens.models import load
-from polling import finish_task, wait_job
+from polling import finish, finish_task, wait_job
 
 HELIX = {"head": "ss3", "i": 20, "class": "H"}
 PAIR = {"head": "dist_cb_cb", "i": 5, "j": 40}
@@ -69,6 +69,34 @@ def test_randomization_runs_in_the_background_then_comes_from_the_cache(
     assert png.status_code == 200 and png.content.startswith(b"\x89PNG")
     document = json.loads(client.get(export, params={"what": "json"}).content)
     assert document["verdicts"] == result["verdicts"] and "3-state" in document["description"]
+
+
+def test_deeplift_through_the_api_and_its_analyses(client: TestClient, job: dict) -> None:
+    """DeepLIFT is offered, explains a distance cell against the average residue exactly (its
+    map sums to the change from the reference), and the randomization and deletion analyses
+    take it like the other methods."""
+    for model in client.get("/api/models").json():  # reprof's sigmoids have rules too
+        deeplift = {m["name"]: m for m in model["methods"]}["deeplift"]
+        assert deeplift["exact"] is (model["name"] != "predictdssp"), model["name"]
+        assert deeplift["options"]["baseline"]["choices"] == ["zero", "average"]
+    options = {"deeplift": {"baseline": "average"}}
+    body = {"target": PAIR, "methods": ["deeplift"], "options": options}
+    result = finish(client, client.post(f"/api/jobs/{job['id']}/explain", json=body).json())
+    found = result["deeplift"]
+    assert found["exact"] and found["approximation"] == ""
+    change = found["value"] - found["reference_value"]
+    assert found["map_sum"] == pytest.approx(change, abs=1e-4 * max(1, abs(change)))
+    assert np.sum(found["attribution"]) == pytest.approx(found["map_sum"], rel=1e-3, abs=1e-4)
+    body = {"target": HELIX, "analysis": "randomization", "options": {"methods": ["deeplift"]}}
+    _, task = analyze(client, job, body)
+    assert task["states"]["randomization"] == "done", task["messages"]
+    randomized = client.get(task["results"]["randomization"]).json()
+    assert len(randomized["similarities"]["deeplift"]) == len(randomized["layers"])
+    assert "deeplift" in randomized["verdicts"]
+    body = {"target": HELIX, "analysis": "deletion", "options": {"method": "deeplift", "steps": 5}}
+    _, task = analyze(client, job, body)
+    assert task["states"]["deletion"] == "done", task["messages"]
+    assert len(client.get(task["results"]["deletion"]).json()["deletion"]["values"]) == 5
 
 
 @pytest.mark.parametrize(

@@ -1025,3 +1025,27 @@ def test_a_zoomed_map_follows_the_selection_the_arrow_keys_move(example_job: Exa
     expect(figure).to_have_attribute("data-zoom", "1,6,10")  # just far enough to show column 15
     assert "sel=5,15" in page.url
     assert errors == []
+
+
+def test_deeplift_panel_compares_with_its_reference_and_flags_a_readout_without_rules(
+    example_job: ExampleJob,
+) -> None:
+    """DeepLIFT against the average residue explains a distance cell exactly: its panel names
+    the value at the reference, and the change the map sums to; the predicted lDDT's readout
+    has no exact rule, and that panel says "approximate for this target" and why."""
+    page, errors = example_job
+    base = page.url.split("?")[0]
+    page.goto(f"{base}?target=dist_cb_cb:20,40&methods=deeplift&options=deeplift.baseline:average")
+    wait_ready(page, "deeplift")
+    expect(page.get_by_test_id("panel-deeplift").locator("h3")).to_have_text("DeepLIFT")
+    meta = page.get_by_test_id("panel-meta-deeplift").inner_text().replace("−", "-")
+    found = re.search(r"a change of (-?[\d.]+); the map sums to (-?[\d.]+)", meta)
+    assert found is not None, meta
+    assert float(found.group(1)) == pytest.approx(float(found.group(2)), rel=1e-2, abs=1e-3)
+    expect(page.get_by_test_id("panel-approximate-deeplift")).to_have_count(0)
+    page.goto(f"{base}?target=plddt:20&methods=deeplift")
+    wait_ready(page, "deeplift")
+    badge = page.get_by_test_id("panel-approximate-deeplift")
+    expect(badge).to_have_text("approximate for this target")
+    assert "clamp" in (badge.get_attribute("title") or "")
+    assert errors == []

@@ -14,6 +14,7 @@ import torch
 from fastapi.testclient import TestClient
 
 import foldlens as fl
+from foldlens import models as fl_models
 from foldlens.attribution.methods import REGISTRY
 from foldlens.models import Encoded, adapter, spec
 from foldlens.models.default import DefaultNet
@@ -96,6 +97,53 @@ def test_output_views_match_the_full_model(
         assert answer.value == pytest.approx(
             float(full_model_value(default_net, target)(default_net(x))), abs=1e-4
         )  # type: ignore[operator]
+
+
+DEEPLIFT_TARGETS = [
+    OutputTarget("dist_ca_cb", 2, 127),  # an expected distance: a softmax over bins
+    OutputTarget("contact", 128, 126),
+    OutputTarget("ss3", 7, None, 1),
+]
+
+
+@pytest.mark.parametrize("baseline", ["zero", "average"])
+@pytest.mark.parametrize("target", DEEPLIFT_TARGETS, ids=lambda t: f"{t.head}-{t.i}-{t.j}")
+def test_deeplift_views_match_the_full_model(
+    default_net: DefaultNet, target: OutputTarget, baseline: str
+) -> None:
+    """DeepLIFT through the target's view equals DeepLIFT through the whole model, against
+    the same reference (zeros, or every channel at its mean over the residues); the value at
+    the reference is the whole model's there, and the map sums to the change."""
+    inputs = random_input(130, seed=2, profile=True)
+    x = inputs.x
+    reference = torch.zeros_like(x) if baseline == "zero" else x.mean(2, keepdim=True).expand_as(x)
+    options = check_options("deeplift", {"baseline": baseline})
+    answer = explain(default_net, adapter("default"), inputs, target, "deeplift", options)
+    value = full_model_value(default_net, target)
+    want = fl.attribute(default_net, x, value, "deeplift", baseline=reference.clone())
+    scale = want.abs().max().item()
+    assert answer.exact and not answer.approximation and scale > 0
+    np.testing.assert_allclose(answer.attribution, want[0].numpy(), atol=1e-5 * scale)
+    with torch.no_grad():
+        at_reference = float(value(default_net(reference.clone())))  # type: ignore[operator]
+    assert answer.reference_value == pytest.approx(at_reference, abs=1e-4)
+    assert answer.map_sum == pytest.approx(answer.value - at_reference, abs=1e-4)
+
+
+def test_deeplift_says_which_targets_it_is_not_exact_for() -> None:
+    """The predicted lDDT's calibrated readout (clamps, thresholds) has no exact rule: that
+    explanation says so and why, while the model's method list keeps DeepLIFT exact."""
+    found = adapter("default")
+    model = fl_models.load("default")
+    inputs = random_input(40, seed=5, profile=False)
+    options = check_options("deeplift", {})
+    answer = explain(model, found, inputs, OutputTarget("plddt", 20), "deeplift", options)
+    assert not answer.exact and "clamp" in answer.approximation
+    assert answer.map_sum != pytest.approx(answer.value - answer.reference_value, abs=1e-3)
+    assert {m.name: m.exact for m in method_catalogue(found.spec)}["deeplift"]
+    pae = explain(model, found, inputs, OutputTarget("pae", 3, 30), "deeplift", options)
+    assert pae.exact  # the expected error: products, a softmax and |·|, all with rules
+    assert pae.map_sum == pytest.approx(pae.value - pae.reference_value, abs=1e-4)
 
 
 @pytest.mark.parametrize(
@@ -439,6 +487,21 @@ def test_a_shared_task_stops_only_when_every_requester_cancels(
             {"target": {"layer": "left", "channel": 0, "i": 1}, "methods": ["mutagenesis"]},
             400,
             "units",
+        ),
+        (
+            {"target": HELIX, "methods": ["deeplift"], "options": {"deeplift": {"baseline": 1}}},
+            400,
+            "must be one of ['zero', 'average']",
+        ),
+        (
+            {
+                "target": HELIX,
+                "methods": ["deeplift"],
+                "options": {"deeplift": {"baseline": "average"}},
+                "wrt": "trunk1d.2.conv1",
+            },
+            400,
+            "is for the model input",
         ),
         ({"target": "ss3", "methods": ["gradient"]}, 422, "target"),
     ],

@@ -52,6 +52,12 @@ interface ResultBase {
   /** The explained scalar itself. */
   value: number;
   seconds: number;
+  /** Why this map is not exact (the engine's audit of this call); empty when it is. */
+  approximation?: string;
+  /** The target at the reference input (DeepLIFT, integrated gradients): the map should sum to
+   * `value - reference_value`; `map_sum` is what it sums to. */
+  reference_value?: number | null;
+  map_sum?: number | null;
   residue_sum: number[];
   residue_magnitude: number[];
   top: TopResidue[];

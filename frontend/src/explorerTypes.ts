@@ -10,4 +10,7 @@ export type StatePair = [string, string];
 export type OptionTexts = Record<string, Record<string, string>>;
 
 /** A method's name for people: "guided_backprop" → "guided backprop". */
-export const methodTitle = (name: string): string => name.replaceAll("_", " ");
+/** Methods whose names are written their authors' way. */
+const TITLES: Record<string, string> = { deeplift: "DeepLIFT" };
+
+export const methodTitle = (name: string): string => TITLES[name] ?? name.replaceAll("_", " ");

@@ -298,9 +298,14 @@ export class MethodPanel {
       zoom: this.context.residueZoom,
     });
 
-    this.showExactness(result.exact);
+    this.showExactness(result.exact, result.approximation);
+    const reference = result.reference_value ?? null;
+    const compared =
+      reference === null
+        ? ""
+        : ` · at the reference ${formatAttribution(reference)}, a change of ${formatAttribution(result.value - reference)}; the map sums to ${formatAttribution(result.map_sum ?? Number.NaN)}`;
     this.status.replaceChildren(
-      h("p", { class: "method-panel__meta" }, `explained value ${formatAttribution(result.value)} · computed in ${result.seconds.toFixed(2)} s`),
+      h("p", { class: "method-panel__meta", "data-testid": `panel-meta-${name}` }, `explained value ${formatAttribution(result.value)}${compared} · computed in ${result.seconds.toFixed(2)} s`),
     );
     this.body.replaceChildren(
       ...elements,
@@ -360,11 +365,18 @@ export class MethodPanel {
     this.context.onReadyChange();
   }
 
-  private showExactness(exact: boolean): void {
+  /** The badge of a method that is not exact: for this model (the catalogue's audit), or, once a
+   * result came, for this target (the audit of its own call, e.g. a readout without a rule). */
+  private showExactness(exact: boolean, reason?: string): void {
+    const forTarget = reason !== undefined && this.method.exact;
     this.badge.replaceChildren(
       exact
         ? ""
-        : h("span", { class: "badge badge--approximate", title: this.method.approximation || "this method only approximates the attribution for this model's architecture" }, "approximate for this model"),
+        : h(
+            "span",
+            { class: "badge badge--approximate", "data-testid": `panel-approximate-${this.method.name}`, title: reason || this.method.approximation || "this method only approximates the attribution for this model's architecture" },
+            forTarget ? "approximate for this target" : "approximate for this model",
+          ),
     );
   }
 }

@@ -516,10 +516,19 @@ def _cmd_explain(args: argparse.Namespace) -> int:
     print(f"explaining {description}")
 
     def write(method: str, result: dict[str, Any]) -> None:
+        value, reference = result["value"], result.get("reference_value")
+        compared = (
+            ""
+            if reference is None
+            else f" (at the reference {reference:.4g}, a change of {value - reference:.4g}; "
+            f"the map sums to {result['map_sum']:.4g})"
+        )
         print(
-            f"{method}: value {result['value']:.4g}, {result['seconds']:.2f} s; top residues "
+            f"{method}: value {value:.4g}{compared}, {result['seconds']:.2f} s; top residues "
             + ", ".join(f"{t['residue']}{t['index'] + 1}" for t in result["top"][:5])
         )
+        if not result["exact"]:
+            print(f"{method} is approximate here: {result.get('approximation', '')}")
         for what, formats in EXPORTS.items():
             if (what == "pdb" and query.structure is None) or (what == "logo" and args.wrt):
                 continue

@@ -115,9 +115,12 @@ QUERIES = name_set(
     storage_offset untyped_storage data_ptr element_size __len__ __format__ __repr__ __bool__
     __index__ __int__ __float__ item tolist requires_grad_ retain_grad _is_view
     is_inference is_conj is_neg device dtype
+    zeros_like ones_like empty_like full_like rand_like randn_like randint_like new_zeros new_ones
+    new_empty new_full new_tensor
     """
 )
-"""Reading a tensor's metadata or value: nothing to audit."""
+"""Reading a tensor's metadata or value, or making a new tensor of its shape: nothing to
+audit."""
 
 
 SMOOTH_OPS = name_set(

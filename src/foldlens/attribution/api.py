@@ -61,6 +61,7 @@ def attribute(
     wrt: str | None = ...,
     strict: bool = ...,
     return_report: Literal[True],
+    warn: bool = ...,
     memory_budget: int = ...,
     packing: bool = ...,
     **options: Any,
@@ -77,6 +78,7 @@ def attribute(
     wrt: str | None = ...,
     strict: bool = ...,
     return_report: Literal[True],
+    warn: bool = ...,
     memory_budget: int = ...,
     packing: bool = ...,
     **options: Any,
@@ -92,6 +94,7 @@ def attribute(
     wrt: str | None = None,
     strict: bool = False,
     return_report: bool = False,
+    warn: bool = True,
     memory_budget: int = DEFAULT_MEMORY_BUDGET,
     packing: bool = True,
     wrt_output: str | None = None,
@@ -128,6 +131,9 @@ def attribute(
         warning and passing the plain gradient through it.
     return_report
         Also return an :class:`AttributionReport`: which activation calls got which rule.
+    warn
+        ``False``: no warning for a map that is not exact, for a caller who reads the report's
+        ``exact`` and says so itself (only with ``return_report=True``).
     memory_budget
         Bytes one batched backward or stacked forward pass may use (an estimate).
     packing
@@ -165,7 +171,9 @@ def attribute(
     >>> fl.attribute(net, x, [(0, 1, i) for i in range(32)], method="deconvnet").shape
     torch.Size([32, 1, 4, 32])
     """
-    _check_flags(strict=strict, return_report=return_report)
+    _check_flags(strict=strict, return_report=return_report, warn=warn)
+    if not (warn or return_report):
+        raise ValueError("warn=False needs return_report=True: a map that is not exact says so")
     spec = get_method(method)
     resolved = spec.resolve(options)
     slot = _slot(wrt, wrt_output, wrt_tensor)
@@ -180,7 +188,7 @@ def attribute(
     opaque = _opaque(session, method, rule_based, strict)
     with session:
         maps = spec.attribute(session, targets, resolved)
-    report = _report(session, method, rule_based, rule, opaque)
+    report = _report(session, method, rule_based, rule, opaque, warn)
     attribution = _shaped(maps, single_input, single_target, isinstance(target, PerRow))
     return (attribution, report) if return_report else attribution
 
@@ -309,9 +317,15 @@ def _opaque(session: AttributionSession, method: str, rule_based: bool, strict: 
 
 
 def _report(
-    session: AttributionSession, method: str, rule_based: bool, rule: str, opaque: list[str]
+    session: AttributionSession,
+    method: str,
+    rule_based: bool,
+    rule: str,
+    opaque: list[str],
+    warn: bool = True,
 ) -> AttributionReport:
-    """What the call did; warns when a rule-based method met activations without a rule."""
+    """What the call did; warns (when ``warn``) when a rule-based method met activations
+    without a rule."""
     report = AttributionReport(
         method=method,
         rule_based=rule_based,
@@ -324,7 +338,7 @@ def _report(
         packing=session.packing,
         convergence_delta=session.convergence_delta,
     )
-    if not report.exact:
+    if warn and not report.exact:
         unsupported = ", ".join(record.describe() for record in report.unsupported)
         warnings.warn(
             f"{method} has no exact rule for {unsupported}; the plain gradient was passed through "

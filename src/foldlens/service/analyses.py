@@ -55,13 +55,18 @@ from ..analysis.follow_gradient import default_epsilons
 from ..analysis.metrics import default_k
 from ..analysis.randomization import BARELY_ABOVE, DEPENDS_BELOW, SURVIVES_FEW, SURVIVES_MOST
 from ..attribution.methods import REGISTRY
-from ..models.spec import ModelSpec
 from ..models.views import OutputTarget, Readout, UnitTarget
 from .aa_patterns import aa_patterns
 from .analysis_subject import Progress, Subject, input_map, map_of, residues_of
 from .coevolution_analysis import coevolution
 from .errors import InvalidInputError
-from .explain import ExplanationCancelledError, explain_batch_size, target_tensor, target_view
+from .explain import (
+    ExplanationCancelledError,
+    engine_options,
+    explain_batch_size,
+    target_tensor,
+    target_view,
+)
 from .jacobian_analysis import categorical_jacobian
 from .method_options import ENGINE_ONLY, ServiceOption, check_options
 from .targets import receptive_residues
@@ -230,7 +235,7 @@ def _randomization(
         methods,
         layers=_layers_that_matter(view, subject.x, engine_target),
         mode=options["mode"],
-        options={m: _engine_options(m, subject.target, subject.model_spec) for m in methods},
+        options={m: _defaults_for_engine(m, subject) for m in methods},
         progress=progress,
         cancelled=cancel.is_set,
         region=lambda found: found[:, receptive],
@@ -262,13 +267,10 @@ def _layers_that_matter(view: nn.Module, x: torch.Tensor, engine_target: Any) ->
     return [path for path, group in owned.items() if any(id(p) in reached for p in group)]
 
 
-def _engine_options(
-    method: str, target: OutputTarget | UnitTarget, model_spec: ModelSpec
-) -> dict[str, Any]:
-    options = check_options(method, {})
-    if "batch_size" in REGISTRY[method].options:
-        options["batch_size"] = explain_batch_size(target, model_spec)
-    return options
+def _defaults_for_engine(method: str, subject: Subject) -> dict[str, Any]:
+    """The engine's options for ``method`` at the service's defaults."""
+    defaults = check_options(method, {})
+    return engine_options(method, defaults, subject.x, subject.target, subject.model_spec)
 
 
 def _random_target(

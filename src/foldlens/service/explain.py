@@ -53,6 +53,14 @@ class Explanation:
     exact: bool
     value: float
     seconds: float
+    approximation: str = ""
+    """Why the map is not exact (what the engine's audit of this call found); empty when it is."""
+    reference_value: float | None = None
+    """The target at the reference input, for methods that compare with one (DeepLIFT,
+    integrated gradients): their maps should sum to ``value - reference_value``."""
+    map_sum: float | None = None
+    """What the map sums to (given with ``reference_value``): ``value - reference_value`` for
+    an exact DeepLIFT, up to the quadrature's error for integrated gradients."""
     attribution: np.ndarray | None = None
     groups: list[FeatureGroup] | None = None
     delta: np.ndarray | None = None
@@ -76,6 +84,9 @@ class Explanation:
             "exact": self.exact,
             "value": round(self.value, 6),
             "seconds": round(self.seconds, 4),
+            "approximation": self.approximation,
+            "reference_value": _maybe_rounded(self.reference_value),
+            "map_sum": _maybe_rounded(self.map_sum),
             "residue_sum": _rounded(signed),
             "residue_magnitude": _rounded(magnitude),
             "top": [
@@ -123,6 +134,10 @@ def _layer_json(layer: LayerAttribution) -> dict[str, Any]:
             "values": _rounded(layer.grid),
         }
     return out
+
+
+def _maybe_rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 6)
 
 
 def _rounded(values: np.ndarray | None) -> Any:
@@ -368,22 +383,59 @@ def target_view(
 def _answer(
     prepared: _Prepared,
     adapter: ModelAdapter,
-    method: str,
-    exact: bool,
-    value: float,
-    seconds: float,
+    explanation: Explanation,
     maps: torch.Tensor,
     length: int,
 ) -> Explanation:
+    """``explanation`` with the engine's ``maps`` for the model input or the layer."""
     layer = prepared.layer
     if layer is None:
-        groups = list(adapter.spec.input.groups)
-        return Explanation(
-            method, exact, value, seconds, attribution=maps[0].numpy(), groups=groups
-        )
+        explanation.attribution = maps[0].numpy()
+        explanation.groups = list(adapter.spec.input.groups)
+        return explanation
     windows = adapter.layer_windows(prepared.view, layer.path, length) if layer.kind == "2d" else []
-    answer = layer_attribution(layer, maps.numpy(), windows, length)
-    return Explanation(method, exact, value, seconds, layer=answer)
+    explanation.layer = layer_attribution(layer, maps.numpy(), windows, length)
+    return explanation
+
+
+def engine_options(
+    method: str,
+    options: dict[str, Any],
+    x: torch.Tensor,
+    target: OutputTarget | UnitTarget,
+    model_spec: ModelSpec,
+    wrt: str | None = None,
+) -> dict[str, Any]:
+    """The engine's options for the service's checked ``options`` of ``method``: occlusion's
+    window over every feature of a residue, DeepLIFT's reference input, and the batch size that
+    suits the target."""
+    engine = dict(options)
+    if method == "occlusion":
+        engine = {"window": (x.shape[1], options["window"]), "stride": (x.shape[1], 1)}
+    if method == "deeplift":
+        check_baseline(method, options, wrt)
+        engine["baseline"] = reference_input(options["baseline"], x)
+    if "batch_size" in REGISTRY[method].options:
+        engine["batch_size"] = explain_batch_size(target, model_spec)
+    return engine
+
+
+def reference_input(baseline: str, x: torch.Tensor) -> float | torch.Tensor:
+    """DeepLIFT's reference for the model input ``x`` ``(1, C, L…)``: ``zero``, or
+    ``average``, each channel's mean over the residues, ``x̄_c = Σ_k x_ck / L``."""
+    if baseline == "zero":
+        return 0.0
+    return x.mean(dim=tuple(range(2, x.dim())), keepdim=True)
+
+
+def check_baseline(method: str, options: dict[str, Any], wrt: str | None) -> None:
+    """Refuse a reference other than zero for DeepLIFT to a layer's input: only the model input
+    has an average residue."""
+    if method == "deeplift" and wrt is not None and options["baseline"] != "zero":
+        raise InvalidInputError(
+            "DeepLIFT to a layer's input compares with a zero input of that layer; the "
+            f"{options['baseline']} baseline is for the model input"
+        )
 
 
 def explain(
@@ -404,7 +456,6 @@ def explain(
     x, model_spec = inputs.x, adapter.spec
     length = x.shape[-1]
     start = time.perf_counter()
-    exact = method in model_spec.exact_methods or method == MUTAGENESIS
     prepared = _prepare(model, adapter, target, length, [method], wrt)
     if method == MUTAGENESIS:
         assert prepared.readout is not None
@@ -419,24 +470,38 @@ def explain(
             progress or (lambda f: None),
             batch=mutants_per_pass(target, model_spec),
         )
-        return Explanation(method, exact, value, time.perf_counter() - start, delta=delta)
+        return Explanation(method, True, value, time.perf_counter() - start, delta=delta)
     if method not in REGISTRY or method in ENGINE_ONLY:
         raise InvalidInputError(
             f"unknown method {method!r}; methods: {[m.name for m in method_catalogue(model_spec)]}"
         )
-    engine_options = dict(options)
-    if method == "occlusion":
-        engine_options = {"window": (x.shape[1], options["window"]), "stride": (x.shape[1], 1)}
-    batch = explain_batch_size(target, model_spec)
-    if "batch_size" in REGISTRY[method].options:
-        engine_options["batch_size"] = batch
-    passes = _expected_passes(method, options, length, batch)
+    settings = engine_options(method, options, x, target, model_spec, wrt)
+    passes = _expected_passes(method, options, length, explain_batch_size(target, model_spec))
     view, wrt_path = prepared.view, prepared.engine_wrt
     engine_target, read_value = _valued(prepared, x, method in SHARED_FORWARD)
     with _watched(view, cancel, progress or (lambda f: None), passes):
-        maps = fl.attribute(view, x, engine_target, method=method, wrt=wrt_path, **engine_options)
-    seconds = time.perf_counter() - start
-    return _answer(prepared, adapter, method, exact, read_value(), seconds, maps, length)
+        maps, report = fl.attribute(
+            view, x, engine_target, method, wrt=wrt_path, return_report=True, warn=False,
+            **settings,
+        )  # fmt: skip
+    value = read_value()
+    answer = Explanation(
+        method, report.exact, value, time.perf_counter() - start, approximation(report)
+    )
+    if report.convergence_delta is not None:
+        # convergence delta = Σ map - (y(z) - y(z0))
+        answer.map_sum = float(maps.sum(dtype=torch.float64))
+        answer.reference_value = value - (answer.map_sum - float(report.convergence_delta[0]))
+    return _answer(prepared, adapter, answer, maps, length)
+
+
+def approximation(report: fl.AttributionReport) -> str:
+    """Why the engine's map is not exact (empty when it is): the calls without an exact rule,
+    through which the plain gradient passed."""
+    if report.exact:
+        return ""
+    calls = ", ".join(record.describe() for record in report.unsupported)
+    return f"no exact rule for {calls}: the plain gradient passes there"
 
 
 def explain_together(
@@ -461,9 +526,11 @@ def explain_together(
 
     def done(method: str, maps: Any) -> None:
         exact = method in adapter.spec.exact_methods
-        seconds = time.perf_counter() - start
-        value = read_value()
-        answers[method] = _answer(prepared, adapter, method, exact, value, seconds, maps, length)
+        reason = "" if exact else adapter.spec.approximate_reason
+        answer = Explanation(
+            method, exact, read_value(), time.perf_counter() - start, approximation=reason
+        )
+        answers[method] = _answer(prepared, adapter, answer, maps, length)
         if ready is not None:
             ready(answers[method])
 

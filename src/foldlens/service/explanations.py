@@ -41,6 +41,7 @@ from .errors import InvalidInputError, JobNotFoundError, NotReadyError, NotYours
 from .explain import (
     OVERVIEW_METHODS,
     ExplanationCancelledError,
+    check_baseline,
     check_methods,
     explain_together,
 )
@@ -273,6 +274,8 @@ class ExplanationService:
         target = check_target(raw_target, model_spec, len(job.inputs.sequence))
         check_methods(target, methods, wrt, model_spec)
         checked = {m: check_options(m, options.get(m) or {}) for m in dict.fromkeys(methods)}
+        for method, given in checked.items():
+            check_baseline(method, given, wrt)
         canonical = target_json(target, model_spec)
         layer = {} if wrt is None else {"wrt": wrt}
         keys = {

@@ -18,10 +18,12 @@ from .errors import InvalidInputError
 MUTAGENESIS = "mutagenesis"
 INPUT_ONLY = ("occlusion", MUTAGENESIS)
 """Methods that perturb residues of the model input, so they have no layer form."""
-ENGINE_ONLY = ("feature_ablation", "deeplift")
+ENGINE_ONLY = ("feature_ablation",)
 """Engine methods the service does not offer: ablating each input feature of every residue on its
-own costs a forward pass each (occlusion of residue windows is the service's form); DeepLIFT waits
-for its baseline options and the analyses (issue 17)."""
+own costs a forward pass each (occlusion of residue windows is the service's form)."""
+BASELINES = ("zero", "average")
+"""DeepLIFT's reference inputs: all features zero (no residue anywhere), or every feature at its
+average over the protein's residues (an average residue of this protein everywhere)."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,11 @@ OPTIONS: dict[str, dict[str, ServiceOption]] = {
         ),
         "samples": ServiceOption(16, "noisy copies of the input", 1, 128),
         "noise": ServiceOption(0.15, "noise standard deviation (input range is 0–1)", 0.0, 1.0),
+    },
+    "deeplift": {
+        "baseline": ServiceOption(
+            "zero", "the reference input the differences are taken from", choices=BASELINES
+        ),
     },
     "occlusion": {
         "window": ServiceOption(
