@@ -296,9 +296,9 @@ def test_numpy_integers_and_a_window_tuple_with_the_default_stride() -> None:
     ("call", "error", "message"),
     [
         (
-            lambda net, x: fl.attribute(net, x, (0, 1, 3), method="lrp"),
+            lambda net, x: fl.attribute(net, x, (0, 1, 3), method="shapley"),
             ValueError,
-            "unknown method 'lrp'.*guided_backprop",
+            "unknown method 'shapley'.*guided_backprop",
         ),
         (
             lambda net, x: fl.attribute(net, x, (0, 1, 3), method="gradient", steps=3),

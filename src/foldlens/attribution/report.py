@@ -61,8 +61,9 @@ class AttributionReport:
     backward_seeds: int = 0
     packing: PackingReport | None = None
     convergence_delta: torch.Tensor | None = None
-    """Integrated gradients: ``Σ map - (y(z) - y(z0))`` per target, the error of the quadrature
-    along the path (zero for an exact integral)."""
+    """Per target, ``Σ map`` minus what it would sum to if the method conserved the target:
+    ``y(z) - y(z0)`` for integrated gradients (the quadrature's error) and DeepLIFT (rounding),
+    ``y`` for LRP (what biases, ε and stabilizers absorb)."""
 
     @property
     def unsupported(self) -> list[ActivationRecord]:
@@ -87,7 +88,7 @@ class AttributionReport:
         )
         if self.convergence_delta is not None:
             worst = float(self.convergence_delta.abs().max())
-            lines.append(f"  convergence delta: largest |Σ map - (y(z) - y(z0))| = {worst:.3g}")
+            lines.append(f"  convergence delta: largest |Σ map - conserved total| = {worst:.3g}")
         if self.packing is not None:
             p = self.packing
             lines.append(

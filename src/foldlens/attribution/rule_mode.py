@@ -38,6 +38,7 @@ from .activations import (
 )
 from .errors import UnsupportedActivationError
 from .forward import tensors_in
+from .lrp_mode import LrpPass
 from .reference import ReferenceTape
 from .report import PLAIN_GRADIENT, ActivationRecord
 from .rules import RuleReLU, RuleReLUInplace, RuleSwitch
@@ -75,7 +76,12 @@ class RuleMode(TorchFunctionMode):
         self.operations: dict[str, Counter[str]] = {LINEAR: Counter(), PRODUCT: Counter()}
         """Calls of linear ops and of products on the input's path, by name."""
         self._audited: WeakIdKeyDictionary = WeakIdKeyDictionary()
-        """Tensors with a gradient history that an audited call produced."""
+        """Tensors with a gradient history that an audited call produced: True when computed
+        from the input's path, False from parameters alone."""
+        self.lrp: LrpPass | None = None
+        """LRP's rules for layer calls, batch norm and products (:mod:`.lrp_mode`), while set."""
+        self.layer_rules: Counter[tuple[str, str, str]] = Counter()
+        """Layer calls that got an LRP rule, by (function, module path, rule)."""
         self.reference: ReferenceTape | None = None
         """DeepLIFT's reference values (:mod:`.reference`): while set, ReLUs and other
         elementwise functions get the Rescale rule, softmax and products of two computed tensors
@@ -94,8 +100,13 @@ class RuleMode(TorchFunctionMode):
         if not torch.is_grad_enabled():
             return func(*args, **kwargs)
         if not self._on_graph((*args, *kwargs.values())):
-            return self._produced(func(*args, **kwargs))  # e.g. from parameters alone
+            # e.g. from parameters alone
+            return self._produced(func(*args, **kwargs), from_input=False)
         name = op_name(func)
+        if self.lrp is not None:
+            ruled = self.lrp.handle(name, func, args, kwargs, self._where, self._from_input)
+            if ruled is not NotImplemented:
+                return self._produced(ruled)
         relu = as_relu(name, args, kwargs, self._depends_on_input)
         if relu is not None:
             self._relu_calls[name, self._where()] += 1
@@ -122,7 +133,7 @@ class RuleMode(TorchFunctionMode):
             elif kind == LINEAR and name in SELECTION_OPS:
                 kind = NONLINEAR
         if kind == NONLINEAR:
-            self._unsupported(describe(name))
+            self.unsupported(describe(name))
         elif kind is not None:
             self.operations[kind][name] += 1
         return self._produced(func(*args, **kwargs))
@@ -152,16 +163,27 @@ class RuleMode(TorchFunctionMode):
         they count the input's pass)."""
         self._relu_calls.clear()
         self._unsupported_calls.clear()
+        self.layer_rules.clear()
         for calls in self.operations.values():
             calls.clear()
 
-    def _produced(self, result: Any) -> Any:
+    def _produced(self, result: Any, from_input: bool = True) -> Any:
         for tensor in tensors_in(result):
             if tensor.grad_fn is not None:
-                self._audited[tensor] = True
+                self._audited[tensor] = from_input
         return result
 
-    def _unsupported(self, what: str) -> None:
+    def _from_input(self, tensor: Any) -> bool:
+        """Whether ``tensor`` is the slot or computed from it (not from parameters alone, as
+        ``W.T``, which has a gradient history too)."""
+        if not isinstance(tensor, torch.Tensor):
+            return False
+        if tensor.grad_fn is None:
+            return self._depends_on_input(tensor)
+        return tensor not in self._audited or bool(self._audited[tensor])
+
+    def unsupported(self, what: str) -> None:
+        """Record ``what`` as a call without an exact rule (raise under ``strict``)."""
         where = self._where()
         if self._refuse_unsupported:
             raise UnsupportedActivationError(
@@ -180,7 +202,7 @@ class RuleMode(TorchFunctionMode):
             found = True
             if tensor.grad_fn is not None and tensor not in self._audited:
                 self._audited[tensor] = True  # name it once
-                self._unsupported(
+                self.unsupported(
                     f"{type(tensor.grad_fn).__name__} (computed out of the audit's sight: "
                     "TorchScript, a custom autograd.Function or torch functions disabled)"
                 )
@@ -196,4 +218,8 @@ class RuleMode(TorchFunctionMode):
             ActivationRecord(name, where, PLAIN_GRADIENT if rule != "gradient" else rule, calls)
             for (name, where), calls in self._unsupported_calls.items()
         ]
-        return relus + others
+        layers = [
+            ActivationRecord(name, where, layer_rule, calls)
+            for (name, where, layer_rule), calls in self.layer_rules.items()
+        ]
+        return relus + layers + others

@@ -64,11 +64,18 @@ def rescale_rule(active: Active, grad: torch.Tensor) -> torch.Tensor:
     return active(grad)
 
 
+def lrp_rule(active: Active, grad: torch.Tensor) -> torch.Tensor:
+    """LRP passes relevance through a ReLU unchanged; as ``s = R/z`` (:mod:`.lrp_rules`) that
+    is the gradient's ``[f > 0] · s``. Its layers' rules are applied by :mod:`.lrp_mode`."""
+    return active(grad)
+
+
 RULES: dict[str, BackwardRule] = {
     "gradient": gradient_rule,
     "deconvnet": deconvnet_rule,
     "guided_backprop": guided_backprop_rule,
     "rescale": rescale_rule,
+    "lrp": lrp_rule,
 }
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 from .base import Method, Option
 from .deeplift import DeepLift
 from .feature_ablation import FeatureAblation
+from .lrp import Lrp
 from .occlusion import Occlusion
 from .smoothgrad import BASES, SmoothGrad
 
 REGISTRY: dict[str, Method] = {
     method.name: method
     # The methods SmoothGrad can average (the gradient family and integrated gradients) first.
-    for method in (*BASES.values(), SmoothGrad(), Occlusion(), FeatureAblation(), DeepLift())
+    for method in (*BASES.values(), SmoothGrad(), Occlusion(), FeatureAblation(), DeepLift(), Lrp())
 }
 
 
