@@ -71,6 +71,33 @@ def test_randomization_runs_in_the_background_then_comes_from_the_cache(
     assert document["verdicts"] == result["verdicts"] and "3-state" in document["description"]
 
 
+def test_lrp_through_the_api_and_its_analyses(client: TestClient, job: dict) -> None:
+    """LRP is offered with its composites; a contact logit is exact, an expected distance (a
+    softmax readout, which LRP has no rule for) says so; a layer's input refuses first-layer
+    rules; the randomization test takes every composite."""
+    for model in client.get("/api/models").json():
+        lrp = {m["name"]: m for m in model["methods"]}["lrp"]
+        assert lrp["exact"] is (model["name"] in ("default", "seed2018")), model["name"]
+        assert "epsilon_gamma_box" in lrp["options"]["composite"]["choices"]
+    explain = f"/api/jobs/{job['id']}/explain"
+    for head, exact in (("contact", True), ("dist_cb_cb", False)):
+        body = {"target": {**PAIR, "head": head}, "methods": ["lrp"]}
+        found = finish(client, client.post(explain, json=body).json())["lrp"]
+        assert found["exact"] is exact and ("softmax" in found["approximation"]) is not exact
+    body = {
+        "target": HELIX, "methods": ["lrp"], "wrt": "trunk1d.2.conv1",
+        "options": {"lrp": {"composite": "epsilon_gamma_box"}},
+    }  # fmt: skip
+    refused = client.post(explain, json=body)
+    assert refused.status_code == 400 and "without _flat or _box" in refused.json()["detail"]
+    options = {"methods": ["lrp", "gradient"]}
+    body = {"target": HELIX, "analysis": "randomization", "options": options}
+    _, task = analyze(client, job, body)
+    assert task["states"]["randomization"] == "done", task["messages"]
+    randomized = client.get(task["results"]["randomization"]).json()
+    assert set(randomized["verdicts"]) == {"lrp", "gradient"}
+
+
 def test_deeplift_through_the_api_and_its_analyses(client: TestClient, job: dict) -> None:
     """DeepLIFT is offered, explains a distance cell against the average residue exactly (its
     map sums to the change from the reference), and the randomization and deletion analyses

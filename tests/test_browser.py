@@ -1031,13 +1031,20 @@ def test_deeplift_panel_compares_with_its_reference_and_flags_a_readout_without_
     example_job: ExampleJob,
 ) -> None:
     """DeepLIFT against the average residue explains a distance cell exactly: its panel names
-    the value at the reference, and the change the map sums to; the predicted lDDT's readout
-    has no exact rule, and that panel says "approximate for this target" and why."""
+    the value at the reference, and the change the map sums to. LRP has no rule for the
+    expected distance's softmax, nor DeepLIFT for the predicted lDDT's readout: those panels
+    say "approximate for this target" and why."""
     page, errors = example_job
     base = page.url.split("?")[0]
-    page.goto(f"{base}?target=dist_cb_cb:20,40&methods=deeplift&options=deeplift.baseline:average")
+    page.goto(
+        f"{base}?target=dist_cb_cb:20,40&methods=deeplift,lrp&options=deeplift.baseline:average"
+    )
     wait_ready(page, "deeplift")
+    wait_ready(page, "lrp")
     expect(page.get_by_test_id("panel-deeplift").locator("h3")).to_have_text("DeepLIFT")
+    lrp = page.get_by_test_id("panel-approximate-lrp")
+    expect(lrp).to_have_text("approximate for this target")
+    assert "softmax" in (lrp.get_attribute("title") or "")
     meta = page.get_by_test_id("panel-meta-deeplift").inner_text().replace("−", "-")
     found = re.search(r"a change of (-?[\d.]+); the map sums to (-?[\d.]+)", meta)
     assert found is not None, meta

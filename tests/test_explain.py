@@ -3,6 +3,8 @@ written here, the method catalogue, and the explain API (cache, tasks, cancel, b
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import json
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
@@ -128,6 +130,30 @@ def test_deeplift_views_match_the_full_model(
         at_reference = float(value(default_net(reference.clone())))  # type: ignore[operator]
     assert answer.reference_value == pytest.approx(at_reference, abs=1e-4)
     assert answer.map_sum == pytest.approx(answer.value - at_reference, abs=1e-4)
+
+
+LRP_TARGETS = [OutputTarget("contact", 68, 66), OutputTarget("ss3", 7, None, 1)]
+
+
+@pytest.mark.parametrize("composite", ["epsilon_plus", "epsilon_gamma_box", "epsilon_alpha2_beta1"])
+@pytest.mark.parametrize("target", LRP_TARGETS, ids=lambda t: f"{t.head}-{t.i}-{t.j}")
+def test_lrp_views_match_the_full_model(
+    default_net: DefaultNet, target: OutputTarget, composite: str
+) -> None:
+    """LRP through the target's view (windows of the pair map, valid convolutions) equals LRP
+    through the whole model: every rule reads per-unit quantities the view computes alike. In
+    float64: γ's denominators come close to zero in a random network's residual sums, where
+    float32's different orders of summation would differ visibly."""
+    net = copy.deepcopy(default_net).double()
+    inputs = random_input(70, seed=3, profile=True)  # the contact at the chain's end
+    inputs = dataclasses.replace(inputs, x=inputs.x.double())
+    options = check_options("lrp", {"composite": composite})
+    answer = explain(net, adapter("default"), inputs, target, "lrp", options)
+    value = full_model_value(net, target)
+    want = fl.attribute(net, inputs.x, value, "lrp", composite=composite)
+    scale = want.abs().max().item()
+    assert answer.exact and scale > 0
+    np.testing.assert_allclose(answer.attribution, want[0].numpy(), rtol=1e-4, atol=1e-5 * scale)
 
 
 def test_deeplift_says_which_targets_it_is_not_exact_for() -> None:

@@ -11,6 +11,6 @@ export type OptionTexts = Record<string, Record<string, string>>;
 
 /** A method's name for people: "guided_backprop" → "guided backprop". */
 /** Methods whose names are written their authors' way. */
-const TITLES: Record<string, string> = { deeplift: "DeepLIFT" };
+const TITLES: Record<string, string> = { deeplift: "DeepLIFT", lrp: "LRP" };
 
 export const methodTitle = (name: string): string => TITLES[name] ?? name.replaceAll("_", " ");

@@ -3,10 +3,10 @@
 Gradient-based and perturbation methods are exact for any model. Rule-based ones (deconvnet,
 guided backpropagation) are exact only where every operation on the input's path has an exact rule
 (:mod:`foldlens.attribution.activations`): one forward and backward pass of guided backpropagation
-on a small input, with its report, says whether that holds. DeepLIFT reads some operations more
-strictly (selections by value, products of more than two computed tensors), so it has an audit of
-its own. The audit reads which operations run, not the weights, so an untrained copy of the
-network serves.
+on a small input, with its report, says whether that holds. DeepLIFT and LRP have rules of their
+own (DeepLIFT for smooth functions and softmax, LRP for layers; neither for every selection or
+product), so each has an audit of its own. The audit reads which operations run, not the
+weights, so an untrained copy of the network serves.
 """
 
 from __future__ import annotations
@@ -55,9 +55,9 @@ def _unsupported(report: AttributionReport, known: set[str]) -> str:
 
 
 RULE_AUDIT = "guided_backprop"
-AUDITS = (RULE_AUDIT, "deeplift")
+AUDITS = (RULE_AUDIT, "deeplift", "lrp")
 """The methods whose reports decide exactness: guided backpropagation's for the ReLU rules,
-DeepLIFT's for itself."""
+DeepLIFT's and LRP's (its default composite) for themselves."""
 
 
 def _audit(model: nn.Module, x: torch.Tensor, method: str) -> AttributionReport:

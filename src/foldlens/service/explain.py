@@ -412,9 +412,12 @@ def engine_options(
     engine = dict(options)
     if method == "occlusion":
         engine = {"window": (x.shape[1], options["window"]), "stride": (x.shape[1], 1)}
+    check_layer_options(method, options, wrt)
     if method == "deeplift":
-        check_baseline(method, options, wrt)
         engine["baseline"] = reference_input(options["baseline"], x)
+    if method == "lrp":  # z^B's bounds: the input's range, at least [0, 1] (one-hot, profile)
+        engine["low"] = min(0.0, float(x.min()))
+        engine["high"] = max(1.0, float(x.max()))
     if "batch_size" in REGISTRY[method].options:
         engine["batch_size"] = explain_batch_size(target, model_spec)
     return engine
@@ -428,13 +431,20 @@ def reference_input(baseline: str, x: torch.Tensor) -> float | torch.Tensor:
     return x.mean(dim=tuple(range(2, x.dim())), keepdim=True)
 
 
-def check_baseline(method: str, options: dict[str, Any], wrt: str | None) -> None:
-    """Refuse a reference other than zero for DeepLIFT to a layer's input: only the model input
-    has an average residue."""
-    if method == "deeplift" and wrt is not None and options["baseline"] != "zero":
+def check_layer_options(method: str, options: dict[str, Any], wrt: str | None) -> None:
+    """Refuse options that only the model input has, for a layer's input: DeepLIFT's average
+    residue, and LRP's first-layer rules (flat, z^B)."""
+    if wrt is None:
+        return
+    if method == "deeplift" and options["baseline"] != "zero":
         raise InvalidInputError(
             "DeepLIFT to a layer's input compares with a zero input of that layer; the "
             f"{options['baseline']} baseline is for the model input"
+        )
+    if method == "lrp" and options["composite"].endswith(("_flat", "_box")):
+        raise InvalidInputError(
+            f"LRP's {options['composite']} gives the layer reading the model input a rule of its "
+            "own; to a layer's input, choose a composite without _flat or _box"
         )
 
 

@@ -41,7 +41,7 @@ from .errors import InvalidInputError, JobNotFoundError, NotReadyError, NotYours
 from .explain import (
     OVERVIEW_METHODS,
     ExplanationCancelledError,
-    check_baseline,
+    check_layer_options,
     check_methods,
     explain_together,
 )
@@ -275,7 +275,7 @@ class ExplanationService:
         check_methods(target, methods, wrt, model_spec)
         checked = {m: check_options(m, options.get(m) or {}) for m in dict.fromkeys(methods)}
         for method, given in checked.items():
-            check_baseline(method, given, wrt)
+            check_layer_options(method, given, wrt)
         canonical = target_json(target, model_spec)
         layer = {} if wrt is None else {"wrt": wrt}
         keys = {

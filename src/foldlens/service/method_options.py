@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..attribution.lrp_composites import NAMED
 from ..attribution.methods import REGISTRY
 from ..models.spec import ModelSpec
 from .errors import InvalidInputError
@@ -54,6 +55,15 @@ OPTIONS: dict[str, dict[str, ServiceOption]] = {
     "deeplift": {
         "baseline": ServiceOption(
             "zero", "the reference input the differences are taken from", choices=BASELINES
+        ),
+    },
+    "lrp": {
+        "composite": ServiceOption(
+            "epsilon_plus",
+            "which LRP rule each layer gets: ε for dense layers and, for convolutions, z⁺ "
+            "(epsilon_plus), γ (epsilon_gamma_box), α2β1 (epsilon_alpha2_beta1), ε or LRP-0; "
+            "_flat and _box give the layer reading the input the flat or the z^B rule",
+            choices=tuple(NAMED),
         ),
     },
     "occlusion": {

@@ -12,6 +12,7 @@ import torch
 from ..forward import Forward, seeds
 from ..packing import packed_gradients
 from ..report import PackingReport
+from ..rule_mode import RuleMode
 from ..session import AttributionSession
 from ..targets import Target
 
@@ -65,6 +66,21 @@ class Method(ABC):
         self, session: AttributionSession, targets: list[Target], options: dict[str, Any]
     ) -> Maps:
         """Maps for every target, computed through ``session``."""
+
+
+def audited_targets(mode: RuleMode, targets: list[Target]) -> list[Target]:
+    """``targets`` with each callable one evaluated under ``mode``: for methods whose rules
+    must reach the readout too (DeepLIFT, LRP), a nonlinear readout of the output (a softmax)
+    is audited and reported like an operation of the model."""
+
+    def under(target: Callable[[Any], torch.Tensor]) -> Callable[[Any], torch.Tensor]:
+        def audited(output: Any) -> torch.Tensor:
+            with mode:
+                return target(output)
+
+        return audited
+
+    return [under(t) if callable(t) else t for t in targets]
 
 
 def gradients_at(

@@ -30,17 +30,15 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, ClassVar
 
 import torch
 
 from ..forward import seeds, values
 from ..reference import ReferenceTape
-from ..rule_mode import RuleMode
 from ..session import AttributionSession
 from ..targets import Target
-from .base import Maps, Method, Option, broadcast_baseline
+from .base import Maps, Method, Option, audited_targets, broadcast_baseline
 
 
 class DeepLift(Method):
@@ -65,7 +63,7 @@ class DeepLift(Method):
         session.mode.reference = tape
         # A target computed from the output (a softmax, an expected distance) runs under the
         # rules too: its ReLUs and products get theirs, anything else is reported.
-        audited = [_under(session.mode, t) if callable(t) else t for t in targets]
+        audited = audited_targets(session.mode, targets)
         try:
             reference = session.forward(z0, measure=False)
             before = values(reference, audited)
@@ -82,13 +80,3 @@ class DeepLift(Method):
         change = (values(fwd, targets) - before)[:, 0]
         session.convergence_delta = total - change.to(torch.float64)
         return maps
-
-
-def _under(mode: RuleMode, target: Callable[[Any], torch.Tensor]) -> Callable[[Any], torch.Tensor]:
-    """``target`` evaluated with ``mode`` active."""
-
-    def audited(output: Any) -> torch.Tensor:
-        with mode:
-            return target(output)
-
-    return audited

@@ -29,12 +29,12 @@ from typing import Any, ClassVar
 
 import torch
 
-from ..forward import seeds, values
+from ..forward import values
 from ..lrp_composites import NAMED, Composite, named_composite, user_composite
 from ..lrp_mode import LrpPass
 from ..session import AttributionSession
 from ..targets import Target
-from .base import Maps, Method, Option
+from .base import Maps, Method, Option, audited_targets, gradients_at
 
 PARAMETERS = ("epsilon", "gamma", "alpha", "beta", "low", "high")
 
@@ -44,7 +44,7 @@ class Lrp(Method):
     summary = "layer-wise relevance propagation with a composite of rules (Bach et al. 2015)"
     options: ClassVar[dict[str, Option]] = {
         "composite": Option(
-            "epsilon_plus_flat",
+            "epsilon_plus",
             f"a named composite ({', '.join(NAMED)}) or a mapping from layer names, classes, "
             "functions or path patterns to rules, 'first' for the layer reading the input",
         ),
@@ -83,10 +83,9 @@ class Lrp(Method):
         mode.lrp = layers
         try:
             fwd = session.forward(measure=len(targets) > 1)
-            seeded = seeds(fwd, targets)
         finally:
             mode.lrp = None
-        grads = session.gradients(fwd, seeded)
+        grads, session.packing = gradients_at(session, fwd, audited_targets(mode, targets))
         if layers.relevance_at_input:
             maps = grads
         else:
