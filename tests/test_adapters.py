@@ -197,7 +197,7 @@ def test_outside_models_gradient_against_autograd(name: str) -> None:
     np.testing.assert_allclose(answer.attribution, expected[0].numpy(), rtol=1e-5, atol=1e-8)
     # DeepLIFT has exact rules for reprof's sigmoids and division, none for an LSTM cell
     lstm = {"reprof": set(), "predictdssp": {"deeplift"}}[name]
-    assert set(found.spec.approximate_methods) == {"deconvnet", "guided_backprop", *lstm}
+    assert set(found.spec.approximate_methods) == {"deconvnet", "guided_backprop", "lrp", *lstm}
     word = {"reprof": "sigmoid", "predictdssp": "lstm"}[name]
     assert word in found.spec.approximate_reason
 
