@@ -114,7 +114,8 @@ def test_seed2018_states_keep_the_query_letter() -> None:
 def test_exact_methods_come_from_the_engines_audit() -> None:
     """Shipped networks: every method exact (their spec says so because the audit found only
     ReLUs, linear ops and products). A network with a GELU: deconvnet and guided backprop are
-    not; DeepLIFT is (its Rescale rule takes any elementwise function)."""
+    not, nor is LRP (no rule for a GELU); DeepLIFT is (its Rescale rule takes any elementwise
+    function)."""
     from foldlens.models.exactness import audited_methods
 
     for name in ("default", "seed2018"):
@@ -127,7 +128,7 @@ def test_exact_methods_come_from_the_engines_audit() -> None:
     )
     exact, approximate, reason = audited_methods(smooth, torch.rand(1, 41, 12))
     assert reason == "no exact rule for gelu (1 call): the plain gradient passes there"
-    assert set(approximate) == {"deconvnet", "guided_backprop"}
+    assert set(approximate) == {"deconvnet", "guided_backprop", "lrp"}
     assert set(exact) == set(fl.methods()) - set(approximate)
     # max pooling selects by value: exact for a gradient rule, not for DeepLIFT's differences
     pooled = torch.nn.Sequential(
