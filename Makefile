@@ -45,6 +45,7 @@ demo: setup
 
 bench: setup
 	$(BIN)/python -m benchmarks.attribution
+	$(BIN)/python -m benchmarks.relevance
 	$(BIN)/python -m benchmarks.load
 	$(BIN)/python -m benchmarks.explorer
 	$(BIN)/python -m benchmarks.coevolution

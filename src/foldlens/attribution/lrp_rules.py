@@ -115,17 +115,22 @@ class Rule:
             bg = None if b is None else b + self.gamma * b.clamp(min=0)
             return [Term(share(x), wg, z / stabilized(f(x, wg, bg), self.epsilon))]
         wp, wn = w.clamp(min=0), w.clamp(max=0)
-        xp, xn = x.clamp(min=0), x.clamp(max=0)
+        # (x's part, its factor, the weights of the same sign, of the other sign)
+        signs = [(x.clamp(min=0), above(x), wp, wn)]
+        if bool((x < 0).any()):  # inputs after a ReLU have no negative part
+            signs.append((x.clamp(max=0), below(x), wn, wp))
+        positive = _total([f(part, same, None) for part, _, same, _ in signs])
         if name == "zplus":
-            scale = z / stabilized(f(xp, wp, None) + f(xn, wn, None), self.epsilon)
-            return [Term(above(x), wp, scale), Term(below(x), wn, scale)]
+            scale = z / stabilized(positive, self.epsilon)
+            return [Term(factor, same, scale) for _, factor, same, _ in signs]
         if name == "alpha_beta":
-            up = z / stabilized(f(xp, wp, None) + f(xn, wn, None), self.epsilon)
-            down = z / stabilized(f(xp, wn, None) + f(xn, wp, None), self.epsilon)
-            return [
-                Term(above(x), wp, self.alpha * up), Term(below(x), wn, self.alpha * up),
-                Term(above(x), wn, -self.beta * down), Term(below(x), wp, -self.beta * down),
-            ]  # fmt: skip
+            up = self.alpha * z / stabilized(positive, self.epsilon)
+            terms = [Term(factor, same, up) for _, factor, same, _ in signs]
+            if self.beta:
+                negative = _total([f(part, other, None) for part, _, _, other in signs])
+                down = -self.beta * z / stabilized(negative, self.epsilon)
+                terms += [Term(factor, other, down) for _, factor, _, other in signs]
+            return terms
         if name == "flat":
             flat = torch.ones_like(w)
             return [Term(ones, flat, z / stabilized(f(ones, flat, None), self.epsilon))]
@@ -146,6 +151,13 @@ RULE_NAMES = frozenset(
 FIRST_RULES = frozenset({"flat", "wsquare", "zbox"})
 """Rules that give the input's relevance from the layer's weights alone (or with bounds), not
 in proportion to the input: only for a layer that reads the model input."""
+
+
+def _total(values: list[torch.Tensor]) -> torch.Tensor:
+    total = values[0]
+    for value in values[1:]:
+        total = total + value
+    return total
 
 
 def _nonzero(z: torch.Tensor) -> torch.Tensor:
