@@ -59,7 +59,7 @@ def _cmd_methods(args: argparse.Namespace) -> int:
         text_table(
             ["method", "option", "default", "allowed", "meaning"],
             [
-                [m.name, name, option.default, _allowed(option), option.description]
+                [m.name, name, option.default, *_allowed_and_meaning(option)]
                 for m in catalogue
                 for name, option in m.options.items()
             ],
@@ -72,11 +72,19 @@ def _approximate(reason: str) -> str:
     return f" — approximate here: {reason}" if reason else ""
 
 
-def _allowed(option: Any) -> str:
-    """A service option's choices or range, as a person writes them."""
-    if option.choices:
-        return ", ".join(option.choices)
-    return f"{option.minimum:g}–{option.maximum:g}"
+WIDEST_ALLOWED = 40
+"""Characters of choices listed in the "allowed" column; longer lists go with the meaning."""
+
+
+def _allowed_and_meaning(option: Any) -> tuple[str, str]:
+    """A service option's choices or range, as a person writes them, and its meaning (which
+    lists the choices when they are too many for their column)."""
+    if not option.choices:
+        return f"{option.minimum:g}–{option.maximum:g}", option.description
+    choices = ", ".join(option.choices)
+    if len(choices) <= WIDEST_ALLOWED:
+        return choices, option.description
+    return f"{len(option.choices)} choices", f"{option.description}; one of {choices}"
 
 
 def _cmd_explain_demo(args: argparse.Namespace) -> int:
