@@ -48,14 +48,21 @@ def oracle_rule(
         c = xj * w / torch.where(w @ x + b == 0, 1.0, w @ x + b)[:, None]
     elif rule == "epsilon":
         c = xj * w / stab(w @ x + b)[:, None]
-    elif rule == "gamma":
-        wg, bg = w + p["gamma"] * w.clamp(min=0), b + p["gamma"] * b.clamp(min=0)
-        c = xj * wg / stab(wg @ x + bg)[:, None]
+    elif rule == "gamma":  # each output favours its own sign
+        up = xj * w + p["gamma"] * (xj * w).clamp(min=0)
+        down = xj * w + p["gamma"] * (xj * w).clamp(max=0)
+        b_up, b_down = b + p["gamma"] * b.clamp(min=0), b + p["gamma"] * b.clamp(max=0)
+        z = w @ x + b
+        c_up = up / stab(up.sum(1) + b_up)[:, None]
+        c_down = down / stab(down.sum(1) + b_down)[:, None]
+        c = torch.where((z > 0)[:, None], c_up, 0.0) + torch.where((z < 0)[:, None], c_down, 0.0)
     elif rule in ("zplus", "alpha_beta"):
         plus, minus = (xj * w).clamp(min=0), (xj * w).clamp(max=0)
-        c = plus / stab(plus.sum(1))[:, None]
+        c = plus / stab(plus.sum(1) + b.clamp(min=0))[:, None]
         if rule == "alpha_beta":
-            c = p["alpha"] * c - p["beta"] * minus / stab(minus.sum(1))[:, None]
+            c = p["alpha"] * c - p["beta"] * minus / stab(minus.sum(1) + b.clamp(max=0))[:, None]
+    elif rule == "wsquare":
+        c = w * w / stab((w * w).sum(1) + b * b)[:, None]
     elif rule == "flat":
         ones = (w != 0).double()  # the window: weights of a dense layer are never all zero
         c = ones / ones.sum(1)[:, None]
@@ -132,19 +139,23 @@ COMPOSITES = {
     "epsilon_gamma_box": ({"Conv1d": "gamma", "Linear": "epsilon"}, "zbox"),
     "epsilon_alpha2_beta1": ({"Conv1d": "alpha_beta", "Linear": "epsilon"}, None),
     "epsilon_alpha2_beta1_flat": ({"Conv1d": "alpha_beta", "Linear": "epsilon"}, "flat"),
+    "gamma_wsquare": ({"Conv1d": "gamma", "Linear": "gamma"}, "wsquare"),
 }
+USER = {"gamma_wsquare": {"first": "wsquare", "convolution": "gamma", "Linear": "gamma"}}
+"""Composites given as mappings (the rest are named)."""
 
 
 @pytest.mark.parametrize("name", COMPOSITES)
 def test_named_composites_equal_the_oracle(name: str) -> None:
-    """Each named composite on a CNN with batch norm against layer-by-layer LRP written here."""
+    """Each named composite (and a mapping) on a CNN with batch norm against layer-by-layer LRP
+    written here."""
     net = cnn(1)
     x = torch.rand(2, 4, 8, generator=torch.Generator().manual_seed(2))
     parameters = {"gamma": 0.25, "alpha": 2.0, "beta": 1.0, "low": 0.0, "high": 1.0}
     targets = [(0, 1), (1, 2)]
     with warnings.catch_warnings():
         warnings.simplefilter("error", UnsupportedActivationWarning)
-        maps = fl.attribute(net, x, targets, "lrp", composite=name)
+        maps = fl.attribute(net, x, targets, "lrp", composite=USER.get(name, name))
     rules, first = COMPOSITES[name]
     for m, (row, k) in zip(maps, targets, strict=True):
         want = oracle_lrp(cnn(1).double(), x[row : row + 1], k, rules, first, **parameters)
@@ -170,9 +181,15 @@ def test_lrp_zero_is_gradient_times_input(architecture: type[nn.Module], spellin
 
 @pytest.mark.parametrize("rule", ["zplus", ("alpha_beta", {"alpha": 1.0, "beta": 0.0})])
 def test_zplus_and_alpha1_beta0_conserve_relevance(rule: Any) -> None:
-    """z⁺ leaves the bias out of its shares, so every layer passes all its relevance on: the
-    map sums to the target's value, whatever the biases."""
+    """Without biases z⁺'s shares of each output sum to one, so every layer passes all its
+    relevance on: the map sums to the target's value."""
     net = cnn(3)
+    with torch.no_grad():
+        for module in net.modules():
+            if isinstance(module, nn.Conv1d | nn.Linear | nn.BatchNorm1d):
+                module.bias.zero_()
+            if isinstance(module, nn.BatchNorm1d):
+                module.running_mean.zero_()
     x = torch.rand(1, 4, 8)
     composite = {"convolution": rule, "dense": rule}
     maps, report = fl.attribute(net, x, (0, 2), "lrp", composite=composite, return_report=True)
@@ -189,8 +206,9 @@ def test_alpha_beta_and_gamma_on_a_layer_worked_by_hand() -> None:
 
     - α2β1: the positive contribution (1·1) takes ``2 R_0``, the negative one (2·(-2))
       ``-1 R_0``: ``R = (-6, 3)``;
-    - γ = 1: ``ρ(W)_0 = (2, -2)``, ``z^γ_0 = 2 - 4 = -2``, ``R_j = x_j ρ_0j R_0 / z^γ_0``:
-      ``R = (3, -6)``."""
+    - γ = 1: ``z_0 < 0`` favours negative contributions, ``ρ(W)_0 = W + γW⁻ = (1, -4)``,
+      ``z^γ_0 = 1 - 8 = -7``, ``R_j = x_j ρ_0j R_0 / z^γ_0``: ``R = (3/7, -24/7)``, summing to
+      ``R_0``."""
     layer = nn.Linear(2, 2, bias=False)
     with torch.no_grad():
         layer.weight.copy_(torch.tensor([[1.0, -2.0], [3.0, 1.0]]))
@@ -199,7 +217,7 @@ def test_alpha_beta_and_gamma_on_a_layer_worked_by_hand() -> None:
     ab = fl.attribute(layer, x, target, "lrp", composite={"Linear": "alpha_beta"})
     torch.testing.assert_close(ab, torch.tensor([[-6.0, 3.0]]), rtol=1e-5, atol=1e-5)
     gamma = fl.attribute(layer, x, target, "lrp", composite={"Linear": ("gamma", {"gamma": 1.0})})
-    torch.testing.assert_close(gamma, torch.tensor([[3.0, -6.0]]), rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(gamma, torch.tensor([[3 / 7, -24 / 7]]), rtol=1e-5, atol=1e-5)
 
 
 def test_the_batch_norm_canonizer_leaves_the_outputs_unchanged() -> None:

@@ -11,23 +11,28 @@ rule           ``R_j``
 =============  ==============================================================================
 ``zero``       ``x_j Σ_k w_kj R_k / z_k`` (LRP-0)
 ``epsilon``    ``x_j Σ_k w_kj R_k / stab(z_k)``
-``gamma``      ``x_j Σ_k (w_kj + γ w⁺_kj) R_k / stab(z^γ_k)``, ``z^γ`` with ``W + γW⁺`` and
-               ``b + γb⁺``
+``gamma``      ``Σ_k (x⁺_j ρ⁺_kj + x⁻_j ρ⁻_kj) R_k / stab(z^γ_k)`` with, for ``z_k > 0``,
+               ``ρ⁺ = W + γW⁺``, ``ρ⁻ = W + γW⁻`` and bias ``b + γb⁺``, and for ``z_k < 0`` the
+               two swapped and ``b + γb⁻`` (the output's own sign is favoured, so ``z^γ`` keeps
+               it); ``z^γ_k`` the sum over ``j`` of the numerator plus that bias
 ``zplus``      ``Σ_k (x⁺_j w⁺_kj + x⁻_j w⁻_kj) R_k / stab(z⁺_k)``, ``z⁺_k`` the sum over ``j``
-               of the numerator (no bias): LRP-z⁺, for inputs of either sign
+               of the numerator plus ``b⁺_k``: LRP-z⁺, for inputs of either sign
 ``alpha_beta`` ``Σ_k (α (x_j w_kj)⁺ / stab(z⁺_k) − β (x_j w_kj)⁻ / stab(z⁻_k)) R_k``, ``z^±_k =
-               Σ_j (x_j w_kj)^±`` (no bias); conservative when ``α − β = 1``
+               Σ_j (x_j w_kj)^± + b^±_k``; conservative when ``α − β = 1`` and without biases
 ``flat``       ``Σ_k R_k / n_k``, ``n_k`` the inputs in output ``k``'s window (first layer)
-``wsquare``    ``Σ_k w²_kj R_k / Σ_j w²_kj`` (first layer)
+``wsquare``    ``Σ_k w²_kj R_k / (Σ_j w²_kj + b²_k)`` (first layer)
 ``zbox``       ``Σ_k (x_j w_kj − l_j w⁺_kj − h_j w⁻_kj) R_k / stab(z^B_k)`` for inputs in
                ``[l, h]`` (first layer; Montavon et al. 2017)
 =============  ==============================================================================
 
-The engine propagates ``s = R / z`` — relevance per unit of value — rather than ``R``: then
-LRP-0 passes ``s`` as the gradient does through every linear operation without a parameter
-(sums, residual additions, pooling, padding, indexing, which is the z-rule for each) and through
-ReLUs, and a rule changes only the layers it is given to. ``R = z ⊙ s`` at the input. A first-layer
-rule (``flat``, ``wsquare``, ``zbox``) gives relevance outright, so the layer returns ``R_j``.
+These are Zennit's definitions (its ``Epsilon``, ``Gamma``, ``ZPlus``, ``AlphaBeta``, ``Flat``,
+``WSquare`` and ``ZBox`` with their default parameters).
+
+The engine propagates ``s = R / z`` — relevance per unit of value — rather than ``R``: then LRP-0
+passes ``s`` as the gradient does through every linear operation without a parameter (sums,
+residual additions, pooling, padding, indexing, which is the z-rule for each) and through ReLUs,
+and a rule changes only the layers it is given to. ``R = z ⊙ s`` at the input. A first-layer rule
+(``flat``, ``wsquare``, ``zbox``) gives relevance outright, so the layer returns ``R_j``.
 
 Each rule is written as terms ``(a, ρ(W), c)``: the layer's backward pass sends
 ``Σ_terms a ⊙ ρ(W)ᵀ (c ⊙ s_out)`` to its input, where ``a`` is the input's factor (``[x > 0]``
@@ -110,33 +115,55 @@ class Rule:
             eps = 0.0 if name == "zero" else self.epsilon
             scale = z / (stabilized(z, eps) if eps else _nonzero(z))
             return [Term(share(x), w, scale)]
-        if name == "gamma":
-            wg = w + self.gamma * w.clamp(min=0)
-            bg = None if b is None else b + self.gamma * b.clamp(min=0)
-            return [Term(share(x), wg, z / stabilized(f(x, wg, bg), self.epsilon))]
         wp, wn = w.clamp(min=0), w.clamp(max=0)
-        # (x's part, its factor, the weights of the same sign, of the other sign)
-        signs = [(x.clamp(min=0), above(x), wp, wn)]
-        if bool((x < 0).any()):  # inputs after a ReLU have no negative part
-            signs.append((x.clamp(max=0), below(x), wn, wp))
-        positive = _total([f(part, same, None) for part, _, same, _ in signs])
+        bp, bn = _clamped(b, 0.0, None), _clamped(b, None, 0.0)
+        # x's positive part, with its factor and sign; its negative part only where there is
+        # one (inputs after a ReLU have none)
+        parts = [(x.clamp(min=0), above(x), True)]
+        if bool((x < 0).any()):
+            parts.append((x.clamp(max=0), below(x), False))
+
+        def output(weights: Pair, bias: torch.Tensor | None) -> torch.Tensor:
+            """``Σ_parts f(part, weights for its sign) + bias``."""
+            return _total(
+                [
+                    f(part, weights[not positive], bias if k == 0 else None)
+                    for k, (part, _, positive) in enumerate(parts)
+                ]
+            )
+
+        def spread(weights: Pair, scale: torch.Tensor) -> list[Term]:
+            return [Term(factor, weights[not positive], scale) for _, factor, positive in parts]
+
+        if name == "gamma":
+            grow = (w + self.gamma * wp, w + self.gamma * wn)  # favour the output's own sign
+            up = down = None
+            if b is not None:
+                up, down = b + self.gamma * b.clamp(min=0), b + self.gamma * b.clamp(max=0)
+            positive_out = torch.where(z > 0, z / stabilized(output(grow, up), self.epsilon), 0.0)
+            flipped = (grow[1], grow[0])
+            negative_out = torch.where(
+                z < 0, z / stabilized(output(flipped, down), self.epsilon), 0.0
+            )
+            return spread(grow, positive_out) + spread(flipped, negative_out)
         if name == "zplus":
-            scale = z / stabilized(positive, self.epsilon)
-            return [Term(factor, same, scale) for _, factor, same, _ in signs]
+            return spread((wp, wn), z / stabilized(output((wp, wn), bp), self.epsilon))
         if name == "alpha_beta":
-            up = self.alpha * z / stabilized(positive, self.epsilon)
-            terms = [Term(factor, same, up) for _, factor, same, _ in signs]
+            terms = spread(
+                (wp, wn), self.alpha * z / stabilized(output((wp, wn), bp), self.epsilon)
+            )
             if self.beta:
-                negative = _total([f(part, other, None) for part, _, _, other in signs])
-                down = -self.beta * z / stabilized(negative, self.epsilon)
-                terms += [Term(factor, other, down) for _, factor, _, other in signs]
+                down = -self.beta * z / stabilized(output((wn, wp), bn), self.epsilon)
+                terms += spread((wn, wp), down)
             return terms
         if name == "flat":
             flat = torch.ones_like(w)
             return [Term(ones, flat, z / stabilized(f(ones, flat, None), self.epsilon))]
         if name == "wsquare":
             square = w * w
-            return [Term(ones, square, z / stabilized(f(ones, square, None), self.epsilon))]
+            squared_bias = None if b is None else b * b
+            denominator = f(ones, square, squared_bias)
+            return [Term(ones, square, z / stabilized(denominator, self.epsilon))]
         if name == "zbox":
             low, high = torch.full_like(x, self.low), torch.full_like(x, self.high)
             denominator = f(x, w, None) - f(low, wp, None) - f(high, wn, None)
@@ -151,6 +178,14 @@ RULE_NAMES = frozenset(
 FIRST_RULES = frozenset({"flat", "wsquare", "zbox"})
 """Rules that give the input's relevance from the layer's weights alone (or with bounds), not
 in proportion to the input: only for a layer that reads the model input."""
+
+
+Pair = tuple[torch.Tensor, torch.Tensor]
+"""Weights for an input's positive part, and for its negative part."""
+
+
+def _clamped(t: torch.Tensor | None, low: float | None, high: float | None) -> torch.Tensor | None:
+    return None if t is None else t.clamp(min=low, max=high)
 
 
 def _total(values: list[torch.Tensor]) -> torch.Tensor:
