@@ -179,10 +179,13 @@ def test_lrp_zero_is_gradient_times_input(architecture: type[nn.Module], spellin
     torch.testing.assert_close(lrp0, want, rtol=1e-4, atol=1e-6 * float(want.abs().max()))
 
 
-@pytest.mark.parametrize("rule", ["zplus", ("alpha_beta", {"alpha": 1.0, "beta": 0.0})])
-def test_zplus_and_alpha1_beta0_conserve_relevance(rule: Any) -> None:
-    """Without biases z⁺'s shares of each output sum to one, so every layer passes all its
-    relevance on: the map sums to the target's value."""
+@pytest.mark.parametrize(
+    "rule",
+    ["zero", ("epsilon", {"epsilon": 1e-9}), "zplus", ("alpha_beta", {"alpha": 1.0, "beta": 0.0})],
+)
+def test_lrp0_epsilon_zplus_and_alpha1_beta0_conserve_relevance(rule: Any) -> None:
+    """Without biases the shares of each output sum to one under LRP-0, ε → 0, z⁺ and α1β0, so
+    every layer passes all its relevance on: the map sums to the target's value."""
     net = cnn(3)
     with torch.no_grad():
         for module in net.modules():
