@@ -288,6 +288,20 @@ def bilinear_operands(
     return computed if len(computed) == 2 and len(tensors) == 2 else None
 
 
+def flat_call(
+    func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> tuple[list[Any], Callable[[list[Any]], Any]]:
+    """The call's arguments as one list (``args`` then ``kwargs``' values, the positions
+    :func:`bilinear_operands` gives), and ``func`` called with such a list."""
+    keys = list(kwargs)
+    flat = [*args, *kwargs.values()]
+
+    def call(values: list[Any]) -> Any:
+        return func(*values[: len(args)], **dict(zip(keys, values[len(args) :], strict=True)))
+
+    return flat, call
+
+
 def describe(name: str) -> str:
     """How a nonlinear call is named in the report."""
     return f"{name} (a mask computed from the input)" if name in MASK_OPS else name

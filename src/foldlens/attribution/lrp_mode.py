@@ -25,7 +25,7 @@ from typing import Any
 import torch
 from torch.utils.weak import WeakIdKeyDictionary
 
-from .activations import BILINEAR_OPS, QUERIES, bilinear_operands, name_set
+from .activations import BILINEAR_OPS, QUERIES, bilinear_operands, flat_call, name_set
 from .lrp_composites import FAMILIES, Composite
 from .lrp_rules import Layer, Rule, ruled
 
@@ -227,12 +227,7 @@ def _halved_product(
     func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], operands: list[int]
 ) -> Any:
     """``B(a, b)`` whose backward pass sends each factor half of its gradient."""
-    keys = list(kwargs)
-    flat = [*args, *kwargs.values()]
-
-    def call(values: list[Any]) -> Any:
-        return func(*values[: len(args)], **dict(zip(keys, values[len(args) :], strict=True)))
-
+    flat, call = flat_call(func, args, kwargs)
     value = call(flat).detach()
     for live in operands:
         values = [v.detach() if k in operands and k != live else v for k, v in enumerate(flat)]

@@ -45,7 +45,7 @@ from typing import Any
 
 import torch
 
-from .activations import ElementwiseCall
+from .activations import ElementwiseCall, flat_call
 
 
 def rescale_multiplier(f: torch.Tensor, f0: torch.Tensor) -> torch.Tensor:
@@ -258,17 +258,13 @@ class ReferenceTape:
         ``kwargs``' values): on the reference, computed with them kept; on the input, the value
         ``B(a, b)`` whose backward pass sends ``a`` through ``B(·, (b+b0)/2)`` and ``b``
         through ``B((a+a0)/2, ·)``."""
-        keys = list(kwargs)
-        flat = [*args, *kwargs.values()]
+        flat, call = flat_call(func, args, kwargs)
         now = [flat[k] for k in operands]
         if self.recording:
             self._values.append(tuple(t.detach().clone() for t in now))
             return func(*args, **kwargs)
         before = self._next(now)
         means = [((t.detach() + t0) / 2) for t, t0 in zip(now, before, strict=True)]
-
-        def call(values: list[Any]) -> Any:
-            return func(*values[: len(args)], **dict(zip(keys, values[len(args) :], strict=True)))
 
         def with_live(k: int) -> Any:
             values = list(flat)
