@@ -202,11 +202,11 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 def _folder_names(names: list[str]) -> list[str]:
     """One folder name per record name, safe on any file system (no separators, no leading
     dot) and distinct (``a|b`` and ``a_b`` both read ``a_b``: the second gets ``-2``)."""
-    import re
+    from .file_names import safe_file_name
 
     folders: list[str] = []
     for name in names:
-        folder = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).lstrip(".") or "record"
+        folder = safe_file_name(name)
         taken, k = folder, 2
         while taken in folders:
             taken, k = f"{folder}-{k}", k + 1
@@ -618,6 +618,34 @@ def _write_analysis(result: dict[str, Any], name: str, description: str, out: Pa
         print(f"wrote {out / rendered.filename}")
 
 
+def _cmd_atlas(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from .atlas.run import check_methods, run_atlas
+    from .atlas.targets import parse_targets
+
+    if args.limit is not None and args.limit < 1:
+        raise ValueError(f"--limit must be at least 1, not {args.limit}")
+    parse_targets(args.targets)
+    check_methods(args.methods, args.model)
+    with tqdm(desc="proteins", unit="protein", file=sys.stderr) as bar:
+
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        run = run_atlas(
+            args.input, args.out, args.model, args.targets, args.methods, args.limit, progress
+        )
+    print(
+        f"{len(run.written)} written, {len(run.skipped)} already done, {len(run.failures)} failed "
+        f"(details in {args.out / 'atlas.json'})"
+    )
+    for name, problem in run.failures.items():
+        print(f"{name}: {problem}")
+    return 1 if run.failures else 0
+
+
 def _cmd_analyze(args: argparse.Namespace) -> int:
     from .service.analyses import check_analysis, summary
     from .service.targets import describe
@@ -1023,6 +1051,26 @@ def build_parser() -> argparse.ArgumentParser:
     patterns.add_argument("--out", type=Path, required=True, help="output folder")
     _add_model_file(patterns)
     patterns.set_defaults(run=_cmd_aa_patterns)
+
+    atlas = commands.add_parser(
+        "atlas",
+        help="explain many proteins: one resumable file per protein (see foldlens.atlas.run)",
+    )
+    atlas.add_argument(
+        "input", help="a multi-FASTA, a folder of PDB/mmCIF files, or test-split (the shipped one)"
+    )
+    atlas.add_argument("--out", type=Path, required=True, help="output folder")
+    atlas.add_argument("--model", default="default")
+    atlas.add_argument(
+        "--targets",
+        default="contacts:top=L/5:sep=24,ss3",
+        help="comma-separated: contacts[:top=N|L/k][:sep=S] (the most probable predicted contacts "
+        "with |i-j| >= S), ss3 (every residue in its predicted class)",
+    )
+    atlas.add_argument("--methods", nargs="+", default=["gradient", "guided_backprop"])
+    atlas.add_argument("--limit", type=int, default=None, help="the first N proteins only")
+    _add_model_file(atlas)
+    atlas.set_defaults(run=_cmd_atlas)
 
     searching = commands.add_parser(
         "search", help="MSA search: jackhmmer of a sequence database, written as an A3M"
