@@ -128,6 +128,7 @@ def test_the_atlas_command_reads_a_folder_of_structures(
     for argv, words in (
         (["--targets", "contacts:top=x"], "bad setting"),
         (["--methods", "mutagenesis"], "atlas methods are"),
+        (["--model", "seed2018"], "has no contact head"),
     ):
         assert main(["atlas", str(folder), "--out", str(out), *argv]) == 2
         error = capsys.readouterr().err

@@ -622,11 +622,12 @@ def _cmd_atlas(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from .atlas.run import check_methods, run_atlas
-    from .atlas.targets import parse_targets
+    from .atlas.targets import check_heads, parse_targets
+    from .models import spec
 
     if args.limit is not None and args.limit < 1:
         raise ValueError(f"--limit must be at least 1, not {args.limit}")
-    parse_targets(args.targets)
+    check_heads(parse_targets(args.targets), spec(args.model))
     check_methods(args.methods, args.model)
     with tqdm(desc="proteins", unit="protein", file=sys.stderr) as bar:
 

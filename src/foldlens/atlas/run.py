@@ -37,7 +37,7 @@ from ..protein.record import Protein
 from ..service.explain import Explanation, explain, explain_together
 from ..service.method_options import INPUT_ONLY, check_options, method_catalogue
 from .inputs import AtlasProtein, atlas_proteins
-from .targets import TargetRule, parse_targets, targets_for
+from .targets import TargetRule, check_heads, parse_targets, targets_for
 
 ATLAS_FORMAT = 1
 """Changes when the files' contents change (part of every key)."""
@@ -84,7 +84,9 @@ def run_atlas(
     ``progress(done, total)`` after each protein."""
     rules = parse_targets(specification)
     chosen = check_methods(methods, model_name)
-    found, model = model_adapter(model_name), load(model_name)
+    found = model_adapter(model_name)
+    check_heads(rules, found.spec)
+    model = load(model_name)
     proteins = list(atlas_proteins(source, found.max_length, limit))
     folder = out / "proteins"
     folder.mkdir(parents=True, exist_ok=True)

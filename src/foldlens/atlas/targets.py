@@ -78,18 +78,31 @@ def _is_count(value: str) -> bool:
     return text.isdigit() and int(text) >= 1
 
 
+def check_heads(rules: list[TargetRule], model_spec: ModelSpec) -> None:
+    """Refuse rules whose head the model lacks (seed2018 predicts distances only)."""
+    heads = {head.name for head in model_spec.heads}
+    for rule in rules:
+        head = HEAD[rule.kind]
+        if head not in heads:
+            raise ValueError(
+                f"model {model_spec.name} has no {head} head for {rule.kind} targets; "
+                f"its heads: {sorted(heads)}"
+            )
+
+
+HEAD = {"contacts": "contact", "ss3": "ss3"}
+"""The head each kind of target reads."""
+
+
 def targets_for(
     rules: list[TargetRule], prediction: dict[str, Any], model_spec: ModelSpec
 ) -> list[OutputTarget]:
     """Each rule's targets for a protein the model predicted (``prediction``), in rule order;
     a rule whose head the model lacks raises a ``ValueError``."""
+    check_heads(rules, model_spec)
     length = len(prediction["sequence"])
-    heads = {head.name for head in model_spec.heads}
     found: list[OutputTarget] = []
     for rule in rules:
-        head = "contact" if rule.kind == "contacts" else "ss3"
-        if head not in heads:
-            raise ValueError(f"model {model_spec.name} has no {head} head for {rule.kind} targets")
         if rule.kind == "ss3":
             classes = np.asarray(prediction["ss3"]).argmax(axis=1)
             found += [OutputTarget("ss3", i, None, int(c)) for i, c in enumerate(classes)]
