@@ -127,8 +127,8 @@ def _one(
         return
     try:
         arrays = explain_protein(model, found, item.protein, rules, methods)
-    except ValueError as error:
-        run.failures[item.name] = str(error)
+    except (ValueError, RuntimeError) as error:  # bad input, or torch failing on this one
+        run.failures[item.name] = f"{type(error).__name__}: {error}"
         return
     partial = path.with_name(path.name + ".partial")
     with partial.open("wb") as handle:
