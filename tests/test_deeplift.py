@@ -370,3 +370,21 @@ def test_a_model_taking_another_path_for_the_reference_is_refused() -> None:
 
     with pytest.raises(ReferenceMismatchError, match="one path"):
         fl.attribute(Branching(), torch.ones(1, 3), (0, 0), "deeplift", baseline=0.0)
+
+
+def test_many_targets_pack_and_equal_one_seed_each() -> None:
+    """All L per-residue targets of a convolutional ReLU network share backward passes (the
+    Rescale multipliers keep each operation's support), with the same maps as one seed each."""
+    torch.manual_seed(5)
+    net = nn.Sequential(
+        nn.Conv1d(6, 16, 5, padding=2), nn.ReLU(), nn.Conv1d(16, 16, 5, padding=2), nn.Tanh(),
+        nn.Conv1d(16, 2, 3, padding=1),
+    ).eval()  # fmt: skip
+    x = torch.rand(1, 6, 60)
+    targets = [(0, 1, i) for i in range(60)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UnsupportedActivationWarning)
+        packed, report = fl.attribute(net, x, targets, "deeplift", return_report=True)
+        single = fl.attribute(net, x, targets, "deeplift", packing=False)
+    assert report.packing is not None and report.packing.groups < len(targets)
+    torch.testing.assert_close(packed, single, rtol=0, atol=0)

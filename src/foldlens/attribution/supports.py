@@ -52,6 +52,7 @@ from torch.utils.weak import WeakIdKeyDictionary
 
 from .activations import name_set, op_name
 from .forward import tensors_in
+from .reference import Multiplied, SoftmaxDifference
 from .rules import RuleReLU, RuleReLUInplace
 
 Interval = tuple[torch.Tensor, torch.Tensor]
@@ -480,7 +481,9 @@ def _argument(
 
 def custom_backward(sources: Sequence[torch.Tensor]) -> list[str]:
     """Autograd nodes between ``sources`` and the leaves whose backward is user code (custom
-    ``autograd.Function``\\s other than foldlens's own ReLU rules, module backward hooks)."""
+    ``autograd.Function``\\s other than foldlens's own rules, module backward hooks). foldlens's
+    rules keep the forward op's support: the ReLU rules and DeepLIFT's multipliers act element
+    by element, DeepLIFT's softmax rule mixes along the softmax's own dimension."""
     found: list[str] = []
     seen: set[int] = set()
     stack = [t.grad_fn for t in sources]
@@ -493,6 +496,8 @@ def custom_backward(sources: Sequence[torch.Tensor]) -> list[str]:
         if isinstance(node, torch.autograd.function.BackwardCFunction) and owner not in (
             RuleReLU,
             RuleReLUInplace,
+            Multiplied,
+            SoftmaxDifference,
         ):
             found.append(type(node).__name__)
         stack.extend(next_node for next_node, _ in node.next_functions)

@@ -35,6 +35,7 @@ from typing import Any, ClassVar
 import torch
 
 from ..forward import seeds, values
+from ..packing import packed_gradients
 from ..reference import ReferenceTape
 from ..session import AttributionSession
 from ..targets import Target
@@ -74,7 +75,8 @@ class DeepLift(Method):
             tape.finish()
         finally:
             session.mode.reference = None
-        multipliers = session.gradients(fwd, seeded)
+        packed = packed_gradients(session, fwd, seeded) if session.packing_allowed else None
+        multipliers, session.packing = packed or (session.gradients(fwd, seeded), None)
         maps = tuple(m * (zi - bi) for m, zi, bi in zip(multipliers, z, z0, strict=True))
         total = sum(m.flatten(1).sum(dim=1, dtype=torch.float64) for m in maps)
         change = (values(fwd, targets) - before)[:, 0]
