@@ -31,9 +31,8 @@ from ..attribution.api import SHARED_FORWARD
 from ..file_names import safe_file_name
 from ..models import adapter as model_adapter
 from ..models import load, version
-from ..models.adapter import ModelAdapter
+from ..models.adapter import Encoded, ModelAdapter
 from ..predict import predict
-from ..protein.record import Protein
 from ..service.explain import Explanation, explain, explain_together
 from ..service.method_options import INPUT_ONLY, check_options, method_catalogue
 from .inputs import AtlasProtein, atlas_proteins
@@ -120,13 +119,14 @@ def _one(
     if item.protein is None:
         run.failures[item.name] = item.problem
         return
-    key = protein_key(item.protein, found, specification, methods)
+    inputs = found.encoded(item.protein)
+    key = protein_key(inputs, found, specification, methods)
     path = folder / f"{safe_file_name(item.name)}-{key[:16]}.npz"
     if path.exists():
         run.skipped.append(path)
         return
     try:
-        arrays = explain_protein(model, found, item.protein, rules, methods)
+        arrays = explain_protein(model, found, inputs, rules, methods)
     except (ValueError, RuntimeError) as error:  # bad input, or torch failing on this one
         run.failures[item.name] = f"{type(error).__name__}: {error}"
         return
@@ -137,17 +137,22 @@ def _one(
     run.written.append(path)
 
 
+def model_id(found: ModelAdapter) -> str:
+    """The model's name and version (its weights' digest, hashed once per process)."""
+    return f"{found.name} {version(found.name)}"
+
+
 def protein_key(
-    protein: Protein, found: ModelAdapter, specification: str, methods: Sequence[str]
+    inputs: Encoded, found: ModelAdapter, specification: str, methods: Sequence[str]
 ) -> str:
     """SHA-256 of the model input, the model's version, the targets and the methods."""
-    x = found.encoded(protein).x.detach().float().contiguous().numpy()
+    x = inputs.x.detach().float().contiguous().numpy()
     digest = hashlib.sha256()
     digest.update(x.tobytes())
     recipe = {
         "format": ATLAS_FORMAT,
         "shape": list(x.shape),
-        "model": f"{found.name} {found.version}-{found.digest()[:12]}",
+        "model": model_id(found),
         "targets": specification,
         "methods": list(methods),
     }
@@ -158,14 +163,14 @@ def protein_key(
 def explain_protein(
     model: nn.Module,
     found: ModelAdapter,
-    protein: Protein,
+    inputs: Encoded,
     rules: list[TargetRule],
     methods: Sequence[str],
 ) -> dict[str, np.ndarray]:
-    """The arrays of one protein's file (module docstring)."""
+    """The arrays of one protein's file (module docstring), from its encoded input."""
+    protein = inputs.protein
     prediction = predict(model, protein, found)
     targets = targets_for(rules, prediction, found.spec)
-    inputs = found.encoded(protein)
     length = len(protein.sequence)
     sums = {m: np.zeros((len(targets), length), np.float32) for m in methods}
     magnitudes = {m: np.zeros((len(targets), length), np.float32) for m in methods}
@@ -184,7 +189,7 @@ def explain_protein(
     rows = [(HEADS.index(t.head), t.i, -1 if t.j is None else t.j, t.index) for t in targets]
     arrays: dict[str, np.ndarray] = {
         "sequence": np.array(protein.sequence),
-        "model": np.array(f"{found.name} {found.version}-{found.digest()[:12]}"),
+        "model": np.array(model_id(found)),
         "targets": np.array(rows, dtype=np.int32).reshape(-1, 4),
         "values": values,
         "ss3": np.asarray(prediction["ss3"], np.float32),
