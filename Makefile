@@ -18,7 +18,7 @@ $(BIN)/activate:
 # torch is pinned here (CPU build, 2.13.0) so that pip never pulls a multi-GB CUDA build.
 setup: $(BIN)/activate
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e ".[dev]"
+	$(BIN)/pip install --quiet -e ".[dev,atlas]"
 	# A baseline for the evaluation; its declared dependencies are not needed for its weights.
 	$(BIN)/pip install --quiet --no-deps predictdssp==1.3.1
 

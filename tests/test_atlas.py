@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from foldlens.atlas.protein_work import Recipe
 from foldlens.atlas.run import run_atlas
 from foldlens.atlas.targets import TargetRule, parse_targets, targets_for
 from foldlens.cli import main
@@ -71,10 +72,10 @@ def test_an_atlas_run_writes_each_protein_once_and_records_failures(tmp_path: Pa
     targets = "contacts:top=3:sep=6,ss3"
     methods = ["gradient", "deeplift"]
     seen: list[tuple[int, int]] = []
+    recipe = Recipe("default", targets, tuple(methods))
     first = run_atlas(
-        str(fasta), out, specification=targets, methods=methods,
-        progress=lambda done, total: seen.append((done, total)),
-    )  # fmt: skip
+        str(fasta), out, recipe, progress=lambda done, total: seen.append((done, total))
+    )
     assert seen == [(1, 3), (2, 3), (3, 3)]
     assert len(first.written) == 2 and not first.skipped
     assert list(first.failures) == ["set"] and "'X'" in first.failures["set"]
@@ -98,10 +99,10 @@ def test_an_atlas_run_writes_each_protein_once_and_records_failures(tmp_path: Pa
             )
         assert stored["values"][k] == pytest.approx(single.value, abs=1e-5)
     stamps = {path: path.stat().st_mtime_ns for path in first.written}
-    again = run_atlas(str(fasta), out, specification=targets, methods=methods)
+    again = run_atlas(str(fasta), out, recipe)
     assert not again.written and sorted(again.skipped) == sorted(first.written)
     assert {path: path.stat().st_mtime_ns for path in first.written} == stamps
-    other = run_atlas(str(fasta), out, specification=targets, methods=["gradient"])
+    other = run_atlas(str(fasta), out, Recipe("default", targets, ("gradient",)))
     assert len(other.written) == 2 and not set(other.written) & set(first.written)
     assert not list((out / "proteins").glob("*.partial"))
 

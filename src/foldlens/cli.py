@@ -621,23 +621,32 @@ def _write_analysis(result: dict[str, Any], name: str, description: str, out: Pa
 def _cmd_atlas(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from .atlas.run import check_methods, run_atlas
-    from .atlas.targets import check_heads, parse_targets
-    from .models import spec
+    from .atlas.execution import Placement
+    from .atlas.protein_work import Recipe
+    from .atlas.run import checked_recipe, run_atlas
 
-    if args.limit is not None and args.limit < 1:
-        raise ValueError(f"--limit must be at least 1, not {args.limit}")
-    check_heads(parse_targets(args.targets), spec(args.model))
-    check_methods(args.methods, args.model)
+    for flag, value in (("--limit", args.limit), ("--workers", args.workers)):
+        if value is not None and value < 1:
+            raise ValueError(f"{flag} must be at least 1, not {value}")
+    if args.threads is not None and args.threads < 1:
+        raise ValueError(f"--threads must be at least 1, not {args.threads}")
+    recipe = checked_recipe(
+        Recipe(
+            args.model,
+            args.targets,
+            tuple(args.methods),
+            tuple(args.analyses),
+            tuple(args.model_file),
+        )
+    )
+    placement = Placement(args.workers or 1, args.threads, args.ray)
     with tqdm(desc="proteins", unit="protein", file=sys.stderr) as bar:
 
         def progress(done: int, total: int) -> None:
             bar.total = total
             bar.update(done - bar.n)
 
-        run = run_atlas(
-            args.input, args.out, args.model, args.targets, args.methods, args.limit, progress
-        )
+        run = run_atlas(args.input, args.out, recipe, placement, args.limit, progress)
     print(
         f"{len(run.written)} written, {len(run.skipped)} already done, {len(run.failures)} failed "
         f"(details in {args.out / 'atlas.json'})"
@@ -1069,7 +1078,30 @@ def build_parser() -> argparse.ArgumentParser:
         "with |i-j| >= S), ss3 (every residue in its predicted class)",
     )
     atlas.add_argument("--methods", nargs="+", default=["gradient", "guided_backprop"])
+    atlas.add_argument(
+        "--analyses",
+        nargs="+",
+        default=[],
+        choices=["randomization", "deletion"],
+        help="per protein, on its first target (the most probable long-range contact)",
+    )
     atlas.add_argument("--limit", type=int, default=None, help="the first N proteins only")
+    atlas.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="N > 1: an embedded Ray on this machine with N worker processes (127.0.0.1 only); "
+        "with --ray, how many workers to start on the cluster (default: its CPUs / --threads)",
+    )
+    atlas.add_argument(
+        "--threads", type=int, default=None, help="torch threads per worker (default: CPUs / N)"
+    )
+    atlas.add_argument(
+        "--ray",
+        metavar="ADDRESS",
+        default=None,
+        help="a running Ray cluster's address (host:port of `ray start --head`)",
+    )
     _add_model_file(atlas)
     atlas.set_defaults(run=_cmd_atlas)
 

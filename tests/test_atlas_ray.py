@@ -1,0 +1,170 @@
+"""The atlas on Ray: a real two-node Ray cluster on this machine (``ray start --head`` and a second
+``ray start``, separate processes) gets the work spread over both nodes, and the files equal a
+run in this process; the embedded Ray of ``--workers 2`` gives the same files too.
+
+Each Ray run is a ``foldlens atlas`` command of its own, as a user runs it: a Ray driver keeps
+its cluster's token for the life of its process, so one process cannot join two clusters."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from foldlens.atlas.protein_work import Recipe
+from foldlens.atlas.run import run_atlas
+from polling import wait_for
+
+RAY = str(Path(sys.executable).with_name("ray"))
+NODE_ADDRESS = "127.0.0.2"
+"""A loopback address other than 127.0.0.1: Ray swaps 127.0.0.1 for the machine's network
+address in its multi-node mode (:mod:`foldlens.atlas.execution`)."""
+PROTEINS = {
+    "first": "MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQ",
+    "second": "GSHMLEDPVDAFQLGRSLIKQGNVPSA",
+    "third": "MSDNGPQNQRNAPRITFGGPSDSTGSNQNGERSGARSKQRRPQGL",
+    "fourth": "MAEGEITTFTALTEKFNLPPGNYKKPKLLYCSNGGHFLRILPDGTVDGTRDRSDQHIQLQL",
+}
+TARGETS = "contacts:top=2:sep=6,ss3"
+METHODS = ("gradient", "guided_backprop")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("", 0))
+        return int(probe.getsockname()[1])
+
+
+def _start_node(
+    arguments: list[str], folder: Path, log: Path, environment: dict[str, str]
+) -> subprocess.Popen[bytes]:
+    """``ray start --block`` with ``arguments``; returns once the node says it runs."""
+    process = subprocess.Popen(
+        [RAY, "start", "--block", "--node-ip-address", NODE_ADDRESS, "--num-cpus", "1",
+         "--disable-usage-stats", "--object-store-memory", str(100 * 2**20),
+         "--temp-dir", str(folder), *arguments],
+        stdout=log.open("wb"), stderr=subprocess.STDOUT, env=environment,
+    )  # fmt: skip
+    wait_for(
+        lambda: (process.poll(), log.read_text(errors="replace")),
+        lambda state: state[0] is not None or "Ray runtime started" in state[1],
+        f"ray start {' '.join(arguments)}",
+    )
+    assert process.poll() is None, log.read_text(errors="replace")
+    return process
+
+
+@pytest.fixture
+def two_node_cluster() -> Iterator[tuple[str, dict[str, str]]]:
+    """A Ray head and a second node on this machine, one CPU each, token authentication with a
+    token of their own: the address and the environment that joins it. Stopped after (each
+    ``ray start --block`` stops its node's processes)."""
+    root = Path(tempfile.mkdtemp(prefix="flray"))  # short: Ray's socket paths must fit 107 bytes
+    token = root / "token"
+    token.write_text(secrets.token_hex(32))
+    token.chmod(0o600)
+    environment = {
+        **os.environ,
+        "RAY_AUTH_MODE": "token",
+        "RAY_AUTH_TOKEN_PATH": str(token),
+        "RAY_USAGE_STATS_ENABLED": "0",
+    }
+    address = f"{NODE_ADDRESS}:{_free_port()}"
+    nodes: list[subprocess.Popen[bytes]] = []
+    try:
+        nodes.append(
+            _start_node(
+                ["--head", "--port", address.split(":")[1], "--include-dashboard", "false"],
+                root / "head",
+                root / "head.log",
+                environment,
+            )
+        )
+        nodes.append(
+            _start_node(["--address", address], root / "node", root / "node.log", environment)
+        )
+        yield address, environment
+    finally:
+        for node in nodes:
+            node.send_signal(signal.SIGTERM)
+        for node in nodes:
+            node.wait()
+        left = subprocess.run(
+            ["pgrep", "-f", str(root)], capture_output=True, text=True, check=False
+        ).stdout.split()
+        shutil.rmtree(root, ignore_errors=True)
+        assert not left, f"Ray processes left running: {left}"
+
+
+def _fasta(folder: Path) -> Path:
+    path = folder / "set.fasta"
+    path.write_text("".join(f">{name}\n{sequence}\n" for name, sequence in PROTEINS.items()))
+    return path
+
+
+def _same_files(found: Path, expected: Path) -> None:
+    """The same protein files, arrays equal to 1e-5 (the contact map to its float16 step)."""
+    names = sorted(p.name for p in (found / "proteins").iterdir())
+    assert names == sorted(p.name for p in (expected / "proteins").iterdir())
+    assert len(names) == len(PROTEINS)
+    for name in names:
+        ours, theirs = np.load(found / "proteins" / name), np.load(expected / "proteins" / name)
+        assert sorted(ours.files) == sorted(theirs.files)
+        for key in ours.files:
+            if ours[key].dtype.kind in "US":
+                assert ours[key] == theirs[key], key
+            else:
+                step = 1e-3 if ours[key].dtype == np.float16 else 1e-5
+                np.testing.assert_allclose(ours[key], theirs[key], rtol=step, atol=step)
+
+
+@pytest.fixture(scope="module")
+def single_process_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("single")
+    run_atlas(str(_fasta(folder)), folder / "atlas", Recipe("default", TARGETS, METHODS))
+    return folder / "atlas"
+
+
+def _atlas_command(
+    folder: Path, options: list[str], environment: dict[str, str] | None = None
+) -> Path:
+    """``foldlens atlas`` of the four proteins with ``options``, in a process of its own; the
+    output folder."""
+    out = folder / "atlas"
+    argv = [sys.executable, "-m", "foldlens", "atlas", str(_fasta(folder)), "--out", str(out),
+            "--targets", TARGETS, "--methods", *METHODS, *options]  # fmt: skip
+    done = subprocess.run(argv, capture_output=True, text=True, env=environment, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert f"{len(PROTEINS)} written, 0 already done, 0 failed" in done.stdout
+    return out
+
+
+def test_a_two_node_cluster_shares_the_work_and_gives_the_same_files(
+    two_node_cluster: tuple[str, dict[str, str]], single_process_run: Path, tmp_path: Path
+) -> None:
+    address, environment = two_node_cluster
+    options = ["--ray", address, "--workers", "2", "--threads", "1"]
+    out = _atlas_command(tmp_path, options, environment)
+    nodes = json.loads((out / "atlas.json").read_text())["nodes"]
+    assert len(nodes) == 2 and "local" not in nodes, f"one node did it all: {nodes}"
+    assert sum(nodes.values()) == len(PROTEINS)
+    _same_files(out, single_process_run)
+
+
+def test_the_embedded_ray_of_two_workers_gives_the_same_files(
+    single_process_run: Path, tmp_path: Path
+) -> None:
+    out = _atlas_command(tmp_path, ["--workers", "2"])
+    assert list(json.loads((out / "atlas.json").read_text())["nodes"]) != ["local"]
+    _same_files(out, single_process_run)
