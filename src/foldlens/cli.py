@@ -817,6 +817,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         upload_seconds=args.upload_seconds,
         search=search,
         cache_bytes=int(args.cache_mb * 2**20),
+        atlas=args.atlas,
     )
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
     return 0
@@ -1158,6 +1159,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="where the job database lives (default: %(default)s)",
     )
     serving.add_argument("--log-level", default="info", choices=["warning", "info", "debug"])
+    serving.add_argument(
+        "--atlas",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="also serve an atlas folder (foldlens atlas --out DIR) read-only at /atlas",
+    )
     serving.add_argument(
         "--allowed-host",
         action="append",

@@ -11,7 +11,8 @@ class —, ``values`` ``(T,)`` the explained scalars (logits), ``ss3`` ``(L, 3)`
 ``(T, L)``: the attribution to each input residue, ``s_k = Σ_f A_fk`` and ``m_k = Σ_f |A_fk|``
 (:mod:`foldlens.service.explain`), and ``analyses``: a JSON string, ``{}`` or ``{"target": t,
 "randomization": …, "deletion": {method: …}}`` — the service's analysis results for target row
-``t`` (the first target: the most probable long-range contact, if the specification asks for any).
+``t`` (the first target: the most probable long-range contact, if the specification asks for any);
+``inputs``: a JSON string, whether the protein came with a profile and a structure.
 """
 
 from __future__ import annotations
@@ -149,6 +150,11 @@ def explain_protein(
         "ss3": np.asarray(prediction["ss3"], np.float32),
         "contact": np.asarray(prediction["contact"], np.float16),
         "analyses": np.array(json.dumps(found_analyses)),
+        "inputs": np.array(
+            json.dumps(
+                {"profile": protein.profile is not None, "structure": protein.structure is not None}
+            )
+        ),
     }
     for method in methods:
         arrays[f"{method}/sum"] = sums[method]

@@ -24,12 +24,14 @@ import numpy as np
 
 from ..file_names import safe_file_name
 from ..models import adapter as model_adapter
-from ..models import version
 from ..models.adapter import Encoded, ModelAdapter
 from ..service.method_options import INPUT_ONLY, method_catalogue
+from .aggregates import aggregates
 from .execution import Placement, explained, require_ray
 from .inputs import AtlasProtein, atlas_proteins
 from .protein_work import ANALYSES, Outcome, Recipe, model_id
+from .report import write_report
+from .table import TABLE, protein_list, require_pyarrow, table_columns, write_table
 from .targets import check_heads, parse_targets
 
 ATLAS_FORMAT = 2
@@ -87,6 +89,7 @@ def run_atlas(
     after each protein."""
     recipe = checked_recipe(recipe)
     placement = placement or Placement()
+    require_pyarrow()
     if placement.on_ray:
         require_ray()
     found = model_adapter(recipe.model_name)
@@ -106,14 +109,25 @@ def run_atlas(
     summary = {
         "format": ATLAS_FORMAT,
         "source": source,
-        "model": version(recipe.model_name),
+        "model": model_id(found),
+        "model_name": recipe.model_name,
         "targets": recipe.specification,
         "methods": list(recipe.methods),
         "analyses": list(recipe.analyses),
         **run.to_json(),
+        "files": sorted(path.name for path in [*run.written, *run.skipped]),
     }
     (out / "atlas.json").write_text(json.dumps(summary, indent=1))
+    summarise(out, summary)
     return run
+
+
+def summarise(out: Path, summary: dict[str, Any]) -> None:
+    """The table of the run's files (:mod:`.table`), its aggregates and the report."""
+    methods = summary["methods"]
+    files = [out / "proteins" / name for name in summary["files"]]
+    columns = table_columns(write_table(files, methods, out / TABLE))
+    write_report(out, summary, aggregates(columns, methods), protein_list(columns))
 
 
 def checked_recipe(recipe: Recipe) -> Recipe:
@@ -169,6 +183,7 @@ def protein_key(inputs: Encoded, found: ModelAdapter, recipe: Recipe) -> str:
         "format": ATLAS_FORMAT,
         "shape": list(x.shape),
         "model": model_id(found),
+        "model_name": recipe.model_name,
         "targets": recipe.specification,
         "methods": list(recipe.methods),
         "analyses": list(recipe.analyses),

@@ -63,6 +63,7 @@ from ..service.model_cache import CACHE_MB, ModelCache
 from ..service.retention import Retention
 from ..service.store import JobSummary, Submission
 from ..service.structure_model import cache_key as structure_model_key
+from .atlas_pages import AtlasFolder, add_atlas_pages
 from .clients import client_of, normalized
 from .limits import UPLOAD_SECONDS, UploadLimit
 from .schemas import (
@@ -201,6 +202,7 @@ def create_app(
     job_seconds: float = JOB_SECONDS,
     search: SearchSettings | None = None,
     cache_bytes: int = CACHE_MB << 20,
+    atlas: Path | None = None,
 ) -> FastAPI:
     """The app, with its jobs stored under ``data_dir``; request bodies over ``max_upload`` bytes
     are refused with 413, and those not sent within ``upload_seconds`` with 408; only requests to
@@ -209,7 +211,9 @@ def create_app(
     only, :mod:`.clients`); finished jobs are kept as ``retention`` says; a job may run for
     ``job_seconds``, an explanation or analysis task for ``task_seconds``; jobs search for MSAs
     as ``search`` says (default: in ``$FOLDLENS_SEQDB`` or the default database, results cached
-    under ``data_dir``); the warm state of recent jobs takes at most ``cache_bytes``."""
+    under ``data_dir``); the warm state of recent jobs takes at most ``cache_bytes``; ``atlas``
+    is an atlas folder served read-only at ``/atlas`` (:mod:`.atlas_pages`)."""
+    atlas_folder = None if atlas is None else AtlasFolder.open(atlas)
     models = ModelCache(cache_bytes)
     search = search or search_settings(None, data_dir / "search")
     service = JobService(data_dir, limits, retention, job_seconds, models, search)
@@ -514,6 +518,8 @@ def create_app(
         return _download(rendered)
 
     _explanation_routes(app, explanations)
+    if atlas_folder is not None:
+        add_atlas_pages(app, atlas_folder, service, trusted)
     _frontend(app, service)
     return app
 
