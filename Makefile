@@ -51,6 +51,7 @@ bench: setup
 	$(BIN)/python -m benchmarks.coevolution
 	$(BIN)/python -m benchmarks.jacobian
 	$(BIN)/python -m benchmarks.folding
+	$(BIN)/python -m benchmarks.atlas
 
 # The page's TypeScript sources build into src/foldlens/server/static (committed: running needs no
 # Node). frontend-check fails when the committed bundle differs from a fresh build.

@@ -130,6 +130,8 @@ def test_the_atlas_command_reads_a_folder_of_structures(
         (["--targets", "contacts:top=x"], "bad setting"),
         (["--methods", "mutagenesis"], "atlas methods are"),
         (["--model", "seed2018"], "has no contact head"),
+        (["--workers", "0"], "--workers must be at least 1"),
+        (["--threads", "0"], "--threads must be at least 1"),
     ):
         assert main(["atlas", str(folder), "--out", str(out), *argv]) == 2
         error = capsys.readouterr().err

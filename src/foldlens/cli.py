@@ -639,7 +639,7 @@ def _cmd_atlas(args: argparse.Namespace) -> int:
             tuple(args.model_file),
         )
     )
-    placement = Placement(args.workers or 1, args.threads, args.ray)
+    placement = Placement(args.workers, args.threads, args.ray)
     with tqdm(desc="proteins", unit="protein", file=sys.stderr) as bar:
 
         def progress(done: int, total: int) -> None:
@@ -819,6 +819,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         cache_bytes=int(args.cache_mb * 2**20),
         atlas=args.atlas,
     )
+    if args.atlas is not None:
+        print(f"foldlens: atlas at http://{args.host}:{args.port}/atlas", file=sys.stderr)
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
     return 0
 

@@ -37,22 +37,23 @@ IN_FLIGHT_PER_WORKER = 2
 @dataclass(frozen=True)
 class Placement:
     """How to run: ``workers`` processes with ``threads`` torch threads each, on Ray when
-    ``workers > 1`` or an ``address`` is given (else in this process)."""
+    ``workers > 1`` or an ``address`` is given (else in this process). On a cluster, ``workers``
+    defaults to its CPUs over the threads."""
 
-    workers: int = 1
+    workers: int | None = None
     threads: int | None = None
     address: str | None = None
 
     @property
     def on_ray(self) -> bool:
-        return self.workers > 1 or self.address is not None
+        return (self.workers or 1) > 1 or self.address is not None
 
     def threads_per_worker(self) -> int:
         """``threads``; by default this machine's CPUs shared out among its workers, or one per
         worker on a cluster."""
         if self.threads:
             return self.threads
-        return 1 if self.address else max(1, (os.cpu_count() or 1) // self.workers)
+        return 1 if self.address else max(1, (os.cpu_count() or 1) // (self.workers or 1))
 
 
 def require_ray() -> None:
@@ -101,7 +102,7 @@ def _ray_session(placement: Placement) -> Iterator[Any]:
 
         if placement.address is None:
             ray.init(
-                num_cpus=placement.workers * placement.threads_per_worker(),
+                num_cpus=(placement.workers or 1) * placement.threads_per_worker(),
                 include_dashboard=False,
                 object_store_memory=OBJECT_STORE_BYTES,
                 log_to_driver=False,
@@ -164,14 +165,14 @@ def _on_ray(
         try:
             outcome = ray.get(done)
         except RayActorError as error:
-            outcome = Outcome(None, f"worker died: {error}", "")
+            outcome = Outcome(None, f"worker died: {error}", "unknown")
         feed(worker)
         yield index, outcome
 
 
 def _worker_count(ray: Any, placement: Placement) -> int:
     """``placement.workers``, or on a cluster given without it, its CPUs over the threads."""
-    if placement.address is None or placement.workers > 1:
+    if placement.workers is not None:
         return placement.workers
     cpus = int(ray.cluster_resources().get("CPU", 1))
     return max(1, cpus // placement.threads_per_worker())

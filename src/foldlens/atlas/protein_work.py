@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -58,12 +59,13 @@ class Recipe:
 
 @dataclass(frozen=True)
 class Outcome:
-    """A protein's arrays, or why it has none (``problem``), and the Ray node (or ``"local"``)
-    that did the work."""
+    """A protein's arrays, or why it has none (``problem``), the Ray node (or ``"local"``)
+    that did the work and the seconds it took there."""
 
     arrays: dict[str, np.ndarray] | None
     problem: str
     node: str
+    seconds: float = 0.0
 
 
 class ProteinWorker:
@@ -81,6 +83,7 @@ class ProteinWorker:
 
     def explain(self, protein: Protein) -> Outcome:
         """The protein's :class:`Outcome`; bad input and torch failures become its problem."""
+        start = time.perf_counter()
         try:
             arrays = explain_protein(
                 self.model,
@@ -91,8 +94,9 @@ class ProteinWorker:
                 self.recipe.analyses,
             )
         except (ValueError, RuntimeError) as error:  # bad input, or torch failing on this one
-            return Outcome(None, f"{type(error).__name__}: {error}", _node())
-        return Outcome(arrays, "", _node())
+            problem = f"{type(error).__name__}: {error}"
+            return Outcome(None, problem, _node(), time.perf_counter() - start)
+        return Outcome(arrays, "", _node(), time.perf_counter() - start)
 
 
 def _node() -> str:

@@ -47,6 +47,8 @@ class AtlasRun:
     failures: dict[str, str] = field(default_factory=dict)
     nodes: Counter[str] = field(default_factory=Counter)
     """Proteins explained per Ray node (``"local"`` in this process)."""
+    seconds: dict[str, float] = field(default_factory=dict)
+    """Each explained protein's seconds of work, where it ran."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -55,6 +57,7 @@ class AtlasRun:
             "failed": len(self.failures),
             "failures": self.failures,
             "nodes": dict(self.nodes),
+            "seconds": {name: round(value, 3) for name, value in self.seconds.items()},
         }
 
 
@@ -164,6 +167,7 @@ def _to_do(
 
 def _record(name: str, outcome: Outcome, path: Path, run: AtlasRun) -> None:
     run.nodes[outcome.node] += 1
+    run.seconds[name] = outcome.seconds
     if outcome.arrays is None:
         run.failures[name] = outcome.problem
         return
