@@ -63,11 +63,11 @@ def test_targets_are_the_most_probable_contacts_far_enough_apart() -> None:
 
 
 def test_an_atlas_run_writes_each_protein_once_and_records_failures(tmp_path: Path) -> None:
-    """Two proteins and a bad record: two files, whose maps equal single explanations of the
-    same targets; a rerun writes nothing; other methods make other files; the bad record is
-    named in atlas.json and the run goes on."""
+    """Two proteins, a bad record and the first record's name again: two files, whose maps equal
+    single explanations of the same targets; a rerun writes nothing; other methods make other
+    files; both problems are named in atlas.json and the run goes on."""
     fasta = tmp_path / "set.fasta"
-    fasta.write_text(f">one\n{SHORT}\n>bad\nMKXB\n>two\n{OTHER}\n")
+    fasta.write_text(f">one\n{SHORT}\n>bad\nMKXB\n>two\n{OTHER}\n>one\n{SHORT}\n")
     out = tmp_path / "atlas"
     targets = "contacts:top=3:sep=6,ss3"
     methods = ["gradient", "deeplift"]
@@ -76,9 +76,10 @@ def test_an_atlas_run_writes_each_protein_once_and_records_failures(tmp_path: Pa
     first = run_atlas(
         str(fasta), out, recipe, progress=lambda done, total: seen.append((done, total))
     )
-    assert seen == [(1, 3), (2, 3), (3, 3)]
+    assert seen == [(2, 4), (3, 4), (4, 4)], "the bad and the repeated record need no work"
     assert len(first.written) == 2 and not first.skipped
-    assert list(first.failures) == ["set"] and "'X'" in first.failures["set"]
+    assert list(first.failures) == ["set"], "the file's problems, under its name"
+    assert "'X'" in first.failures["set"] and "'one' appears twice" in first.failures["set"]
     summary = json.loads((out / "atlas.json").read_text())
     assert summary["written"] == 2 and summary["failed"] == 1 and summary["methods"] == methods
     found, model = adapter("default"), load("default")
@@ -100,7 +101,7 @@ def test_an_atlas_run_writes_each_protein_once_and_records_failures(tmp_path: Pa
         assert stored["values"][k] == pytest.approx(single.value, abs=1e-5)
     stamps = {path: path.stat().st_mtime_ns for path in first.written}
     again = run_atlas(str(fasta), out, recipe)
-    assert not again.written and sorted(again.skipped) == sorted(first.written)
+    assert not again.written and sorted(set(again.skipped)) == sorted(first.written)
     assert {path: path.stat().st_mtime_ns for path in first.written} == stamps
     other = run_atlas(str(fasta), out, Recipe("default", targets, ("gradient",)))
     assert len(other.written) == 2 and not set(other.written) & set(first.written)

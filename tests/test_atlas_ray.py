@@ -152,7 +152,8 @@ def test_a_two_node_cluster_shares_the_work_and_gives_the_same_files(
     options = ["--ray", address, "--workers", "2", "--threads", "1"]
     out = _atlas_command(tmp_path, options, environment)
     nodes = json.loads((out / "atlas.json").read_text())["nodes"]
-    assert len(nodes) == 2 and "local" not in nodes, f"one node did it all: {nodes}"
+    assert len(nodes) == 2, f"one node did it all: {nodes}"
+    assert all(node.startswith(f"{NODE_ADDRESS} ") for node in nodes), nodes
     assert sum(nodes.values()) == len(PROTEINS)
     _same_files(out, single_process_run)
 
@@ -161,5 +162,46 @@ def test_the_embedded_ray_of_two_workers_gives_the_same_files(
     single_process_run: Path, tmp_path: Path
 ) -> None:
     out = _atlas_command(tmp_path, ["--workers", "2", "--threads", "1"])
-    assert list(json.loads((out / "atlas.json").read_text())["nodes"]) != ["local"]
+    nodes = json.loads((out / "atlas.json").read_text())["nodes"]
+    assert len(nodes) == 1 and next(iter(nodes)).startswith("127.0.0.1 "), "on loopback only"
     _same_files(out, single_process_run)
+
+
+CRASHING_MODEL = """
+import os, sys
+sys.path.insert(0, {examples!r})
+from tiny_ss3 import TinySS3Adapter, TinySS3Net
+
+
+class CrashingNet(TinySS3Net):
+    def forward(self, x):
+        if x.shape[-1] == {length}:  # this protein takes its worker process down
+            os._exit(1)
+        return super().forward(x)
+
+
+class CrashingAdapter(TinySS3Adapter):
+    name = "crashing_ss3"
+
+    def build(self):
+        return CrashingNet()
+"""
+
+
+def test_a_worker_that_dies_fails_its_protein_and_the_run_goes_on(tmp_path: Path) -> None:
+    """A user's model that kills its process on one protein: that protein is recorded as failed,
+    the worker restarts, every other protein is written."""
+    examples = str(Path(__file__).parents[1] / "examples")
+    model = tmp_path / "crashing.py"
+    model.write_text(CRASHING_MODEL.format(examples=examples, length=len(PROTEINS["second"])))
+    out = tmp_path / "atlas"
+    argv = [sys.executable, "-m", "foldlens", "atlas", str(_fasta(tmp_path)), "--out", str(out),
+            "--model", "crashing_ss3", "--model-file", f"{model.name}:CrashingAdapter",
+            "--targets", "ss3", "--methods", "gradient", "--workers", "2",
+            "--threads", "1"]  # fmt: skip
+    done = subprocess.run(argv, capture_output=True, text=True, cwd=tmp_path, check=False)
+    assert done.returncode == 1, done.stderr[-3000:]
+    summary = json.loads((out / "atlas.json").read_text())
+    assert list(summary["failures"]) == ["second"]
+    assert summary["failures"]["second"].startswith("worker died")
+    assert summary["written"] == len(PROTEINS) - 1

@@ -636,7 +636,7 @@ def _cmd_atlas(args: argparse.Namespace) -> int:
             args.targets,
             tuple(args.methods),
             tuple(args.analyses),
-            tuple(args.model_file),
+            tuple(_absolute_model_file(reference) for reference in args.model_file),
         )
     )
     placement = Placement(args.workers, args.threads, args.ray)
@@ -654,6 +654,12 @@ def _cmd_atlas(args: argparse.Namespace) -> int:
     for name, problem in run.failures.items():
         print(f"{name}: {problem}")
     return 1 if run.failures else 0
+
+
+def _absolute_model_file(reference: str) -> str:
+    """``PATH.py:FACTORY`` with PATH absolute, for workers that run elsewhere."""
+    path, _, factory = reference.rpartition(":")
+    return f"{Path(path).resolve()}:{factory}"
 
 
 def _cmd_analyze(args: argparse.Namespace) -> int:

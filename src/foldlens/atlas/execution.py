@@ -13,6 +13,7 @@ driver joins as a node at that address. Usage statistics stay off in every case.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import ipaddress
 import os
 from collections.abc import Iterable, Iterator
@@ -57,13 +58,10 @@ class Placement:
 
 
 def require_ray() -> None:
-    """A ``ValueError`` saying how to install Ray, when it is missing."""
-    try:
-        import ray  # noqa: F401
-    except ImportError as error:
-        raise ValueError(
-            "--workers above 1 and --ray need Ray: pip install 'foldlens[atlas]'"
-        ) from error
+    """A ``ValueError`` saying how to install Ray, when it is missing (found without importing
+    it: Ray reads whether it may leave the machine when it is first imported)."""
+    if importlib.util.find_spec("ray") is None:
+        raise ValueError("--workers above 1 and --ray need Ray: pip install 'foldlens[atlas]'")
 
 
 def explained(
@@ -108,6 +106,7 @@ def _ray_session(placement: Placement) -> Iterator[Any]:
                 log_to_driver=False,
                 configure_logging=False,
             )
+            _check_loopback(ray)
         else:
             this_node = host if host and _is_loopback(host) and not single_machine else None
             ray.init(
@@ -120,6 +119,18 @@ def _ray_session(placement: Placement) -> Iterator[Any]:
             yield ray
         finally:
             ray.shutdown()
+
+
+def _check_loopback(ray: Any) -> None:
+    """A ``RuntimeError`` (Ray shut down) unless the embedded Ray's node is at 127.0.0.1: Ray
+    decides that when first imported, so a process that imported it before cannot keep it there."""
+    address = ray.util.get_node_ip_address()
+    if address != "127.0.0.1":
+        ray.shutdown()
+        raise RuntimeError(
+            f"the embedded Ray came up at {address}, not 127.0.0.1: Ray was imported before "
+            "foldlens set RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0; set it before importing ray"
+        )
 
 
 @contextlib.contextmanager

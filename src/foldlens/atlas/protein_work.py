@@ -7,12 +7,13 @@ Ray actor on any node — the same class, so the files cannot depend on where th
 Arrays (``numpy.load`` of ``proteins/<name>-<key>.npz``): ``sequence`` (str), ``model``
 (name and version), ``targets`` ``(T, 4)`` int — head (0 contact, 1 ss3), i, j (−1 for a residue),
 class —, ``values`` ``(T,)`` the explained scalars (logits), ``ss3`` ``(L, 3)`` and ``contact``
-``(L, L)`` the predicted probabilities, per method ``<method>/sum`` and ``<method>/magnitude``
-``(T, L)``: the attribution to each input residue, ``s_k = Σ_f A_fk`` and ``m_k = Σ_f |A_fk|``
-(:mod:`foldlens.service.explain`), and ``analyses``: a JSON string, ``{}`` or ``{"target": t,
-"randomization": …, "deletion": {method: …}}`` — the service's analysis results for target row
-``t`` (the first target: the most probable long-range contact, if the specification asks for any);
-``inputs``: a JSON string, whether the protein came with a profile and a structure.
+``(L, L)`` the predicted probabilities (of the heads the model has), per method ``<method>/sum``
+and ``<method>/magnitude`` ``(T, L)``: the attribution to each input residue, ``s_k = Σ_f A_fk``
+and ``m_k = Σ_f |A_fk|`` (:mod:`foldlens.service.explain`); ``analyses``: a JSON string, ``{}``
+or ``{"target": t, "randomization": …, "deletion": {method: …}}`` — the service's analysis
+results for target row ``t`` (the first target: the most probable long-range contact, if the
+specification asks for any); ``inputs``: a JSON string, whether the protein came with a profile
+and a structure.
 """
 
 from __future__ import annotations
@@ -59,8 +60,8 @@ class Recipe:
 
 @dataclass(frozen=True)
 class Outcome:
-    """A protein's arrays, or why it has none (``problem``), the Ray node (or ``"local"``)
-    that did the work and the seconds it took there."""
+    """A protein's arrays, or why it has none (``problem``), the Ray node (its address and id,
+    or ``"local"``) that did the work and the seconds it took there."""
 
     arrays: dict[str, np.ndarray] | None
     problem: str
@@ -100,12 +101,13 @@ class ProteinWorker:
 
 
 def _node() -> str:
-    """The Ray node this runs on, or ``"local"`` outside Ray."""
+    """The Ray node this runs on, ``"<address> <node id>"``, or ``"local"`` outside Ray."""
     if "RAY_RAYLET_PID" not in os.environ:  # set in every Ray worker process
         return "local"
     import ray
 
-    return str(ray.get_runtime_context().get_node_id())
+    address = ray.util.get_node_ip_address()  # type: ignore[no-untyped-call]  # Ray's own
+    return f"{address} {ray.get_runtime_context().get_node_id()}"
 
 
 def model_id(found: ModelAdapter) -> str:
@@ -151,8 +153,6 @@ def explain_protein(
         "model": np.array(model_id(found)),
         "targets": np.array(rows, dtype=np.int32).reshape(-1, 4),
         "values": values,
-        "ss3": np.asarray(prediction["ss3"], np.float32),
-        "contact": np.asarray(prediction["contact"], np.float16),
         "analyses": np.array(json.dumps(found_analyses)),
         "inputs": np.array(
             json.dumps(
@@ -160,6 +160,9 @@ def explain_protein(
             )
         ),
     }
+    for head, dtype in (("ss3", np.float32), ("contact", np.float16)):
+        if head in prediction:  # the model's heads the targets read (others are not stored)
+            arrays[head] = np.asarray(prediction[head], dtype)
     for method in methods:
         arrays[f"{method}/sum"] = sums[method]
         arrays[f"{method}/magnitude"] = magnitudes[method]

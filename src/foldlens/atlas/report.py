@@ -43,8 +43,9 @@ def svg_of(figure: Figure) -> str:
     return text[text.index("<svg") :]
 
 
-def _interval(entry: dict[str, Any], k: int) -> tuple[float, float, float]:
-    return tuple(np.nan if entry[n][k] is None else entry[n][k] for n in ("mean", "low", "high"))  # type: ignore[return-value]
+def _array(values: list[float | None]) -> np.ndarray:
+    """``values`` with ``None`` (undefined: nothing to average) as NaN."""
+    return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
 
 
 def _pairs_figure(found: dict[str, Any]) -> Figure | None:
@@ -55,7 +56,7 @@ def _pairs_figure(found: dict[str, Any]) -> Figure | None:
     for ax, method in zip(axes[0], methods, strict=True):
         entry = found[method]
         size = len(entry["alphabet"])
-        mean = np.array([np.nan if v is None else v for v in entry["mean"]]).reshape(size, size)
+        mean = _array(entry["mean"]).reshape(size, size)
         bound = np.nanmax(np.abs(mean)) if np.isfinite(mean).any() else 1.0
         image = ax.imshow(mean, cmap="RdBu_r", vmin=-bound, vmax=bound)
         ax.set_xticks(range(size), list(entry["alphabet"]), fontsize=7)
@@ -75,10 +76,7 @@ def _offset_figure(found: dict[str, Any]) -> Figure | None:
     figure, axes = plt.subplots(1, len(heads), figsize=(5 * len(heads), 3.4), squeeze=False)
     for ax, head in zip(axes[0], heads, strict=True):
         for method, entry in found[head].items():
-            mean, low, high = (
-                np.array([np.nan if v is None else v for v in entry[n]])
-                for n in ("mean", "low", "high")
-            )
+            mean, low, high = (_array(entry[n]) for n in ("mean", "low", "high"))
             x = np.arange(len(labels))
             ax.plot(x, mean, marker="o", label=method)
             ax.fill_between(x, low, high, alpha=0.25)
@@ -101,10 +99,7 @@ def _agreement_figure(found: dict[str, Any]) -> Figure | None:
     for ax, head in zip(axes[0], heads, strict=True):
         names = list(found[head])
         values = [found[head][n] for n in names]
-        mean = np.array([np.nan if v["mean"] is None else v["mean"] for v in values])
-        low, high = (
-            np.array([np.nan if v[n] is None else v[n] for v in values]) for n in ("low", "high")
-        )
+        mean, low, high = (_array([v[n] for v in values]) for n in ("mean", "low", "high"))
         errors = np.nan_to_num(np.stack([mean - low, high - mean]))
         ax.barh(range(len(names)), mean, xerr=errors, color="#4c78a8")
         ax.set_yticks(range(len(names)), [n.replace("|", " vs ") for n in names], fontsize=8)
@@ -183,25 +178,18 @@ def top_pairs(found: dict[str, Any], count: int = 10) -> list[dict[str, Any]]:
     for method, entry in found.items():
         alphabet = entry["alphabet"]
         size = len(alphabet)
-        pairs = [
-            (abs(entry["mean"][a * size + b]), a, b)
-            for a in range(size)
-            for b in range(a, size)
-            if entry["mean"][a * size + b] is not None
-        ]
-        for _, a, b in sorted(pairs, reverse=True)[:count]:
-            k = a * size + b
-            mean, low, high = _interval(entry, k)
-            rows.append(
-                {
-                    "method": method,
-                    "pair": alphabet[a] + alphabet[b],
-                    "mean": mean,
-                    "low": low,
-                    "high": high,
-                    "count": entry["count"][k],
-                }
-            )
+        mean, low, high = (_array(entry[n]) for n in ("mean", "low", "high"))
+        pairs = [a * size + b for a in range(size) for b in range(a, size)]
+        defined = [k for k in pairs if np.isfinite(mean[k])]
+        for k in sorted(defined, key=lambda k: -abs(mean[k]))[:count]:
+            rows.append({
+                "method": method,
+                "pair": alphabet[k // size] + alphabet[k % size],
+                "mean": mean[k],
+                "low": low[k],
+                "high": high[k],
+                "count": entry["count"][k],
+            })  # fmt: skip
     return rows
 
 

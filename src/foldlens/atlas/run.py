@@ -25,6 +25,7 @@ import numpy as np
 from ..file_names import safe_file_name
 from ..models import adapter as model_adapter
 from ..models.adapter import Encoded, ModelAdapter
+from ..protein.record import Protein
 from ..service.method_options import INPUT_ONLY, method_catalogue
 from .aggregates import aggregates
 from .execution import Placement, explained, require_ray
@@ -49,6 +50,10 @@ class AtlasRun:
     """Proteins explained per Ray node (``"local"`` in this process)."""
     seconds: dict[str, float] = field(default_factory=dict)
     """Each explained protein's seconds of work, where it ran."""
+
+    def fail(self, name: str, problem: str) -> None:
+        """Record ``problem`` of protein (or input file) ``name``, after any it had."""
+        self.failures[name] = "; ".join(filter(None, [self.failures.get(name), problem]))
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -100,13 +105,16 @@ def run_atlas(
     folder = out / "proteins"
     folder.mkdir(parents=True, exist_ok=True)
     run = AtlasRun()
-    paths = dict(_to_do(proteins, found, recipe, folder, run))
+    to_do = {
+        index: (protein, path)
+        for index, protein, path in _to_do(proteins, found, recipe, folder, run)
+    }
     report = progress or (lambda done, total: None)
-    done = len(proteins) - len(paths)
+    done = len(proteins) - len(to_do)
     report(done, len(proteins))
-    work = ((index, proteins[index].protein) for index in paths)
-    for index, outcome in explained(recipe, work, placement):  # type: ignore[arg-type]
-        _record(proteins[index].name, outcome, paths[index], run)
+    work = ((index, protein) for index, (protein, _) in to_do.items())
+    for index, outcome in explained(recipe, work, placement):
+        _record(proteins[index].name, outcome, to_do[index][1], run)
         done += 1
         report(done, len(proteins))
     summary = {
@@ -118,7 +126,7 @@ def run_atlas(
         "methods": list(recipe.methods),
         "analyses": list(recipe.analyses),
         **run.to_json(),
-        "files": sorted(path.name for path in [*run.written, *run.skipped]),
+        "files": sorted({path.name for path in [*run.written, *run.skipped]}),
     }
     (out / "atlas.json").write_text(json.dumps(summary, indent=1))
     summarise(out, summary)
@@ -147,29 +155,32 @@ def _to_do(
     recipe: Recipe,
     folder: Path,
     run: AtlasRun,
-) -> Iterator[tuple[int, Path]]:
-    """``(index, file)`` of each protein still to explain; the others recorded in ``run``."""
+) -> Iterator[tuple[int, Protein, Path]]:
+    """``(index, protein, file)`` of each protein still to explain; the others (unreadable, done
+    before, or the same input again under the same name) recorded in ``run``."""
+    queued: set[Path] = set()
     for index, item in enumerate(proteins):
         if item.protein is None:
-            run.failures[item.name] = item.problem
+            run.fail(item.name, item.problem)
             continue
         try:
             key = protein_key(found.encoded(item.protein), found, recipe)
         except ValueError as error:  # the model cannot take this protein
-            run.failures[item.name] = f"ValueError: {error}"
+            run.fail(item.name, f"ValueError: {error}")
             continue
         path = folder / f"{safe_file_name(item.name)}-{key[:16]}.npz"
-        if path.exists():
+        if path.exists() or path in queued:
             run.skipped.append(path)
         else:
-            yield index, path
+            queued.add(path)
+            yield index, item.protein, path
 
 
 def _record(name: str, outcome: Outcome, path: Path, run: AtlasRun) -> None:
     run.nodes[outcome.node] += 1
     run.seconds[name] = outcome.seconds
     if outcome.arrays is None:
-        run.failures[name] = outcome.problem
+        run.fail(name, outcome.problem)
         return
     partial = path.with_name(path.name + ".partial")
     with partial.open("wb") as handle:

@@ -124,30 +124,29 @@ def _protein_page(folder: AtlasFolder, file: str) -> str:
 
 
 def _protein_figure(stored: dict[str, Any]) -> Any:
-    """The predicted contact map with the explained contacts circled, and per method the
-    attribution magnitude ``m_k`` of every target (rows) on every residue (columns)."""
+    """The predicted contact map (if the model has one) with the explained contacts circled, and
+    per method the attribution magnitude ``m_k`` of every target (rows) on every residue."""
     methods = [key.split("/")[0] for key in stored if key.endswith("/magnitude")]
-    targets = stored["targets"]
-    figure, axes = plt.subplots(
-        1, 1 + len(methods), figsize=(4 * (1 + len(methods)), 4), squeeze=False
-    )
+    panels = (["contact"] if "contact" in stored else []) + methods
+    figure, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 4), squeeze=False)
     length = len(str(stored["sequence"]))
     residues = (0.5, length + 0.5, length + 0.5, 0.5)  # residues numbered from 1, as in the table
-    contact_map = axes[0][0]
-    contact_map.imshow(
-        stored["contact"].astype(np.float32), cmap="Greys", vmin=0, vmax=1, extent=residues
-    )
+    targets = stored["targets"]
     contacts = targets[targets[:, 0] == HEADS.index("contact")]
-    contact_map.scatter(
-        contacts[:, 2] + 1, contacts[:, 1] + 1, s=30, facecolors="none", edgecolors="red"
-    )
-    contact_map.set_title("predicted contacts (explained: red)", fontsize=9)
-    for ax, method in zip(axes[0][1:], methods, strict=True):
-        magnitude = stored[f"{method}/magnitude"]
+    for ax, panel in zip(axes[0], panels, strict=True):
+        if panel == "contact":
+            probability = stored["contact"].astype(np.float32)
+            ax.imshow(probability, cmap="Greys", vmin=0, vmax=1, extent=residues)
+            ax.scatter(
+                contacts[:, 2] + 1, contacts[:, 1] + 1, s=30, facecolors="none", edgecolors="red"
+            )
+            ax.set_title("predicted contacts (explained: red)", fontsize=9)
+            continue
+        magnitude = stored[f"{panel}/magnitude"]
         share = magnitude / np.maximum(magnitude.sum(1, keepdims=True), 1e-30)
         rows = (0.5, length + 0.5, len(share) + 0.5, 0.5)
         ax.imshow(share, aspect="auto", cmap="magma", interpolation="nearest", extent=rows)
-        ax.set_title(f"{method}: |map| share per residue", fontsize=9)
+        ax.set_title(f"{panel}: |map| share per residue", fontsize=9)
         ax.set_xlabel("residue")
         ax.set_ylabel(f"target ({len(contacts)} contacts first)")
     return figure
