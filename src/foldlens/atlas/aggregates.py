@@ -23,6 +23,7 @@ import itertools
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ..analysis.randomization import BARELY, DEPENDS, PARTLY
 from ..protein.alphabet import AMINO_ACIDS
@@ -65,137 +66,110 @@ def _listed(values: np.ndarray) -> list[float | None]:
     return [float(v) if np.isfinite(v) else None for v in values]
 
 
-def aggregates(columns: dict[str, np.ndarray], methods: list[str]) -> dict[str, Any]:
-    """Every aggregate of the module docstring, from the table's columns
-    (:func:`.table.table_columns`)."""
-    proteins, protein_index = np.unique(columns["file"], return_inverse=True)
-    if not len(proteins):
-        return {"proteins": 0, **{name: {} for name in PARTS}}
-    grouped = _Grouping(protein_index, len(proteins))
-    return {
-        "proteins": len(proteins),
-        "amino_acid_pairs": {m: _pairs(columns, grouped, m) for m in methods},
-        "by_offset": _by_offset(columns, grouped, methods),
-        "agreement": _agreement(columns, grouped, methods),
-        "randomization": _randomization(columns, grouped, methods),
-        "deletion": _deletion(columns, grouped, methods),
-    }
+HEADS = ("contact", "ss3")
+DELETION_VALUES = (*DELETION_COLUMNS, "deletion_minus_random", "insertion_minus_random")
+Key = tuple[str, ...]
 
 
-class _Grouping:
-    """Sums of row values per protein."""
+class Tally:
+    """Each protein's sums and counts of every statistic, added one protein at a time (so an
+    atlas of any size is summarised without holding its table), then :meth:`aggregates`."""
 
-    def __init__(self, protein_of_row: np.ndarray, proteins: int) -> None:
-        self.row_protein, self.proteins = protein_of_row, proteins
+    def __init__(self, methods: list[str]) -> None:
+        self.methods = methods
+        self.proteins = 0
+        self.parts: dict[Key, tuple[list[np.ndarray], list[np.ndarray]]] = {}
 
-    def sums(self, rows: np.ndarray, values: np.ndarray, keys: np.ndarray, size: int) -> np.ndarray:
-        """``(proteins, size)``: Σ ``values`` of the chosen ``rows`` by protein and ``keys``."""
-        flat = self.row_protein[rows] * size + keys
-        total = np.bincount(flat, values, minlength=self.proteins * size)
-        return total.reshape(self.proteins, size)
+    def _add(self, key: Key, sums: ArrayLike, counts: ArrayLike) -> None:
+        found = self.parts.setdefault(key, ([], []))
+        found[0].append(np.asarray(sums, np.float64))
+        found[1].append(np.asarray(counts, np.float64))
 
+    def add(self, columns: dict[str, np.ndarray]) -> None:
+        """One protein's rows (:func:`.table.table_columns` of them)."""
+        self.proteins += 1
+        for method in self.methods:
+            of_method = columns["method"] == method
+            self._pairs(columns, of_method & (columns["head"] == "contact"), method)
+            for head in HEADS:
+                rows = of_method & (columns["head"] == head)
+                shares, residues = (
+                    columns["share_by_offset"][rows],
+                    columns["residues_by_offset"][rows],
+                )
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    density = np.where(residues > 0, shares / residues, 0.0)
+                self._add(("offset", head, method), density.sum(0), (residues > 0).sum(0))
+            verdicts = columns["randomization"][of_method]
+            analysed = verdicts[verdicts != ""]
+            counts = np.array([np.sum(analysed == v) for v in VERDICTS])
+            self._add(("randomization", method), counts, np.full(len(VERDICTS), len(analysed)))
+            rows = of_method & np.isfinite(columns["deletion_auc"])
+            values = {name: columns[f"{name}_auc"][rows] for name in DELETION_COLUMNS}
+            values["deletion_minus_random"] = values["deletion"] - values["random_deletion"]
+            values["insertion_minus_random"] = values["insertion"] - values["random_insertion"]
+            sums = np.array([values[name].sum() for name in DELETION_VALUES])
+            self._add(("deletion", method), sums, np.full(len(DELETION_VALUES), rows.sum()))
+        for head in HEADS:
+            for first, second in itertools.combinations(self.methods, 2):
+                rows = (columns["head"] == head) & (columns["method"] == first)
+                rho = columns[f"spearman_{second}"][rows]
+                self._add(("agreement", head, f"{first}|{second}"), [rho.sum()], [rows.sum()])
 
-def _pairs(columns: dict[str, np.ndarray], grouped: _Grouping, method: str) -> dict[str, Any]:
-    rows = np.flatnonzero((columns["head"] == "contact") & (columns["method"] == method))
-    size = len(AMINO_ACIDS)
-    a = np.array([AMINO_ACIDS.find(c) for c in columns["aa_i"][rows]], dtype=np.int64)
-    b = np.array([AMINO_ACIDS.find(c) for c in columns["aa_j"][rows]], dtype=np.int64)
-    known = (a >= 0) & (b >= 0)
-    rows, a, b = rows[known], a[known], b[known]
-    value = columns["sum_i"][rows] + columns["sum_j"][rows]
-    both_ways_rows = np.concatenate([rows, rows])
-    keys = np.concatenate([a * size + b, b * size + a])
-    values = np.concatenate([value, value])
-    sums = grouped.sums(both_ways_rows, values, keys, size * size)
-    counts = grouped.sums(both_ways_rows, np.ones(len(values)), keys, size * size)
-    found = ratio_with_interval(sums, counts)
-    return {
-        "alphabet": AMINO_ACIDS,
-        "targets": len(rows),
-        "count": counts.sum(0).astype(int).tolist(),
-        **found,
-    }
+    def _pairs(self, columns: dict[str, np.ndarray], rows: np.ndarray, method: str) -> None:
+        size = len(AMINO_ACIDS)
+        a = np.array([AMINO_ACIDS.find(c) for c in columns["aa_i"][rows]], dtype=np.int64)
+        b = np.array([AMINO_ACIDS.find(c) for c in columns["aa_j"][rows]], dtype=np.int64)
+        known = (a >= 0) & (b >= 0)
+        value = (columns["sum_i"][rows] + columns["sum_j"][rows])[known]
+        keys = np.concatenate([a[known] * size + b[known], b[known] * size + a[known]])
+        sums = np.bincount(keys, np.concatenate([value, value]), size * size)
+        self._add(("pairs", method), sums, np.bincount(keys, minlength=size * size))
+        self._add(("pair targets", method), [known.sum()], [1])
 
+    def _stacked(self, *key: str) -> tuple[np.ndarray, np.ndarray]:
+        sums, counts = self.parts[key]
+        return np.stack(sums), np.stack(counts)
 
-def _by_offset(
-    columns: dict[str, np.ndarray], grouped: _Grouping, methods: list[str]
-) -> dict[str, Any]:
-    found: dict[str, Any] = {"bins": [list(b) for b in OFFSET_BINS]}
-    shares, residues = columns["share_by_offset"], columns["residues_by_offset"]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        density = np.where(residues > 0, shares / residues, 0.0)
-    for head in np.unique(columns["head"]):
-        for method in methods:
-            rows = np.flatnonzero((columns["head"] == head) & (columns["method"] == method))
-            if not len(rows):
-                continue
-            sums = _per_protein_rows(grouped, rows, density[rows])
-            counts = _per_protein_rows(grouped, rows, (residues[rows] > 0).astype(float))
-            found.setdefault(str(head), {})[method] = ratio_with_interval(sums, counts)
-    return found
-
-
-def _per_protein_rows(grouped: _Grouping, rows: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """``(proteins, K)``: the per-row vectors ``values`` ``(rows, K)`` summed by protein."""
-    total = np.zeros((grouped.proteins, values.shape[1]))
-    np.add.at(total, grouped.row_protein[rows], values)
-    return total
-
-
-def _agreement(
-    columns: dict[str, np.ndarray], grouped: _Grouping, methods: list[str]
-) -> dict[str, Any]:
-    found: dict[str, Any] = {}
-    for head in np.unique(columns["head"]):
-        pairs = {}
-        for first, second in itertools.combinations(methods, 2):
-            rows = np.flatnonzero((columns["head"] == head) & (columns["method"] == first))
-            rho = columns[f"spearman_{second}"][rows]
-            sums = grouped.sums(rows, rho, np.zeros(len(rows), np.int64), 1)
-            counts = grouped.sums(rows, np.ones(len(rows)), np.zeros(len(rows), np.int64), 1)
-            result = ratio_with_interval(sums, counts)
-            pairs[f"{first}|{second}"] = {k: v[0] for k, v in result.items()}
-        found[str(head)] = pairs
-    return found
-
-
-def _randomization(
-    columns: dict[str, np.ndarray], grouped: _Grouping, methods: list[str]
-) -> dict[str, Any]:
-    found: dict[str, Any] = {}
-    for method in methods:
-        rows = np.flatnonzero((columns["method"] == method) & (columns["randomization"] != ""))
-        if not len(rows):
-            continue
-        verdict = np.array([VERDICTS.index(v) for v in columns["randomization"][rows]])
-        sums = grouped.sums(rows, np.ones(len(rows)), verdict, len(VERDICTS))
-        counts = np.repeat(sums.sum(1, keepdims=True), len(VERDICTS), axis=1)
-        rates = ratio_with_interval(sums, counts)
-        found[method] = {
-            "analysed": len(rows),
-            **{v: {k: values[n] for k, values in rates.items()} for n, v in enumerate(VERDICTS)},
-        }
-    return found
-
-
-def _deletion(
-    columns: dict[str, np.ndarray], grouped: _Grouping, methods: list[str]
-) -> dict[str, Any]:
-    found: dict[str, Any] = {}
-    for method in methods:
-        rows = np.flatnonzero((columns["method"] == method) & np.isfinite(columns["deletion_auc"]))
-        if not len(rows):
-            continue
-        values = {name: columns[f"{name}_auc"][rows] for name in DELETION_COLUMNS}
-        values["deletion_minus_random"] = values["deletion"] - values["random_deletion"]
-        values["insertion_minus_random"] = values["insertion"] - values["random_insertion"]
-        names = list(values)
-        stacked = np.stack([values[n] for n in names], axis=1)
-        sums = _per_protein_rows(grouped, rows, stacked)
-        counts = _per_protein_rows(grouped, rows, np.ones_like(stacked))
-        result = ratio_with_interval(sums, counts)
-        found[method] = {
-            "analysed": len(rows),
-            **{n: {k: v[c] for k, v in result.items()} for c, n in enumerate(names)},
-        }
-    return found
+    def aggregates(self) -> dict[str, Any]:
+        """Every aggregate of the module docstring."""
+        if not self.proteins:
+            return {"proteins": 0, **{name: {} for name in PARTS}}
+        found: dict[str, Any] = {"proteins": self.proteins, **{name: {} for name in PARTS}}
+        found["by_offset"]["bins"] = [list(b) for b in OFFSET_BINS]
+        for method in self.methods:
+            sums, counts = self._stacked("pairs", method)
+            found["amino_acid_pairs"][method] = {
+                "alphabet": AMINO_ACIDS,
+                "targets": int(self._stacked("pair targets", method)[0].sum()),
+                "count": counts.sum(0).astype(int).tolist(),
+                **ratio_with_interval(sums, counts),
+            }
+            for head in HEADS:
+                sums, counts = self._stacked("offset", head, method)
+                if counts.any():
+                    found["by_offset"].setdefault(head, {})[method] = ratio_with_interval(
+                        sums, counts
+                    )
+            sums, counts = self._stacked("randomization", method)
+            if counts.any():
+                rates = ratio_with_interval(sums, counts)
+                found["randomization"][method] = {
+                    "analysed": int(counts[:, 0].sum()),
+                    **{v: {k: rates[k][n] for k in rates} for n, v in enumerate(VERDICTS)},
+                }
+            sums, counts = self._stacked("deletion", method)
+            if counts.any():
+                means = ratio_with_interval(sums, counts)
+                found["deletion"][method] = {
+                    "analysed": int(counts[:, 0].sum()),
+                    **{v: {k: means[k][n] for k in means} for n, v in enumerate(DELETION_VALUES)},
+                }
+        for key in [key for key in self.parts if key[0] == "agreement"]:
+            sums, counts = self._stacked(*key)
+            if counts.any():
+                result = ratio_with_interval(sums, counts)
+                found["agreement"].setdefault(key[1], {})[key[2]] = {
+                    k: v[0] for k, v in result.items()
+                }
+        return found

@@ -1,6 +1,7 @@
 """An atlas's figures and its self-contained HTML report, from the aggregates
-(:mod:`.aggregates`): written as ``aggregates.json``, ``figures/*.svg`` and ``report.html``
-(figures inline, no request beyond the file), and served by ``foldlens serve --atlas``."""
+(:mod:`.aggregates`): written as ``aggregates.json``, ``proteins.json``, ``figures/*.svg`` and
+``report.html`` (figures inline, no request beyond the file), and served by
+``foldlens serve --atlas``."""
 
 from __future__ import annotations
 
@@ -257,9 +258,11 @@ def report_html(
 def write_report(
     out: Path, summary: dict[str, Any], found: dict[str, Any], proteins: list[dict[str, Any]]
 ) -> None:
-    """``aggregates.json``, ``figures/<name>.svg`` and ``report.html`` in ``out``."""
+    """``aggregates.json``, ``proteins.json`` (name, file, length, targets of each),
+    ``figures/<name>.svg`` and ``report.html`` in ``out``."""
     drawn = figures(found)
     (out / "aggregates.json").write_text(json.dumps(found))
+    (out / "proteins.json").write_text(json.dumps(proteins))
     folder = out / "figures"
     folder.mkdir(exist_ok=True)
     for name, svg in drawn.items():

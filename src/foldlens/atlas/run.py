@@ -27,12 +27,12 @@ from ..models import adapter as model_adapter
 from ..models.adapter import Encoded, ModelAdapter
 from ..protein.record import Protein
 from ..service.method_options import INPUT_ONLY, method_catalogue
-from .aggregates import aggregates
+from .aggregates import Tally
 from .execution import Placement, explained, require_ray
 from .inputs import AtlasProtein, atlas_proteins
 from .protein_work import ANALYSES, Outcome, Recipe, model_id
 from .report import write_report
-from .table import TABLE, protein_list, require_pyarrow, table_columns, write_table
+from .table import TABLE, require_pyarrow, write_table
 from .targets import check_heads, parse_targets
 
 ATLAS_FORMAT = 2
@@ -137,8 +137,9 @@ def summarise(out: Path, summary: dict[str, Any]) -> None:
     """The table of the run's files (:mod:`.table`), its aggregates and the report."""
     methods = summary["methods"]
     files = [out / "proteins" / name for name in summary["files"]]
-    columns = table_columns(write_table(files, methods, out / TABLE))
-    write_report(out, summary, aggregates(columns, methods), protein_list(columns))
+    tally = Tally(methods)
+    proteins = write_table(files, methods, out / TABLE, tally.add)
+    write_report(out, summary, tally.aggregates(), proteins)
 
 
 def checked_recipe(recipe: Recipe) -> Recipe:

@@ -37,7 +37,7 @@ deletion_auc …           ``deletion_auc``, ``insertion_auc``, ``random_deletio
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -130,18 +130,35 @@ def _analysed(analyses: dict[str, Any], k: int, method: str) -> dict[str, Any]:
     return row
 
 
-def write_table(files: Iterable[Path], methods: Sequence[str], path: Path) -> Any:
-    """The rows of every file as a Parquet table at ``path`` (written to a temporary name and
-    renamed); returns the ``pyarrow.Table``."""
+def write_table(
+    files: Iterable[Path],
+    methods: Sequence[str],
+    path: Path,
+    each: Callable[[dict[str, np.ndarray]], None],
+) -> list[dict[str, Any]]:
+    """The rows of every file as a Parquet table at ``path``, written one protein at a time (to
+    a temporary name, then renamed), ``each`` called with every protein's
+    :func:`table_columns`; returns, per protein, its name, file, length and number of targets."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    rows = [row for file in files for row in protein_rows(file, methods)]
-    table = pa.Table.from_pylist(rows, schema=_schema(methods))
+    schema = _schema(methods)
+    proteins = []
     partial = path.with_name(path.name + ".partial")
-    pq.write_table(table, partial)
+    with pq.ParquetWriter(partial, schema) as writer:
+        for file in files:
+            rows = protein_rows(file, methods)
+            chunk = pa.Table.from_pylist(rows, schema=schema)
+            writer.write_table(chunk)
+            each(table_columns(chunk))
+            proteins.append({
+                "protein": file.stem.rsplit("-", 1)[0],
+                "file": file.name,
+                "length": rows[0]["length"] if rows else len(str(np.load(file)["sequence"])),
+                "targets": len(rows) // len(methods),
+            })  # fmt: skip
     partial.replace(path)
-    return table
+    return proteins
 
 
 def require_pyarrow() -> None:
@@ -150,19 +167,6 @@ def require_pyarrow() -> None:
         import pyarrow  # noqa: F401
     except ImportError as error:
         raise ValueError("the atlas writes Parquet: pip install 'foldlens[atlas]'") from error
-
-
-def protein_list(columns: dict[str, np.ndarray]) -> list[dict[str, Any]]:
-    """Each protein of the table once, in file order: name, file, length, targets."""
-    found: dict[str, dict[str, Any]] = {}
-    for name, file, length, method in zip(
-        columns["protein"], columns["file"], columns["length"], columns["method"], strict=True
-    ):
-        entry = found.setdefault(
-            file, {"protein": name, "file": file, "length": int(length), "targets": 0}
-        )
-        entry["targets"] += method == columns["method"][0]
-    return [found[file] for file in sorted(found)]
 
 
 def table_columns(table: Any) -> dict[str, np.ndarray]:

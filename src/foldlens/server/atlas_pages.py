@@ -26,7 +26,6 @@ from starlette.exceptions import HTTPException
 from ..atlas.protein_work import HEADS
 from ..atlas.report import report_html, svg_of
 from ..atlas.run import ATLAS_FORMAT
-from ..atlas.table import TABLE, protein_list, require_pyarrow, table_columns
 from ..service.inputs import job_input
 from ..service.jobs import JobService
 from .clients import client_of
@@ -47,13 +46,10 @@ class AtlasFolder:
     @classmethod
     def open(cls, root: Path) -> AtlasFolder:
         """The atlas in ``root``; a ``ValueError`` naming what is missing when it is not one."""
-        needed = [root / "atlas.json", root / "aggregates.json", root / TABLE]
+        needed = [root / name for name in ("atlas.json", "aggregates.json", "proteins.json")]
         missing = [path.name for path in needed if not path.is_file()]
         if missing:
             raise ValueError(f"{root} is not an atlas folder (no {', '.join(missing)})")
-        require_pyarrow()
-        import pyarrow.parquet as pq
-
         summary = json.loads((root / "atlas.json").read_text())
         if summary.get("format") != ATLAS_FORMAT:
             raise ValueError(
@@ -61,9 +57,9 @@ class AtlasFolder:
                 f"format {ATLAS_FORMAT}: run foldlens atlas again into a new folder"
             )
         drawn = {path.stem: path.read_text() for path in sorted((root / "figures").glob("*.svg"))}
-        columns = table_columns(pq.read_table(root / TABLE))
         found = json.loads((root / "aggregates.json").read_text())
-        return cls(root, summary, found, drawn, protein_list(columns))
+        proteins = json.loads((root / "proteins.json").read_text())
+        return cls(root, summary, found, drawn, proteins)
 
     def report(self) -> str:
         return report_html(
