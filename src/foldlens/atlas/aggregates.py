@@ -1,6 +1,6 @@
-"""What an atlas says across its proteins, from its table (:mod:`.table`), each number with a
-95 % bootstrap interval over proteins (the unit resampled: a protein's targets are not
-independent of one another).
+"""What an atlas says across its proteins, from its table's rows (:mod:`.table`) taken one protein
+at a time, each number with a 95 % bootstrap interval over proteins (the unit resampled: a
+protein's targets are not independent of one another).
 
 * **Amino-acid pairs** (the 2018 "patterns" analysis at scale): per method, the mean of
   ``s_i + s_j`` over the contact targets whose residues are of types (a, b), counted both ways.
@@ -34,6 +34,9 @@ VERDICTS = (DEPENDS, PARTLY, BARELY)
 PARTS = ("amino_acid_pairs", "by_offset", "agreement", "randomization", "deletion")
 CHUNK = 50
 """Resamples drawn at a time (memory: ``CHUNK ×`` proteins weights)."""
+HEADS = ("contact", "ss3")
+DELETION_VALUES = (*DELETION_COLUMNS, "deletion_minus_random", "insertion_minus_random")
+Key = tuple[str, ...]
 
 
 def ratio_with_interval(
@@ -66,14 +69,9 @@ def _listed(values: np.ndarray) -> list[float | None]:
     return [float(v) if np.isfinite(v) else None for v in values]
 
 
-HEADS = ("contact", "ss3")
-DELETION_VALUES = (*DELETION_COLUMNS, "deletion_minus_random", "insertion_minus_random")
-Key = tuple[str, ...]
-
-
 class Tally:
-    """Each protein's sums and counts of every statistic, added one protein at a time (so an
-    atlas of any size is summarised without holding its table), then :meth:`aggregates`."""
+    """Each protein's sums and counts of every statistic, added one protein at a time (the table
+    is never held whole; about 13 kB per protein and method are kept), then :meth:`aggregates`."""
 
     def __init__(self, methods: list[str]) -> None:
         self.methods = methods
