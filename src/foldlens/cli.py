@@ -625,11 +625,10 @@ def _cmd_atlas(args: argparse.Namespace) -> int:
     from .atlas.protein_work import Recipe
     from .atlas.run import checked_recipe, run_atlas
 
-    for flag, value in (("--limit", args.limit), ("--workers", args.workers)):
+    for flag in ("limit", "workers", "threads"):
+        value = getattr(args, flag)
         if value is not None and value < 1:
-            raise ValueError(f"{flag} must be at least 1, not {value}")
-    if args.threads is not None and args.threads < 1:
-        raise ValueError(f"--threads must be at least 1, not {args.threads}")
+            raise ValueError(f"--{flag} must be at least 1, not {value}")
     recipe = checked_recipe(
         Recipe(
             args.model,

@@ -62,7 +62,8 @@ def offset_bins(length: int, residues: Sequence[int]) -> np.ndarray:
 
 def protein_rows(file: Path, methods: Sequence[str]) -> list[dict[str, Any]]:
     """The table's rows of one protein file."""
-    stored = np.load(file)
+    with np.load(file) as archive:  # each read of an archive's member decompresses it again
+        stored = {name: archive[name] for name in archive.files}
     sequence = str(stored["sequence"])
     length = len(sequence)
     analyses = json.loads(str(stored["analyses"]))
