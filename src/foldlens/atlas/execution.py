@@ -167,8 +167,8 @@ def _on_ray(
             pending[worker.explain.remote(protein)] = (index, worker)
             return
 
-    for worker in workers:
-        for _ in range(IN_FLIGHT_PER_WORKER):
+    for _ in range(IN_FLIGHT_PER_WORKER):
+        for worker in workers:  # one protein each first: a short atlas uses every worker
             feed(worker)
     while pending:
         [done], _ = ray.wait(list(pending), num_returns=1)
