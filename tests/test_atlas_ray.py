@@ -202,6 +202,6 @@ def test_a_worker_that_dies_fails_its_protein_and_the_run_goes_on(tmp_path: Path
     done = subprocess.run(argv, capture_output=True, text=True, cwd=tmp_path, check=False)
     assert done.returncode == 1, done.stderr[-3000:]
     summary = json.loads((out / "atlas.json").read_text())
-    assert list(summary["failures"]) == ["second"]
+    assert list(summary["failures"]) == ["second"], summary["failures"]
     assert summary["failures"]["second"].startswith("worker died")
     assert summary["written"] == len(PROTEINS) - 1

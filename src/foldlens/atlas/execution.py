@@ -26,13 +26,12 @@ from .protein_work import Outcome, ProteinWorker, Recipe
 OBJECT_STORE_BYTES = 1 << 30
 """The embedded Ray's shared-memory object store: 1 GiB of a 24 GiB machine (Ray's default would
 take 30 %). Each task moves one protein in and one protein's arrays out (a few MB at L = 1,000,
-the ``(L, L)`` contact map in float16), and at most two tasks per worker are in flight."""
+the ``(L, L)`` contact map in float16), and each worker has one task at a time."""
 LOCAL_RAY_ENVIRONMENT = {
     "RAY_USAGE_STATS_ENABLED": "0",
     "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
 }
 """Environment for a Ray that stays on this machine: no usage statistics, loopback only."""
-IN_FLIGHT_PER_WORKER = 2
 
 
 @dataclass(frozen=True)
@@ -150,8 +149,9 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
 def _on_ray(
     ray: Any, recipe: Recipe, proteins: Iterable[tuple[int, Protein]], placement: Placement
 ) -> Iterator[tuple[int, Outcome]]:
-    """Actors spread over the nodes, each fed up to :data:`IN_FLIGHT_PER_WORKER` proteins; a
-    protein whose actor dies (killed, out of memory) is a failure, and the actor restarts."""
+    """Actors spread over the nodes, each given one protein at a time (a protein costs seconds,
+    so there is nothing to gain from queueing more, and a protein whose actor dies — killed, out
+    of memory — fails alone: the actor restarts for the next)."""
     from ray.exceptions import RayActorError
 
     threads = placement.threads_per_worker()
@@ -167,9 +167,8 @@ def _on_ray(
             pending[worker.explain.remote(protein)] = (index, worker)
             return
 
-    for _ in range(IN_FLIGHT_PER_WORKER):
-        for worker in workers:  # one protein each first: a short atlas uses every worker
-            feed(worker)
+    for worker in workers:
+        feed(worker)
     while pending:
         [done], _ = ray.wait(list(pending), num_returns=1)
         index, worker = pending.pop(done)
