@@ -12,11 +12,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
@@ -39,7 +34,6 @@ CAPTIONS = {
 def svg_of(figure: Figure) -> str:
     buffer = io.StringIO()
     figure.savefig(buffer, format="svg", bbox_inches="tight")
-    plt.close(figure)
     text = buffer.getvalue()
     return text[text.index("<svg") :]
 
@@ -53,7 +47,8 @@ def _pairs_figure(found: dict[str, Any]) -> Figure | None:
     methods = [m for m, entry in found.items() if entry["targets"]]
     if not methods:
         return None
-    figure, axes = plt.subplots(1, len(methods), figsize=(4.2 * len(methods), 4), squeeze=False)
+    figure = Figure(figsize=(4.2 * len(methods), 4))
+    axes = figure.subplots(1, len(methods), squeeze=False)
     for ax, method in zip(axes[0], methods, strict=True):
         entry = found[method]
         size = len(entry["alphabet"])
@@ -74,7 +69,8 @@ def _offset_figure(found: dict[str, Any]) -> Figure | None:
     labels = [
         f"{a}" if a == b else (f"{a}–{b}" if b is not None else f"≥{a}") for a, b in found["bins"]
     ]
-    figure, axes = plt.subplots(1, len(heads), figsize=(5 * len(heads), 3.4), squeeze=False)
+    figure = Figure(figsize=(5 * len(heads), 3.4))
+    axes = figure.subplots(1, len(heads), squeeze=False)
     for ax, head in zip(axes[0], heads, strict=True):
         for method, entry in found[head].items():
             mean, low, high = (_array(entry[n]) for n in ("mean", "low", "high"))
@@ -94,9 +90,8 @@ def _agreement_figure(found: dict[str, Any]) -> Figure | None:
     heads = [h for h, pairs in found.items() if pairs]
     if not heads:
         return None
-    figure, axes = plt.subplots(
-        1, len(heads), figsize=(3 + 3 * len(heads), 3.2), squeeze=False, sharey=True
-    )
+    figure = Figure(figsize=(3 + 3 * len(heads), 3.2))
+    axes = figure.subplots(1, len(heads), squeeze=False, sharey=True)
     for ax, head in zip(axes[0], heads, strict=True):
         names = list(found[head])
         values = [found[head][n] for n in names]
@@ -114,7 +109,8 @@ def _randomization_figure(found: dict[str, Any]) -> Figure | None:
     if not found:
         return None
     methods = list(found)
-    figure, ax = plt.subplots(figsize=(5, 0.5 + 0.45 * len(methods)))
+    figure = Figure(figsize=(5, 0.5 + 0.45 * len(methods)))
+    ax = figure.subplots()
     left = np.zeros(len(methods))
     for verdict, colour in zip(VERDICTS, ("#54a24b", "#eeca3b", "#e45756"), strict=True):
         share = np.array([found[m][verdict]["mean"] or 0.0 for m in methods])
@@ -131,7 +127,8 @@ def _deletion_figure(found: dict[str, Any]) -> Figure | None:
     if not found:
         return None
     methods = list(found)
-    figure, ax = plt.subplots(figsize=(5.5, 0.8 + 0.5 * len(methods)))
+    figure = Figure(figsize=(5.5, 0.8 + 0.5 * len(methods)))
+    ax = figure.subplots()
     for offset, name, colour in (
         (-0.2, "deletion_minus_random", "#e45756"),
         (0.2, "insertion_minus_random", "#4c78a8"),

@@ -12,14 +12,14 @@ import html
 import json
 import zipfile
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
-import matplotlib.pyplot as plt
 import numpy as np
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
+from matplotlib.figure import Figure
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
@@ -67,7 +67,11 @@ class AtlasFolder:
         )
 
     def has(self, file: str) -> bool:
-        return file in self.summary["files"]
+        return file in self._files
+
+    @cached_property
+    def _files(self) -> frozenset[str]:
+        return frozenset(self.summary["files"])
 
     def arrays(self, file: str) -> dict[str, Any]:
         """The protein file's arrays (``file`` must be one of the atlas's); a damaged or missing
@@ -119,12 +123,13 @@ def _protein_page(folder: AtlasFolder, file: str) -> str:
     )
 
 
-def _protein_figure(stored: dict[str, Any]) -> Any:
+def _protein_figure(stored: dict[str, Any]) -> Figure:
     """The predicted contact map (if the model has one) with the explained contacts circled, and
     per method the attribution magnitude ``m_k`` of every target (rows) on every residue."""
     methods = [key.split("/")[0] for key in stored if key.endswith("/magnitude")]
     panels = (["contact"] if "contact" in stored else []) + methods
-    figure, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 4), squeeze=False)
+    figure = Figure(figsize=(4 * len(panels), 4))  # not pyplot: pages are drawn in threads
+    axes = figure.subplots(1, len(panels), squeeze=False)
     length = len(str(stored["sequence"]))
     residues = (0.5, length + 0.5, length + 0.5, 0.5)  # residues numbered from 1, as in the table
     targets = stored["targets"]
