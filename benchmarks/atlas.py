@@ -27,11 +27,11 @@ from pathlib import Path
 
 import numpy as np
 
+from foldlens.atlas import DEFAULT_TARGETS
 from foldlens.atlas.execution import Placement
 from foldlens.atlas.inputs import TEST_SPLIT
 from foldlens.atlas.protein_work import Recipe
 from foldlens.atlas.run import run_atlas
-from foldlens.atlas.targets import DEFAULT
 from foldlens.text_table import text_table
 
 NODES = (1, 10, 100)
@@ -67,7 +67,7 @@ def timed_run(recipe: Recipe, placement: Placement, proteins: int, folder: Path)
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--proteins", type=int, default=20)
-    parser.add_argument("--targets", default=DEFAULT)
+    parser.add_argument("--targets", default=DEFAULT_TARGETS)
     parser.add_argument("--methods", nargs="+", default=["gradient", "guided_backprop"])
     parser.add_argument("--chains", type=int, default=100_000, help="proteins to project for")
     parser.add_argument("--cores", type=int, default=16, help="cores per node in the projection")

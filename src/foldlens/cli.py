@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import __version__
+from .atlas import DEFAULT_TARGETS
 from .folding.fold import FoldSettings
 from .search.depth import NEFF_THRESHOLD
 from .search.result import SearchParameters
@@ -324,7 +325,14 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from .data.chains import ChainSet
-    from .train import TrainConfig, checkpoint_step, history_summary, plot_history, train
+    from .train import (
+        TrainConfig,
+        averaged_weights_path,
+        checkpoint_step,
+        history_summary,
+        plot_history,
+        train,
+    )
 
     chains = ChainSet.load(args.chains) if args.chains else ChainSet.from_export(args.data, "train")
     config = TrainConfig(
@@ -334,8 +342,12 @@ def _cmd_train(args: argparse.Namespace) -> int:
         window=args.window,
         crop=args.crop,
         learning_rate=args.learning_rate,
+        warmup=args.warmup,
+        profile_drop=args.profile_drop,
         seed=args.seed,
         checkpoint_every=args.checkpoint_every,
+        init_weights=str(args.init_weights or ""),
+        average_from=args.average_from,
     )
     checkpoint = args.checkpoint or Path("checkpoints") / f"{args.model}.ckpt"
     weights = args.weights or Path("checkpoints") / f"{args.model}.pt"
@@ -354,8 +366,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
         "mean loss over the last 100 steps: "
         + ", ".join(f"{k} {v:.3f}" for k, v in summary.items())
     )
-    curve = plot_history(history, weights.with_name(f"{args.model}-loss.png"))
-    print(f"wrote {weights}, {checkpoint} and {curve}")
+    curve = plot_history(history, weights.with_name(f"{weights.stem}-loss.png"))
+    averaged = averaged_weights_path(weights)
+    also = f", {averaged} (mean from step {config.average_from})" if averaged.exists() else ""
+    print(f"wrote {weights}{also}, {checkpoint} and {curve}")
     return 0
 
 
@@ -404,8 +418,18 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
             default_folder(),
             lambda done, total: progress("searching", done, total),
         )
+    model = load(args.model)
+    reference = None
+    if args.weights is not None or args.against is not None:
+        from .train import load_weights
+
+        if args.weights is not None:
+            load_weights(model, args.weights)
+        if args.against is not None:
+            reference = load(args.model)
+            load_weights(reference, args.against)
     report = evaluate_model(
-        load(args.model),
+        model,
         adapter(args.model),
         chains,
         args.pair_chains,
@@ -417,8 +441,13 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         args.neff_threshold if args.search else None,
         args.dca,
         default_folder().with_name("couplings") if args.search else None,
+        reference,
     )
     report["baselines_missing"] = missing
+    if args.weights is not None:
+        report["weights"] = str(args.weights)
+    if args.against is not None:
+        report["reference_weights"] = str(args.against)
     if args.sample is not None:
         report["sample"] = chains.chain_id.tolist()
     for bar in bars.values():
@@ -950,8 +979,28 @@ def build_parser() -> argparse.ArgumentParser:
     training.add_argument("--window", type=int, default=defaults.window)
     training.add_argument("--crop", type=int, default=defaults.crop)
     training.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
+    training.add_argument("--warmup", type=int, default=defaults.warmup, help="warm-up steps")
+    training.add_argument(
+        "--profile-drop",
+        type=float,
+        default=defaults.profile_drop,
+        help="fraction of chains trained without their profile (single-sequence mode)",
+    )
     training.add_argument("--seed", type=int, default=defaults.seed)
     training.add_argument("--checkpoint-every", type=int, default=defaults.checkpoint_every)
+    training.add_argument(
+        "--init-weights",
+        type=Path,
+        default=None,
+        help="fine-tune: start from these weights (e.g. the shipped model's) with a new optimizer",
+    )
+    training.add_argument(
+        "--average-from",
+        type=int,
+        default=defaults.average_from,
+        help="also write the mean of the weights after every step from this one on "
+        "(WEIGHTS-averaged.pt)",
+    )
     training.set_defaults(run=_cmd_train)
 
     evaluation = commands.add_parser("evaluate", help="held-out metrics with bootstrap intervals")
@@ -992,6 +1041,20 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=NEFF_THRESHOLD,
         help=f"report the rule 'searched profile when Neff ≥ T' (default {NEFF_THRESHOLD:g})",
+    )
+    evaluation.add_argument(
+        "--weights",
+        type=Path,
+        default=None,
+        help="evaluate the model with these weights instead of its shipped ones (foldlens train)",
+    )
+    evaluation.add_argument(
+        "--against",
+        type=Path,
+        default=None,
+        metavar="WEIGHTS",
+        help="also run the model with these weights on the same chains and report the paired "
+        "differences (the evaluated weights minus these) with their intervals",
     )
     evaluation.add_argument("--resamples", type=int, default=1000)
     evaluation.add_argument("--json", type=Path, default=None, help="also write the report here")
@@ -1081,7 +1144,7 @@ def build_parser() -> argparse.ArgumentParser:
     atlas.add_argument("--model", default="default")
     atlas.add_argument(
         "--targets",
-        default="contacts:top=L/5:sep=24,ss3",
+        default=DEFAULT_TARGETS,
         help="comma-separated: contacts[:top=N|L/k][:sep=S] (the most probable predicted contacts "
         "with |i-j| >= S), ss3 (every residue in its predicted class)",
     )

@@ -248,8 +248,13 @@ def evaluate_model(
     neff_threshold: float | None = None,
     dca: bool = True,
     dca_cache: Path | None = None,
+    reference: nn.Module | None = None,
 ) -> dict[str, Any]:
     """Metrics with intervals for both modes (and the baselines' Q3); a JSON-ready dict.
+
+    With a ``reference`` network (the same model with other weights), two more columns,
+    ``profile − reference`` and ``single − reference``: the paired differences of every metric
+    (:func:`paired_differences`), which say whether new weights are measurably better.
 
     With ``searched`` (one searched MSA per chain), three more: ``searched`` (the network on the
     searched MSA's profile), ``dca`` (contacts ranked by the MSA's APC couplings) and, with
@@ -285,19 +290,9 @@ def evaluate_model(
         profiles["searched"] = lambda k, chain: searched[k].profile()
     by_mode: dict[str, list[ChainStats]] = {}
     for mode, profile_of in profiles.items():
-        stats = []
-        for k in range(len(chains)):
-            chain = chains[k]
-            pairs = k in sampled
-            out = run(chain, profile_of(k, chain), pairs)
-            s = per_residue_stats(out, chain)
+        by_mode[mode] = _chain_stats(run, chains, profile_of, sampled, mode, progress)
+        for k, s in enumerate(by_mode[mode]):
             s.baseline_q3 = baseline_counts[k]
-            if pairs:
-                pair_stats(s, out["contact"], out["distance"], chain)
-            stats.append(s)
-            if progress is not None:
-                progress(mode, k + 1, len(chains))
-        by_mode[mode] = stats
     if searched is not None and dca:
         by_mode["dca"] = []
         for k in range(len(chains)):
@@ -318,12 +313,61 @@ def evaluate_model(
             ]
         report["msa_depth"] = depth_summary(searched)
         report["by_depth"] = by_depth(by_mode["searched"], by_mode["single"], neff, resamples)
-    for mode, stats in by_mode.items():
+    intervals = {mode: bootstrap(stats, resamples) for mode, stats in by_mode.items()}
+    if reference is not None:
+        run_reference = model_predictor(reference, model_adapter)
+        for mode in ("profile", "single"):
+            label = f"{mode} − reference"
+            theirs = _chain_stats(run_reference, chains, profiles[mode], sampled, label, progress)
+            intervals[label] = paired_differences(by_mode[mode], theirs, resamples)
+    for mode, values in intervals.items():
         report["modes"][mode] = {
-            name: {"value": v, "low": lo, "high": hi}
-            for name, (v, lo, hi) in bootstrap(stats, resamples).items()
+            name: {"value": v, "low": lo, "high": hi} for name, (v, lo, hi) in values.items()
         }
     return report
+
+
+def _chain_stats(
+    run: Predictor,
+    chains: ChainSet,
+    profile_of: Callable[[int, Chain], np.ndarray | None],
+    sampled: set[int],
+    label: str,
+    progress: Callable[[str, int, int], None] | None,
+) -> list[ChainStats]:
+    """Every chain's statistics in one mode (pair statistics for the ``sampled`` chains)."""
+    stats = []
+    for k in range(len(chains)):
+        chain = chains[k]
+        pairs = k in sampled
+        out = run(chain, profile_of(k, chain), pairs)
+        s = per_residue_stats(out, chain)
+        if pairs:
+            pair_stats(s, out["contact"], out["distance"], chain)
+        stats.append(s)
+        if progress is not None:
+            progress(label, k + 1, len(chains))
+    return stats
+
+
+def paired_differences(
+    ours: list[ChainStats], theirs: list[ChainStats], resamples: int, seed: int = 0
+) -> dict[str, tuple[float, float, float]]:
+    """``metric(ours) − metric(theirs)`` of two predictors on the same chains, with its 95 %
+    interval over resamples of the chains that draw each chain's two results together (so the
+    chains' own difficulty cancels). Rows that do not depend on the predictor (the constant
+    guesses, the baselines) are left out."""
+
+    def differences(pairs: list[tuple[ChainStats, ChainStats]]) -> dict[str, float]:
+        first = metrics([a for a, _ in pairs])
+        second = metrics([b for _, b in pairs])
+        return {
+            name: first[name] - second[name]
+            for name in first
+            if name in second and not name.startswith("constant-guess")
+        }
+
+    return resampled(list(zip(ours, theirs, strict=True)), differences, resamples, seed)
 
 
 NEFF_BINS = ((0, 2), (2, 5), (5, 10), (10, 20), (20, 50), (50, None))

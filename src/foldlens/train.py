@@ -6,11 +6,15 @@ Loss per batch (masked to real residues and pairs), for ``default``:
 
 and for ``seed2018`` (distance regression, as in 2018): ``¼ Σ_maps SmoothL1(d̂, min(d, 22 Å))``.
 
-AdamW with a linear warm-up and a cosine decay to zero over ``steps``. A checkpoint (model,
-optimizer, step, random state, loss history) is written every ``checkpoint_every`` steps and at
-the end; a run started with the same checkpoint path continues where it stopped (the optimizer's
-moments are kept in bfloat16, so a resumed run follows an uninterrupted one closely, not bit for
-bit). The finished
+AdamW with a linear warm-up and a cosine decay to zero over ``steps``, from fresh weights or, with
+``init_weights``, from a trained model's (fine-tuning: a fresh optimizer on those weights). With
+``average_from`` = s > 0 the run also keeps the uniform average of the parameters after every
+step from s on (tail averaging: θ̄ = 1/(T − s + 1) Σ_{t=s..T} θ_t; the network has no normalisation
+layer, so the average is a network of the same shape and cost) and writes it beside the final
+weights as ``<weights>-averaged.pt``. A checkpoint (model, optimizer, average, step, random
+state, loss history) is written every ``checkpoint_every`` steps and at the end; a run started
+with the same checkpoint path continues where it stopped (the optimizer's moments are kept in
+bfloat16, so a resumed run follows an uninterrupted one closely, not bit for bit). The finished
 weights are written as a float16 state dict, the file that ``foldlens.models.load`` reads.
 """
 
@@ -48,6 +52,8 @@ class TrainConfig:
     profile_drop: float = 0.5
     seed: int = 0
     checkpoint_every: int = 100
+    init_weights: str = ""
+    average_from: int = 0
 
 
 FAR = 22.0
@@ -111,6 +117,7 @@ def save_checkpoint(
     rng: np.random.Generator,
     config: TrainConfig,
     history: list[dict[str, float]],
+    average: ParameterAverage | None,
 ) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     optimizer_state = optimizer.state_dict()
@@ -131,6 +138,7 @@ def save_checkpoint(
         "torch_rng": torch.get_rng_state(),
         "config": asdict(config),
         "history": history,
+        "average": average.state() if average is not None else None,
     }
     temporary = path.with_suffix(".tmp")
     torch.save(state, temporary)
@@ -146,8 +154,49 @@ def checkpoint_step(path: Path) -> int:
 
 def save_weights(model: nn.Module, path: Path) -> None:
     """The float16 state dict that is shipped in the package."""
+    save_state(model.state_dict(), path)
+
+
+def save_state(state: dict[str, torch.Tensor], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({k: v.half() for k, v in model.state_dict().items()}, path)
+    torch.save({k: v.half() if v.is_floating_point() else v for k, v in state.items()}, path)
+
+
+def averaged_weights_path(weights: Path) -> Path:
+    return weights.with_name(f"{weights.stem}-averaged{weights.suffix}")
+
+
+class ParameterAverage:
+    """The running uniform mean of a model's state: after n updates, θ̄_n = θ̄_{n−1} + (θ_n −
+    θ̄_{n−1}) / n, kept in float64 so that thousands of updates do not accumulate rounding."""
+
+    def __init__(self, model: nn.Module) -> None:
+        self.count = 0
+        self.mean = {k: torch.zeros_like(v, dtype=torch.float64) for k, v in _floats(model)}
+
+    def update(self, model: nn.Module) -> None:
+        self.count += 1
+        with torch.no_grad():
+            for name, value in _floats(model):
+                mean = self.mean[name]
+                mean += (value.double() - mean) / self.count
+
+    def state(self) -> dict[str, Any]:
+        return {"count": self.count, "mean": self.mean}
+
+    def load(self, state: dict[str, Any]) -> None:
+        self.count = int(state["count"])
+        self.mean = state["mean"]
+
+
+def _floats(model: nn.Module) -> list[tuple[str, torch.Tensor]]:
+    return [(k, v) for k, v in model.state_dict().items() if v.is_floating_point()]
+
+
+def load_weights(model: nn.Module, path: Path) -> None:
+    """Start from trained weights (a state dict such as :func:`save_weights` writes)."""
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
 
 
 def train(
@@ -163,12 +212,16 @@ def train(
     objective, weights_of = OBJECTIVES[config.model]
     run_on = device()
     torch.manual_seed(config.seed)
-    model = build(config.model).to(run_on)
+    model = build(config.model)
+    if config.init_weights:
+        load_weights(model, Path(config.init_weights))
+    model = model.to(run_on)
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
     )
     rng = np.random.default_rng(config.seed)
     step, history = 0, []
+    average = ParameterAverage(model) if config.average_from > 0 else None
     if checkpoint.exists():
         state = torch.load(checkpoint, map_location=run_on, weights_only=True)
         if state["config"] != asdict(config):
@@ -181,6 +234,8 @@ def train(
         rng.bit_generator.state = state["rng"]
         torch.set_rng_state(state["torch_rng"])
         step, history = state["step"], state["history"]
+        if average is not None:
+            average.load(state["average"])
     model.train()
     while step < config.steps:
         started = time.perf_counter()
@@ -197,6 +252,8 @@ def train(
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
         step += 1
+        if average is not None and step >= config.average_from:
+            average.update(model)
         record = {name: value.item() for name, value in terms.items()}
         record["loss"] = loss.item()
         record["seconds"] = time.perf_counter() - started
@@ -204,8 +261,10 @@ def train(
         if progress is not None:
             progress(step, config.steps, record)
         if step % config.checkpoint_every == 0 or step == config.steps:
-            save_checkpoint(checkpoint, model, optimizer, step, rng, config, history)
+            save_checkpoint(checkpoint, model, optimizer, step, rng, config, history, average)
     save_weights(model.eval(), weights)
+    if average is not None and average.count:
+        save_state(average.mean, averaged_weights_path(weights))
     (weights.with_suffix(".json")).write_text(
         json.dumps({"config": asdict(config), "steps": step}, indent=2)
     )

@@ -20,8 +20,7 @@ import numpy as np
 
 from ..models.spec import ModelSpec
 from ..models.views import OutputTarget
-
-DEFAULT = "contacts:top=L/5:sep=24,ss3"
+from . import DEFAULT_TARGETS
 
 
 @dataclass(frozen=True)
@@ -59,7 +58,7 @@ def parse_targets(specification: str) -> list[TargetRule]:
             raise ValueError(f"sep must be at least 1 in {item!r}")
         rules.append(rule)
     if not rules:
-        raise ValueError(f"no targets in {specification!r}; e.g. {DEFAULT}")
+        raise ValueError(f"no targets in {specification!r}; e.g. {DEFAULT_TARGETS}")
     return rules
 
 
