@@ -56,6 +56,36 @@ def test_receptive_radius_is_exact() -> None:
             assert bool((after != before).any()) == changes
 
 
+def test_a_deepened_network_computes_the_same_function() -> None:
+    """New blocks start as the identity (h + 0 with a zero second convolution), so every output
+    is bit-for-bit the shallower network's, with and without a padding mask."""
+    torch.manual_seed(0)
+    small = DefaultNet(channels=16, pair_channels=8, blocks1d=3, blocks2d=2).eval()
+    deep = small.deepened(6, 5).eval()
+    assert (len(deep.trunk1d), len(deep.trunk2d)) == (6, 5)
+    assert [block.conv1.dilation[0] for block in deep.trunk1d] == [1, 2, 4, 8, 1, 2]
+    x = torch.randn(2, 41, 23)
+    rows, cols = torch.tensor([[0, 3, 5], [2, 4, 9]]), torch.tensor([[7, 8, 20], [1, 2, 3]])
+    mask = torch.ones(2, 23, dtype=torch.bool)
+    mask[1, 15:] = False
+    with torch.no_grad():
+        for kwargs in ({}, {"rows": rows, "cols": cols, "mask": mask}):
+            ours, theirs = deep(x, **kwargs), small(x, **kwargs)
+            assert all(torch.equal(ours[name], theirs[name]) for name in theirs)
+    assert deep.residue_radius() > small.residue_radius()
+    with pytest.raises(ValueError, match="keeps every block"):
+        deep.deepened(5, 5)
+
+
+def test_a_network_is_built_in_the_shape_of_its_weights() -> None:
+    torch.manual_seed(0)
+    odd = DefaultNet(channels=12, pair_channels=6, blocks1d=5, blocks2d=3)
+    rebuilt = DefaultNet.shaped_like(odd.state_dict())
+    rebuilt.load_state_dict(odd.state_dict())  # strict: every key and shape matches
+    assert (len(rebuilt.trunk1d), len(rebuilt.trunk2d)) == (5, 3)
+    assert sum(p.numel() for p in rebuilt.parameters()) == sum(p.numel() for p in odd.parameters())
+
+
 def test_pair_outputs_are_symmetric_where_physics_says_so() -> None:
     torch.manual_seed(0)
     out = DefaultNet().eval()(torch.randn(1, 41, 25))

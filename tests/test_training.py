@@ -28,6 +28,7 @@ from foldlens.train import (
     checkpoint_step,
     save_weights,
     train,
+    trained_network,
 )
 
 FIXTURE = Path(str(resources.files("foldlens") / "resources" / "fixture.npz"))
@@ -101,6 +102,28 @@ def test_fine_tuning_starts_from_the_given_weights(tmp_path: Path) -> None:
     ended = torch.load(tmp_path / "f.pt", weights_only=True)
     assert given.keys() == ended.keys()
     assert all(torch.equal(given[k], ended[k]) for k in given)
+
+
+def test_fine_tuning_a_deepened_network(tmp_path: Path) -> None:
+    """``blocks1d``/``blocks2d`` deepen the given weights before training; the weights written
+    load in their own (deeper) shape, and at learning rate 0 compute what the given ones did."""
+    torch.manual_seed(7)
+    start = DefaultNet(channels=16, pair_channels=8, blocks1d=2, blocks2d=2).eval()
+    save_weights(start, tmp_path / "start.pt")
+    config = TrainConfig(
+        steps=2, batch=2, window=40, crop=16, warmup=1, learning_rate=0.0,
+        init_weights=str(tmp_path / "start.pt"), blocks1d=4, blocks2d=3,
+    )  # fmt: skip
+    train(ChainSet.load(FIXTURE), config, tmp_path / "d.ckpt", tmp_path / "d.pt")
+    deep, shallow = (
+        trained_network("default", tmp_path / "d.pt"),
+        trained_network("default", tmp_path / "start.pt"),
+    )
+    assert isinstance(deep, DefaultNet) and (len(deep.trunk1d), len(deep.trunk2d)) == (4, 3)
+    x = torch.randn(1, 41, 30)
+    with torch.no_grad():
+        ours, theirs = deep(x), shallow(x)
+    assert all(torch.equal(ours[name], theirs[name]) for name in theirs)
 
 
 def test_parameter_average_is_the_mean_of_the_states() -> None:

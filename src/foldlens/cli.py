@@ -347,6 +347,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
         seed=args.seed,
         checkpoint_every=args.checkpoint_every,
         init_weights=str(args.init_weights or ""),
+        blocks1d=args.blocks1d,
+        blocks2d=args.blocks2d,
         average_from=args.average_from,
     )
     checkpoint = args.checkpoint or Path("checkpoints") / f"{args.model}.ckpt"
@@ -418,16 +420,10 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
             default_folder(),
             lambda done, total: progress("searching", done, total),
         )
-    model = load(args.model)
-    reference = None
-    if args.weights is not None or args.against is not None:
-        from .train import load_weights
+    from .train import trained_network
 
-        if args.weights is not None:
-            load_weights(model, args.weights)
-        if args.against is not None:
-            reference = load(args.model)
-            load_weights(reference, args.against)
+    model = load(args.model) if args.weights is None else trained_network(args.model, args.weights)
+    reference = None if args.against is None else trained_network(args.model, args.against)
     report = evaluate_model(
         model,
         adapter(args.model),
@@ -994,6 +990,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="fine-tune: start from these weights (e.g. the shipped model's) with a new optimizer",
     )
+    for trunk in ("1d", "2d"):
+        training.add_argument(
+            f"--blocks{trunk}",
+            type=int,
+            default=0,
+            help=f"deepen the initial network's {trunk.upper()} trunk to this many residual blocks "
+            "(new blocks start as the identity; default network only)",
+        )
     training.add_argument(
         "--average-from",
         type=int,

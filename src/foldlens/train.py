@@ -7,7 +7,8 @@ Loss per batch (masked to real residues and pairs), for ``default``:
 and for ``seed2018`` (distance regression, as in 2018): ``¼ Σ_maps SmoothL1(d̂, min(d, 22 Å))``.
 
 AdamW with a linear warm-up and a cosine decay to zero over ``steps``, from fresh weights or, with
-``init_weights``, from a trained model's (fine-tuning: a fresh optimizer on those weights). With
+``init_weights``, from a trained model's (fine-tuning: a fresh optimizer on those weights), which
+``blocks1d``/``blocks2d`` can deepen first without changing what it computes. With
 ``average_from`` = s > 0 the run also keeps the uniform average of the parameters after every
 step from s on (tail averaging: θ̄ = 1/(T − s + 1) Σ_{t=s..T} θ_t; the network has no normalisation
 layer, so the average is a network of the same shape and cost) and writes it beside the final
@@ -35,7 +36,9 @@ from torch import nn
 
 from .data.chains import ChainSet
 from .data.crops import Batch, sample_batch
-from .models.registry import build
+from .models.adapter import with_state
+from .models.default import DefaultNet
+from .models.registry import adapter, build
 from .protein.labels import DISTANCE_MAPS
 
 
@@ -53,6 +56,8 @@ class TrainConfig:
     seed: int = 0
     checkpoint_every: int = 100
     init_weights: str = ""
+    blocks1d: int = 0
+    blocks2d: int = 0
     average_from: int = 0
 
 
@@ -193,10 +198,27 @@ def _floats(model: nn.Module) -> list[tuple[str, torch.Tensor]]:
     return [(k, v) for k, v in model.state_dict().items() if v.is_floating_point()]
 
 
-def load_weights(model: nn.Module, path: Path) -> None:
-    """Start from trained weights (a state dict such as :func:`save_weights` writes)."""
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
+def trained_network(name: str, weights: Path) -> nn.Module:
+    """Registered model ``name`` (eval mode) with the weights in the file ``weights`` (a state
+    dict such as :func:`save_weights` writes), in the shape those weights have."""
+    state = torch.load(weights, map_location="cpu", weights_only=True)
+    return with_state(adapter(name).build_for(state), state)
+
+
+def initial_network(config: TrainConfig) -> nn.Module:
+    """What training starts from: fresh weights or ``init_weights``, deepened to ``blocks1d``
+    and ``blocks2d`` residual blocks when they are set (:meth:`DefaultNet.deepened`)."""
+    if not config.init_weights:
+        model = build(config.model)
+    else:
+        model = trained_network(config.model, Path(config.init_weights))
+    if not (config.blocks1d or config.blocks2d):
+        return model
+    if not isinstance(model, DefaultNet):
+        raise ValueError(f"only the default network can be deepened, not {config.model!r}")
+    return model.deepened(
+        config.blocks1d or len(model.trunk1d), config.blocks2d or len(model.trunk2d)
+    )
 
 
 def train(
@@ -212,10 +234,7 @@ def train(
     objective, weights_of = OBJECTIVES[config.model]
     run_on = device()
     torch.manual_seed(config.seed)
-    model = build(config.model)
-    if config.init_weights:
-        load_weights(model, Path(config.init_weights))
-    model = model.to(run_on)
+    model = initial_network(config).to(run_on)
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
     )

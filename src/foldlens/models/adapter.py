@@ -107,14 +107,15 @@ class ModelAdapter:
         ``ValueError`` saying what is missing when the model cannot take this protein."""
         raise NotImplementedError(f"the adapter of {self.name!r} does not say how to encode")
 
+    def build_for(self, state: dict[str, torch.Tensor]) -> nn.Module:
+        """A network (fresh weights) that takes the state dict ``state``: :meth:`build`, unless
+        the model comes in several shapes (then the one ``state`` has)."""
+        return self.build()
+
     def load(self) -> nn.Module:
         """A fresh copy of the trained network in eval mode, float32 parameters."""
-        model = self.build()
         state = torch.load(io.BytesIO(self.weights()), map_location="cpu", weights_only=True)
-        model.load_state_dict(
-            {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
-        )
-        return model.eval()
+        return with_state(self.build_for(state), state)
 
     def confidence_calibration(self) -> Calibration:
         """How the raw predicted lDDT read from the distograms maps to the expected true lDDT
@@ -217,3 +218,9 @@ class ModelAdapter:
             receptive_field=self.receptive_field(model),
             max_length=self.max_length,
         )
+
+
+def with_state(model: nn.Module, state: dict[str, torch.Tensor]) -> nn.Module:
+    """``model`` in eval mode with the weights ``state`` (float16 or float32) as float32."""
+    model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
+    return model.eval()

@@ -20,10 +20,10 @@ Architecture (ReLU is the only non-linearity, so every attribution rule is exact
 
 - ``embed``: 1×1 Conv1d 41 → 128;
 - ``trunk1d``: 8 pre-activation residual blocks ``h + conv(relu(conv(relu(h))))``, kernel 5,
-  dilations 1, 2, 4, 8, 1, 2, 4, 8;
+  dilations 1, 2, 4, 8, 1, 2, 4, 8 (the cycle repeats in a deeper trunk, see ``blocks1d``);
 - per-residue heads: 1×1 Conv1d on ``relu(h)``;
 - ``pair``: ``left(h)_i + right(h)_j + relpos(clip(j − i, ±32))``, 64 channels;
-- ``trunk2d``: 8 residual blocks, 3×3 Conv2d, dilations 1, 2, 4, 8, 1, 2, 4, 8;
+- ``trunk2d``: 8 residual blocks, 3×3 Conv2d, dilations 1, 2, 4, 8, 1, 2, 4, 8 (``blocks2d``);
 - pair heads: 1×1 Conv2d on ``relu(g)``. For a full map, the logits of the symmetric maps are
   averaged with their transposes (Cα–Cβ with the transpose of Cβ–Cα), a linear step.
 
@@ -44,7 +44,7 @@ from ..protein.labels import DISTANCE_BINS, DISTANCE_MAPS
 from .residue_input import FEATURES
 
 RELATIVE_POSITIONS = 32
-DILATIONS = (1, 2, 4, 8, 1, 2, 4, 8)
+DILATION_CYCLE = (1, 2, 4, 8)
 
 
 class PairConv2d(nn.Conv2d):
@@ -81,6 +81,10 @@ class ResidualBlock(nn.Module):
         return out if mask is None else out * mask
 
 
+def _dilation(block: int) -> int:
+    return DILATION_CYCLE[block % len(DILATION_CYCLE)]
+
+
 def _reach(block: nn.Module) -> int:
     """Positions a block adds to the receptive radius: ``Σ dilation · (kernel // 2)`` over convs."""
     reach = 0
@@ -100,19 +104,59 @@ def _shrink(t: torch.Tensor, *convs: nn.Module) -> torch.Tensor:
 
 
 class DefaultNet(nn.Module):
-    def __init__(self, channels: int = 128, pair_channels: int = 64) -> None:
+    def __init__(
+        self, channels: int = 128, pair_channels: int = 64, blocks1d: int = 8, blocks2d: int = 8
+    ) -> None:
         super().__init__()
         self.embed = nn.Conv1d(FEATURES, channels, 1)
-        self.trunk1d = nn.ModuleList([ResidualBlock(1, channels, 5, d) for d in DILATIONS])
+        self.trunk1d = nn.ModuleList(
+            [ResidualBlock(1, channels, 5, _dilation(k)) for k in range(blocks1d)]
+        )
         self.ss8 = nn.Conv1d(channels, 8, 1)
         self.ss3 = nn.Conv1d(channels, 3, 1)
         self.rsa = nn.Conv1d(channels, 1, 1)
         self.left = nn.Conv1d(channels, pair_channels, 1)
         self.right = nn.Conv1d(channels, pair_channels, 1)
         self.relpos = nn.Embedding(2 * RELATIVE_POSITIONS + 1, pair_channels)
-        self.trunk2d = nn.ModuleList([ResidualBlock(2, pair_channels, 3, d) for d in DILATIONS])
+        self.trunk2d = nn.ModuleList(
+            [ResidualBlock(2, pair_channels, 3, _dilation(k)) for k in range(blocks2d)]
+        )
         self.distogram = nn.Conv2d(pair_channels, len(DISTANCE_MAPS) * DISTANCE_BINS, 1)
         self.contact = nn.Conv2d(pair_channels, 1, 1)
+
+    @classmethod
+    def shaped_like(cls, state: dict[str, torch.Tensor]) -> DefaultNet:
+        """A network (fresh weights) of the shape of the state dict ``state``."""
+
+        def blocks(trunk: str) -> int:
+            return sum(1 for key in state if key.startswith(trunk) and key.endswith("conv1.weight"))
+
+        return cls(
+            channels=state["embed.weight"].shape[0],
+            pair_channels=state["left.weight"].shape[0],
+            blocks1d=blocks("trunk1d."),
+            blocks2d=blocks("trunk2d."),
+        )
+
+    def deepened(self, blocks1d: int, blocks2d: int) -> DefaultNet:
+        """This network with ``blocks1d`` and ``blocks2d`` residual blocks (at least as many as it
+        has), computing the same function: the new blocks go at the end of each trunk, their
+        first convolution freshly initialised and their second one zero (weight and bias), so a
+        new block maps h to h + 0 until training moves it."""
+        if blocks1d < len(self.trunk1d) or blocks2d < len(self.trunk2d):
+            raise ValueError(
+                f"cannot deepen {len(self.trunk1d)}/{len(self.trunk2d)} blocks to "
+                f"{blocks1d}/{blocks2d}: a deeper network keeps every block it had"
+            )
+        grown = DefaultNet(self.embed.out_channels, self.left.out_channels, blocks1d, blocks2d)
+        grown.load_state_dict(self.state_dict(), strict=False)  # the new blocks are not in it
+        with torch.no_grad():
+            for trunk, old in ((grown.trunk1d, self.trunk1d), (grown.trunk2d, self.trunk2d)):
+                for block in cast("list[ResidualBlock]", list(trunk)[len(old) :]):
+                    block.conv2.weight.zero_()
+                    assert block.conv2.bias is not None
+                    block.conv2.bias.zero_()
+        return grown.to(self.embed.weight.device)
 
     def residue_radius(self) -> int:
         """How far (in residues) a per-residue output reaches into the sequence."""

@@ -12,6 +12,8 @@ Input: the 41 per-residue features of :mod:`foldlens.models.residue_input`. View
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import torch
 from torch import nn
@@ -68,7 +70,13 @@ class DefaultAdapter(residue_input.ResidueInput, ModelAdapter):
     ]  # fmt: skip
 
     def build(self) -> nn.Module:
-        return DefaultNet()
+        """A fresh network of the shipped weights' shape (their widths and block counts)."""
+        return self.build_for(
+            torch.load(io.BytesIO(self.weights()), map_location="cpu", weights_only=True)
+        )
+
+    def build_for(self, state: dict[str, torch.Tensor]) -> nn.Module:
+        return DefaultNet.shaped_like(state)
 
     def weights(self) -> bytes:
         return packaged_weights("default.pt")
